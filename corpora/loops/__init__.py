@@ -1,0 +1,1 @@
+"""Cases with loops: TensorList (fails) and static while loops (converts)."""

@@ -1,0 +1,1 @@
+"""Cases with ops the TFLite builtins do not cover."""

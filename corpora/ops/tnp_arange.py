@@ -1,0 +1,43 @@
+"""tf.experimental.numpy float64 leak: ``x * tnp.arange(8)`` promotes float32 to float64.
+
+A ``tf.Module`` with input_signature x [None,8] float32 returns ``x * tnp.arange(8)`` (a position
+weighting written NumPy-style). ``tnp.arange(8)`` is int64, and tnp's type promotion turns the
+product into float64, so the converter fails with ``ERROR_NEEDS_FLEX_OPS`` / ``TF Select ops: Mul``
+with ``f64`` details (ATLAS 3), even though the model is meant to be float32.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from corpora._util import SAVED_MODEL, seed_all
+from corpora.case import Case, Expect
+
+
+def build(dest: Path) -> Path:
+    import tensorflow as tf
+    import tensorflow.experimental.numpy as tnp
+
+    seed_all()
+
+    class Model(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 8], tf.float32, name="x")])
+        def serve(self, x):
+            return {"y": x * tnp.arange(8)}
+
+    m = Model()
+    out = dest / SAVED_MODEL
+    tf.saved_model.save(m, str(out), signatures={"serving_default": m.serve})
+    return out
+
+
+CASE = Case(
+    id="ops/tnp_arange",
+    summary="x * tnp.arange(8): int64 arange promotes the float32 input to float64 (Flex Mul on f64)",
+    build=build,
+    expect=Expect(
+        findings=frozenset({"float64-ops"}),
+        fix_exit=1,
+        note="converter: ERROR_NEEDS_FLEX_OPS, TF Select ops: Mul with f64 details",
+    ),
+)

@@ -1,0 +1,1 @@
+"""Cases with tfmot pruning wrappers left in."""

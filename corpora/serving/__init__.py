@@ -1,0 +1,1 @@
+"""Cases whose signature keys do not match what the consumer sends."""

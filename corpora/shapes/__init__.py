@@ -1,0 +1,1 @@
+"""Cases with None in non-batch dimensions."""

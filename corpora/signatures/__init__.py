@@ -1,0 +1,1 @@
+"""Cases whose SavedModel has no usable serving_default signature."""

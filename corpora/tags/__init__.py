@@ -1,0 +1,1 @@
+"""Cases whose SavedModel has no meta graph tagged exactly {serve}."""

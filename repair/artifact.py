@@ -1,0 +1,316 @@
+"""Recognising what the user handed us, and reading a SavedModel's protos without running it.
+
+Everything here is static: ``saved_model.pb`` is parsed as a protobuf and walked. No graph is
+executed and no variable is read, so this is cheap and safe on untrusted input. Bad input raises
+``BadInput`` with the one line the user sees.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from repair.errors import BadInput
+from repair.tfenv import tf
+
+SERVE = "serve"
+SERVING_DEFAULT = "serving_default"
+INIT_OP_KEY = "__saved_model_init_op"
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+# Ops that never make a graph output worth serving (bookkeeping, saving, initialisation).
+_BOOKKEEPING_OPS = frozenset(
+    {
+        "NoOp", "SaveV2", "RestoreV2", "MergeV2Checkpoints", "ShardedFilename", "StringJoin", "Const",
+        "Assign", "AssignVariableOp", "VarHandleOp", "VariableV2", "VarIsInitializedOp", "ReadVariableOp",
+        "Identity", "Placeholder", "PlaceholderWithDefault", "Pack", "StaticRegexFullMatch", "Select",
+        "SelectV2", "IsVariableInitialized", "Fill",
+    }
+)
+
+
+class ArtifactKind(enum.Enum):
+    """What kind of file or directory the user passed."""
+
+    SAVED_MODEL = "saved-model"
+    KERAS_V3 = "keras"  # a .keras zip (Keras 3)
+    H5 = "h5"  # a Keras HDF5 file (Keras 3 or tf_keras)
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One input or output of a signature: key, graph tensor name, dtype name and shape."""
+
+    key: str
+    tensor: str
+    dtype: str  # tf.DType name, e.g. "float32"
+    shape: tuple[int | None, ...] | None  # None: unknown rank
+
+    @property
+    def dynamic_dims(self) -> tuple[int, ...]:
+        """Indices of unknown dimensions other than the leading batch dimension."""
+        if self.shape is None:
+            return ()
+        return tuple(i for i, d in enumerate(self.shape) if d is None and i > 0)
+
+    def shape_text(self) -> str:
+        if self.shape is None:
+            return "<unknown rank>"
+        return "[" + ",".join("?" if d is None else str(d) for d in self.shape) + "]"
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    key: str
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+    method_name: str = ""
+
+
+@dataclass(frozen=True)
+class TracedFunction:
+    """A tf.function restored from the object graph, reachable from the root by ``path``."""
+
+    path: tuple[str, ...]
+    concrete_functions: tuple[str, ...]
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True)
+class GraphNodeInfo:
+    """A TF1 graph node that can serve as an input (placeholder) or output (sink)."""
+
+    name: str
+    op: str
+    dtype: str
+    shape: tuple[int | None, ...] | None
+
+
+@dataclass(frozen=True)
+class MetaGraphInfo:
+    tags: frozenset[str]
+    signatures: dict[str, SignatureInfo]
+    traced_functions: tuple[TracedFunction, ...]
+    has_object_graph: bool
+    op_counts: Counter[str]  # graph nodes plus every function in the library
+    placeholders: tuple[GraphNodeInfo, ...]  # TF1: top-level graph inputs
+    sinks: tuple[GraphNodeInfo, ...]  # TF1: top-level nodes nobody consumes
+    object_child_names: frozenset[str] = field(default_factory=frozenset)
+    has_variables: bool = False
+
+    @property
+    def tag_text(self) -> str:
+        return "{" + ", ".join(repr(t) for t in sorted(self.tags)) + "}"
+
+
+@dataclass(frozen=True)
+class SavedModelInfo:
+    path: Path
+    meta_graphs: tuple[MetaGraphInfo, ...]
+    keras_metadata: bytes  # tf_keras' keras_metadata.pb, b"" when absent
+    has_variables_index: bool
+
+    def serve_graph(self) -> MetaGraphInfo | None:
+        """The meta graph whose tag set is exactly {'serve'} (what the converter and Serving load)."""
+        for mg in self.meta_graphs:
+            if mg.tags == frozenset({SERVE}):
+                return mg
+        return None
+
+    def best_graph(self) -> MetaGraphInfo:
+        """The meta graph to work from: exact serve, else one containing serve, else the first."""
+        exact = self.serve_graph()
+        if exact is not None:
+            return exact
+        for mg in self.meta_graphs:
+            if SERVE in mg.tags:
+                return mg
+        return self.meta_graphs[0]
+
+
+def detect_kind(path: Path) -> ArtifactKind:
+    """Classify the user's path, or raise BadInput with one clear line."""
+    if not path.exists():
+        raise BadInput(f"{path}: no such file or directory")
+    if path.is_dir():
+        if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file():
+            return ArtifactKind.SAVED_MODEL
+        if not any(path.iterdir()):
+            raise BadInput(f"{path}: empty directory, not a SavedModel (expected saved_model.pb inside)")
+        inner = sorted(p.name for p in path.iterdir() if p.suffix in (".keras", ".h5"))
+        hint = f"; did you mean {path / inner[0]}?" if inner else ""
+        raise BadInput(f"{path}: not a SavedModel (no saved_model.pb inside){hint}")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(_ZIP_MAGIC):
+        return ArtifactKind.KERAS_V3
+    if head.startswith(_HDF5_MAGIC):
+        return ArtifactKind.H5
+    if path.name == "saved_model.pb":
+        raise BadInput(f"{path}: pass the SavedModel directory ({path.parent}), not the .pb file inside it")
+    raise BadInput(f"{path}: neither a SavedModel directory nor a Keras .keras/.h5 file")
+
+
+def _shape(proto: object) -> tuple[int | None, ...] | None:
+    if proto.unknown_rank:  # type: ignore[attr-defined]
+        return None
+    return tuple(None if d.size < 0 else int(d.size) for d in proto.dim)  # type: ignore[attr-defined]
+
+
+def _dtype_name(enum_value: int) -> str:
+    return tf().dtypes.as_dtype(enum_value).name if enum_value else "invalid"
+
+
+def _tensor_info(key: str, info: object) -> TensorInfo:
+    return TensorInfo(
+        key=key,
+        tensor=info.name,  # type: ignore[attr-defined]
+        dtype=_dtype_name(info.dtype),  # type: ignore[attr-defined]
+        shape=_shape(info.tensor_shape),  # type: ignore[attr-defined]
+    )
+
+
+def _signatures(meta_graph: object) -> dict[str, SignatureInfo]:
+    out: dict[str, SignatureInfo] = {}
+    for key, sig in meta_graph.signature_def.items():  # type: ignore[attr-defined]
+        if key == INIT_OP_KEY:
+            continue
+        out[key] = SignatureInfo(
+            key=key,
+            inputs=tuple(_tensor_info(k, v) for k, v in sorted(sig.inputs.items())),
+            outputs=tuple(_tensor_info(k, v) for k, v in sorted(sig.outputs.items())),
+            method_name=sig.method_name,
+        )
+    return out
+
+
+def _traced_functions(object_graph: object) -> tuple[tuple[TracedFunction, ...], frozenset[str]]:
+    """Restored tf.functions with their paths from the root (breadth first, first path wins)."""
+    nodes = object_graph.nodes  # type: ignore[attr-defined]
+    if not nodes:
+        return (), frozenset()
+    paths: dict[int, tuple[str, ...]] = {0: ()}
+    queue = [0]
+    names: set[str] = set()
+    while queue:
+        node_id = queue.pop(0)
+        for child in nodes[node_id].children:
+            names.add(child.local_name)
+            if child.node_id not in paths:
+                paths[child.node_id] = paths[node_id] + (child.local_name,)
+                queue.append(child.node_id)
+    found = []
+    for node_id, path in sorted(paths.items(), key=lambda kv: (len(kv[1]), kv[1])):
+        node = nodes[node_id]
+        if node.WhichOneof("kind") == "function":
+            found.append(TracedFunction(path=path, concrete_functions=tuple(node.function.concrete_functions)))
+    return tuple(found), frozenset(names)
+
+
+def _node_shape(node: object) -> tuple[int | None, ...] | None:
+    attrs = node.attr  # type: ignore[attr-defined]
+    if "shape" in attrs:
+        return _shape(attrs["shape"].shape)
+    if "_output_shapes" in attrs and attrs["_output_shapes"].list.shape:
+        return _shape(attrs["_output_shapes"].list.shape[0])
+    return None
+
+
+def _node_dtype(node: object) -> str:
+    attrs = node.attr  # type: ignore[attr-defined]
+    for key in ("dtype", "T", "out_type"):
+        if key in attrs and attrs[key].type:
+            return _dtype_name(attrs[key].type)
+    return "unknown"
+
+
+def _graph_io(graph_def: object) -> tuple[tuple[GraphNodeInfo, ...], tuple[GraphNodeInfo, ...]]:
+    """TF1 graphs: placeholders, and nodes whose outputs nothing consumes (candidate outputs)."""
+    consumed: set[str] = set()
+    for node in graph_def.node:  # type: ignore[attr-defined]
+        for inp in node.input:
+            consumed.add(inp.lstrip("^").split(":")[0])
+    placeholders, sinks = [], []
+    for node in graph_def.node:  # type: ignore[attr-defined]
+        info = GraphNodeInfo(node.name, node.op, _node_dtype(node), _node_shape(node))
+        if node.op in ("Placeholder", "PlaceholderWithDefault"):
+            placeholders.append(info)
+        elif node.name not in consumed and node.op not in _BOOKKEEPING_OPS and not _is_bookkeeping_name(node.name):
+            sinks.append(info)
+    return tuple(placeholders), tuple(sinks)
+
+
+def _is_bookkeeping_name(name: str) -> bool:
+    head = name.split("/")[0]
+    return head in ("save", "init", "init_all_tables", "legacy_init_op", "report_uninitialized_variables") or (
+        head.startswith("save_") or head.startswith("init_")
+    )
+
+
+def _op_counts(meta_graph: object) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    graph_def = meta_graph.graph_def  # type: ignore[attr-defined]
+    counts.update(node.op for node in graph_def.node)
+    for fn in graph_def.library.function:
+        counts.update(node.op for node in fn.node_def)
+    return counts
+
+
+_VARIABLE_OPS = ("VarHandleOp", "VariableV2", "Variable")
+
+
+def read_saved_model(path: Path) -> SavedModelInfo:
+    """Parse ``saved_model.pb`` (or .pbtxt) into SavedModelInfo, or raise BadInput."""
+    from google.protobuf import message, text_format
+
+    tf()
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    pb, pbtxt = path / "saved_model.pb", path / "saved_model.pbtxt"
+    try:
+        if pb.is_file():
+            proto.ParseFromString(pb.read_bytes())
+        else:
+            text_format.Parse(pbtxt.read_text(), proto)
+    except (message.DecodeError, text_format.ParseError, UnicodeDecodeError, ValueError) as exc:
+        name = pb.name if pb.is_file() else pbtxt.name
+        raise BadInput(f"{path}: {name} is corrupt or truncated and cannot be parsed ({type(exc).__name__})") from None
+    if not proto.meta_graphs:
+        raise BadInput(f"{path}: saved_model.pb holds no meta graph (corrupt, truncated or empty)")
+
+    meta_graphs = []
+    for mg in proto.meta_graphs:
+        traced, child_names = _traced_functions(mg.object_graph_def)
+        placeholders, sinks = _graph_io(mg.graph_def)
+        ops = _op_counts(mg)
+        meta_graphs.append(
+            MetaGraphInfo(
+                tags=frozenset(mg.meta_info_def.tags),
+                signatures=_signatures(mg),
+                traced_functions=traced,
+                has_object_graph=len(mg.object_graph_def.nodes) > 0,
+                op_counts=ops,
+                placeholders=placeholders,
+                sinks=sinks,
+                object_child_names=child_names,
+                has_variables=any(ops[o] for o in _VARIABLE_OPS),
+            )
+        )
+    keras_meta = path / "keras_metadata.pb"
+    info = SavedModelInfo(
+        path=path,
+        meta_graphs=tuple(meta_graphs),
+        keras_metadata=keras_meta.read_bytes() if keras_meta.is_file() else b"",
+        has_variables_index=(path / "variables" / "variables.index").is_file(),
+    )
+    if any(mg.has_variables for mg in info.meta_graphs) and not info.has_variables_index:
+        raise BadInput(f"{path}: the graph has variables but variables/variables.index is missing (incomplete copy?)")
+    return info

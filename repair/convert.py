@@ -1,0 +1,71 @@
+"""One TFLite conversion attempt, captured as a value.
+
+The converter is always the real ``tf.lite.TFLiteConverter.from_saved_model`` with default settings
+(builtins only): that is what "converts" means in every report.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from repair.classify import Classified, classify
+from repair.tfenv import captured_stderr, tf
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """The outcome of converting one SavedModel."""
+
+    tflite: bytes | None  # None when conversion failed
+    classified: tuple[Classified, ...] = ()
+    text: str = ""  # exception message + converter stderr, verbatim, for the report
+    exception: str = ""  # exception class name
+    seconds: float = 0.0
+    error_codes: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.tflite is not None
+
+
+def _error_codes(exc: BaseException) -> list[tuple[str, str]]:
+    out = []
+    for err in getattr(exc, "errors", None) or []:
+        try:
+            code = err.ErrorCode.Name(err.error_code)
+        except (AttributeError, ValueError):
+            code = str(getattr(err, "error_code", ""))
+        out.append((code, err.operator.name if err.HasField("operator") else ""))
+    return out
+
+
+def convert_saved_model(path: Path, *, tags: frozenset[str] | None = None, signature_key: str | None = None) -> Conversion:
+    """Convert builtins-only. ``tags``/``signature_key`` let diagnosis look past a wrong tag set."""
+    t = tf()
+    start = time.perf_counter()
+    with captured_stderr() as err:
+        try:
+            converter = t.lite.TFLiteConverter.from_saved_model(
+                str(path),
+                signature_keys=[signature_key] if signature_key else None,
+                tags=set(tags) if tags else None,
+            )
+            blob = converter.convert()
+            exc: BaseException | None = None
+        except Exception as caught:  # the converter raises many types; all of them are a failed attempt
+            blob, exc = None, caught
+    seconds = time.perf_counter() - start
+    if exc is None:
+        return Conversion(tflite=bytes(blob), seconds=seconds)
+    codes = _error_codes(exc)
+    text = f"{type(exc).__name__}: {exc}\n{err.text}".strip()
+    return Conversion(
+        tflite=None,
+        classified=tuple(classify(codes, text)),
+        text=text,
+        exception=type(exc).__name__,
+        seconds=seconds,
+        error_codes=tuple(codes),
+    )

@@ -1,0 +1,43 @@
+"""What the user told us: target, serving contract, shapes, tolerances. Parsed once by the CLI."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from repair.parity import Tolerance
+
+
+class Target(enum.Enum):
+    TFLITE = "tflite"
+    SERVING = "serving"
+
+
+@dataclass(frozen=True)
+class IoHint:
+    """A user-named graph tensor for a TF1 graph without signature: ``inputs:image=input_:0``."""
+
+    side: str  # "inputs" or "outputs"
+    key: str
+    tensor: str
+
+
+@dataclass(frozen=True)
+class Options:
+    target: Target = Target.TFLITE
+    pins: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    sample: Path | None = None
+    io_hints: tuple[IoHint, ...] = ()
+    input_keys: tuple[str, ...] = ()  # wanted input keys, in the order diagnose lists the inputs
+    renames: dict[str, str] = field(default_factory=dict)  # old key -> new key, inputs or outputs
+    request_keys: tuple[str, ...] = ()  # input keys seen in a sample TF Serving REST request
+    signature: str | None = None  # which named signature becomes serving_default
+    tolerance: Tolerance = Tolerance()
+    seed: int = 0
+    batch: int = 2
+    unsafe_load: bool = False  # let Keras deserialize Lambda layers and other code
+
+    @property
+    def wanted_input_keys(self) -> tuple[str, ...]:
+        return self.input_keys or self.request_keys

@@ -1,0 +1,153 @@
+"""Numeric parity: the repaired model's TFLite outputs against the original's, on the same inputs.
+
+Inputs are seeded and generated from each port's dtype and shape, unless the user gives a sample
+file. Integer inputs are usually ids: they start in [0, 100) and, when the model rejects them with
+TensorFlow's own range error ("indices[..] = 517 is not in [0, 100)"), are regenerated inside the
+bound the error names. Unknown dims get ``batch`` (dim 0) or ``other_dim`` (the rest): pinned
+shapes are used as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from repair.errors import BadInput
+from repair.model import Port
+
+Feeds = dict[str, np.ndarray]
+_RANGE_ERROR = re.compile(r"is not in \[0, (\d+)\)")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    atol: float = 1e-5
+    rtol: float = 1e-4
+
+
+@dataclass(frozen=True)
+class OutputParity:
+    name: str
+    origin: str
+    shape: tuple[int, ...]
+    max_abs_diff: float
+    max_rel_diff: float
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Parity:
+    """Per-output comparison of a candidate against a reference."""
+
+    outputs: tuple[OutputParity, ...]
+    tolerance: Tolerance
+    input_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.outputs) and all(o.ok for o in self.outputs)
+
+    @property
+    def worst(self) -> float:
+        return max((o.max_abs_diff for o in self.outputs), default=float("nan"))
+
+
+def concrete_shape(port: Port, batch: int, other_dim: int) -> tuple[int, ...]:
+    if port.shape is None:
+        raise BadInput(f"input '{port.name}' has unknown rank; give a shape with --pin {port.name}=... or --sample")
+    return tuple((batch if i == 0 else other_dim) if d is None else d for i, d in enumerate(port.shape))
+
+
+def generate(ports: tuple[Port, ...], seed: int, batch: int = 2, other_dim: int = 16, int_high: dict[str, int] | None = None) -> Feeds:
+    """Seeded inputs valid for each port's dtype and shape."""
+    rng = np.random.default_rng(seed)
+    int_high = int_high or {}
+    feeds: Feeds = {}
+    for port in ports:
+        shape = concrete_shape(port, batch, other_dim)
+        dt = np.dtype(port.dtype) if port.dtype not in ("string", "bool") else None
+        if port.dtype == "bool":
+            feeds[port.name] = rng.integers(0, 2, size=shape).astype(bool)
+        elif port.dtype == "string":
+            feeds[port.name] = np.array([b"x"] * int(np.prod(shape)), dtype=object).reshape(shape)
+        elif dt is not None and np.issubdtype(dt, np.integer):
+            feeds[port.name] = rng.integers(0, int_high.get(port.name, 100), size=shape).astype(dt)
+        else:
+            feeds[port.name] = rng.standard_normal(size=shape).astype(dt if dt is not None else np.float32)
+    return feeds
+
+
+def generate_valid(
+    ports: tuple[Port, ...],
+    run: Callable[[Feeds], Feeds],
+    seed: int,
+    batch: int = 2,
+    other_dim: int = 16,
+) -> tuple[Feeds, Feeds]:
+    """Generate inputs and run the reference on them, narrowing integer ranges the model rejects."""
+    int_high: dict[str, int] = {}
+    for _ in range(4):
+        feeds = generate(ports, seed, batch, other_dim, int_high)
+        try:
+            return feeds, run(feeds)
+        except Exception as exc:  # TF raises InvalidArgumentError and friends; learn the bound or re-raise
+            match = _RANGE_ERROR.search(str(exc))
+            int_ports = [p.name for p in ports if p.dtype.startswith(("int", "uint"))]
+            if not match or not int_ports:
+                raise
+            bound = int(match.group(1))
+            if all(int_high.get(n) == bound for n in int_ports):
+                raise
+            int_high.update({n: bound for n in int_ports})
+    raise RuntimeError("could not find valid integer inputs")
+
+
+def load_sample(path: Path, ports: tuple[Port, ...]) -> Feeds:
+    """A user sample: .npz keyed by input name (the serving key or the original key)."""
+    if not path.is_file():
+        raise BadInput(f"--sample {path}: no such file")
+    try:
+        data = dict(np.load(path, allow_pickle=False))
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"--sample {path}: not a readable .npz file ({exc})") from None
+    feeds: Feeds = {}
+    for port in ports:
+        value = data.get(port.name, data.get(port.origin))
+        if value is None:
+            raise BadInput(f"--sample {path}: no array for input '{port.name}' (has: {', '.join(sorted(data)) or 'nothing'})")
+        feeds[port.name] = value.astype(np.dtype(port.dtype)) if port.dtype not in ("string",) else value
+    return feeds
+
+
+def compare(reference: Feeds, candidate: Feeds, outputs: tuple[Port, ...], tolerance: Tolerance, input_shapes: dict[str, tuple[int, ...]] | None = None) -> Parity:
+    """Compare candidate outputs (keyed by port name) with reference outputs (keyed by origin)."""
+    rows = []
+    for port in outputs:
+        ref = np.asarray(reference[port.origin])
+        got = np.asarray(candidate[port.name])
+        if ref.shape != got.shape or ref.dtype.kind in "OSU":
+            same = ref.shape == got.shape and bool(np.all(ref == got))
+            rows.append(OutputParity(port.name, port.origin, tuple(got.shape), 0.0 if same else float("inf"), 0.0 if same else float("inf"), same))
+            continue
+        a, b = ref.astype(np.float64), got.astype(np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            diff = np.abs(a - b)
+            diff = np.where(np.isnan(a) & np.isnan(b), 0.0, diff)
+            diff = np.where(np.isnan(diff), np.inf, diff)
+            rel = diff / np.maximum(np.abs(a), 1e-12)
+        ok = bool(np.all(diff <= tolerance.atol + tolerance.rtol * np.abs(a)))
+        rows.append(
+            OutputParity(
+                port.name,
+                port.origin,
+                tuple(got.shape),
+                float(diff.max()) if diff.size else 0.0,
+                float(rel.max()) if rel.size else 0.0,
+                ok,
+            )
+        )
+    return Parity(tuple(rows), tolerance, input_shapes or {})

@@ -1,0 +1,60 @@
+"""The contract every catalog entry implements.
+
+A rewrite answers one or more finding kinds, declares its safety, says whether it can apply to a
+given model (``check`` returns the reason it cannot, or None), and ``apply`` returns a *new*
+``WorkingModel``; the input model and its files are never touched. Rewrites import only repair's
+types and helpers, never the pipeline or the CLI. The class docstring, with the headings
+What it fixes / Why it fails / Safety / References, is what ``repair rewrites ID`` prints.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from repair.findings import Finding, FindingKind
+from repair.model import WorkingModel
+from repair.options import Options
+
+
+class Safety(enum.Enum):
+    SAFE = "safe"  # keeps behaviour exactly
+    UNSAFE = "unsafe"  # changes the serving contract, or the numbers within tolerance
+    DISPLAY_ONLY = "display-only"  # shown, never applied
+
+
+class RewriteFailed(Exception):
+    """A rewrite could not be applied to this model; the message says why."""
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What ``apply`` produced, with the sentence the report shows."""
+
+    model: WorkingModel
+    summary: str
+    rebase_reference: bool = False  # the input contract changed: compare against the original graph cut here
+
+
+class Rewrite(ABC):
+    id: ClassVar[str]
+    title: ClassVar[str]
+    answers: ClassVar[frozenset[FindingKind]]
+    safety: ClassVar[Safety]
+
+    def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
+        """None when the rewrite can apply to this model; otherwise the reason it cannot."""
+        return None
+
+    @abstractmethod
+    def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:
+        """Return a new model; write files only under ``scratch`` (an empty directory)."""
+
+    @classmethod
+    def doc(cls) -> str:
+        import inspect
+
+        return inspect.cleandoc(cls.__doc__ or "")

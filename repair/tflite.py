@@ -1,0 +1,118 @@
+"""Reading a .tflite flatbuffer and running it.
+
+Inspection parses the flatbuffer with TensorFlow's generated schema, so it works on models the
+interpreter cannot load (Flex ops). Execution uses the LiteRT interpreter (``ai_edge_litert``) when
+it is installed, else ``tf.lite.Interpreter``, always through ``get_signature_runner``: the input
+order of ``get_input_details()`` is not the signature order for multi-input models (ATLAS §5).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from repair.tfenv import captured_stderr, tf
+
+_RESOURCE_OPS = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE")
+
+
+@dataclass(frozen=True)
+class TfliteTensor:
+    name: str
+    shape_signature: tuple[int, ...]
+    dtype: str
+
+
+@dataclass(frozen=True)
+class TfliteInfo:
+    """What a .tflite contains: op histogram, signatures and their tensor shapes."""
+
+    size: int
+    ops: Counter[str]  # builtin names, "FLEX:<TfOp>" for Flex, "CUSTOM:<name>" for custom
+    subgraphs: int
+    signatures: dict[str, tuple[dict[str, TfliteTensor], dict[str, TfliteTensor]]]
+    float64_tensors: int
+
+    @property
+    def flex_ops(self) -> list[str]:
+        return sorted(op.removeprefix("FLEX:") for op in self.ops if op.startswith("FLEX:"))
+
+    @property
+    def custom_ops(self) -> list[str]:
+        return sorted(op.removeprefix("CUSTOM:") for op in self.ops if op.startswith("CUSTOM:"))
+
+    @property
+    def has_resource_variables(self) -> bool:
+        return any(self.ops[op] for op in _RESOURCE_OPS)
+
+    @property
+    def unbound_variables(self) -> bool:
+        """VAR_HANDLE/READ_VARIABLE with no CALL_ONCE initialiser: the silent-garbage signature (ATLAS 1i)."""
+        return self.ops["READ_VARIABLE"] > 0 and self.ops["CALL_ONCE"] == 0
+
+    def histogram_text(self) -> str:
+        return ", ".join(f"{op} {n}" for op, n in sorted(self.ops.items()))
+
+
+def _schema():  # type: ignore[no-untyped-def]
+    tf()
+    from tensorflow.lite.python import schema_py_generated
+
+    return schema_py_generated
+
+
+def inspect_tflite(blob: bytes) -> TfliteInfo:
+    """Parse the flatbuffer: op histogram, signatures, float64 tensors."""
+    s = _schema()
+    model = s.ModelT.InitFromPackedBuf(blob, 0)
+    names = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
+    types = {v: k for k, v in vars(s.TensorType).items() if not k.startswith("_")}
+    ops: Counter[str] = Counter()
+    float64 = 0
+    for sg in model.subgraphs or []:
+        for op in sg.operators or []:
+            code = model.operatorCodes[op.opcodeIndex]
+            builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+            name = names.get(builtin, str(builtin))
+            if name == "CUSTOM":
+                custom = (code.customCode or b"").decode()
+                name = f"FLEX:{custom.removeprefix('Flex')}" if custom.startswith("Flex") else f"CUSTOM:{custom}"
+            ops[name] += 1
+        float64 += sum(1 for t in sg.tensors or [] if types.get(t.type) == "FLOAT64")
+
+    def tensor(sg_index: int, index: int) -> TfliteTensor:
+        t = model.subgraphs[sg_index].tensors[index]
+        sig = t.shapeSignature if t.shapeSignature is not None else t.shape
+        shape = tuple(int(d) for d in (sig if sig is not None else []))
+        return TfliteTensor((t.name or b"").decode(), shape, types.get(t.type, str(t.type)).lower())
+
+    signatures = {}
+    for sd in model.signatureDefs or []:
+        ins = {m.name.decode(): tensor(sd.subgraphIndex, m.tensorIndex) for m in sd.inputs or []}
+        outs = {m.name.decode(): tensor(sd.subgraphIndex, m.tensorIndex) for m in sd.outputs or []}
+        signatures[sd.signatureKey.decode()] = (ins, outs)
+    return TfliteInfo(len(blob), ops, len(model.subgraphs or []), signatures, float64)
+
+
+def interpreter_name() -> str:
+    try:
+        import ai_edge_litert.interpreter  # noqa: F401
+
+        return "ai-edge-litert"
+    except ImportError:
+        return "tf.lite.Interpreter"
+
+
+def run_tflite(blob: bytes, inputs: dict[str, np.ndarray], signature_key: str = "serving_default") -> dict[str, np.ndarray]:
+    """Run one signature on the given inputs (keys are signature input names)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # pragma: no cover - depends on the installed runtime
+        Interpreter = tf().lite.Interpreter
+    with captured_stderr():  # "Created TensorFlow Lite XNNPACK delegate" and friends
+        interpreter = Interpreter(model_content=blob)
+        runner = interpreter.get_signature_runner(signature_key)
+        out = runner(**inputs)
+    return {k: np.asarray(v) for k, v in out.items()}

@@ -1,0 +1,39 @@
+"""The catalog: one rewrite per file. The order of CATALOG is the order fixes are applied in."""
+
+from __future__ import annotations
+
+from repair.findings import FindingKind
+from repair.rewrite import Rewrite
+from rewrites.add_serving_default import AddServingDefault
+from rewrites.build_tf1_signature import BuildTf1Signature
+from rewrites.bypass_example_parsing import BypassExampleParsing
+from rewrites.export_keras_file import ExportKerasFile
+from rewrites.pin_dynamic_dims import PinDynamicDims
+from rewrites.rebind_variables import RebindVariables
+from rewrites.rename_serving_keys import RenameServingKeys
+from rewrites.retag_serve import RetagServe
+from rewrites.wrap_traced_function import WrapTracedFunction
+
+# Artifact first (a file becomes a SavedModel, the tag set becomes loadable), then what creates the
+# serving entry, then what changes the graph it calls, then the contract (shapes, keys).
+CATALOG: tuple[Rewrite, ...] = (
+    ExportKerasFile(),
+    RetagServe(),
+    BuildTf1Signature(),
+    WrapTracedFunction(),
+    AddServingDefault(),
+    BypassExampleParsing(),
+    RebindVariables(),
+    PinDynamicDims(),
+    RenameServingKeys(),
+)
+
+BY_ID: dict[str, Rewrite] = {r.id: r for r in CATALOG}
+
+
+def answering(kind: FindingKind) -> list[Rewrite]:
+    """The rewrites that answer a finding kind, in catalog order."""
+    return [r for r in CATALOG if kind in r.answers]
+
+
+__all__ = ["BY_ID", "CATALOG", "answering"]

@@ -1,0 +1,90 @@
+"""export_keras_file: turn a .keras/.h5 file into a SavedModel with serving_default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from repair.artifact import ArtifactKind
+from repair.errors import BadInput
+from repair.findings import Finding, FindingKind
+from repair.model import WorkingModel, load, open_saved_model, serving_callable
+from repair.options import Options
+from repair.parity import compare, generate
+from repair.rewrite import Applied, Rewrite, RewriteFailed, Safety
+from repair.tfenv import captured_stderr, tf
+
+
+def load_keras(path: Path, kind: ArtifactKind, unsafe: bool) -> tuple[Any, str]:
+    """Load with Keras 3 (safe mode unless ``unsafe``); .h5 files fall back to tf_keras."""
+    tf()
+    import keras
+
+    errors = []
+    try:
+        with captured_stderr():
+            return keras.saving.load_model(str(path), compile=False, safe_mode=not unsafe), "keras"
+    except Exception as exc:  # keras raises ValueError, TypeError, OSError, zipfile errors...
+        if "safe_mode" in str(exc) or "unsafe" in str(exc).lower():
+            raise BadInput(f"{path}: the model contains code (e.g. a Lambda layer); rerun with --unsafe-load if you trust it") from None
+        errors.append(f"Keras 3: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    if kind is ArtifactKind.H5:
+        try:
+            import tf_keras
+
+            with captured_stderr():
+                return tf_keras.models.load_model(str(path), compile=False, safe_mode=not unsafe), "tf_keras"
+        except Exception as exc:  # same: tf_keras has no narrower error type
+            errors.append(f"tf_keras: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    raise BadInput(f"{path}: cannot be loaded as a Keras model ({'; '.join(errors)[:300]})")
+
+
+def _export(model: Any, flavour: str, dest: Path) -> None:
+    with captured_stderr():
+        if flavour == "keras":
+            model.export(str(dest), format="tf_saved_model", verbose=False)
+        else:
+            model.save(str(dest), save_format="tf")
+
+
+class ExportKerasFile(Rewrite):
+    """Load a .keras or .h5 file and export it as a serve-tagged SavedModel.
+
+    What it fixes:
+        A Keras file passed where a SavedModel is expected.
+    Why it fails:
+        "OSError: SavedModel file does not exist at: m.keras/{saved_model.pbtxt|saved_model.pb}".
+        Keras 3 model.save(dir) refuses to write a SavedModel at all.
+    Safety:
+        safe. Keras 3 files use model.export(); tf_keras .h5 files use the legacy SavedModel writer.
+        Loading runs in safe mode (no Lambda or pickled code) unless --unsafe-load is given. The export
+        is checked against the Keras model on seeded inputs before it is used.
+    References:
+        ATLAS.md 1f, 1g (verified, diff 0).
+    """
+
+    id = "export_keras_file"
+    title = "export the Keras file as a SavedModel"
+    answers = frozenset({FindingKind.KERAS_FILE})
+    safety = Safety.SAFE
+
+    def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:
+        keras_model, flavour = load_keras(model.path, model.kind, options.unsafe_load)
+        dest = scratch / "saved_model"
+        _export(keras_model, flavour, dest)
+        exported = open_saved_model(dest)
+        if exported.entry is None:
+            raise RewriteFailed("the export has no serving signature")
+        feeds = generate(exported.entry.inputs, options.seed, options.batch)
+        keras_inputs = [feeds[p.name] for p in exported.entry.inputs]
+        with captured_stderr():
+            expected = keras_model(keras_inputs[0] if len(keras_inputs) == 1 else keras_inputs, training=False)
+            got = serving_callable(load(dest, exported.tags), exported.entry)({k: tf().constant(v) for k, v in feeds.items()})
+        flat = expected if isinstance(expected, (list, tuple)) else [expected]
+        reference = {p.origin: np.asarray(v) for p, v in zip(sorted(exported.entry.outputs, key=lambda p: p.name), flat)}
+        parity = compare(reference, {k: np.asarray(v) for k, v in got.items()}, exported.entry.outputs, options.tolerance)
+        if not parity.ok:
+            raise RewriteFailed(f"the exported SavedModel does not match the Keras model (max diff {parity.worst:.3g})")
+        return Applied(exported, f"loaded with {flavour} and exported to a SavedModel (export matches Keras, max diff {parity.worst:.2g})")

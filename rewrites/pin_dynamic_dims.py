@@ -1,0 +1,93 @@
+"""pin_dynamic_dims: fix unknown input dimensions to the sizes the user deploys with."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from repair.errors import BadInput
+from repair.findings import Finding, FindingKind
+from repair.model import Port, WorkingModel
+from repair.options import Options
+from repair.rewrite import Applied, Rewrite, Safety
+
+
+def wanted_shapes(model: WorkingModel, options: Options) -> dict[str, tuple[int, ...]]:
+    """Pins by input name: --pin flags first, then the shapes of a --sample file."""
+    assert model.entry is not None
+    shapes: dict[str, tuple[int, ...]] = {}
+    if options.sample is not None and options.sample.is_file():
+        with np.load(options.sample, allow_pickle=False) as data:
+            for port in model.entry.inputs:
+                for key in (port.name, port.origin):
+                    if key in data.files:
+                        shapes[port.name] = tuple(int(d) for d in data[key].shape)
+                        break
+    for port in model.entry.inputs:
+        for key in (port.name, port.origin):
+            if key in options.pins:
+                shapes[port.name] = options.pins[key]
+    return shapes
+
+
+def _pinned(port: Port, shape: tuple[int, ...]) -> Port:
+    if port.shape is not None:
+        if len(shape) != len(port.shape):
+            raise BadInput(f"--pin {port.name}: rank {len(shape)} given, the input has rank {len(port.shape)} {port.shape_text()}")
+        for i, (have, want) in enumerate(zip(port.shape, shape)):
+            if have is not None and have != want:
+                raise BadInput(f"--pin {port.name}: dimension {i} is fixed at {have} in the model, {want} given")
+    return replace(port, shape=shape)
+
+
+def pin_flags(model: WorkingModel) -> str:
+    """The exact flags to paste, with placeholders for the unknown sizes."""
+    assert model.entry is not None
+    flags = []
+    for port in model.entry.inputs:
+        if port.shape is None or any(d is None for d in port.shape[1:]):
+            dims = ["1" if i == 0 and d is None else ("N" if d is None else str(d)) for i, d in enumerate(port.shape or ())]
+            flags.append(f"--pin {port.name}={','.join(dims) or 'SHAPE'}")
+    return " ".join(flags)
+
+
+class PinDynamicDims(Rewrite):
+    """Pin unknown input dimensions to concrete sizes in the serving signature.
+
+    What it fixes:
+        Inputs such as [None, None, None, 3] whose non-batch dims are unknown.
+    Why it fails:
+        The default converter accepts them (the legacy one refuses: "None is only supported in the 1st
+        dimension"), but the .tflite then has shape_signature -1 dims: the interpreter must be resized
+        before every call ("Cannot set tensor: Dimension mismatch"), graphs valid at one size fail at
+        others ("XNNPack delegate failed to reshape runtime"), and delegates and micro runtimes refuse
+        dynamic shapes.
+    Safety:
+        unsafe: the serving contract only accepts the pinned shape afterwards. The sizes come from
+        --pin NAME=1,224,224,3 or from the arrays in --sample FILE.npz; nothing is guessed.
+    References:
+        ATLAS.md section 2 (verified, diff 1.4e-6 pinned at 224).
+    """
+
+    id = "pin_dynamic_dims"
+    title = "pin unknown input dimensions"
+    answers = frozenset({FindingKind.DYNAMIC_DIMS})
+    safety = Safety.UNSAFE
+
+    def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
+        if model.entry is None:
+            return "no serving entry"
+        shapes = wanted_shapes(model, options)
+        missing = [p.name for p in model.entry.inputs if (p.shape is None or None in p.shape[1:]) and p.name not in shapes]
+        if missing:
+            return f"sizes unknown for {', '.join(missing)}; paste: {pin_flags(model)} (or give --sample FILE.npz)"
+        return None
+
+    def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:
+        assert model.entry is not None
+        shapes = wanted_shapes(model, options)
+        inputs = tuple(_pinned(p, shapes[p.name]) if p.name in shapes else p for p in model.entry.inputs)
+        changes = ", ".join(f"{a.name} {a.shape_text()} -> {b.shape_text()}" for a, b in zip(model.entry.inputs, inputs) if a != b)
+        return Applied(model.with_entry(replace(model.entry, inputs=inputs)), f"pinned {changes}")

@@ -1,0 +1,44 @@
+"""rebind_variables: re-save through the TF2 loader so the signature reads restored variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from repair.findings import Finding, FindingKind
+from repair.model import WorkingModel
+from repair.options import Options
+from repair.rewrite import Applied, Rewrite, Safety
+
+
+class RebindVariables(Rewrite):
+    """Re-save the model so its serving signature reads the restored variables.
+
+    What it fixes:
+        A Keras 3 model saved with tf.saved_model.save(model, dir): it converts with no error and the
+        .tflite outputs garbage (NaN, 1e31); TF Serving's loader fails with "Could not find variable".
+    Why it fails:
+        In the TF1-session view that the converter and TF Serving use, the checkpoint restores into
+        variables named Variable, Variable_1, ... while the signature reads dense/kernel, dense/bias,
+        which stay uninitialized. The .tflite shows VAR_HANDLE/READ_VARIABLE with no CALL_ONCE.
+    Safety:
+        safe. tf.saved_model.load binds the variables correctly; re-saving the loaded object with an
+        explicit serving_default keeps the same keys and computes the same outputs (diff 0).
+    References:
+        ATLAS.md 1i, 1j and surprise 6.
+    """
+
+    id = "rebind_variables"
+    title = "re-save through the TF2 loader so variables bind"
+    answers = frozenset({FindingKind.UNBOUND_VARIABLES, FindingKind.SESSION_LOADER_FAILURE, FindingKind.PARITY_MISMATCH})
+    safety = Safety.SAFE
+
+    def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
+        if model.entry is None:
+            return "no serving entry to re-save"
+        if finding.kind is FindingKind.PARITY_MISMATCH and not finding.data.get("unbound_variables"):
+            return "the mismatch is not caused by unbound variables"
+        return None
+
+    def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:
+        assert model.entry is not None
+        return Applied(model.with_entry(model.entry), "re-saved through tf.saved_model.load so the signature reads the restored variables")

@@ -1,0 +1,77 @@
+"""rename_serving_keys: make the serving signature's keys match what clients send."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from repair.errors import BadInput
+from repair.findings import Finding, FindingKind
+from repair.model import WorkingModel
+from repair.options import Options
+from repair.rewrite import Applied, Rewrite, Safety
+
+
+def key_mapping(model: WorkingModel, options: Options) -> dict[str, str] | str:
+    """old key -> new key, from --rename, else --input-keys / a request's keys; or why none can be made."""
+    assert model.entry is not None
+    have = [p.name for p in model.entry.inputs]
+    outputs = [p.name for p in model.entry.outputs]
+    if options.renames:
+        unknown = sorted(set(options.renames) - set(have) - set(outputs))
+        if unknown:
+            raise BadInput(f"--rename {unknown[0]}=...: no input or output is called '{unknown[0]}' (inputs: {', '.join(have)}; outputs: {', '.join(outputs)})")
+        return dict(options.renames)
+    wanted = list(options.wanted_input_keys)
+    if not wanted:
+        return "no contract given: use --input-keys, --rename old=new or --request FILE.json"
+    if len(wanted) != len(have):
+        return f"the model has {len(have)} inputs ({', '.join(have)}) but {len(wanted)} keys were asked for; use --rename old=new"
+    if options.input_keys:
+        return {old: new for old, new in zip(have, wanted) if old != new}
+    missing_have = [k for k in have if k not in wanted]
+    missing_want = [k for k in wanted if k not in have]
+    if len(missing_have) == 1 and len(missing_want) == 1:
+        return {missing_have[0]: missing_want[0]}
+    return f"cannot tell which of {', '.join(missing_have)} should become {', '.join(missing_want)}; use --rename old=new"
+
+
+class RenameServingKeys(Rewrite):
+    """Rename serving_default's input and output keys to the contract clients use.
+
+    What it fixes:
+        A signature whose keys differ from what clients send (e.g. 'input_features' where the
+        REST request carries 'features').
+    Why it fails:
+        The converter does not care, consumers do: TF2 "missing a required argument: 'input_features'",
+        the .tflite runner "Invalid Input name (features) for SignatureDef", saved_model_cli
+        '"features" is not a valid input key'.
+    Safety:
+        unsafe: the contract changes for every existing client. Keys come from --rename old=new,
+        --input-keys (in the order diagnose lists the inputs) or a sample --request body.
+    References:
+        ATLAS.md section 5 (verified, diff 0).
+    """
+
+    id = "rename_serving_keys"
+    title = "rename serving keys to the client contract"
+    answers = frozenset({FindingKind.SERVING_KEY_MISMATCH})
+    safety = Safety.UNSAFE
+
+    def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
+        if model.entry is None:
+            return "no serving entry"
+        mapping = key_mapping(model, options)
+        return mapping if isinstance(mapping, str) else None
+
+    def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:
+        assert model.entry is not None
+        mapping = key_mapping(model, options)
+        assert isinstance(mapping, dict)
+        inputs = tuple(replace(p, name=mapping.get(p.name, p.name)) for p in model.entry.inputs)
+        outputs = tuple(replace(p, name=mapping.get(p.name, p.name)) for p in model.entry.outputs)
+        names = [p.name for p in inputs] + [p.name for p in outputs]
+        if len(set(names)) != len(names):
+            raise BadInput("the renamed keys collide: " + ", ".join(names))
+        text = ", ".join(f"{old} -> {new}" for old, new in mapping.items())
+        return Applied(model.with_entry(replace(model.entry, inputs=inputs, outputs=outputs)), f"renamed {text}")
