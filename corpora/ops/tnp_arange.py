@@ -1,9 +1,10 @@
 """tf.experimental.numpy float64 leak: ``x * tnp.arange(8)`` promotes float32 to float64.
 
 A ``tf.Module`` with input_signature x [None,8] float32 returns ``x * tnp.arange(8)`` (a position
-weighting written NumPy-style). ``tnp.arange(8)`` is int64, and tnp's type promotion turns the
-product into float64, so the converter fails with ``ERROR_NEEDS_FLEX_OPS`` / ``TF Select ops: Mul``
-with ``f64`` details (ATLAS 3), even though the model is meant to be float32.
+weighting written NumPy-style, with ``tnp.experimental_enable_numpy_behavior()`` on as the tnp
+guide says). ``tnp.arange(8)`` is int64, and NumPy type promotion turns the product into float64,
+so the converter fails with ``ERROR_NEEDS_FLEX_OPS`` / ``TF Select ops: Mul`` with ``f64`` details
+(ATLAS 3), even though the model is meant to be float32.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ def build(dest: Path) -> Path:
     import tensorflow.experimental.numpy as tnp
 
     seed_all()
+    tnp.experimental_enable_numpy_behavior()  # as the tnp guide says; without it `x * ...` raises
 
     class Model(tf.Module):
         @tf.function(input_signature=[tf.TensorSpec([None, 8], tf.float32, name="x")])

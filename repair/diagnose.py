@@ -1,0 +1,349 @@
+"""Diagnosis: static inspection, one conversion, .tflite inspection, numeric parity, serving loader.
+
+Each stage adds typed findings; none of them reads another's raw text. Converter exceptions alone
+miss the worst failure (a .tflite that converts and outputs garbage), so a successful conversion is
+always followed by inspecting the flatbuffer and by running it against TensorFlow on the same inputs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from repair.artifact import SERVE, SERVING_DEFAULT
+from repair.convert import Conversion, convert_saved_model
+from repair.findings import Finding, FindingKind, Severity, Source
+from repair.model import EntryKind, Port, WorkingModel, load, serving_callable
+from repair.options import Options, Target
+from repair.parity import Feeds, Parity, compare, generate_valid, load_sample
+from repair.tflite import TfliteInfo, inspect_tflite, run_tflite
+from repair.tfenv import captured_stderr, tf
+
+_PARSE_OPS = ("ParseExampleV2", "ParseExample", "ParseSingleExample", "ParseSequenceExample")
+_STOPS_CONVERSION = frozenset(
+    {FindingKind.NO_SIGNATURE_TRACED, FindingKind.NO_SIGNATURE_NEVER_TRACED, FindingKind.TF1_GRAPH_WITHOUT_SIGNATURE}
+)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The model whose outputs are the truth: the original, run by TensorFlow's own loader."""
+
+    model: WorkingModel
+
+    def run(self, feeds: Feeds) -> Feeds:
+        """Feeds keyed by origin -> outputs keyed by origin."""
+        entry = self.model.entry
+        assert entry is not None
+        t = tf()
+        call = serving_callable(load(self.model.path, self.model.tags), entry)
+        with captured_stderr():
+            out = call({p.name: t.constant(feeds[p.origin]) for p in entry.inputs})
+        return {p.origin: np.asarray(out[p.name]) for p in entry.outputs}
+
+
+@dataclass
+class Diagnosis:
+    model: WorkingModel
+    findings: list[Finding]
+    conversion: Conversion | None = None
+    tflite: TfliteInfo | None = None
+    parity: Parity | None = None  # .tflite against the reference
+    tf_parity: Parity | None = None  # the model run by TensorFlow against the reference (verification)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def has(self, kind: FindingKind) -> bool:
+        return any(f.kind is kind for f in self.findings)
+
+
+def _finding(kind: FindingKind, severity: Severity, source: Source, title: str, explanation: str, **kw: Any) -> Finding:
+    return Finding(kind=kind, severity=severity, source=source, title=title, explanation=explanation, **kw)
+
+
+def static_findings(model: WorkingModel, options: Options) -> list[Finding]:
+    """Findings from the SavedModel protos alone."""
+    info = model.info
+    assert info is not None
+    out: list[Finding] = []
+    tag_sets = ", ".join(mg.tag_text for mg in info.meta_graphs)
+    if info.serve_graph() is None:
+        out.append(_finding(
+            FindingKind.TAG_SET_NOT_SERVE, Severity.ERROR, Source.STATIC,
+            "No meta graph is tagged exactly {'serve'}",
+            "The converter, TF Serving and saved_model_cli load the meta graph whose tag set is exactly {'serve'}; "
+            f"this SavedModel has {tag_sets}.",
+            evidence=f"available tag sets: {tag_sets}", subject=tag_sets,
+        ))
+    graph = info.best_graph()
+    if not graph.signatures:
+        traced = [f for f in graph.traced_functions if f.concrete_functions]
+        if not graph.has_object_graph:
+            sinks = ", ".join(s.name for s in graph.sinks) or "none"
+            inputs = ", ".join(p.name for p in graph.placeholders) or "none"
+            out.append(_finding(
+                FindingKind.TF1_GRAPH_WITHOUT_SIGNATURE, Severity.ERROR, Source.STATIC,
+                "TF1 graph saved without a signature",
+                "The graph has no SignatureDef, so nothing names its inputs and outputs; the converter says "
+                "'Only support at least one signature key'.",
+                evidence=f"placeholders: {inputs}; unconsumed nodes: {sinks}",
+            ))
+        elif traced:
+            names = ", ".join(f"{f.dotted} ({len(f.concrete_functions)} traced)" for f in traced)
+            out.append(_finding(
+                FindingKind.NO_SIGNATURE_TRACED, Severity.ERROR, Source.STATIC,
+                "No signature, but a traced tf.function was saved",
+                "tf.saved_model.save was called without signatures= and the tf.function had no input_signature. "
+                "It was traced before saving, so its graph is in the SavedModel and can be wrapped.",
+                evidence=f"traced functions: {names}",
+            ))
+        else:
+            fns = ", ".join(f.dotted for f in graph.traced_functions) or "none"
+            out.append(_finding(
+                FindingKind.NO_SIGNATURE_NEVER_TRACED, Severity.ERROR, Source.STATIC,
+                "No signature, and the tf.function was never traced",
+                "The tf.function had no input_signature and was never called before saving, so no graph was saved: "
+                "nothing in the artifact can be served. Only the source can fix it: add "
+                "input_signature=[tf.TensorSpec(...)] to the @tf.function, or pass signatures= to tf.saved_model.save.",
+                evidence=f"functions with no concrete graph: {fns}",
+            ))
+    elif SERVING_DEFAULT not in graph.signatures:
+        keys = ", ".join(sorted(graph.signatures))
+        out.append(_finding(
+            FindingKind.NO_SERVING_DEFAULT, Severity.ERROR, Source.STATIC,
+            "No 'serving_default' signature",
+            f"The SavedModel only has the signature(s) {keys}. TF Serving and most clients call 'serving_default'.",
+            evidence=f"signatures: {keys}", subject=keys,
+        ))
+    entry = model.entry
+    if entry is not None and any(graph.op_counts[op] for op in _PARSE_OPS) and any(p.dtype == "string" for p in entry.inputs):
+        out.append(_finding(
+            FindingKind.SERIALIZED_EXAMPLE_INPUT, Severity.ERROR, Source.STATIC,
+            "The serving input is serialized tf.Example strings",
+            "An estimator-style serving_input_receiver_fn parses tf.Example protos inside the graph; ParseExampleV2 is "
+            "not a TFLite builtin and needs Flex ops the pip interpreters cannot run.",
+            evidence=", ".join(f"{op} x{graph.op_counts[op]}" for op in _PARSE_OPS if graph.op_counts[op]),
+            subject=", ".join(p.name for p in entry.inputs if p.dtype == "string"),
+        ))
+    if entry is not None:
+        dynamic = [p for p in entry.inputs if p.shape is None or any(d is None for d in p.shape[1:])]
+        if dynamic:
+            listed = ", ".join(f"{p.name} {p.shape_text()}" for p in dynamic)
+            out.append(_finding(
+                FindingKind.DYNAMIC_DIMS, Severity.WARNING, Source.STATIC,
+                "Inputs have unknown non-batch dimensions",
+                "The converter accepts them, but the .tflite must be resized before each call, graphs that only work at "
+                "one size fail at others, and delegates and micro runtimes refuse dynamic shapes.",
+                evidence=listed, subject=", ".join(p.name for p in dynamic),
+            ))
+        wanted = options.wanted_input_keys
+        have = [p.name for p in entry.inputs]
+        renames_apply = options.renames and any(k in have or k in [p.name for p in entry.outputs] for k in options.renames)
+        if (wanted and sorted(wanted) != sorted(have)) or renames_apply:
+            out.append(_finding(
+                FindingKind.SERVING_KEY_MISMATCH, Severity.ERROR, Source.STATIC,
+                "The serving input keys differ from what clients send",
+                "Clients sending other keys fail: TF Serving and saved_model_cli reject unknown input keys, "
+                "the .tflite runner says 'Invalid Input name'.",
+                evidence=f"signature inputs: {', '.join(have)}; clients send: {', '.join(wanted) or '(renames requested)'}",
+                subject=", ".join(have),
+            ))
+    if b"PruneLowMagnitude" in info.keras_metadata or "pruning_step" in graph.object_child_names:
+        out.append(_finding(
+            FindingKind.PRUNING_WRAPPERS, Severity.WARNING, Source.STATIC,
+            "Pruning wrappers were left in (saved without strip_pruning)",
+            "The model converts, but masks and kernels become resource variables with an init subgraph: the .tflite "
+            "is about twice as large and many delegates and micro runtimes cannot run it.",
+            evidence="keras_metadata.pb has PruneLowMagnitude layers" if info.keras_metadata else "object graph has pruning_step",
+        ))
+    return out
+
+
+def conversion_findings(conversion: Conversion) -> list[Finding]:
+    """Findings from a failed conversion, one per failure class."""
+    found = []
+    for c in conversion.classified:
+        ops = ", ".join(c.ops)
+        texts = {
+            FindingKind.NEEDS_FLEX_OPS: ("Ops that TFLite builtins do not have: " + ops,
+                "These ops exist only as Flex (TF Select) ops. SELECT_TF_OPS would convert, but the pip interpreters "
+                "cannot run Flex ops and most devices do not ship them."),
+            FindingKind.NEEDS_CUSTOM_OPS: ("Ops with no TFLite implementation at all: " + ops,
+                "These ops are neither builtins nor Flex ops; SELECT_TF_OPS does not help. They must be rewritten in "
+                "other TF ops."),
+            FindingKind.FLOAT64_OPS: ("float64 computation: " + ops,
+                "The failing ops run on float64 tensors, which TFLite builtins do not support. The op itself is fine in "
+                "float32: float64 is the root cause (often tnp.asarray of Python floats, tnp.arange or a float64 model)."),
+            FindingKind.TENSORLIST_LOOP: ("A loop accumulates into a TensorList" + (f" ({ops})" if ops else ""),
+                "TensorArray loops and Keras LSTM/GRU/SimpleRNN layers with unroll=False lower to TensorList ops that "
+                "need a static element shape; builtins-only conversion fails even at static shapes."),
+            FindingKind.TAG_SET_NOT_SERVE: ("The converter found no {'serve'} meta graph", c.detail),
+            FindingKind.NO_SIGNATURE_NEVER_TRACED: ("The converter found no signature", c.detail),
+            FindingKind.CONVERTER_ERROR: ("Conversion failed: " + c.detail,
+                "The converter failed in a way this version does not classify; the full text is in the evidence."),
+        }
+        title, explanation = texts[c.kind]
+        found.append(_finding(c.kind, Severity.ERROR, Source.CONVERTER, title, explanation,
+                              evidence=conversion.text, subject=ops, data={"ops": list(c.ops)}))
+    return found
+
+
+def tflite_findings(info: TfliteInfo) -> list[Finding]:
+    found = []
+    if info.unbound_variables:
+        found.append(_finding(
+            FindingKind.UNBOUND_VARIABLES, Severity.ERROR, Source.TFLITE,
+            "Variables are read but never initialised in the .tflite",
+            "The .tflite reads resource variables (READ_VARIABLE) with no CALL_ONCE initialiser: it converts without "
+            "error and outputs garbage. This is what a Keras 3 model saved with tf.saved_model.save produces.",
+            evidence=info.histogram_text(),
+        ))
+    elif info.has_resource_variables:
+        found.append(_finding(
+            FindingKind.RESOURCE_VARIABLES, Severity.WARNING, Source.TFLITE,
+            "The .tflite keeps resource variables",
+            "VAR_HANDLE/READ_VARIABLE ops with an init subgraph work in the TFLite interpreter, but many delegates and "
+            "micro runtimes cannot run them, and the file is larger than a frozen one.",
+            evidence=info.histogram_text(),
+        ))
+    if info.ops["WHILE"]:
+        found.append(_finding(
+            FindingKind.WHILE_LOOP, Severity.INFO, Source.TFLITE,
+            f"The .tflite has {info.ops['WHILE']} WHILE loop(s)",
+            "Static-trip-count loops convert builtins-only in TF 2.21; unrolled they run about 2x faster on small bodies "
+            "and some delegates need them unrolled.",
+            evidence=info.histogram_text(),
+        ))
+    return found
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:400]
+
+
+def make_feeds(ports: tuple[Port, ...], reference: Reference, options: Options) -> tuple[Feeds, Feeds]:
+    """Inputs for the candidate (by port name) and the reference's outputs on them (by origin)."""
+    def run(feeds: Feeds) -> Feeds:
+        return reference.run({p.origin: feeds[p.name] for p in ports})
+
+    if options.sample is not None:
+        feeds = load_sample(options.sample, ports)
+        return feeds, run(feeds)
+    return generate_valid(ports, run, options.seed, options.batch)
+
+
+def _session_check(model: WorkingModel, feeds: Feeds, expected: Feeds, options: Options) -> Finding | None:
+    """Run serving_default under the TF1-session loader that TF Serving and saved_model_cli use."""
+    t = tf()
+    entry = model.entry
+    assert entry is not None
+    graph = t.Graph()
+    try:
+        with graph.as_default(), t.compat.v1.Session(graph=graph) as sess, captured_stderr():
+            meta = t.compat.v1.saved_model.loader.load(sess, [SERVE], str(model.path))
+            sig = meta.signature_def[SERVING_DEFAULT]
+            feed = {graph.get_tensor_by_name(sig.inputs[p.name].name): feeds[p.name] for p in entry.inputs}
+            fetch = {p.name: graph.get_tensor_by_name(sig.outputs[p.name].name) for p in entry.outputs}
+            got = sess.run(fetch, feed)
+    except Exception as exc:  # the session loader raises many TF error types: all mean Serving would fail
+        return _finding(
+            FindingKind.SESSION_LOADER_FAILURE, Severity.ERROR, Source.SERVING,
+            "serving_default fails under the TF1-session loader (TF Serving, saved_model_cli)",
+            "TF Serving loads SavedModels into a TF1 session; this signature does not run there.",
+            evidence=_first_line(exc),
+        )
+    parity = compare(expected, got, entry.outputs, options.tolerance)
+    if not parity.ok:
+        return _finding(
+            FindingKind.SESSION_LOADER_FAILURE, Severity.ERROR, Source.SERVING,
+            "serving_default gives different numbers under the TF1-session loader",
+            "TF Serving would return outputs that differ from TensorFlow's own loader.",
+            evidence=f"max abs diff {parity.worst:.3g}",
+        )
+    return None
+
+
+def diagnose(model: WorkingModel, options: Options, reference: Reference | None = None) -> Diagnosis:
+    """All findings for one model. ``reference`` defaults to the model itself run by TensorFlow."""
+    if model.info is None:
+        return Diagnosis(model, [_finding(
+            FindingKind.KERAS_FILE, Severity.ERROR, Source.ARTIFACT,
+            f"A Keras {model.kind.value} file, not a SavedModel",
+            "The converter and TF Serving need a SavedModel directory: 'SavedModel file does not exist at: "
+            f"{model.path}/{{saved_model.pbtxt|saved_model.pb}}'.",
+            evidence=str(model.path),
+        )])
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    findings = static_findings(model, options)
+    timings["static"] = time.perf_counter() - start
+    diag = Diagnosis(model, findings, timings=timings)
+    entry = model.entry
+    if entry is None or entry.kind is not EntryKind.SIGNATURE or any(f.kind in _STOPS_CONVERSION for f in findings):
+        return diag
+
+    tags = None if model.tags == frozenset({SERVE}) else model.tags  # look past a wrong tag set
+    diag.conversion = convert_saved_model(model.path, tags=tags, signature_key=entry.ref)
+    timings["convert"] = diag.conversion.seconds
+    have = {f.kind for f in findings}
+    if not diag.conversion.ok:
+        findings.extend(f for f in conversion_findings(diag.conversion) if f.kind not in have)
+        return diag
+    assert diag.conversion.tflite is not None
+    diag.tflite = inspect_tflite(diag.conversion.tflite)
+    findings.extend(tflite_findings(diag.tflite))
+
+    start = time.perf_counter()
+    reference = reference or Reference(model)
+    try:
+        feeds, expected = make_feeds(entry.inputs, reference, options)
+    except Exception as exc:  # a model that cannot run on these inputs: say so, do not guess
+        findings.append(_finding(
+            FindingKind.REFERENCE_FAILURE, Severity.WARNING, Source.PARITY,
+            "Could not run the original model on generated inputs",
+            "Parity was not checked. Give real input sizes with --pin NAME=... or a --sample FILE.npz.",
+            evidence=_first_line(exc),
+        ))
+        timings["parity"] = time.perf_counter() - start
+        return diag
+    try:
+        got = run_tflite(diag.conversion.tflite, feeds, signature_key=entry.ref)
+    except Exception as exc:  # interpreter errors come as RuntimeError/ValueError with C++ text
+        findings.append(_finding(
+            FindingKind.INTERPRETER_FAILURE, Severity.ERROR, Source.PARITY,
+            "The .tflite fails in the interpreter",
+            "The model converted but the TFLite interpreter could not run it on inputs the original accepts.",
+            evidence=_first_line(exc),
+        ))
+    else:
+        diag.parity = compare(expected, got, entry.outputs, options.tolerance, {k: v.shape for k, v in feeds.items()})
+        if not diag.parity.ok:
+            unbound = diag.has(FindingKind.UNBOUND_VARIABLES)
+            findings.append(_finding(
+                FindingKind.PARITY_MISMATCH, Severity.ERROR, Source.PARITY,
+                f"The .tflite's outputs differ from the original (max abs diff {diag.parity.worst:.3g})",
+                "The converted model computes something else than the model it came from"
+                + (": its variables are never initialised." if unbound else "."),
+                evidence="; ".join(f"{o.name}: max abs diff {o.max_abs_diff:.3g}" for o in diag.parity.outputs),
+                data={"unbound_variables": unbound},
+            ))
+    if options.target is Target.SERVING and model.info.serve_graph() is not None and entry.ref == SERVING_DEFAULT:
+        problem = _session_check(model, feeds, expected, options)
+        if problem is not None:
+            findings.append(problem)
+    timings["parity"] = time.perf_counter() - start
+    return diag
+
+
+def tf_parity(model: WorkingModel, reference: Reference, options: Options) -> Parity:
+    """The model run by TensorFlow against the reference (part of the verification gate)."""
+    assert model.entry is not None
+    feeds, expected = make_feeds(model.entry.inputs, reference, options)
+    got = Reference(model).run({p.origin: feeds[p.name] for p in model.entry.inputs})
+    renamed = {p.name: got[p.origin] for p in model.entry.outputs}
+    return compare(expected, renamed, model.entry.outputs, options.tolerance, {k: v.shape for k, v in feeds.items()})
+
+
