@@ -6,7 +6,14 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from repair.parity import Tolerance
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Parity passes when |tflite - original| <= atol + rtol * |original| everywhere."""
+
+    atol: float = 1e-5
+    rtol: float = 1e-4
 
 
 class Target(enum.Enum):

@@ -18,15 +18,10 @@ import numpy as np
 
 from repair.errors import BadInput
 from repair.model import Port
+from repair.options import Tolerance
 
 Feeds = dict[str, np.ndarray]
 _RANGE_ERROR = re.compile(r"is not in \[0, (\d+)\)")
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    atol: float = 1e-5
-    rtol: float = 1e-4
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,120 @@
+"""Plans and outcomes: which fix answers which finding, what was decided, and how it ended.
+
+``annotate`` fills each finding's ``fix`` (or the reason nothing in the catalog fixes it) from the
+catalog. A ``Decider`` is the one seam for how fixes are accepted: automatically here, by prompt or
+plan file elsewhere; the pipeline never asks anyone directly.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from repair.findings import Finding, FindingKind
+from repair.model import WorkingModel
+from repair.options import Options
+from repair.rewrite import Rewrite, Safety
+from rewrites import CATALOG, answering
+
+# Why a finding kind has no automatic fix in this version: the next step for the user.
+NO_FIX = {
+    FindingKind.NO_SIGNATURE_NEVER_TRACED: "no graph was saved: only the source can fix it (add input_signature= to the "
+    "@tf.function, or pass signatures= to tf.saved_model.save, then save again)",
+    FindingKind.NEEDS_FLEX_OPS: "no builtin substitution for these ops in this version; rewrite them in the source with "
+    "builtin ops (e.g. tf.roll -> concat of slices). SELECT_TF_OPS converts but the result cannot run without Flex",
+    FindingKind.NEEDS_CUSTOM_OPS: "these ops have no TFLite kernel, builtin or Flex: rewrite them in other TF ops in the "
+    "source (tf.py_function has no automatic fix)",
+    FindingKind.FLOAT64_OPS: "compute in float32: cast inputs and weights to tf.float32 in the source (tnp.asarray of "
+    "Python floats, tnp.arange and tnp.linspace produce float64)",
+    FindingKind.TENSORLIST_LOOP: "unroll the loop: Keras RNN layers with unroll=True over a static time dimension, or a "
+    "Python loop with a list and tf.stack instead of TensorArray. Do not use the converter's single-batch flag: it is "
+    "wrong at batch > 1",
+    FindingKind.PRUNING_WRAPPERS: "apply tfmot.sparsity.keras.strip_pruning(model) before saving",
+    FindingKind.RESOURCE_VARIABLES: "freeze the variables (strip pruning wrappers, avoid stateful ops in the serving "
+    "function)",
+    FindingKind.WHILE_LOOP: "nothing blocks: loops with a static trip count can be unrolled in the source (Python range)",
+    FindingKind.CONVERTER_ERROR: "unclassified converter failure: read the evidence",
+    FindingKind.INTERPRETER_FAILURE: "the graph only works at some input sizes: pin them with --pin",
+    FindingKind.REFERENCE_FAILURE: "give real input sizes with --pin NAME=... or real inputs with --sample FILE.npz",
+    FindingKind.PARITY_MISMATCH: "the conversion changes the numbers; no catalog fix applies",
+    FindingKind.SESSION_LOADER_FAILURE: "no catalog fix applies",
+}
+
+
+class Decision(enum.Enum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+
+
+class Outcome(enum.Enum):
+    APPLIED = "applied"
+    REJECTED = "rejected"
+    SKIPPED = "skipped"  # its finding was gone by the time it came up
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ProposedFix:
+    """A fix the catalog proposes for a finding on the current model."""
+
+    rewrite: Rewrite
+    finding: Finding
+
+    @property
+    def safety(self) -> Safety:
+        return self.rewrite.safety
+
+
+Decider = Callable[[ProposedFix, WorkingModel], Decision]
+
+
+def accept_all(fix: ProposedFix, model: WorkingModel) -> Decision:
+    """The non-interactive decider: every applicable fix is applied.
+
+    Unsafe fixes in this catalog only run with parameters the user gave (--pin, --rename, ...), so
+    giving the flag is the consent.
+    """
+    return Decision.ACCEPT if fix.safety is not Safety.DISPLAY_ONLY else Decision.REJECT
+
+
+@dataclass(frozen=True)
+class FixRecord:
+    """What happened to one proposed fix; the report lists these in order."""
+
+    rewrite_id: str
+    finding_id: str
+    safety: str
+    outcome: Outcome
+    summary: str
+    seconds: float = 0.0
+    signature_before: tuple[tuple[str, str, str, str], ...] = ()  # (side, key, dtype, shape)
+    signature_after: tuple[tuple[str, str, str, str], ...] = ()
+
+
+def annotate(findings: list[Finding], model: WorkingModel, options: Options) -> list[Finding]:
+    """Fill each finding's fix from the catalog, or the reason none applies."""
+    out = []
+    for finding in findings:
+        reasons = []
+        chosen = None
+        for rewrite in answering(finding.kind):
+            reason = rewrite.check(model, finding, options)
+            if reason is None:
+                chosen = rewrite
+                break
+            reasons.append(reason)
+        if chosen is not None:
+            out.append(replace(finding, fix=chosen.id, no_fix_reason=""))
+        else:
+            out.append(replace(finding, fix=None, no_fix_reason="; ".join(reasons) or NO_FIX.get(finding.kind, "no catalog fix")))
+    return out
+
+
+def proposals(findings: list[Finding], already: set[str]) -> list[ProposedFix]:
+    """One proposal per rewrite not yet applied, in catalog order."""
+    by_id: dict[str, Finding] = {}
+    for finding in findings:
+        if finding.fix and finding.fix not in already and finding.fix not in by_id:
+            by_id[finding.fix] = finding
+    return [ProposedFix(r, by_id[r.id]) for r in CATALOG if r.id in by_id]

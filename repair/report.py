@@ -1,0 +1,156 @@
+"""report.md for people, report.json for machines: the same facts, built from one RunResult."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from repair.diagnose import Diagnosis
+from repair.findings import Finding
+from repair.pipeline import RunResult
+from repair.tflite import interpreter_name
+
+
+def op_delta(before: Counter[str] | None, after: Counter[str] | None) -> dict[str, int]:
+    """Per-op count change, e.g. {'WHILE': -1, 'FULLY_CONNECTED': 3}."""
+    if before is None or after is None:
+        return {}
+    return {op: after[op] - before[op] for op in sorted(set(before) | set(after)) if after[op] != before[op]}
+
+
+def _diag_json(diag: Diagnosis | None) -> dict[str, Any] | None:
+    if diag is None:
+        return None
+    out: dict[str, Any] = {
+        "model": str(diag.model.path),
+        "findings": [f.to_json() for f in diag.findings],
+        "timings_s": {k: round(v, 3) for k, v in diag.timings.items()},
+    }
+    if diag.conversion is not None:
+        out["conversion"] = {"ok": diag.conversion.ok, "seconds": round(diag.conversion.seconds, 3),
+                             "error_codes": [list(c) for c in diag.conversion.error_codes]}
+    if diag.tflite is not None:
+        out["tflite"] = {
+            "bytes": diag.tflite.size,
+            "ops": dict(sorted(diag.tflite.ops.items())),
+            "subgraphs": diag.tflite.subgraphs,
+            "signatures": {k: {"inputs": {n: list(t.shape_signature) for n, t in ins.items()},
+                               "outputs": {n: list(t.shape_signature) for n, t in outs.items()}}
+                           for k, (ins, outs) in diag.tflite.signatures.items()},
+        }
+    if diag.parity is not None:
+        out["parity"] = _parity_json(diag.parity)
+    return out
+
+
+def _parity_json(parity: Any) -> dict[str, Any]:
+    return {
+        "ok": parity.ok,
+        "atol": parity.tolerance.atol,
+        "rtol": parity.tolerance.rtol,
+        "input_shapes": {k: list(v) for k, v in parity.input_shapes.items()},
+        "outputs": [{"name": o.name, "origin": o.origin, "shape": list(o.shape), "max_abs_diff": o.max_abs_diff,
+                     "max_rel_diff": o.max_rel_diff, "ok": o.ok} for o in parity.outputs],
+    }
+
+
+def to_json(result: RunResult) -> dict[str, Any]:
+    before = result.original.tflite.ops if result.original.tflite else None
+    after = result.final.tflite.ops if result.final and result.final.tflite else None
+    return {
+        "tool": "repair",
+        "input": str(result.input),
+        "out": str(result.out) if result.out else None,
+        "status": result.status,
+        "exit_code": int(result.exit_code),
+        "message": result.message,
+        "target": result.options.target.value,
+        "interpreter": interpreter_name(),
+        "before": _diag_json(result.original),
+        "after": _diag_json(result.final),
+        "fixes": [
+            {"rewrite": r.rewrite_id, "finding": r.finding_id, "safety": r.safety, "outcome": r.outcome.value,
+             "summary": r.summary, "seconds": round(r.seconds, 3),
+             "signature_before": [list(row) for row in r.signature_before],
+             "signature_after": [list(row) for row in r.signature_after]}
+            for r in result.fixes
+        ],
+        "op_delta": op_delta(before, after),
+        "gate": [{"check": c.name, "ok": c.ok, "detail": c.detail} for c in result.gate],
+        "tf_parity": _parity_json(result.tf_parity) if result.tf_parity else None,
+        "bytes": {"input": result.input_bytes, "output": result.output_bytes,
+                  "tflite_before": result.original.tflite.size if result.original.tflite else None,
+                  "tflite_after": result.final.tflite.size if result.final and result.final.tflite else None},
+        "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
+        "next_steps": [f"{f.id}: {f.no_fix_reason}" for f in (result.final.findings if result.final else []) if not f.fix],
+    }
+
+
+def _findings_md(findings: list[Finding]) -> list[str]:
+    if not findings:
+        return ["None.", ""]
+    lines = ["| id | severity | what | fix |", "|---|---|---|---|"]
+    for f in findings:
+        fix = f"`{f.fix}`" if f.fix else f"none: {f.no_fix_reason}"
+        lines.append(f"| `{f.id}` | {f.severity.value} | {f.title} | {fix} |".replace("\n", " "))
+    return lines + [""]
+
+
+def to_markdown(result: RunResult) -> str:
+    data = to_json(result)
+    lines = [f"# repair report: {result.input.name}", "",
+             f"- status: **{result.status}** (exit {int(result.exit_code)}): {result.message}",
+             f"- input: `{result.input}`", f"- output: `{result.out}`" if result.out else "- output: none written",
+             f"- target: {result.options.target.value}; interpreter: {data['interpreter']}", "",
+             "## Findings before", ""]
+    lines += _findings_md(result.original.findings)
+    lines += ["## Fixes", ""]
+    if not result.fixes:
+        lines += ["None applied.", ""]
+    for r in result.fixes:
+        lines += [f"### `{r.rewrite_id}` ({r.safety}): {r.outcome.value}", "", f"Answers `{r.finding_id}`. {r.summary}", ""]
+        if r.signature_before or r.signature_after:
+            lines += ["| | before | after |", "|---|---|---|"]
+            width = max(len(r.signature_before), len(r.signature_after))
+            for i in range(width):
+                b = r.signature_before[i] if i < len(r.signature_before) else None
+                a = r.signature_after[i] if i < len(r.signature_after) else None
+                side = (a or b)[0]  # type: ignore[index]
+                fmt = lambda row: f"`{row[1]}` {row[2]} {row[3]}" if row else "-"  # noqa: E731
+                lines.append(f"| {side} | {fmt(b)} | {fmt(a)} |")
+            lines.append("")
+    if result.final is not None:
+        lines += ["## Findings after", ""] + _findings_md(result.final.findings)
+    if data["op_delta"]:
+        lines += ["## .tflite op delta", "", ", ".join(f"{op} {n:+d}" for op, n in data["op_delta"].items()), ""]
+    if result.final is not None and result.final.tflite is not None:
+        lines += ["## .tflite", "", f"- ops: {result.final.tflite.histogram_text()}",
+                  f"- bytes: {result.final.tflite.size:,}"]
+        for key, (ins, outs) in result.final.tflite.signatures.items():
+            shapes = ", ".join(f"{n} {list(t.shape_signature)}" for n, t in ins.items())
+            lines.append(f"- signature `{key}`: inputs {shapes}; outputs {', '.join(outs)}")
+        lines.append("")
+    if result.gate:
+        lines += ["## Verification gate", "", "| check | result | detail |", "|---|---|---|"]
+        lines += [f"| {c.name} | {'pass' if c.ok else 'FAIL'} | {c.detail} |" for c in result.gate] + [""]
+    parity = result.final.parity if result.final else None
+    if parity is not None:
+        lines += ["## Parity per output (.tflite vs original)", "",
+                  f"Inputs: {', '.join(f'{k} {list(v)}' for k, v in parity.input_shapes.items())}, seed {result.options.seed}.", "",
+                  "| output | original key | shape | max abs diff | max rel diff | ok |", "|---|---|---|---|---|---|"]
+        lines += [f"| {o.name} | {o.origin} | {list(o.shape)} | {o.max_abs_diff:.3g} | {o.max_rel_diff:.3g} | {'yes' if o.ok else 'NO'} |"
+                  for o in parity.outputs] + [""]
+    b = data["bytes"]
+    lines += ["## Sizes and timings", "", f"- SavedModel bytes: {b['input']:,} in, {b['output']:,} out",
+              f"- .tflite bytes: {b['tflite_before']} before, {b['tflite_after']} after",
+              "- seconds: " + ", ".join(f"{k} {v}" for k, v in data["timings_s"].items()), ""]
+    if data["next_steps"]:
+        lines += ["## Next steps", ""] + [f"- {s}" for s in data["next_steps"]] + [""]
+    return "\n".join(lines)
+
+
+def write_reports(result: RunResult, directory: Path) -> None:
+    (directory / "report.json").write_text(json.dumps(to_json(result), indent=2) + "\n")
+    (directory / "report.md").write_text(to_markdown(result))
