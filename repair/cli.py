@@ -23,7 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Diagnose and repair TensorFlow models that fail to convert to TFLite or to serve.",
 )
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 PinOpt = Annotated[Optional[list[str]], typer.Option("--pin", help="Pin an input's shape: NAME=1,224,224,3 (repeatable).")]

@@ -8,6 +8,7 @@ always followed by inspecting the flatbuffer and by running it against TensorFlo
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,11 +34,20 @@ class Reference:
     """The model whose outputs are the truth: the original, run by TensorFlow's own loader."""
 
     model: WorkingModel
+    adapter: Callable[[Feeds], Feeds] | None = None  # new inputs -> the original's inputs
+
+    def describe(self) -> str:
+        entry = self.model.entry
+        how = entry.describe() if entry is not None else "no entry"
+        via = " (inputs re-encoded for it)" if self.adapter is not None else ""
+        return f"{how} of {self.model.path}{via}"
 
     def run(self, feeds: Feeds) -> Feeds:
         """Feeds keyed by origin -> outputs keyed by origin."""
         entry = self.model.entry
         assert entry is not None
+        if self.adapter is not None:
+            feeds = self.adapter(feeds)
         t = tf()
         call = serving_callable(load(self.model.path, self.model.tags), entry)
         with captured_stderr():

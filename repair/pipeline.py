@@ -52,6 +52,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     input_bytes: int = 0
     output_bytes: int = 0
+    reference: str = ""  # what parity compared against
 
 
 def open_model(path: Path) -> WorkingModel:
@@ -201,7 +202,9 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
                 records.append(FixRecord(proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.FAILED, str(exc), time.perf_counter() - t0))
                 continue
             model = applied.model
-            if applied.rebase_reference or reference is None:
+            if applied.reference_adapter is not None and reference is not None:
+                reference = Reference(reference.model, applied.reference_adapter)
+            elif applied.rebase_reference or reference is None:
                 reference = Reference(model)
             records.append(FixRecord(
                 proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.APPLIED, applied.summary,
@@ -216,7 +219,7 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
     assert first is not None and diag is not None
 
     result = RunResult(src, None, options, "", ExitCode.OK, "", first, diag, records,
-                       input_bytes=_dir_bytes(src))
+                       input_bytes=_dir_bytes(src), reference=reference.describe() if reference else "the model itself")
     not_applied = {r.rewrite_id for r in records if r.outcome is not Outcome.APPLIED}
     refused = [f for f in blocking(diag.findings) if not f.fix or f.fix in not_applied]
     if refused:

@@ -79,6 +79,7 @@ def to_json(result: RunResult) -> dict[str, Any]:
         ],
         "op_delta": op_delta(before, after),
         "gate": [{"check": c.name, "ok": c.ok, "detail": c.detail} for c in result.gate],
+        "reference": result.reference,
         "tf_parity": _parity_json(result.tf_parity) if result.tf_parity else None,
         "bytes": {"input": result.input_bytes, "output": result.output_bytes,
                   "tflite_before": result.original.tflite.size if result.original.tflite else None,
@@ -138,17 +139,22 @@ def to_markdown(result: RunResult) -> str:
     parity = result.final.parity if result.final else None
     if parity is not None:
         lines += ["## Parity per output (.tflite vs original)", "",
+                  f"Reference: {result.reference}.", "",
                   f"Inputs: {', '.join(f'{k} {list(v)}' for k, v in parity.input_shapes.items())}, seed {result.options.seed}.", "",
                   "| output | original key | shape | max abs diff | max rel diff | ok |", "|---|---|---|---|---|---|"]
         lines += [f"| {o.name} | {o.origin} | {list(o.shape)} | {o.max_abs_diff:.3g} | {o.max_rel_diff:.3g} | {'yes' if o.ok else 'NO'} |"
                   for o in parity.outputs] + [""]
     b = data["bytes"]
     lines += ["## Sizes and timings", "", f"- SavedModel bytes: {b['input']:,} in, {b['output']:,} out",
-              f"- .tflite bytes: {b['tflite_before']} before, {b['tflite_after']} after",
+              f"- .tflite bytes: {_size(b['tflite_before'])} before, {_size(b['tflite_after'])} after",
               "- seconds: " + ", ".join(f"{k} {v}" for k, v in data["timings_s"].items()), ""]
     if data["next_steps"]:
         lines += ["## Next steps", ""] + [f"- {s}" for s in data["next_steps"]] + [""]
     return "\n".join(lines)
+
+
+def _size(n: int | None) -> str:
+    return f"{n:,}" if n is not None else "n/a (did not convert)"
 
 
 def write_reports(result: RunResult, directory: Path) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from repair.findings import Finding, FindingKind
 from repair.model import WorkingModel
@@ -36,7 +37,10 @@ class Applied:
 
     model: WorkingModel
     summary: str
-    rebase_reference: bool = False  # the input contract changed: compare against the original graph cut here
+    rebase_reference: bool = False  # the original has no usable entry: this model's entry becomes the reference
+    # The input contract changed: turns the new inputs (keyed by origin) into the original's inputs,
+    # so parity still runs the original model (e.g. features -> serialized tf.Example strings).
+    reference_adapter: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 class Rewrite(ABC):

@@ -51,6 +51,33 @@ def _dense_features(model: WorkingModel) -> list[tuple[str, str, str, tuple[int 
     return [(k, f"{node.name}:{i}", dt, (None,) + sh) for i, (k, dt, sh) in enumerate(zip(keys, dtypes, shapes))]
 
 
+def example_encoder(string_key: str, features: list[tuple[str, str, str, tuple[int | None, ...]]]) -> Any:
+    """new inputs {feature: [batch, ...]} -> {string_key: serialized tf.Example per row}.
+
+    Lets parity run the *original* signature on exactly the features the repaired model gets.
+    """
+    import numpy as np
+
+    def encode(feeds: dict[str, Any]) -> dict[str, Any]:
+        t = tf()
+        batch = len(next(iter(feeds.values())))
+        rows = []
+        for i in range(batch):
+            feature = {}
+            for key, _, dtype, _ in features:
+                values = np.asarray(feeds[key][i]).reshape(-1)
+                if dtype.startswith("float"):
+                    feature[key] = t.train.Feature(float_list=t.train.FloatList(value=values.tolist()))
+                elif dtype == "string":
+                    feature[key] = t.train.Feature(bytes_list=t.train.BytesList(value=values.tolist()))
+                else:
+                    feature[key] = t.train.Feature(int64_list=t.train.Int64List(value=values.tolist()))
+            rows.append(t.train.Example(features=t.train.Features(feature=feature)).SerializeToString())
+        return {string_key: np.array(rows, dtype=object)}
+
+    return encode
+
+
 class BypassExampleParsing(Rewrite):
     """Serve the parsed feature tensors directly instead of serialized tf.Example strings.
 
@@ -69,10 +96,12 @@ class BypassExampleParsing(Rewrite):
 
     id = "bypass_example_parsing"
     title = "feed parsed features instead of serialized tf.Example"
-    answers = frozenset({FindingKind.SERIALIZED_EXAMPLE_INPUT})
+    answers = frozenset({FindingKind.SERIALIZED_EXAMPLE_INPUT, FindingKind.NEEDS_FLEX_OPS})
     safety = Safety.UNSAFE
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
+        if finding.kind is FindingKind.NEEDS_FLEX_OPS and not set(finding.data.get("ops", [])) <= set(_PARSE_OPS):
+            return "the Flex ops are not example parsing"
         if model.info is None or model.entry is None:
             return "no serving signature to rewrite"
         if model.info.best_graph().has_object_graph:
@@ -91,4 +120,8 @@ class BypassExampleParsing(Rewrite):
         outputs = tuple(Port(p.name, p.origin, by_key[p.source].tensor, p.dtype, p.shape) for p in model.entry.outputs)
         entry = Entry(EntryKind.PRUNED, "", inputs, outputs)
         listed = ", ".join(f"{k} {dt}[{','.join('?' if d is None else str(d) for d in sh)}]" for k, _, dt, sh in features)
-        return Applied(model.with_entry(entry), f"inputs are now the parsed features: {listed}", rebase_reference=True)
+        strings = [p for p in model.entry.inputs if p.dtype == "string"]
+        if len(strings) != 1 or len(model.entry.inputs) != 1:
+            raise RewriteFailed("the signature has inputs besides the serialized examples")
+        encoder = example_encoder(strings[0].origin, features)
+        return Applied(model.with_entry(entry), f"inputs are now the parsed features: {listed}", reference_adapter=encoder)

@@ -16,7 +16,8 @@ from corpora.case import Case, Expect
 
 
 def build(dest: Path) -> Path:
-    return tf1_save(dest / SAVED_MODEL, tf1_tanh_graph, tags=["train"], extra_meta_graphs=[["serve", "gpu"]])
+    extra = [["serve", "gpu"]]
+    return tf1_save(dest / SAVED_MODEL, tf1_tanh_graph, tags=["train"], extra_meta_graphs=extra)
 
 
 CASE = Case(

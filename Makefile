@@ -1,0 +1,34 @@
+# One command sets up and runs the main job; one sets up and runs the tests.
+VENV   ?= .venv
+PYTHON ?= python3
+PY     := $(VENV)/bin/python
+REPAIR := $(VENV)/bin/repair
+DEMO   ?= demo-out
+
+.PHONY: setup demo test test-fast clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Build a bundled broken model (Keras 3 saved with tf.saved_model.save: converts, outputs garbage),
+# diagnose it, repair it and show the report.
+demo: setup
+	rm -rf $(DEMO)
+	$(PY) -m corpora build keras/keras3_saved_model_save $(DEMO)/broken
+	-$(REPAIR) diagnose $(DEMO)/broken/saved_model
+	$(REPAIR) fix $(DEMO)/broken/saved_model --out $(DEMO)/fixed
+	@echo; echo "Repaired model and report: $(DEMO)/fixed (report.md, report.json, model.tflite)"
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+clean:
+	rm -rf $(DEMO) .pytest_cache build *.egg-info

@@ -1,0 +1,62 @@
+"""Shared fixtures: every corpus case is built once per session, two at a time, in fresh processes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Corpus:
+    """Builds cases on first use; all builds start at once on a 2-worker pool (2 cores)."""
+
+    def __init__(self, root: Path) -> None:
+        from corpora import all_cases
+
+        self.root = root
+        self.cases = {c.id: c for c in all_cases()}
+        self._pool = ThreadPoolExecutor(max_workers=2)
+        self._futures: dict[str, Future[Path]] = {}
+
+    def _build(self, case_id: str) -> Path:
+        dest = self.root / case_id
+        proc = subprocess.run([sys.executable, "-m", "corpora", "build", case_id, str(dest)],
+                              capture_output=True, text=True, cwd=ROOT)
+        if proc.returncode != 0:
+            raise RuntimeError(f"building {case_id} failed:\n{proc.stderr[-3000:]}")
+        return Path(proc.stdout.strip().splitlines()[-1])
+
+    def start_all(self) -> None:
+        for case_id in self.cases:
+            if case_id not in self._futures:
+                self._futures[case_id] = self._pool.submit(self._build, case_id)
+
+    def artifact(self, case_id: str) -> Path:
+        self.start_all()
+        return self._futures[case_id].result()
+
+    def case_dir(self, case_id: str) -> Path:
+        return self.root / case_id
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    return Corpus(tmp_path_factory.mktemp("corpus"))
+
+
+def tree_digest(path: Path) -> str:
+    """A digest of every file's relative path and bytes: equal digests mean an untouched input."""
+    h = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for f in files:
+        h.update(str(f.relative_to(path.parent if path.is_file() else path)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()

@@ -1,0 +1,51 @@
+"""Meta-tests over the catalog: every rewrite is documented, unique, and proven by a corpus case."""
+
+from __future__ import annotations
+
+import pytest
+
+from corpora import all_cases
+from repair.findings import FindingKind
+from repair.plan import NO_FIX
+from repair.rewrite import Safety
+from rewrites import BY_ID, CATALOG
+
+HEADINGS = ("What it fixes:", "Why it fails:", "Safety:", "References:")
+
+
+@pytest.mark.parametrize("rewrite", CATALOG, ids=lambda r: r.id)
+def test_rewrite_is_documented(rewrite) -> None:  # type: ignore[no-untyped-def]
+    doc = rewrite.doc()
+    for heading in HEADINGS:
+        assert heading in doc, f"{rewrite.id} lacks '{heading}'"
+    assert rewrite.answers and rewrite.title
+    assert isinstance(rewrite.safety, Safety)
+    assert rewrite.safety.value in doc.split("Safety:")[1].split("References:")[0]
+
+
+def test_ids_are_unique_and_snake_case() -> None:
+    assert len(BY_ID) == len(CATALOG)
+    for rid in BY_ID:
+        assert rid.replace("_", "").isalnum() and rid.islower()
+
+
+@pytest.mark.parametrize("rewrite", CATALOG, ids=lambda r: r.id)
+def test_every_rewrite_has_a_corpus_case(rewrite) -> None:  # type: ignore[no-untyped-def]
+    proven = {rid for case in all_cases() for rid in case.expect.rewrites}
+    assert rewrite.id in proven, f"no corpus case expects {rewrite.id} to be applied"
+
+
+def test_every_finding_kind_has_a_fix_or_a_next_step() -> None:
+    answered = {k for r in CATALOG for k in r.answers}
+    artifact_only = {FindingKind.KERAS_FILE}
+    for kind in FindingKind:
+        assert kind in answered or kind in NO_FIX or kind in artifact_only, kind
+
+
+def test_corpus_expectations_name_real_ids() -> None:
+    kinds = {k.value for k in FindingKind}
+    for case in all_cases():
+        assert case.expect.findings <= kinds, case.id
+        assert case.expect.absent <= kinds, case.id
+        assert set(case.expect.rewrites) <= set(BY_ID), case.id
+        assert case.id.count("/") == 1

@@ -1,0 +1,91 @@
+"""The classifier against the real converter's text and error codes (ATLAS §0), and a few exact strings."""
+
+from __future__ import annotations
+
+import pytest
+
+from repair.classify import classify, float64_ops
+from repair.convert import convert_saved_model
+from repair.findings import FindingKind
+from repair.model import open_saved_model
+from tests.conftest import Corpus
+
+# Verbatim TF 2.21 texts (ATLAS.md §0), for the unit tests that need no TensorFlow.
+FLEX_TEXT = """Could not translate MLIR to FlatBuffer.
+error: 'tf.Roll' op is neither a custom op nor a flex op
+Some ops are not supported by the native TFLite runtime, you can enable TF kernels fallback using TF Select.
+TF Select ops: Roll
+Details:
+\ttf.Roll(tensor<?x3xf32>, tensor<i32>, tensor<i32>) -> (tensor<?x3xf32>) : {device = ""}
+"""
+F64_TEXT = """TF Select ops: AddV2, MatMul, Relu
+Details:
+\ttf.AddV2(tensor<?x8xf64>, tensor<8xf64>) -> (tensor<?x8xf64>) : {device = ""}
+\ttf.MatMul(tensor<?x4xf64>, tensor<4x8xf64>) -> (tensor<?x8xf64>)
+\ttf.Relu(tensor<?x8xf64>) -> (tensor<?x8xf64>) : {device = ""}
+"""
+CUSTOM_TEXT = """'tf.Cross' op is neither a custom op nor a flex op
+Some ops in the model are custom ops, See instructions to implement custom ops
+Custom ops: Cross
+"""
+TENSORLIST_TEXT = """'tf.TensorListReserve' op requires element_shape to be static during TF Lite transformation pass
+Lowering tensor list ops is failed. Please consider using Select TF ops and disabling `_experimental_lower_tensor_list_ops` flag"""
+
+
+def test_flex_from_codes_and_text() -> None:
+    found = classify([("ERROR_NEEDS_FLEX_OPS", "tf.Roll")], FLEX_TEXT)
+    assert [(c.kind, c.ops) for c in found] == [(FindingKind.NEEDS_FLEX_OPS, ("Roll",))]
+
+
+def test_float64_is_the_root_cause_not_the_ops() -> None:
+    found = classify([("ERROR_NEEDS_FLEX_OPS", "tf.AddV2")], F64_TEXT)
+    assert [c.kind for c in found] == [FindingKind.FLOAT64_OPS]
+    assert float64_ops(F64_TEXT) == ("AddV2", "MatMul", "Relu")
+
+
+def test_custom_is_not_flex_even_with_the_shared_line() -> None:
+    found = classify([("ERROR_NEEDS_CUSTOM_OPS", "tf.Cross")], CUSTOM_TEXT)
+    assert [(c.kind, c.ops) for c in found] == [(FindingKind.NEEDS_CUSTOM_OPS, ("Cross",))]
+
+
+def test_tensorlist_has_no_code() -> None:
+    found = classify([], TENSORLIST_TEXT)
+    assert [c.kind for c in found] == [FindingKind.TENSORLIST_LOOP]
+    assert found[0].ops == ("TensorListReserve",)
+
+
+def test_unknown_text_is_kept() -> None:
+    found = classify([], "something new broke\nsecond line")
+    assert found[0].kind is FindingKind.CONVERTER_ERROR and found[0].detail == "something new broke"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "case_id, kind, ops",
+    [
+        ("ops/flex_roll", FindingKind.NEEDS_FLEX_OPS, ("Roll",)),
+        ("ops/custom_cross", FindingKind.NEEDS_CUSTOM_OPS, ("Cross",)),
+        ("ops/py_function", FindingKind.NEEDS_CUSTOM_OPS, ("EagerPyFunc",)),
+        ("ops/float64_model", FindingKind.FLOAT64_OPS, None),
+        ("ops/tnp_arange", FindingKind.FLOAT64_OPS, None),
+        ("loops/keras_lstm", FindingKind.TENSORLIST_LOOP, None),
+        ("loops/tensorarray", FindingKind.TENSORLIST_LOOP, None),
+        ("signatures/parse_example", FindingKind.NEEDS_FLEX_OPS, ("ParseExampleV2",)),
+    ],
+)
+def test_real_converter_failures(corpus: Corpus, case_id: str, kind: FindingKind, ops: tuple[str, ...] | None) -> None:
+    model = open_saved_model(corpus.artifact(case_id))
+    conversion = convert_saved_model(model.path)
+    assert not conversion.ok
+    kinds = {c.kind: c for c in conversion.classified}
+    assert kind in kinds, (conversion.error_codes, conversion.text[:2000])
+    if ops is not None:
+        assert kinds[kind].ops == ops
+    assert FindingKind.CONVERTER_ERROR not in kinds
+
+
+@pytest.mark.slow
+def test_real_tag_error_text(corpus: Corpus) -> None:
+    conversion = convert_saved_model(corpus.artifact("tags/serve_gpu"))
+    assert [c.kind for c in conversion.classified] == [FindingKind.TAG_SET_NOT_SERVE]
+    assert "could not be found in SavedModel" in conversion.text
