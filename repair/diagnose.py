@@ -281,7 +281,7 @@ def diagnose(model: WorkingModel, options: Options, reference: Reference | None 
     if model.info is None:
         return Diagnosis(model, [_finding(
             FindingKind.KERAS_FILE, Severity.ERROR, Source.ARTIFACT,
-            f"A Keras {model.kind.value} file, not a SavedModel",
+            f"A Keras {model.path.suffix or model.kind.value} file, not a SavedModel",
             "The converter and TF Serving need a SavedModel directory: 'SavedModel file does not exist at: "
             f"{model.path}/{{saved_model.pbtxt|saved_model.pb}}'.",
             evidence=str(model.path),

@@ -134,7 +134,8 @@ def compare(reference: Feeds, candidate: Feeds, outputs: tuple[Port, ...], toler
             diff = np.where(np.isnan(a) & np.isnan(b), 0.0, diff)
             diff = np.where(np.isnan(diff), np.inf, diff)
             rel = diff / np.maximum(np.abs(a), 1e-12)
-        ok = bool(np.all(diff <= tolerance.atol + tolerance.rtol * np.abs(a)))
+            both_nan = np.isnan(a) & np.isnan(b)
+            ok = bool(np.all(both_nan | (diff <= tolerance.atol + tolerance.rtol * np.abs(a))))
         rows.append(
             OutputParity(
                 port.name,

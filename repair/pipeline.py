@@ -64,11 +64,28 @@ def open_model(path: Path) -> WorkingModel:
 
 
 def run_diagnosis(path: Path, options: Options) -> Diagnosis:
-    """``repair diagnose``: findings with the fix that answers each (or why none does)."""
+    """``repair diagnose``: findings with the fix that answers each (or why none does).
+
+    A Keras file is exported to a temporary SavedModel first, so that what would fail after the
+    export (an RNN's TensorList, a Flex op) is reported too, not only "this is a Keras file".
+    """
     model = open_model(path)
     diag = diagnose(model, options)
     diag.findings = annotate(diag.findings, model, options)
-    return diag
+    if model.info is not None:
+        return diag
+    with tempfile.TemporaryDirectory(prefix=".repair-diagnose-") as tmp:
+        proposal = proposals(diag.findings, set())[0]
+        try:
+            exported = proposal.rewrite.apply(model, proposal.finding, options, Path(tmp)).model
+        except RewriteFailed as exc:
+            diag.findings = [replace(f, no_fix_reason=str(exc), fix=None) for f in diag.findings]
+            return diag
+        inner = diagnose(exported, options)
+        inner.findings = diag.findings + annotate(inner.findings, exported, options)
+        inner.model = model
+        forget(Path(tmp))
+        return inner
 
 
 def _signature_rows(entry: Entry | None) -> tuple[tuple[str, str, str, str], ...]:
