@@ -16,7 +16,7 @@ from pathlib import Path
 
 from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, detect_kind
 from repair.diagnose import Diagnosis, Reference, diagnose, tf_parity
-from repair.errors import BadInput, ExitCode
+from repair.errors import BadInput, ExitCode, RepairError
 from repair.findings import Finding, Severity, blocking
 from repair.model import Entry, WorkingModel, forget, open_keras_file, open_saved_model, save_serving
 from repair.options import Options
@@ -196,6 +196,7 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
     first: Diagnosis | None = None
     diag: Diagnosis | None = None
     step = 0
+    export_error = ""
     for _ in range(MAX_ROUNDS):
         diag = diagnose(model, options, reference)
         diag.findings = annotate(diag.findings, model, options)
@@ -215,8 +216,11 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
             t0 = time.perf_counter()
             try:
                 applied = proposal.rewrite.apply(model, proposal.finding, options, work)
-            except RewriteFailed as exc:
-                records.append(FixRecord(proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.FAILED, str(exc), time.perf_counter() - t0))
+            except RepairError:
+                raise  # bad flags for this model: the whole run stops with its one line
+            except Exception as exc:  # RewriteFailed, or TensorFlow refusing this model: the fix failed, say why
+                records.append(FixRecord(proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.FAILED,
+                                         _one_line(exc), time.perf_counter() - t0))
                 continue
             model = applied.model
             if applied.reference_adapter is not None and reference is not None:
@@ -229,7 +233,11 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
             ))
         if model.reexport:
             step += 1
-            model = _export(model, scratch / f"{step:02d}-export")
+            try:
+                model = _export(model, scratch / f"{step:02d}-export")
+            except Exception as exc:  # tf.saved_model.save refusing the wrapper: nothing to verify
+                export_error = _one_line(exc)
+                break
     else:
         diag = diagnose(model, options, reference)
         diag.findings = annotate(diag.findings, model, options)
@@ -237,6 +245,10 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
 
     result = RunResult(src, None, options, "", ExitCode.OK, "", first, diag, records,
                        input_bytes=_dir_bytes(src), reference=reference.describe() if reference else "the model itself")
+    if export_error:
+        result.status, result.exit_code = "verification-failed", ExitCode.VERIFICATION_FAILED
+        result.message = f"exporting the repaired model failed: {export_error}"
+        return _finish(result, None, report_dir, started, write_reports)
     not_applied = {r.rewrite_id for r in records if r.outcome is not Outcome.APPLIED}
     refused = [f for f in blocking(diag.findings) if not f.fix or f.fix in not_applied]
     if refused:
@@ -268,6 +280,12 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
     forget(final_dir)
     _publish(final_dir, out)
     return result
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    return text if isinstance(exc, RewriteFailed) else f"{type(exc).__name__}: {text}"[:300]
 
 
 def _why_not(finding: Finding, records: list[FixRecord]) -> str:

@@ -99,6 +99,8 @@ def annotate(findings: list[Finding], model: WorkingModel, options: Options) -> 
         reasons = []
         chosen = None
         for rewrite in answering(finding.kind):
+            if not rewrite.claims(finding):
+                continue
             reason = rewrite.check(model, finding, options)
             if reason is None:
                 chosen = rewrite

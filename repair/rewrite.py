@@ -49,6 +49,10 @@ class Rewrite(ABC):
     answers: ClassVar[frozenset[FindingKind]]
     safety: ClassVar[Safety]
 
+    def claims(self, finding: Finding) -> bool:
+        """Whether this finding is one the rewrite is about (a rewrite may answer only some Flex ops)."""
+        return finding.kind in self.answers
+
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         """None when the rewrite can apply to this model; otherwise the reason it cannot."""
         return None

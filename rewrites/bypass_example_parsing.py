@@ -99,9 +99,12 @@ class BypassExampleParsing(Rewrite):
     answers = frozenset({FindingKind.SERIALIZED_EXAMPLE_INPUT, FindingKind.NEEDS_FLEX_OPS})
     safety = Safety.UNSAFE
 
+    def claims(self, finding: Finding) -> bool:
+        if finding.kind is FindingKind.NEEDS_FLEX_OPS:
+            return set(finding.data.get("ops", [])) <= set(_PARSE_OPS)  # type: ignore[arg-type]
+        return super().claims(finding)
+
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
-        if finding.kind is FindingKind.NEEDS_FLEX_OPS and not set(finding.data.get("ops", [])) <= set(_PARSE_OPS):
-            return "the Flex ops are not example parsing"
         if model.info is None or model.entry is None:
             return "no serving signature to rewrite"
         if model.info.best_graph().has_object_graph:

@@ -9,15 +9,50 @@ import numpy as np
 
 from repair.errors import BadInput
 from repair.findings import Finding, FindingKind
+from repair.graph import Library, fixed_input_shape
 from repair.model import Port, WorkingModel
 from repair.options import Options
 from repair.rewrite import Applied, Rewrite, Safety
+from repair.tfenv import tf
 
 
-def wanted_shapes(model: WorkingModel, options: Options) -> dict[str, tuple[int, ...]]:
-    """Pins by input name: --pin flags first, then the shapes of a --sample file."""
+Dims = tuple[int | None, ...]
+_SHAPE_CHECK_OPS = {"EnsureShape"}
+
+
+def inferred_shapes(model: WorkingModel) -> dict[str, Dims]:
+    """Shapes the graph itself imposes (tf.ensure_shape, a reshape to a constant shape), by input name."""
     assert model.entry is not None
-    shapes: dict[str, tuple[int, ...]] = {}
+    if model.info is None or model.reexport:
+        return {}
+    sig = model.info.best_graph().signatures.get(model.entry.ref)
+    if sig is None:
+        return {}
+    tf()
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((model.path / "saved_model.pb").read_bytes())
+    graph_def = next(mg.graph_def for mg in proto.meta_graphs if frozenset(mg.meta_info_def.tags) == model.tags)
+    library = Library(graph_def)
+    tensors = {t.key: t.tensor for t in sig.inputs}
+    found: dict[str, Dims] = {}
+    for port in model.entry.inputs:
+        if port.shape is None or port.source not in tensors:
+            continue
+        fixed = fixed_input_shape(graph_def, tensors[port.source], len(port.shape), library)
+        if fixed is None:
+            continue
+        merged = tuple(have if have is not None else got for have, got in zip(port.shape, fixed))
+        if merged != port.shape and all(d is not None for d in merged[1:]):
+            found[port.name] = merged
+    return found
+
+
+def wanted_shapes(model: WorkingModel, options: Options) -> dict[str, Dims]:
+    """Pins by input name: --pin flags first, then a --sample file's shapes, then what the graph imposes."""
+    assert model.entry is not None
+    shapes: dict[str, Dims] = dict(inferred_shapes(model))
     if options.sample is not None and options.sample.is_file():
         with np.load(options.sample, allow_pickle=False) as data:
             for port in model.entry.inputs:
@@ -32,7 +67,7 @@ def wanted_shapes(model: WorkingModel, options: Options) -> dict[str, tuple[int,
     return shapes
 
 
-def _pinned(port: Port, shape: tuple[int, ...]) -> Port:
+def _pinned(port: Port, shape: Dims) -> Port:
     if port.shape is not None:
         if len(shape) != len(port.shape):
             raise BadInput(f"--pin {port.name}: rank {len(shape)} given, the input has rank {len(port.shape)} {port.shape_text()}")
@@ -66,15 +101,24 @@ class PinDynamicDims(Rewrite):
         dynamic shapes.
     Safety:
         unsafe: the serving contract only accepts the pinned shape afterwards. The sizes come from
-        --pin NAME=1,224,224,3 or from the arrays in --sample FILE.npz; nothing is guessed.
+        --pin NAME=1,224,224,3, from the arrays in --sample FILE.npz, or from the graph itself when it
+        fixes them (tf.ensure_shape, a reshape of the input to a constant shape); nothing is guessed.
+        Pinning also removes a Flex EnsureShape: tf.ensure_shape on a dynamic input converts to Flex in
+        TF 2.21 (measured here, not in ATLAS) and folds away once the shape is static.
     References:
         ATLAS.md section 2 (verified, diff 1.4e-6 pinned at 224).
     """
 
     id = "pin_dynamic_dims"
     title = "pin unknown input dimensions"
-    answers = frozenset({FindingKind.DYNAMIC_DIMS})
+    answers = frozenset({FindingKind.DYNAMIC_DIMS, FindingKind.NEEDS_FLEX_OPS})
     safety = Safety.UNSAFE
+
+    def claims(self, finding: Finding) -> bool:
+        # tf.ensure_shape on a dynamic input stays a Flex EnsureShape; with static shapes it folds away.
+        if finding.kind is FindingKind.NEEDS_FLEX_OPS:
+            return set(finding.data.get("ops", [])) <= _SHAPE_CHECK_OPS  # type: ignore[arg-type]
+        return super().claims(finding)
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         if model.entry is None:
@@ -89,5 +133,9 @@ class PinDynamicDims(Rewrite):
         assert model.entry is not None
         shapes = wanted_shapes(model, options)
         inputs = tuple(_pinned(p, shapes[p.name]) if p.name in shapes else p for p in model.entry.inputs)
-        changes = ", ".join(f"{a.name} {a.shape_text()} -> {b.shape_text()}" for a, b in zip(model.entry.inputs, inputs) if a != b)
+        inferred = inferred_shapes(model)
+        changes = ", ".join(
+            f"{a.name} {a.shape_text()} -> {b.shape_text()}" + (" (fixed by the graph)" if inferred.get(a.name) == b.shape else "")
+            for a, b in zip(model.entry.inputs, inputs) if a != b
+        )
         return Applied(model.with_entry(replace(model.entry, inputs=inputs)), f"pinned {changes}")

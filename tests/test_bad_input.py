@@ -116,3 +116,37 @@ def test_real_process_prints_no_traceback(tmp_path: Path) -> None:
                           capture_output=True, text=True)
     assert proc.returncode == 2
     _assert_one_line(proc.stderr, "no such file or directory")
+
+
+@pytest.fixture(scope="module")
+def lambda_keras(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((4,), name="x")
+    model = keras.Model(inp, keras.layers.Dense(2)(keras.layers.Lambda(lambda t: t * 2.0)(inp)))
+    path = tmp_path_factory.mktemp("lambda") / "lambda.keras"
+    model.save(path)
+    return path
+
+
+def test_keras_code_needs_explicit_opt_in(lambda_keras: Path, tmp_path: Path) -> None:
+    run = repair("fix", str(lambda_keras), "--out", str(tmp_path / "out"))
+    assert run.exit_code == 2
+    _assert_one_line(run.stderr, "--unsafe-load")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_keras_code_loads_with_opt_in(lambda_keras: Path, tmp_path: Path) -> None:
+    run = repair("fix", str(lambda_keras), "--out", str(tmp_path / "out"), "--unsafe-load")
+    assert run.exit_code == 0, run.stdout
+    assert (tmp_path / "out" / "model.tflite").is_file()
+
+
+def test_truncated_keras_file(lambda_keras: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(lambda_keras.read_bytes()[:200])
+    run = repair("diagnose", str(broken))
+    assert run.exit_code == 2
+    _assert_one_line(run.stderr, "cannot be loaded as a Keras model")
