@@ -206,9 +206,10 @@ def tflite_findings(info: TfliteInfo) -> list[Finding]:
         found.append(_finding(
             FindingKind.UNBOUND_VARIABLES, Severity.ERROR, Source.TFLITE,
             "Variables are read but never initialised in the .tflite",
-            "The .tflite reads resource variables (READ_VARIABLE) with no CALL_ONCE initialiser: it converts without "
-            "error and outputs garbage. This is what a Keras 3 model saved with tf.saved_model.save produces.",
-            evidence=info.histogram_text(),
+            f"The .tflite reads {len(info.unassigned_variables)} resource variable(s) that no initialiser assigns: it "
+            "converts without error and outputs garbage. This is what a Keras 3 model saved with tf.saved_model.save "
+            "produces.",
+            evidence=f"never assigned: {', '.join(info.unassigned_variables[:8])}; ops: {info.histogram_text()}",
         ))
     elif info.has_resource_variables:
         found.append(_finding(

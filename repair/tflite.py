@@ -34,6 +34,7 @@ class TfliteInfo:
     subgraphs: int
     signatures: dict[str, tuple[dict[str, TfliteTensor], dict[str, TfliteTensor]]]
     float64_tensors: int
+    unassigned_variables: tuple[str, ...] = ()  # read by READ_VARIABLE, assigned by no ASSIGN_VARIABLE
 
     @property
     def flex_ops(self) -> list[str]:
@@ -49,8 +50,13 @@ class TfliteInfo:
 
     @property
     def unbound_variables(self) -> bool:
-        """VAR_HANDLE/READ_VARIABLE with no CALL_ONCE initialiser: the silent-garbage signature (ATLAS 1i)."""
-        return self.ops["READ_VARIABLE"] > 0 and self.ops["CALL_ONCE"] == 0
+        """Variables read but never initialised: the silent-garbage signature (ATLAS 1i).
+
+        ATLAS's cheap test is READ_VARIABLE without CALL_ONCE; a model that also has a lookup table
+        gets a CALL_ONCE for the table alone, so the test here is per variable: a VAR_HANDLE shared
+        name that some READ_VARIABLE reads and no ASSIGN_VARIABLE in any subgraph writes.
+        """
+        return bool(self.unassigned_variables)
 
     def histogram_text(self) -> str:
         return ", ".join(f"{op} {n}" for op, n in sorted(self.ops.items()))
@@ -71,7 +77,10 @@ def inspect_tflite(blob: bytes) -> TfliteInfo:
     types = {v: k for k, v in vars(s.TensorType).items() if not k.startswith("_")}
     ops: Counter[str] = Counter()
     float64 = 0
+    read: set[str] = set()
+    assigned: set[str] = set()
     for sg in model.subgraphs or []:
+        handles: dict[int, str] = {}  # tensor index -> variable shared name, per subgraph
         for op in sg.operators or []:
             code = model.operatorCodes[op.opcodeIndex]
             builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
@@ -80,6 +89,13 @@ def inspect_tflite(blob: bytes) -> TfliteInfo:
                 custom = (code.customCode or b"").decode()
                 name = f"FLEX:{custom.removeprefix('Flex')}" if custom.startswith("Flex") else f"CUSTOM:{custom}"
             ops[name] += 1
+            if name == "VAR_HANDLE" and op.outputs is not None:
+                opts = op.builtinOptions
+                shared = (getattr(opts, "sharedName", b"") or b"").decode() if opts is not None else ""
+                container = (getattr(opts, "container", b"") or b"").decode() if opts is not None else ""
+                handles[int(op.outputs[0])] = f"{container}/{shared}"
+            elif name in ("READ_VARIABLE", "ASSIGN_VARIABLE") and op.inputs is not None and int(op.inputs[0]) in handles:
+                (read if name == "READ_VARIABLE" else assigned).add(handles[int(op.inputs[0])])
         float64 += sum(1 for t in sg.tensors or [] if types.get(t.type) == "FLOAT64")
 
     def tensor(sg_index: int, index: int) -> TfliteTensor:
@@ -93,7 +109,7 @@ def inspect_tflite(blob: bytes) -> TfliteInfo:
         ins = {m.name.decode(): tensor(sd.subgraphIndex, m.tensorIndex) for m in sd.inputs or []}
         outs = {m.name.decode(): tensor(sd.subgraphIndex, m.tensorIndex) for m in sd.outputs or []}
         signatures[sd.signatureKey.decode()] = (ins, outs)
-    return TfliteInfo(len(blob), ops, len(model.subgraphs or []), signatures, float64)
+    return TfliteInfo(len(blob), ops, len(model.subgraphs or []), signatures, float64, tuple(sorted(read - assigned)))
 
 
 def interpreter_name() -> str:

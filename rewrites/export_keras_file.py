@@ -10,7 +10,7 @@ import numpy as np
 from repair.artifact import ArtifactKind
 from repair.errors import BadInput
 from repair.findings import Finding, FindingKind
-from repair.model import WorkingModel, load, open_saved_model, serving_callable
+from repair.model import Port, WorkingModel, load, open_saved_model, serving_callable
 from repair.options import Options
 from repair.parity import compare, generate
 from repair.rewrite import Applied, Rewrite, RewriteFailed, Safety
@@ -39,6 +39,19 @@ def load_keras(path: Path, kind: ArtifactKind, unsafe: bool) -> tuple[Any, str]:
         except Exception as exc:  # same: tf_keras has no narrower error type
             errors.append(f"tf_keras: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     raise BadInput(f"{path}: cannot be loaded as a Keras model ({'; '.join(errors)[:300]})")
+
+
+def _by_port(expected: Any, outputs: tuple[Port, ...]) -> dict[str, np.ndarray]:
+    """Keras outputs (a tensor, a list, or a dict by output name) keyed like the export's outputs."""
+    if isinstance(expected, dict):
+        if set(expected) == {p.origin for p in outputs}:
+            return {k: np.asarray(v) for k, v in expected.items()}
+        expected = list(expected.values())
+    flat = list(expected) if isinstance(expected, (list, tuple)) else [expected]
+    if len(flat) != len(outputs):
+        raise RewriteFailed(f"the Keras model has {len(flat)} outputs, the export {len(outputs)}")
+    ordered = sorted(outputs, key=lambda p: int(p.origin.split("_")[-1]) if p.origin.split("_")[-1].isdigit() else 0)
+    return {p.origin: np.asarray(v) for p, v in zip(ordered, flat)}
 
 
 def _export(model: Any, flavour: str, dest: Path) -> None:
@@ -82,8 +95,7 @@ class ExportKerasFile(Rewrite):
         with captured_stderr():
             expected = keras_model(keras_inputs[0] if len(keras_inputs) == 1 else keras_inputs, training=False)
             got = serving_callable(load(dest, exported.tags), exported.entry)({k: tf().constant(v) for k, v in feeds.items()})
-        flat = expected if isinstance(expected, (list, tuple)) else [expected]
-        reference = {p.origin: np.asarray(v) for p, v in zip(sorted(exported.entry.outputs, key=lambda p: p.name), flat)}
+        reference = _by_port(expected, exported.entry.outputs)
         parity = compare(reference, {k: np.asarray(v) for k, v in got.items()}, exported.entry.outputs, options.tolerance)
         if not parity.ok:
             raise RewriteFailed(f"the exported SavedModel does not match the Keras model (max diff {parity.worst:.3g})")
