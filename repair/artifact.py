@@ -27,7 +27,7 @@ _BOOKKEEPING_OPS = frozenset(
     {
         "NoOp", "SaveV2", "RestoreV2", "MergeV2Checkpoints", "ShardedFilename", "StringJoin", "Const",
         "Assign", "AssignVariableOp", "VarHandleOp", "VariableV2", "VarIsInitializedOp", "ReadVariableOp",
-        "Identity", "Placeholder", "PlaceholderWithDefault", "Pack", "StaticRegexFullMatch", "Select",
+        "Placeholder", "PlaceholderWithDefault", "Pack", "StaticRegexFullMatch", "Select",
         "SelectV2", "IsVariableInitialized", "Fill",
     }
 )
@@ -39,6 +39,7 @@ class ArtifactKind(enum.Enum):
     SAVED_MODEL = "saved-model"
     KERAS_V3 = "keras"  # a .keras zip (Keras 3)
     H5 = "h5"  # a Keras HDF5 file (Keras 3 or tf_keras)
+    FROZEN_GRAPH = "frozen-graph"  # a serialized GraphDef with constants for weights (TF1 freeze_graph)
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,26 @@ def detect_kind(path: Path) -> ArtifactKind:
         return ArtifactKind.H5
     if path.name == "saved_model.pb":
         raise BadInput(f"{path}: pass the SavedModel directory ({path.parent}), not the .pb file inside it")
-    raise BadInput(f"{path}: neither a SavedModel directory nor a Keras .keras/.h5 file")
+    if path.suffix == ".pb" and read_graph_def(path) is not None:
+        return ArtifactKind.FROZEN_GRAPH
+    raise BadInput(f"{path}: neither a SavedModel directory, a Keras .keras/.h5 file, nor a frozen GraphDef .pb")
+
+
+def read_graph_def(path: Path) -> object | None:
+    """A frozen GraphDef from a .pb file, or None when the bytes are not one with at least one node."""
+    from google.protobuf import message
+
+    tf()
+    from tensorflow.core.framework import graph_pb2
+
+    graph_def = graph_pb2.GraphDef()
+    try:
+        graph_def.ParseFromString(path.read_bytes())
+    except (message.DecodeError, ValueError):
+        return None
+    if not graph_def.node or not all(n.op for n in graph_def.node):
+        return None
+    return graph_def
 
 
 def _shape(proto: object) -> tuple[int | None, ...] | None:
@@ -231,7 +251,7 @@ def _node_dtype(node: object) -> str:
     return "unknown"
 
 
-def _graph_io(graph_def: object) -> tuple[tuple[GraphNodeInfo, ...], tuple[GraphNodeInfo, ...]]:
+def graph_io_nodes(graph_def: object) -> tuple[tuple[GraphNodeInfo, ...], tuple[GraphNodeInfo, ...]]:
     """TF1 graphs: placeholders, and nodes whose outputs nothing consumes (candidate outputs)."""
     consumed: set[str] = set()
     for node in graph_def.node:  # type: ignore[attr-defined]
@@ -289,7 +309,7 @@ def read_saved_model(path: Path) -> SavedModelInfo:
     meta_graphs = []
     for mg in proto.meta_graphs:
         traced, child_names = _traced_functions(mg.object_graph_def)
-        placeholders, sinks = _graph_io(mg.graph_def)
+        placeholders, sinks = graph_io_nodes(mg.graph_def)
         ops = _op_counts(mg)
         meta_graphs.append(
             MetaGraphInfo(

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from repair.artifact import SERVE, SERVING_DEFAULT
+from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind
 from repair.convert import Conversion, convert_saved_model
 from repair.findings import Finding, FindingKind, Severity, Source
 from repair.model import EntryKind, Port, WorkingModel, load, serving_callable
@@ -279,6 +279,14 @@ def _session_check(model: WorkingModel, feeds: Feeds, expected: Feeds, options: 
 
 def diagnose(model: WorkingModel, options: Options, reference: Reference | None = None) -> Diagnosis:
     """All findings for one model. ``reference`` defaults to the model itself run by TensorFlow."""
+    if model.kind is ArtifactKind.FROZEN_GRAPH:
+        return Diagnosis(model, [_finding(
+            FindingKind.FROZEN_GRAPH, Severity.ERROR, Source.ARTIFACT,
+            "A frozen GraphDef, not a SavedModel",
+            "TF2's converter and TF Serving need a SavedModel with a signature naming the inputs and outputs; a frozen "
+            ".pb only has a graph.",
+            evidence=str(model.path),
+        )])
     if model.info is None:
         return Diagnosis(model, [_finding(
             FindingKind.KERAS_FILE, Severity.ERROR, Source.ARTIFACT,

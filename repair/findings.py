@@ -38,6 +38,7 @@ class FindingKind(enum.Enum):
 
     # artifact
     KERAS_FILE = "keras-file"
+    FROZEN_GRAPH = "frozen-graph"
     # static inspection
     TAG_SET_NOT_SERVE = "tag-set-not-serve"
     NO_SIGNATURE_TRACED = "no-signature-traced"

@@ -84,8 +84,8 @@ def entry_from_signature(sig: SignatureInfo) -> Entry:
     )
 
 
-def open_keras_file(path: Path, kind: ArtifactKind) -> WorkingModel:
-    """A .keras/.h5 file: nothing to serve until it is exported (rewrites.export_keras_file)."""
+def open_file_artifact(path: Path, kind: ArtifactKind) -> WorkingModel:
+    """A .keras/.h5 file or a frozen GraphDef: nothing to serve until it becomes a SavedModel."""
     return WorkingModel(path=path, tags=frozenset(), info=None, entry=None, kind=kind)
 
 

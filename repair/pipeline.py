@@ -18,7 +18,7 @@ from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, detect_kind
 from repair.diagnose import Diagnosis, Reference, diagnose, tf_parity
 from repair.errors import BadInput, ExitCode, RepairError
 from repair.findings import Finding, Severity, blocking
-from repair.model import Entry, WorkingModel, forget, open_keras_file, open_saved_model, save_serving
+from repair.model import Entry, WorkingModel, forget, open_file_artifact, open_saved_model, save_serving
 from repair.options import Options
 from repair.parity import Parity
 from repair.plan import Decider, Decision, FixRecord, Outcome, accept_all, annotate, proposals
@@ -60,13 +60,13 @@ def open_model(path: Path) -> WorkingModel:
     kind = detect_kind(path)
     if kind is ArtifactKind.SAVED_MODEL:
         return open_saved_model(path)
-    return open_keras_file(path, kind)
+    return open_file_artifact(path, kind)
 
 
 def run_diagnosis(path: Path, options: Options) -> Diagnosis:
     """``repair diagnose``: findings with the fix that answers each (or why none does).
 
-    A Keras file is exported to a temporary SavedModel first, so that what would fail after the
+    A Keras file or frozen graph is turned into a temporary SavedModel first, so that what would fail after the
     export (an RNN's TensorList, a Flex op) is reported too, not only "this is a Keras file".
     """
     model = open_model(path)
@@ -74,8 +74,11 @@ def run_diagnosis(path: Path, options: Options) -> Diagnosis:
     diag.findings = annotate(diag.findings, model, options)
     if model.info is not None:
         return diag
+    todo = proposals(diag.findings, set())
+    if not todo:
+        return diag
     with tempfile.TemporaryDirectory(prefix=".repair-diagnose-") as tmp:
-        proposal = proposals(diag.findings, set())[0]
+        proposal = todo[0]
         try:
             exported = proposal.rewrite.apply(model, proposal.finding, options, Path(tmp)).model
         except RewriteFailed as exc:

@@ -12,12 +12,14 @@ from rewrites.pin_dynamic_dims import PinDynamicDims
 from rewrites.rebind_variables import RebindVariables
 from rewrites.rename_serving_keys import RenameServingKeys
 from rewrites.retag_serve import RetagServe
+from rewrites.wrap_frozen_graph import WrapFrozenGraph
 from rewrites.wrap_traced_function import WrapTracedFunction
 
 # Artifact first (a file becomes a SavedModel, the tag set becomes loadable), then what creates the
 # serving entry, then what changes the graph it calls, then the contract (shapes, keys).
 CATALOG: tuple[Rewrite, ...] = (
     ExportKerasFile(),
+    WrapFrozenGraph(),
     RetagServe(),
     BuildTf1Signature(),
     WrapTracedFunction(),

@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from repair.artifact import GraphNodeInfo, MetaGraphInfo
 from repair.findings import Finding, FindingKind
-from repair.model import Entry, EntryKind, Port, WorkingModel
+from repair.graph_io import choose_io, ports, tensor_name
+from repair.model import Entry, EntryKind, WorkingModel
 from repair.options import IoHint, Options
 from repair.rewrite import Applied, Rewrite, RewriteFailed, Safety
-
-
-def _key(node_name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", node_name.split(":")[0]).strip("_") or "tensor"
-
-
-def _tensor(name: str) -> str:
-    return name if ":" in name else f"{name}:0"
-
-
-def _guess(graph: MetaGraphInfo) -> tuple[list[GraphNodeInfo], list[GraphNodeInfo]]:
-    """The obvious inputs (placeholders without default) and outputs (sinks)."""
-    return [p for p in graph.placeholders if p.op == "Placeholder"], list(graph.sinks)
-
-
-def _hint_flags(graph: MetaGraphInfo) -> str:
-    ins, outs = _guess(graph)
-    flags = [f"--io-hint inputs:{_key(p.name)}={p.name}:0" for p in ins]
-    flags += [f"--io-hint outputs:{_key(s.name)}={s.name}:0" for s in outs]
-    return " ".join(flags)
 
 
 class BuildTf1Signature(Rewrite):
@@ -56,19 +35,7 @@ class BuildTf1Signature(Rewrite):
     def _io(self, model: WorkingModel, options: Options) -> tuple[list[IoHint], list[IoHint]] | str:
         assert model.info is not None
         graph = model.info.best_graph()
-        ins = [h for h in options.io_hints if h.side == "inputs"]
-        outs = [h for h in options.io_hints if h.side == "outputs"]
-        guessed_in, guessed_out = _guess(graph)
-        if not ins:
-            if not guessed_in:
-                return "the graph has no placeholders; name the inputs with " + (_hint_flags(graph) or "--io-hint inputs:KEY=tensor:0")
-            ins = [IoHint("inputs", _key(p.name), _tensor(p.name)) for p in guessed_in]
-        if not outs:
-            if len(guessed_out) != 1:
-                names = ", ".join(s.name for s in guessed_out) or "none"
-                return f"cannot tell which node is the output (candidates: {names}); paste: {_hint_flags(graph)}"
-            outs = [IoHint("outputs", _key(guessed_out[0].name), _tensor(guessed_out[0].name))]
-        return ins, outs
+        return choose_io(graph.placeholders, graph.sinks, options.io_hints)
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         if model.info is None:
@@ -84,13 +51,6 @@ class BuildTf1Signature(Rewrite):
         ins, outs = io
         graph = model.info.best_graph()
         nodes = {p.name: p for p in graph.placeholders + graph.sinks}
-
-        def port(hint: IoHint) -> Port:
-            node = nodes.get(hint.tensor.split(":")[0])
-            dtype = node.dtype if node is not None else "float32"
-            shape = node.shape if node is not None else None
-            return Port(hint.key, hint.key, _tensor(hint.tensor), dtype, shape)
-
-        entry = Entry(EntryKind.PRUNED, "", tuple(port(h) for h in ins), tuple(port(h) for h in outs))
-        text = ", ".join(f"{h.key}={_tensor(h.tensor)}" for h in ins) + " -> " + ", ".join(f"{h.key}={_tensor(h.tensor)}" for h in outs)
+        entry = Entry(EntryKind.PRUNED, "", ports(ins, nodes), ports(outs, nodes))
+        text = ", ".join(f"{h.key}={tensor_name(h.tensor)}" for h in ins) + " -> " + ", ".join(f"{h.key}={tensor_name(h.tensor)}" for h in outs)
         return Applied(model.with_entry(entry), f"signature built from the graph: {text}", rebase_reference=True)

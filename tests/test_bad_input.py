@@ -39,7 +39,7 @@ def test_random_file(tmp_path: Path) -> None:
     f.write_bytes(bytes(range(256)) * 4)
     run = repair("diagnose", str(f))
     assert run.exit_code == 2
-    _assert_one_line(run.stderr, "neither a SavedModel directory nor a Keras")
+    _assert_one_line(run.stderr, "neither a SavedModel directory")
 
 
 def test_pb_file_instead_of_directory(corpus: Corpus) -> None:

@@ -83,7 +83,9 @@ def _independent_check(out: Path) -> None:
     feeds = {}
     for name, spec in fn.structured_input_signature[1].items():
         shape = [1 if d is None else d for d in spec.shape.as_list()]
-        if spec.dtype.is_integer:
+        if spec.dtype == tf.string:
+            feeds[name] = np.array([b"red", b"blue", b"unseen"] * int(np.prod(shape)), dtype=object)[: int(np.prod(shape))].reshape(shape)
+        elif spec.dtype.is_integer:
             feeds[name] = rng.integers(0, 2, size=shape).astype(spec.dtype.as_numpy_dtype)
         else:
             feeds[name] = rng.standard_normal(shape).astype(spec.dtype.as_numpy_dtype)
@@ -91,4 +93,7 @@ def _independent_check(out: Path) -> None:
     got = runner(**feeds)
     assert set(got) == set(want)
     for key in want:
-        np.testing.assert_allclose(got[key], want[key], atol=1e-5, rtol=1e-4)
+        if want[key].dtype.kind in "OSU":
+            assert np.array_equal(got[key], want[key])
+        else:
+            np.testing.assert_allclose(got[key], want[key], atol=1e-5, rtol=1e-4)

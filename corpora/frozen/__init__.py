@@ -1,0 +1,1 @@
+"""Frozen GraphDef files (.pb) given where a SavedModel is expected."""
