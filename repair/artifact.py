@@ -51,18 +51,6 @@ class TensorInfo:
     dtype: str  # tf.DType name, e.g. "float32"
     shape: tuple[int | None, ...] | None  # None: unknown rank
 
-    @property
-    def dynamic_dims(self) -> tuple[int, ...]:
-        """Indices of unknown dimensions other than the leading batch dimension."""
-        if self.shape is None:
-            return ()
-        return tuple(i for i, d in enumerate(self.shape) if d is None and i > 0)
-
-    def shape_text(self) -> str:
-        if self.shape is None:
-            return "<unknown rank>"
-        return "[" + ",".join("?" if d is None else str(d) for d in self.shape) + "]"
-
 
 @dataclass(frozen=True)
 class SignatureInfo:
