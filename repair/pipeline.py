@@ -207,6 +207,7 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
         todo = proposals(diag.findings, done)
         if not todo:
             break
+        changed = False
         for proposal in todo:
             done.add(proposal.rewrite.id)
             before = _signature_rows(model.entry)
@@ -225,7 +226,7 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
                 records.append(FixRecord(proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.FAILED,
                                          _one_line(exc), time.perf_counter() - t0))
                 continue
-            model = applied.model
+            model, changed = applied.model, True
             if applied.reference_adapter is not None and reference is not None:
                 reference = Reference(reference.model, applied.reference_adapter)
             elif applied.rebase_reference or reference is None:
@@ -234,6 +235,8 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
                 proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.APPLIED, applied.summary,
                 time.perf_counter() - t0, before, _signature_rows(model.entry),
             ))
+        if not changed:
+            break  # everything proposed was rejected or failed: the diagnosis above still describes the model
         if model.reexport:
             step += 1
             try:

@@ -41,7 +41,12 @@ class Corpus:
 
     def artifact(self, case_id: str) -> Path:
         self.start_all()
-        return self._futures[case_id].result()
+        future = self._futures[case_id]
+        if future.cancel():  # still queued behind others: build it now, in this thread
+            done: Future[Path] = Future()
+            done.set_result(self._build(case_id))
+            self._futures[case_id] = future = done
+        return future.result()
 
     def case_dir(self, case_id: str) -> Path:
         return self.root / case_id

@@ -1,0 +1,65 @@
+"""The pipeline driven directly: scripted decisions, the report's structural facts, publishing rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from repair.errors import ExitCode
+from repair.model import WorkingModel
+from repair.options import Options
+from repair.pipeline import run_fix
+from repair.plan import Decision, Outcome, ProposedFix
+from tests.conftest import Corpus, tree_digest
+
+pytestmark = pytest.mark.slow
+
+
+def reject_all(fix: ProposedFix, model: WorkingModel) -> Decision:
+    return Decision.REJECT
+
+
+def test_rejected_fix_publishes_nothing(corpus: Corpus, tmp_path: Path) -> None:
+    src = corpus.artifact("tags/train_tag")
+    before = tree_digest(src)
+    result = run_fix(src, tmp_path / "out", Options(), decider=reject_all, report_dir=tmp_path / "rep")
+    assert result.exit_code is ExitCode.FINDINGS_REMAIN
+    assert [(r.rewrite_id, r.outcome) for r in result.fixes] == [("retag_serve", Outcome.REJECTED)]
+    assert "rejected" in result.message
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
+    assert tree_digest(src) == before
+
+
+def test_report_shows_the_silent_garbage_repair(corpus: Corpus, tmp_path: Path) -> None:
+    result = run_fix(corpus.artifact("keras/keras3_saved_model_save"), tmp_path / "out", Options())
+    assert result.exit_code is ExitCode.OK
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    delta = report["op_delta"]
+    assert delta["READ_VARIABLE"] == -4 and delta["VAR_HANDLE"] == -4 and delta["FULLY_CONNECTED"] == 2
+    before = {f["id"] for f in report["before"]["findings"]}
+    assert {"unbound-variables", "parity-mismatch"} <= before
+    assert report["after"]["findings"] == []
+    assert report["after"]["parity"]["ok"] and report["before"]["parity"]["ok"] is False
+    assert [f["rewrite"] for f in report["fixes"]] == ["rebind_variables"]
+    assert report["fixes"][0]["signature_before"] == report["fixes"][0]["signature_after"]
+    assert all(check["ok"] for check in report["gate"])
+    assert report["timings_s"]["total"] > 0
+    md = (tmp_path / "out" / "report.md").read_text()
+    for heading in ("## Findings before", "## Fixes", "## Verification gate", "## Parity per output", ".tflite op delta"):
+        assert heading in md
+
+
+def test_renamed_contract_in_report(corpus: Corpus, tmp_path: Path) -> None:
+    options = Options(renames={"input_features": "features", "scores": "probabilities"})
+    result = run_fix(corpus.artifact("serving/key_mismatch"), tmp_path / "out", options)
+    assert result.exit_code is ExitCode.OK
+    fix = result.fixes[-1]
+    assert fix.rewrite_id == "rename_serving_keys"
+    assert ("input", "input_features", "float32", "[?,4]") in fix.signature_before
+    assert ("input", "features", "float32", "[?,4]") in fix.signature_after
+    assert ("output", "probabilities", "float32", "[?,3]") in fix.signature_after
+    assert result.final is not None and result.final.parity is not None
+    assert [o.origin for o in result.final.parity.outputs] == ["scores"]
