@@ -144,6 +144,22 @@ def _print_findings(findings, console: Console) -> None:  # type: ignore[no-unty
             console.print(f"         no automatic fix: {f.no_fix_reason}", highlight=False)
 
 
+def _print_next(model: Path, findings) -> None:  # type: ignore[no-untyped-def]
+    """One closing line: how many findings block, and the command to run next."""
+    from repair.findings import blocking
+
+    blockers = blocking(findings)
+    fixable = [f for f in findings if f.fix]
+    if not blockers and not fixable:
+        out.print(f"[green]nothing blocks deployment[/] ({len(findings)} note(s))", highlight=False)
+        return
+    stem = model.name.removesuffix(model.suffix) if model.is_file() else model.name
+    if fixable:
+        out.print(f"{len(blockers)} blocking; next: repair fix {model} --out {model.parent / (stem + '-fixed')}", highlight=False)
+    else:
+        out.print(f"{len(blockers)} blocking; the catalog cannot fix them automatically (see above)", highlight=False)
+
+
 @app.command()
 def diagnose(
     model: Annotated[Path, typer.Argument(help="SavedModel directory, .keras or .h5 file.")],
@@ -190,6 +206,7 @@ def diagnose(
             if diag.parity is not None:
                 out.print(f"parity (.tflite vs TensorFlow): max abs diff {diag.parity.worst:.3g}", highlight=False)
             _print_findings(diag.findings, out)
+            _print_next(model, diag.findings)
             if verbose:
                 for f in diag.findings:
                     if f.evidence:
