@@ -105,6 +105,7 @@ class SavedModelInfo:
     meta_graphs: tuple[MetaGraphInfo, ...]
     keras_metadata: bytes  # tf_keras' keras_metadata.pb, b"" when absent
     has_variables_index: bool
+    string_pool: tuple[bytes, ...] = ()  # vocabulary-like strings (constants, asset lines) for parity inputs
 
     def serve_graph(self) -> MetaGraphInfo | None:
         """The meta graph whose tag set is exactly {'serve'} (what the converter and Serving load)."""
@@ -274,6 +275,38 @@ def _op_counts(meta_graph: object) -> Counter[str]:
 _VARIABLE_OPS = ("VarHandleOp", "VariableV2", "Variable")
 
 
+_POOL_LIMIT = 256
+
+
+def _looks_like_vocab(value: bytes) -> bool:
+    return 0 < len(value) <= 64 and b"/" not in value and b"ATTRIBUTES" not in value and b"CHECKPOINTABLE" not in value
+
+
+def _string_pool(path: Path, proto: object) -> tuple[bytes, ...]:
+    """Strings the model itself knows: lines of vocabulary assets, then string constants in its graphs."""
+    from tensorflow.python.framework import tensor_util
+
+    pool: list[bytes] = []
+    assets = path / "assets"
+    if assets.is_dir():
+        for asset in sorted(assets.iterdir()):
+            if asset.is_file() and asset.stat().st_size < 10_000_000:
+                pool.extend(line.strip() for line in asset.read_bytes().splitlines()[:_POOL_LIMIT])
+    for mg in proto.meta_graphs:  # type: ignore[attr-defined]
+        nodes = list(mg.graph_def.node) + [n for fn in mg.graph_def.library.function for n in fn.node_def]
+        for node in nodes:
+            if len(pool) >= _POOL_LIMIT:
+                break
+            if node.op == "Const" and node.attr["dtype"].type == 7:  # DT_STRING
+                try:
+                    values = tensor_util.MakeNdarray(node.attr["value"].tensor).reshape(-1)[:_POOL_LIMIT]
+                except (ValueError, TypeError):
+                    continue
+                pool.extend(v for v in values.tolist() if isinstance(v, bytes))
+    unique = dict.fromkeys(v for v in pool if _looks_like_vocab(v))
+    return tuple(unique)[:_POOL_LIMIT]
+
+
 def read_saved_model(path: Path) -> SavedModelInfo:
     """Parse ``saved_model.pb`` (or .pbtxt) into SavedModelInfo, or raise BadInput."""
     from google.protobuf import message, text_format
@@ -318,7 +351,23 @@ def read_saved_model(path: Path) -> SavedModelInfo:
         meta_graphs=tuple(meta_graphs),
         keras_metadata=keras_meta.read_bytes() if keras_meta.is_file() else b"",
         has_variables_index=(path / "variables" / "variables.index").is_file(),
+        string_pool=_string_pool(path, proto),
     )
     if any(mg.has_variables for mg in info.meta_graphs) and not info.has_variables_index:
         raise BadInput(f"{path}: the graph has variables but variables/variables.index is missing (incomplete copy?)")
+    if info.has_variables_index:
+        _check_shards(path / "variables")
     return info
+
+
+def _check_shards(variables: Path) -> None:
+    """Every variables.data-0000i-of-0000N shard the index implies must be there."""
+    import re
+
+    shards = sorted(variables.glob("variables.data-*-of-*"))
+    totals = {int(m.group(1)) for p in shards if (m := re.search(r"-of-(\d+)$", p.name))}
+    if not shards:
+        raise BadInput(f"{variables.parent}: variables/variables.data-* is missing (only the index is there): the SavedModel is incomplete")
+    expected = max(totals) if totals else len(shards)
+    if len(shards) < expected:
+        raise BadInput(f"{variables.parent}: {expected - len(shards)} of {expected} variables.data shards are missing: the SavedModel is incomplete")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -150,14 +151,16 @@ def _print_next(model: Path, findings) -> None:  # type: ignore[no-untyped-def]
 
     blockers = blocking(findings)
     fixable = [f for f in findings if f.fix]
+    stuck = [f.id for f in blockers if not f.fix]
     if not blockers and not fixable:
         out.print(f"[green]nothing blocks deployment[/] ({len(findings)} note(s))", highlight=False)
         return
+    if stuck:
+        out.print(f"{len(blockers)} blocking; the catalog cannot fix {', '.join(stuck)} (see above)", highlight=False)
+        return
     stem = model.name.removesuffix(model.suffix) if model.is_file() else model.name
-    if fixable:
-        out.print(f"{len(blockers)} blocking; next: repair fix {model} --out {model.parent / (stem + '-fixed')}", highlight=False)
-    else:
-        out.print(f"{len(blockers)} blocking; the catalog cannot fix them automatically (see above)", highlight=False)
+    command = f"repair fix {shlex.quote(str(model))} --out {shlex.quote(str(model.parent / (stem + '-fixed')))}"
+    out.print(f"{len(blockers)} blocking; next: {command}", highlight=False)
 
 
 @app.command()
@@ -256,7 +259,7 @@ def fix(
             out.print(f"  {mark} {r.rewrite_id}: {r.summary}", highlight=False)
         for c in result.gate:
             out.print(f"  gate {'[green]pass[/]' if c.ok else '[red]FAIL[/]'} {c.name}: {c.detail}", highlight=False)
-        if result.final is not None and result.final.findings and result.status != "refused":
+        if result.final is not None and result.final.findings and result.final is not result.original:
             out.print("findings after:", highlight=False)
             _print_findings(result.final.findings, out)
         colour = "green" if result.exit_code is ExitCode.OK else "red"

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind
+from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, SignatureInfo
 from repair.convert import Conversion, convert_saved_model
 from repair.findings import Finding, FindingKind, Severity, Source
 from repair.model import EntryKind, Port, WorkingModel, load, serving_callable
 from repair.options import Options, Target
-from repair.parity import Feeds, Parity, compare, generate_valid, load_sample
+from repair.parity import Feeds, Parity, compare, generate_valid, load_sample, same_outputs
 from repair.tflite import TfliteInfo, inspect_tflite, run_tflite
 from repair.tfenv import captured_stderr, tf
 
@@ -73,6 +73,15 @@ def _finding(kind: FindingKind, severity: Severity, source: Source, title: str, 
     return Finding(kind=kind, severity=severity, source=source, title=title, explanation=explanation, **kw)
 
 
+def _same_contract(a: SignatureInfo | None, b: SignatureInfo) -> bool:
+    """Same keys, dtypes and shapes: serving_default already serves what signature ``b`` does."""
+    if a is None:
+        return False
+    def shape(sig: SignatureInfo) -> list[tuple[str, str, object]]:
+        return [(t.key, t.dtype, t.shape) for t in sig.inputs + sig.outputs]
+    return shape(a) == shape(b)
+
+
 def static_findings(model: WorkingModel, options: Options) -> list[Finding]:
     """Findings from the SavedModel protos alone."""
     info = model.info
@@ -119,6 +128,14 @@ def static_findings(model: WorkingModel, options: Options) -> list[Finding]:
                 "input_signature=[tf.TensorSpec(...)] to the @tf.function, or pass signatures= to tf.saved_model.save.",
                 evidence=f"functions with no concrete graph: {fns}",
             ))
+    elif (options.signature and options.signature != SERVING_DEFAULT and options.signature in graph.signatures
+          and not _same_contract(graph.signatures.get(SERVING_DEFAULT), graph.signatures[options.signature])):
+        out.append(_finding(
+            FindingKind.NO_SERVING_DEFAULT, Severity.ERROR, Source.STATIC,
+            f"serving_default is not the signature you asked for ('{options.signature}')",
+            f"--signature {options.signature} asks for '{options.signature}' to be what clients get by default.",
+            evidence="signatures: " + ", ".join(sorted(graph.signatures)), subject=options.signature,
+        ))
     elif SERVING_DEFAULT not in graph.signatures:
         keys = ", ".join(sorted(graph.signatures))
         out.append(_finding(
@@ -236,14 +253,28 @@ def _first_line(exc: BaseException) -> str:
 
 
 def make_feeds(ports: tuple[Port, ...], reference: Reference, options: Options) -> tuple[Feeds, Feeds]:
-    """Inputs for the candidate (by port name) and the reference's outputs on them (by origin)."""
+    """Inputs for the candidate (by port name) and the reference's outputs on them (by origin).
+
+    Raises Nondeterministic when the reference gives other outputs when run again on the same
+    inputs: then no parity figure means anything.
+    """
     def run(feeds: Feeds) -> Feeds:
         return reference.run({p.origin: feeds[p.name] for p in ports})
 
     if options.sample is not None:
         feeds = load_sample(options.sample, ports)
-        return feeds, run(feeds)
-    return generate_valid(ports, run, options.seed, options.batch)
+        expected = run(feeds)
+    else:
+        info = reference.model.info
+        pool = info.string_pool if info is not None else ()
+        feeds, expected = generate_valid(ports, run, options.seed, options.batch, strings=pool)
+    if not same_outputs(expected, run(feeds)):
+        raise Nondeterministic()
+    return feeds, expected
+
+
+class Nondeterministic(Exception):
+    """The reference's outputs change between runs on the same inputs."""
 
 
 def _session_check(model: WorkingModel, feeds: Feeds, expected: Feeds, options: Options) -> Finding | None:
@@ -319,6 +350,18 @@ def diagnose(model: WorkingModel, options: Options, reference: Reference | None 
     reference = reference or Reference(model)
     try:
         feeds, expected = make_feeds(entry.inputs, reference, options)
+    except Nondeterministic:
+        random_ops = sorted(op for op in model.info.best_graph().op_counts if op.startswith(("Random", "StatelessRandom", "Multinomial")))
+        findings.append(_finding(
+            FindingKind.NONDETERMINISTIC_OUTPUTS, Severity.WARNING, Source.PARITY,
+            "The model's outputs change from run to run on the same inputs",
+            "Parity cannot be checked: the original itself is random at inference"
+            + (f" (random ops: {', '.join(random_ops)})" if random_ops else "")
+            + ". A dropout or noise layer left active is the usual cause; a --sample with the training switch off helps.",
+            evidence=f"two TensorFlow runs on identical inputs differ; random ops in the graph: {', '.join(random_ops) or 'none found'}",
+        ))
+        timings["parity"] = time.perf_counter() - start
+        return diag
     except Exception as exc:  # a model that cannot run on these inputs: say so, do not guess
         findings.append(_finding(
             FindingKind.REFERENCE_FAILURE, Severity.WARNING, Source.PARITY,

@@ -63,6 +63,7 @@ class FindingKind(enum.Enum):
     PARITY_MISMATCH = "parity-mismatch"
     INTERPRETER_FAILURE = "interpreter-failure"
     REFERENCE_FAILURE = "reference-failure"
+    NONDETERMINISTIC_OUTPUTS = "nondeterministic-outputs"
     # serving loader
     SESSION_LOADER_FAILURE = "session-loader-failure"
 

@@ -176,6 +176,8 @@ def tensor_spec(port: Port) -> Any:
 def save_serving(model: WorkingModel, dest: Path) -> None:
     """Save ``model`` to ``dest`` as a serve-tagged SavedModel whose serving_default is its entry.
 
+    The model's other signatures are saved unchanged beside it.
+
     The loaded object is attached to the saved root so its variables (and assets, tables) are
     saved and bound to the new signature: this is what makes Keras 3 ``tf.saved_model.save``
     exports correct again (ATLAS 1i).
@@ -194,5 +196,8 @@ def save_serving(model: WorkingModel, dest: Path) -> None:
     root = t.Module()
     root.model = loaded
     root.serve = fn
+    # Keep every other signature: clients calling 'predict' or 'preprocess' must not break.
+    signatures = {key: f for key, f in getattr(loaded, "signatures", {}).items() if key != SERVING_DEFAULT}
+    signatures[SERVING_DEFAULT] = fn.get_concrete_function()
     with captured_stderr():
-        t.saved_model.save(root, str(dest), signatures={SERVING_DEFAULT: fn.get_concrete_function()})
+        t.saved_model.save(root, str(dest), signatures=signatures)

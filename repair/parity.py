@@ -1,7 +1,9 @@
 """Numeric parity: the repaired model's TFLite outputs against the original's, on the same inputs.
 
 Inputs are seeded and generated from each port's dtype and shape, unless the user gives a sample
-file. Integer inputs are usually ids: they start in [0, 100) and, when the model rejects them with
+file. Bool inputs are almost always training or debug switches, so they are fed False (inference).
+String inputs are drawn from the model's own string constants and vocabulary assets (plus one
+out-of-vocabulary word), so lookups are exercised, not just their default. Integer inputs are usually ids: they start in [0, 100) and, when the model rejects them with
 TensorFlow's own range error ("indices[..] = 517 is not in [0, 100)"), are regenerated inside the
 bound the error names. Unknown dims get ``batch`` (dim 0) or ``other_dim`` (the rest): pinned
 shapes are used as they are.
@@ -57,18 +59,23 @@ def concrete_shape(port: Port, batch: int, other_dim: int) -> tuple[int, ...]:
     return tuple((batch if i == 0 else other_dim) if d is None else d for i, d in enumerate(port.shape))
 
 
-def generate(ports: tuple[Port, ...], seed: int, batch: int = 2, other_dim: int = 16, int_high: dict[str, int] | None = None) -> Feeds:
+OOV_WORD = b"[repair-oov]"
+
+
+def generate(ports: tuple[Port, ...], seed: int, batch: int = 2, other_dim: int = 16, int_high: dict[str, int] | None = None,
+             strings: tuple[bytes, ...] = ()) -> Feeds:
     """Seeded inputs valid for each port's dtype and shape."""
     rng = np.random.default_rng(seed)
     int_high = int_high or {}
+    pool = np.array(list(strings) + [OOV_WORD], dtype=object)
     feeds: Feeds = {}
     for port in ports:
         shape = concrete_shape(port, batch, other_dim)
         dt = np.dtype(port.dtype) if port.dtype not in ("string", "bool") else None
         if port.dtype == "bool":
-            feeds[port.name] = rng.integers(0, 2, size=shape).astype(bool)
+            feeds[port.name] = np.zeros(shape, dtype=bool)
         elif port.dtype == "string":
-            feeds[port.name] = np.array([b"x"] * int(np.prod(shape)), dtype=object).reshape(shape)
+            feeds[port.name] = rng.choice(pool, size=shape)
         elif dt is not None and np.issubdtype(dt, np.integer):
             feeds[port.name] = rng.integers(0, int_high.get(port.name, 100), size=shape).astype(dt)
         else:
@@ -82,11 +89,12 @@ def generate_valid(
     seed: int,
     batch: int = 2,
     other_dim: int = 16,
+    strings: tuple[bytes, ...] = (),
 ) -> tuple[Feeds, Feeds]:
     """Generate inputs and run the reference on them, narrowing integer ranges the model rejects."""
     int_high: dict[str, int] = {}
     for _ in range(4):
-        feeds = generate(ports, seed, batch, other_dim, int_high)
+        feeds = generate(ports, seed, batch, other_dim, int_high, strings)
         try:
             return feeds, run(feeds)
         except Exception as exc:  # TF raises InvalidArgumentError and friends; learn the bound or re-raise
@@ -116,6 +124,20 @@ def load_sample(path: Path, ports: tuple[Port, ...]) -> Feeds:
             raise BadInput(f"--sample {path}: no array for input '{port.name}' (has: {', '.join(sorted(data)) or 'nothing'})")
         feeds[port.name] = value.astype(np.dtype(port.dtype)) if port.dtype not in ("string",) else value
     return feeds
+
+
+def same_outputs(a: Feeds, b: Feeds) -> bool:
+    """Whether two runs on the same inputs gave the same outputs (NaN equal to NaN)."""
+    for key, value in a.items():
+        x, y = np.asarray(value), np.asarray(b[key])
+        if x.shape != y.shape:
+            return False
+        if x.dtype.kind in "fc":
+            if not np.allclose(x, y, rtol=1e-6, atol=1e-7, equal_nan=True):
+                return False
+        elif not np.array_equal(x, y):
+            return False
+    return True
 
 
 def compare(reference: Feeds, candidate: Feeds, outputs: tuple[Port, ...], tolerance: Tolerance, input_shapes: dict[str, tuple[int, ...]] | None = None) -> Parity:

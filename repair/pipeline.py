@@ -17,7 +17,7 @@ from pathlib import Path
 from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, detect_kind
 from repair.diagnose import Diagnosis, Reference, diagnose, tf_parity
 from repair.errors import BadInput, ExitCode, RepairError
-from repair.findings import Finding, Severity, blocking
+from repair.findings import Finding, FindingKind, Severity, blocking
 from repair.model import Entry, WorkingModel, forget, open_file_artifact, open_saved_model, save_serving
 from repair.options import Options
 from repair.parity import Parity
@@ -63,6 +63,25 @@ def open_model(path: Path) -> WorkingModel:
     return open_file_artifact(path, kind)
 
 
+def validate_flags(model: WorkingModel, options: Options) -> None:
+    """Flags that name inputs, outputs or signatures must name real ones: a typo is bad input, not a no-op."""
+    if model.info is not None and options.signature is not None:
+        keys = sorted(model.info.best_graph().signatures)
+        if keys and options.signature not in keys:
+            raise BadInput(f"--signature {options.signature}: no such signature (have: {', '.join(keys)})")
+    if model.entry is None:
+        return
+    inputs = {n for p in model.entry.inputs for n in (p.name, p.origin)}
+    outputs = {n for p in model.entry.outputs for n in (p.name, p.origin)}
+    for name in options.pins:
+        if name not in inputs:
+            raise BadInput(f"--pin {name}=...: no input is called '{name}' (inputs: {', '.join(p.name for p in model.entry.inputs)})")
+    for name in options.renames:
+        if name not in inputs | outputs:
+            raise BadInput(f"--rename {name}=...: no input or output is called '{name}' "
+                           f"(inputs: {', '.join(p.name for p in model.entry.inputs)}; outputs: {', '.join(p.name for p in model.entry.outputs)})")
+
+
 def run_diagnosis(path: Path, options: Options) -> Diagnosis:
     """``repair diagnose``: findings with the fix that answers each (or why none does).
 
@@ -70,6 +89,7 @@ def run_diagnosis(path: Path, options: Options) -> Diagnosis:
     export (an RNN's TensorList, a Flex op) is reported too, not only "this is a Keras file".
     """
     model = open_model(path)
+    validate_flags(model, options)
     diag = diagnose(model, options)
     diag.findings = annotate(diag.findings, model, options)
     if model.info is not None:
@@ -150,11 +170,17 @@ def _gate(final: Diagnosis, fixed: Parity | None) -> list[GateCheck]:
         "ok" if conv is not None and conv.ok and not flex else (conv.text.splitlines()[0][:200] if conv and conv.text else "not converted"),
     ))
     parity = final.parity
-    checks.append(GateCheck(
-        "TFLite matches the original",
-        parity is not None and parity.ok,
-        f"max abs diff {parity.worst:.3g} (atol {parity.tolerance.atol:g}, rtol {parity.tolerance.rtol:g})" if parity else "not run",
-    ))
+    if parity is not None:
+        detail = f"max abs diff {parity.worst:.3g} (atol {parity.tolerance.atol:g}, rtol {parity.tolerance.rtol:g})"
+    elif final.has(FindingKind.NONDETERMINISTIC_OUTPUTS):
+        detail = "the original's outputs are random, so parity cannot be proven"
+    elif final.has(FindingKind.REFERENCE_FAILURE):
+        detail = "the original could not run on generated inputs: give --pin NAME=... or --sample FILE.npz"
+    elif final.has(FindingKind.INTERPRETER_FAILURE):
+        detail = "the .tflite failed in the interpreter"
+    else:
+        detail = "not run"
+    checks.append(GateCheck("TFLite matches the original", parity is not None and parity.ok, detail))
     if fixed is not None:
         checks.append(GateCheck("TensorFlow matches the original", fixed.ok, f"max abs diff {fixed.worst:.3g}"))
     remaining = [f for f in blocking(final.findings)]
@@ -201,6 +227,7 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
     step = 0
     export_error = ""
     for _ in range(MAX_ROUNDS):
+        validate_flags(model, options)
         diag = diagnose(model, options, reference)
         diag.findings = annotate(diag.findings, model, options)
         first = first or diag

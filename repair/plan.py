@@ -38,6 +38,8 @@ NO_FIX = {
     FindingKind.INTERPRETER_FAILURE: "the graph only works at some input sizes: pin them with --pin",
     FindingKind.REFERENCE_FAILURE: "give real input sizes with --pin NAME=... or real inputs with --sample FILE.npz",
     FindingKind.PARITY_MISMATCH: "the conversion changes the numbers; no catalog fix applies",
+    FindingKind.NONDETERMINISTIC_OUTPUTS: "turn the random op off at inference (training=False, no noise layers), or "
+    "give a --sample whose switches disable it; parity cannot be proven otherwise",
     FindingKind.SESSION_LOADER_FAILURE: "no catalog fix applies",
 }
 

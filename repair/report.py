@@ -150,7 +150,27 @@ def to_markdown(result: RunResult) -> str:
               "- seconds: " + ", ".join(f"{k} {v}" for k, v in data["timings_s"].items()), ""]
     if data["next_steps"]:
         lines += ["## Next steps", ""] + [f"- {s}" for s in data["next_steps"]] + [""]
+    lines += _evidence_md(result.original.findings + (result.final.findings if result.final else []))
     return "\n".join(lines)
+
+
+_EVIDENCE_CHARS = 4000
+_FENCE = "`" * 3
+
+
+def _evidence_md(findings: list[Finding]) -> list[str]:
+    """Raw evidence, verbatim (converter text, error lines), once per finding id and text."""
+    seen: set[tuple[str, str]] = set()
+    lines: list[str] = []
+    for f in findings:
+        if not f.evidence or (f.id, f.evidence) in seen:
+            continue
+        seen.add((f.id, f.evidence))
+        text = f.evidence
+        if len(text) > _EVIDENCE_CHARS:
+            text = text[:_EVIDENCE_CHARS] + "\n... (truncated; the full text is in report.json)"
+        lines += [f"### `{f.id}`", "", _FENCE, text.replace(_FENCE, "'''"), _FENCE, ""]
+    return (["## Evidence", ""] + lines) if lines else []
 
 
 def _size(n: int | None) -> str:

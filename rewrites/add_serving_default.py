@@ -22,8 +22,9 @@ class AddServingDefault(Rewrite):
         TF Serving and saved_model_cli default to 'serving_default'; clients that do not name a
         signature get "Serving signature name: serving_default not found". The TFLite converter
         converts every signature, so the .tflite's default runner is missing too.
+        With --signature KEY, also replaces an existing serving_default by signature KEY.
     Safety:
-        safe. The named signature is kept; serving_default calls it with the same keys.
+        safe. Every other signature is kept; serving_default calls the chosen one with the same keys.
     References:
         tf.saved_model.save signatures argument; ATLAS.md section 1.
     """
@@ -57,4 +58,5 @@ class AddServingDefault(Rewrite):
         key = self._pick(model, options)
         assert key is not None
         entry = entry_from_signature(model.info.best_graph().signatures[key])
-        return Applied(model.with_entry(entry), f"serving_default now calls signature '{key}'")
+        # Parity then compares with the original's own `key` signature, not its old serving_default.
+        return Applied(model.with_entry(entry), f"serving_default now calls signature '{key}'", rebase_reference=True)

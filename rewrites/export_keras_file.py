@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,22 @@ from repair.errors import BadInput
 from repair.findings import Finding, FindingKind
 from repair.model import Port, WorkingModel, load, open_saved_model, serving_callable
 from repair.options import Options
-from repair.parity import compare, generate
+from repair.parity import compare, generate_valid, load_sample
 from repair.rewrite import Applied, Rewrite, RewriteFailed, Safety
 from repair.tfenv import captured_stderr, tf
+
+
+_CUSTOM_CLASS = re.compile(r"(?:Unknown (?:layer|object|class|function)[^'\"]*|Could not locate (?:class|function) )['\"]([\w.]+)['\"]")
+
+
+def _why(exc: BaseException) -> str:
+    """The useful part of a Keras load error, in one short clause."""
+    text = str(exc)
+    custom = _CUSTOM_CLASS.search(text)
+    if custom:
+        return f"custom class '{custom.group(1)}' is not importable here"
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return f"{type(exc).__name__}: {first[:160]}"
 
 
 def load_keras(path: Path, kind: ArtifactKind, unsafe: bool) -> tuple[Any, str]:
@@ -29,7 +43,7 @@ def load_keras(path: Path, kind: ArtifactKind, unsafe: bool) -> tuple[Any, str]:
     except Exception as exc:  # keras raises ValueError, TypeError, OSError, zipfile errors...
         if "safe_mode" in str(exc) or "unsafe" in str(exc).lower():
             raise BadInput(f"{path}: the model contains code (e.g. a Lambda layer); rerun with --unsafe-load if you trust it") from None
-        errors.append(f"Keras 3: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        errors.append(_why(exc))
     if kind is ArtifactKind.H5:
         try:
             import tf_keras
@@ -37,8 +51,12 @@ def load_keras(path: Path, kind: ArtifactKind, unsafe: bool) -> tuple[Any, str]:
             with captured_stderr():
                 return tf_keras.models.load_model(str(path), compile=False, safe_mode=not unsafe), "tf_keras"
         except Exception as exc:  # same: tf_keras has no narrower error type
-            errors.append(f"tf_keras: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-    raise BadInput(f"{path}: cannot be loaded as a Keras model ({'; '.join(errors)[:300]})")
+            errors.append(_why(exc))
+    custom = next((e for e in errors if e.startswith("custom class")), None)
+    if custom:
+        raise BadInput(f"{path}: {custom}: load the model where its code is defined and save it with model.export(DIR) "
+                       "(a SavedModel keeps the graph without the Python class), then repair that")
+    raise BadInput(f"{path}: cannot be loaded as a Keras model ({'; '.join(dict.fromkeys(errors))})")
 
 
 def _by_port(expected: Any, outputs: tuple[Port, ...]) -> dict[str, np.ndarray]:
@@ -90,12 +108,21 @@ class ExportKerasFile(Rewrite):
         exported = open_saved_model(dest)
         if exported.entry is None:
             raise RewriteFailed("the export has no serving signature")
-        feeds = generate(exported.entry.inputs, options.seed, options.batch)
-        keras_inputs = [feeds[p.name] for p in exported.entry.inputs]
+        entry = exported.entry
+
+        def run_keras(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            inputs = [feeds[p.name] for p in entry.inputs]
+            with captured_stderr():
+                return _by_port(keras_model(inputs[0] if len(inputs) == 1 else inputs, training=False), entry.outputs)
+
+        if options.sample is not None:
+            feeds = load_sample(options.sample, entry.inputs)
+            reference = run_keras(feeds)
+        else:
+            pool = exported.info.string_pool if exported.info is not None else ()
+            feeds, reference = generate_valid(entry.inputs, run_keras, options.seed, options.batch, strings=pool)
         with captured_stderr():
-            expected = keras_model(keras_inputs[0] if len(keras_inputs) == 1 else keras_inputs, training=False)
-            got = serving_callable(load(dest, exported.tags), exported.entry)({k: tf().constant(v) for k, v in feeds.items()})
-        reference = _by_port(expected, exported.entry.outputs)
+            got = serving_callable(load(dest, exported.tags), entry)({k: tf().constant(v) for k, v in feeds.items()})
         parity = compare(reference, {k: np.asarray(v) for k, v in got.items()}, exported.entry.outputs, options.tolerance)
         if not parity.ok:
             raise RewriteFailed(f"the exported SavedModel does not match the Keras model (max diff {parity.worst:.3g})")

@@ -58,7 +58,10 @@ def wanted_shapes(model: WorkingModel, options: Options) -> dict[str, Dims]:
             for port in model.entry.inputs:
                 for key in (port.name, port.origin):
                     if key in data.files:
-                        shapes[port.name] = tuple(int(d) for d in data[key].shape)
+                        # A sample fixes the sizes, not the batch: a dynamic batch stays dynamic.
+                        dims = [int(d) for d in data[key].shape]
+                        shapes[port.name] = tuple(None if i == 0 and port.shape and port.shape[0] is None else d
+                                                  for i, d in enumerate(dims))
                         break
     for port in model.entry.inputs:
         for key in (port.name, port.origin):
