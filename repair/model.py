@@ -100,6 +100,19 @@ def open_saved_model(path: Path) -> WorkingModel:
     return WorkingModel(path=path, tags=graph.tags, info=info, entry=entry)
 
 
+def reopen(dest: Path, previous: Entry) -> WorkingModel:
+    """Open a SavedModel just written for ``previous``'s contract, keeping each port's origin."""
+    saved = open_saved_model(dest)
+    assert saved.entry is not None
+    origins = {p.name: p.origin for p in previous.inputs + previous.outputs}
+    entry = replace(
+        saved.entry,
+        inputs=tuple(replace(p, origin=origins.get(p.name, p.origin)) for p in saved.entry.inputs),
+        outputs=tuple(replace(p, origin=origins.get(p.name, p.origin)) for p in saved.entry.outputs),
+    )
+    return replace(saved, entry=entry)
+
+
 _LOADED: dict[tuple[str, frozenset[str]], Any] = {}
 
 

@@ -18,7 +18,7 @@ from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, detect_kind
 from repair.diagnose import Diagnosis, Reference, diagnose, tf_parity
 from repair.errors import BadInput, ExitCode, RepairError
 from repair.findings import Finding, FindingKind, Severity, blocking
-from repair.model import Entry, WorkingModel, forget, open_file_artifact, open_saved_model, save_serving
+from repair.model import Entry, WorkingModel, forget, open_file_artifact, open_saved_model, reopen, save_serving
 from repair.options import Options
 from repair.parity import Parity
 from repair.plan import Decider, Decision, FixRecord, Outcome, accept_all, annotate, proposals
@@ -123,15 +123,7 @@ def _export(model: WorkingModel, dest: Path) -> WorkingModel:
     """Export stage: save the pending entry as serving_default and reopen it, keeping port origins."""
     assert model.entry is not None
     save_serving(model, dest)
-    saved = open_saved_model(dest)
-    assert saved.entry is not None
-    origins = {p.name: p.origin for p in model.entry.inputs + model.entry.outputs}
-    entry = replace(
-        saved.entry,
-        inputs=tuple(replace(p, origin=origins.get(p.name, p.origin)) for p in saved.entry.inputs),
-        outputs=tuple(replace(p, origin=origins.get(p.name, p.origin)) for p in saved.entry.outputs),
-    )
-    return replace(saved, entry=entry)
+    return reopen(dest, model.entry)
 
 
 def _dir_bytes(path: Path) -> int:

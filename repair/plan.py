@@ -21,12 +21,12 @@ from rewrites import CATALOG, answering
 NO_FIX = {
     FindingKind.NO_SIGNATURE_NEVER_TRACED: "no graph was saved: only the source can fix it (add input_signature= to the "
     "@tf.function, or pass signatures= to tf.saved_model.save, then save again)",
-    FindingKind.NEEDS_FLEX_OPS: "no builtin substitution for these ops in this version; rewrite them in the source with "
-    "builtin ops (e.g. tf.roll -> concat of slices). SELECT_TF_OPS converts but the result cannot run without Flex",
+    FindingKind.NEEDS_FLEX_OPS: "no builtin equivalent for these ops in the catalog (`repair rewrites substitute_flex_ops` "
+    "lists the ones it has); rewrite them in the source. SELECT_TF_OPS converts but the result cannot run without Flex",
     FindingKind.NEEDS_CUSTOM_OPS: "these ops have no TFLite kernel, builtin or Flex: rewrite them in other TF ops in the "
     "source (tf.py_function has no automatic fix)",
     FindingKind.FLOAT64_OPS: "compute in float32: cast inputs and weights to tf.float32 in the source (tnp.asarray of "
-    "Python floats, tnp.arange and tnp.linspace produce float64)",
+    "Python floats, tnp.arange and tnp.linspace produce float64)",  # shown only if compute_in_float32 cannot apply
     FindingKind.TENSORLIST_LOOP: "unroll the loop: Keras RNN layers with unroll=True over a static time dimension, or a "
     "Python loop with a list and tf.stack instead of TensorArray. Do not use the converter's single-batch flag: it is "
     "wrong at batch > 1",

@@ -6,12 +6,14 @@ from repair.findings import FindingKind
 from repair.rewrite import Rewrite
 from rewrites.add_serving_default import AddServingDefault
 from rewrites.build_tf1_signature import BuildTf1Signature
+from rewrites.compute_in_float32 import ComputeInFloat32
 from rewrites.bypass_example_parsing import BypassExampleParsing
 from rewrites.export_keras_file import ExportKerasFile
 from rewrites.pin_dynamic_dims import PinDynamicDims
 from rewrites.rebind_variables import RebindVariables
 from rewrites.rename_serving_keys import RenameServingKeys
 from rewrites.retag_serve import RetagServe
+from rewrites.substitute_flex_ops import SubstituteFlexOps
 from rewrites.wrap_frozen_graph import WrapFrozenGraph
 from rewrites.wrap_traced_function import WrapTracedFunction
 
@@ -25,6 +27,8 @@ CATALOG: tuple[Rewrite, ...] = (
     WrapTracedFunction(),
     AddServingDefault(),
     BypassExampleParsing(),
+    ComputeInFloat32(),
+    SubstituteFlexOps(),
     RebindVariables(),
     PinDynamicDims(),
     RenameServingKeys(),

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from repair.artifact import SERVING_DEFAULT, ArtifactKind, graph_io_nodes, read_graph_def
+from repair.artifact import ArtifactKind, graph_io_nodes, read_graph_def
 from repair.findings import Finding, FindingKind
 from repair.graph_io import choose_io, ports, tensor_name
-from repair.model import WorkingModel, open_saved_model, tensor_spec
+from repair.model import WorkingModel, open_saved_model
 from repair.options import IoHint, Options
 from repair.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.tfenv import captured_stderr, tf
+from repair.surgery import save_graph
 
 
 def _io(model: WorkingModel, options: Options) -> tuple[Any, list[IoHint], list[IoHint]] | str:
@@ -60,22 +60,7 @@ class WrapFrozenGraph(Rewrite):
         placeholders, sinks = graph_io_nodes(graph_def)
         nodes = {n.name: n for n in placeholders + sinks}
         in_ports, out_ports = ports(ins, nodes), ports(outs, nodes)
-        t = tf()
-
-        def import_graph() -> None:
-            t.compat.v1.import_graph_def(graph_def, name="")
-
-        with captured_stderr():
-            wrapped = t.compat.v1.wrap_function(import_graph, [])
-            pruned = wrapped.prune(feeds=[p.source for p in in_ports], fetches=[p.source for p in out_ports])
-
-            def serve(*args: Any) -> dict[str, Any]:
-                return {p.name: v for p, v in zip(out_ports, pruned(*args))}
-
-            fn = t.function(serve, input_signature=[tensor_spec(p) for p in in_ports])
-            root = t.Module()
-            root.serve = fn
-            dest = scratch / "saved_model"
-            t.saved_model.save(root, str(dest), signatures={SERVING_DEFAULT: fn.get_concrete_function()})
+        dest = scratch / "saved_model"
+        save_graph(graph_def, in_ports, [p.source for p in in_ports], out_ports, [p.source for p in out_ports], dest)
         text = ", ".join(f"{h.key}={tensor_name(h.tensor)}" for h in ins) + " -> " + ", ".join(f"{h.key}={tensor_name(h.tensor)}" for h in outs)
         return Applied(open_saved_model(dest), f"wrapped the frozen graph: {text}", rebase_reference=True)

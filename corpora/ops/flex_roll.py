@@ -40,7 +40,8 @@ CASE = Case(
     build=build,
     expect=Expect(
         findings=frozenset({"needs-flex-ops"}),
-        fix_exit=1,
+        fix_exit=0,
+        rewrites=("substitute_flex_ops",),
         note="converter: ERROR_NEEDS_FLEX_OPS, TF Select ops: Roll",
     ),
 )

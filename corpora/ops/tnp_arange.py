@@ -39,7 +39,8 @@ CASE = Case(
     build=build,
     expect=Expect(
         findings=frozenset({"float64-ops"}),
-        fix_exit=1,
+        fix_exit=0,
+        rewrites=("compute_in_float32",),
         note="converter: ERROR_NEEDS_FLEX_OPS, TF Select ops: Mul with f64 details",
     ),
 )
