@@ -145,7 +145,7 @@ def _print_findings(findings, console: Console) -> None:  # type: ignore[no-unty
             console.print(f"         no automatic fix: {f.no_fix_reason}", highlight=False)
 
 
-def _print_next(model: Path, findings) -> None:  # type: ignore[no-untyped-def]
+def _print_next(model: Path, findings, target: Target = Target.TFLITE) -> None:  # type: ignore[no-untyped-def]
     """One closing line: how many findings block, and the command to run next."""
     from repair.findings import blocking
 
@@ -160,6 +160,8 @@ def _print_next(model: Path, findings) -> None:  # type: ignore[no-untyped-def]
         return
     stem = model.name.removesuffix(model.suffix) if model.is_file() else model.name
     command = f"repair fix {shlex.quote(str(model))} --out {shlex.quote(str(model.parent / (stem + '-fixed')))}"
+    if target is not Target.TFLITE:
+        command += f" --target {target.value}"
     out.print(f"{len(blockers)} blocking; next: {command}", highlight=False)
 
 
@@ -209,7 +211,7 @@ def diagnose(
             if diag.parity is not None:
                 out.print(f"parity (.tflite vs TensorFlow): max abs diff {diag.parity.worst:.3g}", highlight=False)
             _print_findings(diag.findings, out)
-            _print_next(model, diag.findings)
+            _print_next(model, diag.findings, options.target)
             if verbose:
                 for f in diag.findings:
                     if f.evidence:

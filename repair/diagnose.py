@@ -155,12 +155,14 @@ def static_findings(model: WorkingModel, options: Options) -> list[Finding]:
             subject=", ".join(p.name for p in entry.inputs if p.dtype == "string"),
         ))
     if entry is not None:
-        dynamic = [p for p in entry.inputs if p.shape is None or any(d is None for d in p.shape[1:])]
+        strict = options.target.strict
+        first = 0 if strict else 1  # the strict target wants the batch dimension fixed too
+        dynamic = [p for p in entry.inputs if p.shape is None or any(d is None for d in p.shape[first:])]
         if dynamic:
             listed = ", ".join(f"{p.name} {p.shape_text()}" for p in dynamic)
             out.append(_finding(
-                FindingKind.DYNAMIC_DIMS, Severity.WARNING, Source.STATIC,
-                "Inputs have unknown non-batch dimensions",
+                FindingKind.DYNAMIC_DIMS, Severity.ERROR if strict else Severity.WARNING, Source.STATIC,
+                "Inputs have unknown dimensions" if strict else "Inputs have unknown non-batch dimensions",
                 "The converter accepts them, but the .tflite must be resized before each call, graphs that only work at "
                 "one size fail at others, and delegates and micro runtimes refuse dynamic shapes.",
                 evidence=listed, subject=", ".join(p.name for p in dynamic),
@@ -217,8 +219,10 @@ def conversion_findings(conversion: Conversion) -> list[Finding]:
     return found
 
 
-def tflite_findings(info: TfliteInfo) -> list[Finding]:
+def tflite_findings(info: TfliteInfo, strict: bool = False) -> list[Finding]:
+    """Findings from the flatbuffer; ``strict`` (target tflite-strict) makes what delegates refuse blocking."""
     found = []
+    escalated = Severity.ERROR if strict else None
     if info.unbound_variables:
         found.append(_finding(
             FindingKind.UNBOUND_VARIABLES, Severity.ERROR, Source.TFLITE,
@@ -230,7 +234,7 @@ def tflite_findings(info: TfliteInfo) -> list[Finding]:
         ))
     elif info.has_resource_variables:
         found.append(_finding(
-            FindingKind.RESOURCE_VARIABLES, Severity.WARNING, Source.TFLITE,
+            FindingKind.RESOURCE_VARIABLES, escalated or Severity.WARNING, Source.TFLITE,
             "The .tflite keeps resource variables",
             "VAR_HANDLE/READ_VARIABLE ops with an init subgraph work in the TFLite interpreter, but many delegates and "
             "micro runtimes cannot run them, and the file is larger than a frozen one.",
@@ -238,10 +242,18 @@ def tflite_findings(info: TfliteInfo) -> list[Finding]:
         ))
     if info.ops["WHILE"]:
         found.append(_finding(
-            FindingKind.WHILE_LOOP, Severity.INFO, Source.TFLITE,
+            FindingKind.WHILE_LOOP, escalated or Severity.INFO, Source.TFLITE,
             f"The .tflite has {info.ops['WHILE']} WHILE loop(s)",
             "Static-trip-count loops convert builtins-only in TF 2.21; unrolled they run about 2x faster on small bodies "
             "and some delegates need them unrolled.",
+            evidence=info.histogram_text(),
+        ))
+    if strict and info.float64_tensors:
+        found.append(_finding(
+            FindingKind.FLOAT64_TENSORS, Severity.ERROR, Source.TFLITE,
+            f"The .tflite has {info.float64_tensors} float64 tensor(s)",
+            "Micro runtimes and most delegates have no float64 at all, not even for CAST at the interface. "
+            "Give the model a float32 signature in the source.",
             evidence=info.histogram_text(),
         ))
     return found
@@ -344,7 +356,7 @@ def diagnose(model: WorkingModel, options: Options, reference: Reference | None 
         return diag
     assert diag.conversion.tflite is not None
     diag.tflite = inspect_tflite(diag.conversion.tflite)
-    findings.extend(tflite_findings(diag.tflite))
+    findings.extend(tflite_findings(diag.tflite, options.target.strict))
 
     start = time.perf_counter()
     reference = reference or Reference(model)

@@ -59,6 +59,7 @@ class FindingKind(enum.Enum):
     UNBOUND_VARIABLES = "unbound-variables"
     RESOURCE_VARIABLES = "resource-variables"
     WHILE_LOOP = "while-loop"
+    FLOAT64_TENSORS = "float64-tensors"
     # numbers
     PARITY_MISMATCH = "parity-mismatch"
     INTERPRETER_FAILURE = "interpreter-failure"

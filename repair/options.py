@@ -17,8 +17,13 @@ class Tolerance:
 
 
 class Target(enum.Enum):
-    TFLITE = "tflite"
-    SERVING = "serving"
+    TFLITE = "tflite"  # converts builtins-only, runs in the TFLite interpreter, matches the original
+    TFLITE_STRICT = "tflite-strict"  # also: no WHILE, no dynamic dims, no resource variables, no float64
+    SERVING = "serving"  # also: runs under the TF1-session loader of TF Serving and saved_model_cli
+
+    @property
+    def strict(self) -> bool:
+        return self is Target.TFLITE_STRICT
 
 
 @dataclass(frozen=True)

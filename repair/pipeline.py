@@ -252,7 +252,7 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
                 reference = Reference(model)
             records.append(FixRecord(
                 proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.APPLIED, applied.summary,
-                time.perf_counter() - t0, before, _signature_rows(model.entry),
+                time.perf_counter() - t0, before, _signature_rows(model.entry), tuple((applied.op_delta or {}).items()),
             ))
         if not changed:
             break  # everything proposed was rejected or failed: the diagnosis above still describes the model

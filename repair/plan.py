@@ -33,7 +33,9 @@ NO_FIX = {
     FindingKind.PRUNING_WRAPPERS: "apply tfmot.sparsity.keras.strip_pruning(model) before saving",
     FindingKind.RESOURCE_VARIABLES: "freeze the variables (strip pruning wrappers, avoid stateful ops in the serving "
     "function)",
-    FindingKind.WHILE_LOOP: "nothing blocks: loops with a static trip count can be unrolled in the source (Python range)",
+    FindingKind.WHILE_LOOP: "loops with a static trip count can be unrolled in the source (a Python range loop); "
+    "blocking only for --target tflite-strict",
+    FindingKind.FLOAT64_TENSORS: "give the model a float32 signature in the source",
     FindingKind.CONVERTER_ERROR: "unclassified converter failure: read the evidence",
     FindingKind.INTERPRETER_FAILURE: "the graph only works at some input sizes: pin them with --pin",
     FindingKind.REFERENCE_FAILURE: "give real input sizes with --pin NAME=... or real inputs with --sample FILE.npz",
@@ -92,6 +94,7 @@ class FixRecord:
     seconds: float = 0.0
     signature_before: tuple[tuple[str, str, str, str], ...] = ()  # (side, key, dtype, shape)
     signature_after: tuple[tuple[str, str, str, str], ...] = ()
+    op_delta: tuple[tuple[str, int], ...] = ()  # TF graph ops, for graph-surgery fixes
 
 
 def annotate(findings: list[Finding], model: WorkingModel, options: Options) -> list[Finding]:

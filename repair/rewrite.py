@@ -41,6 +41,7 @@ class Applied:
     # The input contract changed: turns the new inputs (keyed by origin) into the original's inputs,
     # so parity still runs the original model (e.g. features -> serialized tf.Example strings).
     reference_adapter: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    op_delta: dict[str, int] | None = None  # TF graph ops added/removed by a graph-surgery fix
 
 
 class Rewrite(ABC):

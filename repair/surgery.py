@@ -209,6 +209,11 @@ def save_graph(graph_def: Any, inputs: Sequence[Port], input_tensors: Sequence[s
         t.saved_model.save(root, str(dest), signatures={SERVING_DEFAULT: fn.get_concrete_function()})
 
 
+def op_delta(before: Counter[str], after: Counter[str]) -> dict[str, int]:
+    """Per-op count change, e.g. {'Roll': -1, 'ConcatV2': 1}."""
+    return {op: after[op] - before[op] for op in sorted(set(before) | set(after)) if after[op] != before[op]}
+
+
 def save_frozen(frozen: FrozenGraph, dest: Path, previous: Entry) -> WorkingModel:
     """Save the rewritten graph as a SavedModel with the same contract and open it."""
     prune_dead(frozen)

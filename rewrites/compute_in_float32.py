@@ -9,7 +9,7 @@ from repair.findings import Finding, FindingKind
 from repair.model import WorkingModel
 from repair.options import Options
 from repair.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.surgery import FrozenGraph, freeze, save_frozen
+from repair.surgery import FrozenGraph, freeze, op_delta, save_frozen
 from repair.tfenv import tf
 
 _DOUBLE = 2  # types_pb2.DT_DOUBLE
@@ -97,10 +97,12 @@ class ComputeInFloat32(Rewrite):
     def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:
         assert model.entry is not None
         frozen = freeze(model)
+        ops_before = frozen.op_counts()
         changed = to_float32(frozen)
         if not changed:
             raise RewriteFailed("no float64 computation found in the frozen serving graph")
         new = save_frozen(frozen, scratch / "saved_model", model.entry)
         kept = [p.name for p in model.entry.inputs + model.entry.outputs if p.dtype == "float64"]
         note = f"; float64 kept at {', '.join(kept)} by casts" if kept else ""
-        return Applied(new, f"{changed} node(s) moved from float64 to float32 (precision: ~7 digits){note}")
+        return Applied(new, f"{changed} node(s) moved from float64 to float32 (precision: ~7 digits){note}",
+                       op_delta=op_delta(ops_before, frozen.op_counts()))

@@ -67,6 +67,11 @@ def wanted_shapes(model: WorkingModel, options: Options) -> dict[str, Dims]:
         for key in (port.name, port.origin):
             if key in options.pins:
                 shapes[port.name] = options.pins[key]
+    if options.target.strict:  # micro runtimes and delegates want a fixed batch: 1 unless the user pinned one
+        for port in model.entry.inputs:
+            shape = shapes.get(port.name, port.shape)
+            if shape and shape[0] is None:
+                shapes[port.name] = (1,) + tuple(shape[1:])
     return shapes
 
 
@@ -106,6 +111,7 @@ class PinDynamicDims(Rewrite):
         unsafe: the serving contract only accepts the pinned shape afterwards. The sizes come from
         --pin NAME=1,224,224,3, from the arrays in --sample FILE.npz, or from the graph itself when it
         fixes them (tf.ensure_shape, a reshape of the input to a constant shape); nothing is guessed.
+        With --target tflite-strict an unknown batch dimension is pinned to 1.
         Pinning also removes a Flex EnsureShape: tf.ensure_shape on a dynamic input converts to Flex in
         TF 2.21 (measured here, not in ATLAS) and folds away once the shape is static.
     References:
@@ -127,7 +133,8 @@ class PinDynamicDims(Rewrite):
         if model.entry is None:
             return "no serving entry"
         shapes = wanted_shapes(model, options)
-        missing = [p.name for p in model.entry.inputs if (p.shape is None or None in p.shape[1:]) and p.name not in shapes]
+        missing = [p.name for p in model.entry.inputs
+                   if (p.shape is None or None in p.shape[1:]) and None in (shapes.get(p.name) or (None,))[1:]]
         if missing:
             return f"sizes unknown for {', '.join(missing)}; paste: {pin_flags(model)} (or give --sample FILE.npz)"
         return None

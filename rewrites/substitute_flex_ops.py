@@ -16,7 +16,7 @@ from repair.findings import Finding, FindingKind
 from repair.model import WorkingModel
 from repair.options import Options
 from repair.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.surgery import FrozenGraph, freeze, remove, save_frozen, splice, tensor_specs
+from repair.surgery import FrozenGraph, freeze, op_delta, remove, save_frozen, splice, tensor_specs
 from repair.tfenv import tf
 
 Builder = Callable[..., Any]
@@ -297,6 +297,7 @@ class SubstituteFlexOps(Rewrite):
     def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:
         assert model.entry is not None
         frozen = freeze(model)
+        ops_before = frozen.op_counts()
         done: list[str] = []
         for node in list(frozen.nodes()):
             row = TABLE.get(node.op)
@@ -314,4 +315,5 @@ class SubstituteFlexOps(Rewrite):
             raise RewriteFailed("none of the ops was found in the frozen serving graph")
         new = save_frozen(frozen, scratch / "saved_model", model.entry)
         counts = ", ".join(f"{op} x{done.count(op)}" for op in sorted(set(done)))
-        return Applied(new, f"replaced {counts} by builtin equivalents (variables frozen into constants)")
+        return Applied(new, f"replaced {counts} by builtin equivalents (variables frozen into constants)",
+                       op_delta=op_delta(ops_before, frozen.op_counts()))
