@@ -13,6 +13,7 @@ from rewrites.pin_dynamic_dims import PinDynamicDims
 from rewrites.rebind_variables import RebindVariables
 from rewrites.rename_serving_keys import RenameServingKeys
 from rewrites.retag_serve import RetagServe
+from rewrites.strip_pruning_wrappers import StripPruningWrappers
 from rewrites.substitute_flex_ops import SubstituteFlexOps
 from rewrites.wrap_frozen_graph import WrapFrozenGraph
 from rewrites.wrap_traced_function import WrapTracedFunction
@@ -27,6 +28,7 @@ CATALOG: tuple[Rewrite, ...] = (
     WrapTracedFunction(),
     AddServingDefault(),
     BypassExampleParsing(),
+    StripPruningWrappers(),
     ComputeInFloat32(),
     SubstituteFlexOps(),
     RebindVariables(),

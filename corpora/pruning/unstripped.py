@@ -54,7 +54,7 @@ CASE = Case(
     expect=Expect(
         findings=frozenset({"pruning-wrappers", "resource-variables"}),
         fix_exit=0,
-        rewrites=(),
+        rewrites=("strip_pruning_wrappers",),
         note="converts and matches, but ~2x size with VAR_HANDLE/ASSIGN_VARIABLE and CALL_ONCE",
     ),
     legacy_keras=True,
