@@ -63,6 +63,7 @@ class Diagnosis:
     tflite: TfliteInfo | None = None
     parity: Parity | None = None  # .tflite against the reference
     tf_parity: Parity | None = None  # the model run by TensorFlow against the reference (verification)
+    invoke_ms: float | None = None  # median interpreter time of one call on the parity inputs
     timings: dict[str, float] = field(default_factory=dict)
 
     def has(self, kind: FindingKind) -> bool:
@@ -384,7 +385,8 @@ def diagnose(model: WorkingModel, options: Options, reference: Reference | None 
         timings["parity"] = time.perf_counter() - start
         return diag
     try:
-        got = run_tflite(diag.conversion.tflite, feeds, signature_key=entry.ref)
+        run = run_tflite(diag.conversion.tflite, feeds, signature_key=entry.ref)
+        got, diag.invoke_ms = run.outputs, run.invoke_ms
     except Exception as exc:  # interpreter errors come as RuntimeError/ValueError with C++ text
         findings.append(_finding(
             FindingKind.INTERPRETER_FAILURE, Severity.ERROR, Source.PARITY,

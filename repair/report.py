@@ -42,6 +42,8 @@ def _diag_json(diag: Diagnosis | None) -> dict[str, Any] | None:
         }
     if diag.parity is not None:
         out["parity"] = _parity_json(diag.parity)
+    if diag.invoke_ms is not None:
+        out["invoke_ms"] = round(diag.invoke_ms, 4)
     return out
 
 
@@ -150,6 +152,8 @@ def to_markdown(result: RunResult) -> str:
     b = data["bytes"]
     lines += ["## Sizes and timings", "", f"- SavedModel bytes: {b['input']:,} in, {b['output']:,} out",
               f"- .tflite bytes: {_size(b['tflite_before'])} before, {_size(b['tflite_after'])} after",
+              f"- interpreter invoke (median of 5, 2 threads, parity inputs): {_ms(result.original.invoke_ms)} before, "
+              f"{_ms(result.final.invoke_ms if result.final else None)} after",
               "- seconds: " + ", ".join(f"{k} {v}" for k, v in data["timings_s"].items()), ""]
     if data["next_steps"]:
         lines += ["## Next steps", ""] + [f"- {s}" for s in data["next_steps"]] + [""]
@@ -174,6 +178,10 @@ def _evidence_md(findings: list[Finding]) -> list[str]:
             text = text[:_EVIDENCE_CHARS] + "\n... (truncated; the full text is in report.json)"
         lines += [f"### `{f.id}`", "", _FENCE, text.replace(_FENCE, "'''"), _FENCE, ""]
     return (["## Evidence", ""] + lines) if lines else []
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:.3f} ms" if value is not None else "n/a"
 
 
 def _size(n: int | None) -> str:

@@ -121,14 +121,27 @@ def interpreter_name() -> str:
         return "tf.lite.Interpreter"
 
 
-def run_tflite(blob: bytes, inputs: dict[str, np.ndarray], signature_key: str = "serving_default") -> dict[str, np.ndarray]:
-    """Run one signature on the given inputs (keys are signature input names)."""
+@dataclass(frozen=True)
+class Run:
+    outputs: dict[str, np.ndarray]
+    invoke_ms: float  # median wall time of one call, after a warm-up
+
+
+def run_tflite(blob: bytes, inputs: dict[str, np.ndarray], signature_key: str = "serving_default", repeats: int = 5) -> Run:
+    """Run one signature on the given inputs (keys are signature input names) and time the call."""
+    import time
+
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:  # pragma: no cover - depends on the installed runtime
         Interpreter = tf().lite.Interpreter
     with captured_stderr():  # "Created TensorFlow Lite XNNPACK delegate" and friends
-        interpreter = Interpreter(model_content=blob)
+        interpreter = Interpreter(model_content=blob, num_threads=2)
         runner = interpreter.get_signature_runner(signature_key)
         out = runner(**inputs)
-    return {k: np.asarray(v) for k, v in out.items()}
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            runner(**inputs)
+            times.append((time.perf_counter() - start) * 1000)
+    return Run({k: np.asarray(v) for k, v in out.items()}, float(np.median(times)))
