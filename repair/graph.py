@@ -92,3 +92,37 @@ def fixed_input_shape(graph_def: Any, placeholder: str, rank: int, library: Libr
                 if fn in lib.args and slot < len(lib.args[fn]):
                     queue.append(_Ref(fn, lib.args[fn][slot], 0))
     return None
+
+
+def function_dependencies(fdef: Any) -> dict[int, set[int]]:
+    """For a FunctionDef: output index -> the argument indices its value depends on.
+
+    Control edges (``^node``) order execution but carry no value, so they are not dependencies.
+
+    Built as a networkx DiGraph over the function's nodes and arguments; an output depends on every
+    argument that has a path to it.
+    """
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    args = [a.name for a in fdef.signature.input_arg]
+    graph.add_nodes_from(f"arg:{a}" for a in args)
+    names = {n.name for n in fdef.node_def}
+    for node in fdef.node_def:
+        graph.add_node(node.name)
+        for ref in node.input:
+            if ref.startswith("^"):
+                continue
+            src = ref.split(":")[0]
+            graph.add_edge(f"arg:{src}" if src in args and src not in names else src, node.name)
+    deps: dict[int, set[int]] = {}
+    for i, out in enumerate(fdef.signature.output_arg):
+        src = fdef.ret[out.name].split(":")[0]
+        start = f"arg:{src}" if src in args and src not in names else src
+        reach = nx.ancestors(graph, start) | {start}
+        deps[i] = {j for j, a in enumerate(args) if f"arg:{a}" in reach}
+    return deps
+
+
+def function_ops(fdef: Any) -> set[str]:
+    return {n.op for n in fdef.node_def}

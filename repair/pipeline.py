@@ -299,7 +299,10 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
     result.output_bytes = _dir_bytes(final_dir)
     applied = [r for r in records if r.outcome is Outcome.APPLIED]
     result.status = "repaired" if applied else "nothing-to-fix"
+    skipped = [f"{r.rewrite_id} ({r.outcome.value}: {r.summary})" for r in records if r.outcome is not Outcome.APPLIED]
     result.message = f"repaired with {len(applied)} fix(es), verified" if applied else "nothing to fix; verified copy written"
+    if skipped:
+        result.message += "; not applied: " + "; ".join(skipped)
     result.out = out
     result = _finish(result, final_dir, report_dir, started, write_reports)
     forget(final_dir)

@@ -46,7 +46,7 @@ CASE = Case(
     expect=Expect(
         findings=frozenset({"while-loop"}),
         fix_exit=0,
-        rewrites=(),
+        rewrites=("unroll_static_loops",),
         note="not a conversion failure in TF 2.21; nothing to repair",
     ),
 )
