@@ -70,6 +70,7 @@ class WorkingModel:
     entry: Entry | None  # None: nothing servable found yet
     reexport: bool = False  # must be re-saved through the TF2 loader to take effect
     kind: ArtifactKind = ArtifactKind.SAVED_MODEL
+    keras_file: Path | None = None  # the user's .keras/.h5 this SavedModel was exported from, if any
 
     def with_entry(self, entry: Entry) -> WorkingModel:
         return replace(self, entry=entry, reexport=True)

@@ -15,6 +15,7 @@ from rewrites.rename_serving_keys import RenameServingKeys
 from rewrites.retag_serve import RetagServe
 from rewrites.strip_pruning_wrappers import StripPruningWrappers
 from rewrites.substitute_flex_ops import SubstituteFlexOps
+from rewrites.unroll_keras_rnn import UnrollKerasRnn
 from rewrites.unroll_static_loops import UnrollStaticLoops
 from rewrites.wrap_frozen_graph import WrapFrozenGraph
 from rewrites.wrap_traced_function import WrapTracedFunction
@@ -33,6 +34,7 @@ CATALOG: tuple[Rewrite, ...] = (
     ComputeInFloat32(),
     SubstituteFlexOps(),
     UnrollStaticLoops(),
+    UnrollKerasRnn(),
     RebindVariables(),
     PinDynamicDims(),
     RenameServingKeys(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,7 @@ def _by_port(expected: Any, outputs: tuple[Port, ...]) -> dict[str, np.ndarray]:
     return {p.origin: np.asarray(v) for p, v in zip(ordered, flat)}
 
 
-def _export(model: Any, flavour: str, dest: Path) -> None:
+def export_keras(model: Any, flavour: str, dest: Path) -> None:
     with captured_stderr():
         if flavour == "keras":
             model.export(str(dest), format="tf_saved_model", verbose=False)
@@ -104,7 +105,7 @@ class ExportKerasFile(Rewrite):
     def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:
         keras_model, flavour = load_keras(model.path, model.kind, options.unsafe_load)
         dest = scratch / "saved_model"
-        _export(keras_model, flavour, dest)
+        export_keras(keras_model, flavour, dest)
         exported = open_saved_model(dest)
         if exported.entry is None:
             raise RewriteFailed("the export has no serving signature")
@@ -126,4 +127,5 @@ class ExportKerasFile(Rewrite):
         parity = compare(reference, {k: np.asarray(v) for k, v in got.items()}, exported.entry.outputs, options.tolerance)
         if not parity.ok:
             raise RewriteFailed(f"the exported SavedModel does not match the Keras model (max diff {parity.worst:.3g})")
+        exported = replace(exported, keras_file=model.path)
         return Applied(exported, f"loaded with {flavour} and exported to a SavedModel (export matches Keras, max diff {parity.worst:.2g})")
