@@ -209,6 +209,39 @@ def save_graph(graph_def: Any, inputs: Sequence[Port], input_tensors: Sequence[s
         t.saved_model.save(root, str(dest), signatures={SERVING_DEFAULT: fn.get_concrete_function()})
 
 
+def refreeze(frozen: FrozenGraph) -> FrozenGraph:
+    """Freeze the graph again, which inlines every function call (e.g. unrolled loop bodies) into it."""
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    t = tf()
+    graph_def = frozen.graph_def
+
+    def import_graph() -> None:
+        t.compat.v1.import_graph_def(graph_def, name="")
+
+    with captured_stderr():
+        wrapped = t.compat.v1.wrap_function(import_graph, [])
+        pruned = wrapped.prune(feeds=list(frozen.input_tensors), fetches=list(frozen.output_tensors))
+        inlined = convert_variables_to_constants_v2(pruned, lower_control_flow=False)
+    return FrozenGraph(inlined.graph.as_graph_def(), frozen.inputs, frozen.outputs,
+                       tuple(x.name for x in inlined.inputs), tuple(x.name for x in inlined.outputs))
+
+
+def topological(frozen: FrozenGraph) -> list[Any]:
+    """The graph's nodes in dependency order (a networkx view of the GraphDef)."""
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    nodes = {n.name: n for n in frozen.graph_def.node}
+    graph.add_nodes_from(nodes)
+    for n in frozen.graph_def.node:
+        for ref in n.input:
+            src = ref.lstrip("^").split(":")[0]
+            if src in nodes:
+                graph.add_edge(src, n.name)
+    return [nodes[name] for name in nx.topological_sort(graph)]
+
+
 def op_delta(before: Counter[str], after: Counter[str]) -> dict[str, int]:
     """Per-op count change, e.g. {'Roll': -1, 'ConcatV2': 1}."""
     return {op: after[op] - before[op] for op in sorted(set(before) | set(after)) if after[op] != before[op]}

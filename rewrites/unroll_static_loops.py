@@ -12,7 +12,8 @@ from repair.graph import function_dependencies, function_ops
 from repair.model import WorkingModel
 from repair.options import Options
 from repair.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.surgery import FrozenGraph, _replace, freeze, op_delta, save_frozen
+from repair.surgery import FrozenGraph, _replace, freeze, op_delta, refreeze, save_frozen
+from repair.tensorlists import TensorListError, eliminate
 from repair.tfenv import captured_stderr, tf
 
 MAX_TRIPS = 64  # beyond this an unrolled graph grows more than it speeds up
@@ -25,8 +26,8 @@ def control_slice(frozen: FrozenGraph, node: Any) -> set[int] | str:
     cond, body = library.get(node.attr["cond"].func.name), library.get(node.attr["body"].func.name)
     if cond is None or body is None:
         return "its condition or body is not in the function library"
-    if any(op.startswith(("TensorList", "Random", "Stateful")) for op in function_ops(cond) | function_ops(body)):
-        return "its body holds TensorList or random ops"
+    if any(op.startswith(("Random", "StatelessRandom", "Multinomial")) for op in function_ops(cond) | function_ops(body)):
+        return "its body holds random ops"
     body_deps = function_dependencies(body)
     control = set(function_dependencies(cond)[0])
     while True:
@@ -36,12 +37,35 @@ def control_slice(frozen: FrozenGraph, node: Any) -> set[int] | str:
         control = grown
     data_inputs = [ref for ref in node.input if not ref.startswith("^")]
     for i in sorted(control):
-        if frozen.const(data_inputs[i]) is None:
+        if not shape_only(frozen, data_inputs[i]):
             return "its trip count depends on the input (a loop variable the condition reads is not a constant)"
     counter = frozen.const(data_inputs[0])
     if counter is None or counter.ndim != 0 or int(counter) != 0:
         return "it has no loop counter starting at 0 (not a TF2 tf.while_loop)"
     return control
+
+
+_SHAPE_OPS = frozenset({"Shape", "Size", "Rank", "ShapeN"})
+
+
+def shape_only(frozen: FrozenGraph, ref: str) -> bool:
+    """Whether a tensor depends on the serving inputs only through their shapes (a constant or a Keras
+    time-step count): the input values never reach it."""
+    nodes = {n.name: n for n in frozen.graph_def.node}
+    inputs = {r.split(":")[0] for r in frozen.input_tensors}
+    stack, seen = [ref.split(":")[0]], set()
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in inputs:
+            return False
+        node = nodes.get(name)
+        if node is None or node.op in _SHAPE_OPS:
+            continue  # a shape is static here or it would not convert; the gate checks other sizes
+        stack.extend(r.lstrip("^").split(":")[0] for r in node.input if not r.startswith("^"))
+    return True
 
 
 def trip_count(frozen: FrozenGraph, node: Any) -> int:
@@ -88,15 +112,19 @@ class UnrollStaticLoops(Rewrite):
 
     What it fixes:
         `tf.while_loop(lambda i, h: i < 3, ...)`, `for _ in tf.range(10)` under autograph, loops with
-        maximum_iterations: the .tflite keeps a WHILE op with cond/body subgraphs.
+        maximum_iterations: the .tflite keeps a WHILE op with cond/body subgraphs. And loops that
+        accumulate into TensorLists (TensorArray loops, Keras LSTM/GRU/SimpleRNN with unroll=False in a
+        SavedModel): once unrolled and inlined, every list index is a constant, so the lists become
+        Unpack/Pack and plain wiring.
     Why it fails:
-        It does not fail in TF 2.21 (WHILE is a builtin), but it runs about 2x slower than the unrolled
-        body on small loops (ATLAS §6) and many delegates and micro runtimes do not support WHILE,
-        which is why --target tflite-strict blocks it.
+        A plain loop does not fail in TF 2.21 (WHILE is a builtin), but it runs about 2x slower than the
+        unrolled body on small loops (ATLAS §6) and many delegates and micro runtimes do not support
+        WHILE, which is why --target tflite-strict blocks it. TensorList loops do fail builtins-only
+        ("'tf.TensorListReserve' op requires element_shape to be static"), even at static shapes.
     Safety:
         safe. A loop is unrolled only when every loop variable its condition depends on (closed under
-        the body) starts as a constant and the body has no random or TensorList ops: the trip count
-        cannot depend on the input. The count is read by running the loop once; loops of more than
+        the body) depends on the inputs only through their shapes (a constant, a Keras time-step count)
+        and the body has no random ops: the trip count cannot depend on input values. The count is read by running the loop once; loops of more than
         64 trips, or whose count depends on data, are left alone with the reason.
     References:
         ATLAS.md §6 (python-unrolled loop: 0 WHILE, 4.5 us vs 9.8 us per invoke, diff 1e-6).
@@ -104,7 +132,7 @@ class UnrollStaticLoops(Rewrite):
 
     id = "unroll_static_loops"
     title = "unroll loops with a static trip count"
-    answers = frozenset({FindingKind.WHILE_LOOP})
+    answers = frozenset({FindingKind.WHILE_LOOP, FindingKind.TENSORLIST_LOOP})
     safety = Safety.SAFE
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
@@ -131,7 +159,16 @@ class UnrollStaticLoops(Rewrite):
             done.append(trips)
         if not done:
             raise RewriteFailed("; ".join(left))
+        lists = 0
+        if any(op.startswith("TensorList") for op in frozen.op_counts()):
+            frozen = refreeze(frozen)  # inline the unrolled bodies: list indices become constants
+            try:
+                lists = eliminate(frozen)
+            except TensorListError as exc:
+                raise RewriteFailed(f"unrolled, but the TensorLists remain: {exc}") from None
         new = save_frozen(frozen, scratch / "saved_model", model.entry)
         note = f"; left alone: {'; '.join(left)}" if left else ""
+        if lists:
+            note = f"; {lists} TensorList read(s)/stack(s) replaced by Unpack/Pack" + note
         return Applied(new, f"unrolled {len(done)} loop(s) ({', '.join(f'{n} trips' for n in done)}){note}",
                        op_delta=op_delta(ops_before, frozen.op_counts()))
