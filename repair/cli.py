@@ -27,7 +27,7 @@ app = typer.Typer(
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-PinOpt = Annotated[Optional[list[str]], typer.Option("--pin", help="Pin an input's shape: NAME=1,224,224,3 (repeatable).")]
+PinOpt = Annotated[Optional[list[str]], typer.Option("--pin", help="Pin an input's shape: NAME=1,224,224,3; -1 keeps a dim unknown (repeatable).")]
 SampleOpt = Annotated[Optional[Path], typer.Option("--sample", help="A .npz of real inputs keyed by input name.")]
 TargetOpt = Annotated[Target, typer.Option("--target", help="What the model must work for.")]
 KeysOpt = Annotated[Optional[str], typer.Option("--input-keys", help="The input keys clients send, comma-separated, in the order diagnose lists the inputs.")]
@@ -54,12 +54,12 @@ def _pins(values: list[str] | None) -> dict[str, tuple[int, ...]]:
     pins = {}
     for name, dims in _pairs(values, "--pin"):
         try:
-            shape = tuple(int(d) for d in dims.split(","))
+            values = tuple(int(d) for d in dims.split(","))
         except ValueError:
             raise BadInput(f"--pin {name}={dims}: dimensions must be integers, e.g. {name}=1,224,224,3") from None
-        if any(d <= 0 for d in shape):
-            raise BadInput(f"--pin {name}={dims}: dimensions must be positive")
-        pins[name] = shape
+        if any(d == 0 or d < -1 for d in values):
+            raise BadInput(f"--pin {name}={dims}: dimensions must be positive, or -1 to keep one unknown")
+        pins[name] = tuple(None if d == -1 else d for d in values)
     return pins
 
 

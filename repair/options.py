@@ -38,7 +38,7 @@ class IoHint:
 @dataclass(frozen=True)
 class Options:
     target: Target = Target.TFLITE
-    pins: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    pins: dict[str, tuple[int | None, ...]] = field(default_factory=dict)  # None: keep that dim unknown
     sample: Path | None = None
     io_hints: tuple[IoHint, ...] = ()
     input_keys: tuple[str, ...] = ()  # wanted input keys, in the order diagnose lists the inputs

@@ -21,7 +21,9 @@ from rewrites.wrap_frozen_graph import WrapFrozenGraph
 from rewrites.wrap_traced_function import WrapTracedFunction
 
 # Artifact first (a file becomes a SavedModel, the tag set becomes loadable), then what creates the
-# serving entry, then what changes the graph it calls, then the contract (shapes, keys).
+# serving entry, then rebuilds that replace the model (pruning), then pins (graph surgery below freezes
+# the pinned shapes, so a loop over a pinned time axis has a static trip count), then graph surgery,
+# then re-saving, and the keys last.
 CATALOG: tuple[Rewrite, ...] = (
     ExportKerasFile(),
     WrapFrozenGraph(),
@@ -31,12 +33,12 @@ CATALOG: tuple[Rewrite, ...] = (
     AddServingDefault(),
     BypassExampleParsing(),
     StripPruningWrappers(),
+    PinDynamicDims(),
     ComputeInFloat32(),
     SubstituteFlexOps(),
     UnrollKerasRnn(),
     UnrollStaticLoops(),
     RebindVariables(),
-    PinDynamicDims(),
     RenameServingKeys(),
 )
 

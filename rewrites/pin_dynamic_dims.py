@@ -91,7 +91,7 @@ def pin_flags(model: WorkingModel) -> str:
     flags = []
     for port in model.entry.inputs:
         if port.shape is None or any(d is None for d in port.shape[1:]):
-            dims = ["1" if i == 0 and d is None else ("N" if d is None else str(d)) for i, d in enumerate(port.shape or ())]
+            dims = ["-1" if i == 0 and d is None else ("N" if d is None else str(d)) for i, d in enumerate(port.shape or ())]
             flags.append(f"--pin {port.name}={','.join(dims) or 'SHAPE'}")
     return " ".join(flags)
 
@@ -133,8 +133,11 @@ class PinDynamicDims(Rewrite):
         if model.entry is None:
             return "no serving entry"
         shapes = wanted_shapes(model, options)
-        missing = [p.name for p in model.entry.inputs
-                   if (p.shape is None or None in p.shape[1:]) and None in (shapes.get(p.name) or (None,))[1:]]
+        missing = []
+        for port in model.entry.inputs:
+            wanted = shapes.get(port.name, port.shape)
+            if wanted is None or None in wanted[1:]:
+                missing.append(port.name)
         if missing:
             return f"sizes unknown for {', '.join(missing)}; paste: {pin_flags(model)} (or give --sample FILE.npz)"
         return None

@@ -68,7 +68,19 @@ def shape_only(frozen: FrozenGraph, ref: str) -> bool:
     return True
 
 
-def trip_count(frozen: FrozenGraph, node: Any) -> int:
+def trip_count(frozen: FrozenGraph, node: Any) -> int | str:
+    """The While's trip count, read from its loop counter output with unknown dims filled two ways.
+
+    A count that changes with the fill size depends on an unknown dimension (a Keras RNN over a
+    time axis of None): the reason is returned instead.
+    """
+    counts = {fill: _count(frozen, node, fill) for fill in (1, 3)}
+    if counts[1] != counts[3]:
+        return f"its trip count follows an unknown input dimension ({counts[1]} vs {counts[3]} trips); pin it with --pin"
+    return counts[1]
+
+
+def _count(frozen: FrozenGraph, node: Any, fill: int) -> int:
     """Run the frozen graph once in a session and read the While's loop counter output."""
     t = tf()
     graph = t.Graph()
@@ -77,7 +89,7 @@ def trip_count(frozen: FrozenGraph, node: Any) -> int:
         feeds = {}
         for ref in frozen.input_tensors:
             tensor = graph.get_tensor_by_name(ref)
-            shape = [1 if d is None else d for d in (tensor.shape.as_list() or [])]
+            shape = [fill if d is None else d for d in (tensor.shape.as_list() or [])]
             feeds[tensor] = np.zeros(shape, dtype=tensor.dtype.as_numpy_dtype)
         with t.compat.v1.Session(graph=graph) as sess:
             return int(sess.run(graph.get_tensor_by_name(f"{node.name}:0"), feeds))
@@ -152,6 +164,9 @@ class UnrollStaticLoops(Rewrite):
                 left.append(f"{node.name}: {control}")
                 continue
             trips = trip_count(frozen, node)
+            if isinstance(trips, str):
+                left.append(f"{node.name}: {trips}")
+                continue
             if trips > MAX_TRIPS:
                 left.append(f"{node.name}: {trips} trips (more than {MAX_TRIPS})")
                 continue
