@@ -25,6 +25,7 @@ class Expect:
     fix_exit: int  # expected exit code of `repair fix` (see repair.errors.ExitCode)
     absent: frozenset[str] = frozenset()  # finding ids diagnose must NOT report
     rewrites: tuple[str, ...] = ()  # rewrite ids `repair fix` must apply
+    absent_ops: frozenset[str] = frozenset()  # .tflite ops the repaired model must not have (e.g. WHILE)
     diagnose_args: tuple[str, ...] = ()
     fix_args: tuple[str, ...] = ()
     note: str = ""

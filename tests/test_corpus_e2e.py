@@ -64,6 +64,12 @@ def test_fix(corpus: Corpus, case_id: str, tmp_path: Path) -> None:
         assert report["message"]
         return
     assert all(check["ok"] for check in report["gate"])
+    after_ops = set(report["after"]["tflite"]["ops"])
+    assert not {op for op in after_ops if op.startswith(("FLEX:", "CUSTOM:"))}
+    assert not (case.expect.absent_ops & after_ops), f"still has {case.expect.absent_ops & after_ops}"
+    before_ops = (report["before"].get("tflite") or {}).get("ops", {})
+    for op in case.expect.absent_ops & set(before_ops):
+        assert report["op_delta"][op] == -before_ops[op]
     for name in ("saved_model.pb", "model.tflite", "report.md", "report.json"):
         assert (out / name).is_file(), name
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".repair-")], "scratch left behind"

@@ -54,6 +54,7 @@ CASE = Case(
     expect=Expect(
         findings=frozenset({"pruning-wrappers", "resource-variables"}),
         fix_exit=0,
+        absent_ops=frozenset({"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE"}),
         rewrites=("strip_pruning_wrappers",),
         note="converts and matches, but ~2x size with VAR_HANDLE/ASSIGN_VARIABLE and CALL_ONCE",
     ),
