@@ -249,7 +249,6 @@ def fix(
 
     def body() -> int:
         from repair.pipeline import run_fix
-        from repair.plan import Outcome
 
         options = _options(target, pin, sample, input_keys, rename, request, io_hint, signature, unsafe_load, seed, batch, atol, rtol)
         with err.status("repairing (diagnose, fix, export, convert, verify)..."):
@@ -270,7 +269,6 @@ def fix(
             out.print(f"wrote {result.out} (SavedModel, model.tflite, report.md, report.json) in {result.timings['total']:.1f}s", highlight=False)
         elif report is not None:
             out.print(f"report: {report / 'report.md'}", highlight=False)
-        _ = Outcome
         return int(result.exit_code)
 
     raise typer.Exit(_guard(body))

@@ -17,7 +17,7 @@ from pathlib import Path
 from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, detect_kind
 from repair.diagnose import Diagnosis, Reference, diagnose, tf_parity
 from repair.errors import BadInput, ExitCode, RepairError
-from repair.findings import Finding, FindingKind, Severity, blocking
+from repair.findings import Finding, FindingKind, blocking
 from repair.model import Entry, WorkingModel, forget, open_file_artifact, open_saved_model, reopen, save_serving
 from repair.options import Options
 from repair.parity import Parity
@@ -331,10 +331,6 @@ def _finish(result: RunResult, final_dir: Path | None, report_dir: Path | None, 
         report_dir.mkdir(parents=True, exist_ok=True)
         write_reports(result, report_dir)
     return result
-
-
-def warnings_left(findings: list[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity is Severity.WARNING]
 
 
 __all__ = ["RunResult", "open_model", "run_diagnosis", "run_fix", "SERVE"]

@@ -54,7 +54,6 @@ class Decision(enum.Enum):
 class Outcome(enum.Enum):
     APPLIED = "applied"
     REJECTED = "rejected"
-    SKIPPED = "skipped"  # its finding was gone by the time it came up
     FAILED = "failed"
 
 

@@ -37,9 +37,6 @@ class FrozenGraph:
     def nodes(self, op: str | None = None) -> list[Any]:
         return [n for n in self.graph_def.node if op is None or n.op == op]
 
-    def node(self, name: str) -> Any:
-        return next(n for n in self.graph_def.node if n.name == name)
-
     def op_counts(self) -> Counter[str]:
         counts: Counter[str] = Counter(n.op for n in self.graph_def.node)
         for fn in self.graph_def.library.function:
