@@ -167,7 +167,7 @@ def _print_next(model: Path, findings, target: Target = Target.TFLITE) -> None: 
 
 @app.command()
 def diagnose(
-    model: Annotated[Path, typer.Argument(help="SavedModel directory, .keras or .h5 file.")],
+    model: Annotated[Path, typer.Argument(help="SavedModel directory, .keras/.h5 file or frozen GraphDef .pb.")],
     target: TargetOpt = Target.TFLITE,
     pin: PinOpt = None,
     sample: SampleOpt = None,
@@ -223,7 +223,7 @@ def diagnose(
 
 @app.command()
 def fix(
-    model: Annotated[Path, typer.Argument(help="SavedModel directory, .keras or .h5 file (never modified).")],
+    model: Annotated[Path, typer.Argument(help="SavedModel directory, .keras/.h5 file or frozen GraphDef .pb (never modified).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Where the repaired SavedModel is published (only if verified).")],
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
     report: Annotated[Optional[Path], typer.Option("--report", help="Also write report.md/report.json here (useful when the gate fails).")] = None,

@@ -64,6 +64,8 @@ class Diagnosis:
     parity: Parity | None = None  # .tflite against the reference
     tf_parity: Parity | None = None  # the model run by TensorFlow against the reference (verification)
     invoke_ms: float | None = None  # median interpreter time of one call on the parity inputs
+    feeds: Feeds | None = None  # the parity inputs (by port name), kept so verification reuses them
+    expected: Feeds | None = None  # the reference's outputs on them (by origin)
     timings: dict[str, float] = field(default_factory=dict)
 
     def has(self, kind: FindingKind) -> bool:
@@ -384,6 +386,7 @@ def diagnose(model: WorkingModel, options: Options, reference: Reference | None 
         ))
         timings["parity"] = time.perf_counter() - start
         return diag
+    diag.feeds, diag.expected = feeds, expected
     try:
         run = run_tflite(diag.conversion.tflite, feeds, signature_key=entry.ref)
         got, diag.invoke_ms = run.outputs, run.invoke_ms
@@ -414,10 +417,11 @@ def diagnose(model: WorkingModel, options: Options, reference: Reference | None 
     return diag
 
 
-def tf_parity(model: WorkingModel, reference: Reference, options: Options) -> Parity:
-    """The model run by TensorFlow against the reference (part of the verification gate)."""
-    assert model.entry is not None
-    feeds, expected = make_feeds(model.entry.inputs, reference, options)
+def tf_parity(diag: Diagnosis, options: Options) -> Parity:
+    """The diagnosed model run by TensorFlow on the diagnosis's parity inputs, against the reference's
+    outputs on them (part of the verification gate; nothing is generated or run twice)."""
+    model, feeds, expected = diag.model, diag.feeds, diag.expected
+    assert model.entry is not None and feeds is not None and expected is not None
     got = Reference(model).run({p.origin: feeds[p.name] for p in model.entry.inputs})
     renamed = {p.name: got[p.origin] for p in model.entry.outputs}
     return compare(expected, renamed, model.entry.outputs, options.tolerance, {k: v.shape for k, v in feeds.items()})

@@ -281,8 +281,8 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
         result.message = "cannot repair: " + "; ".join(f"{f.id}: {_why_not(f, records)}" for f in refused)
         return _finish(result, None, report_dir, started, write_reports)
 
-    if reference is not None and diag.model.entry is not None and diag.parity is not None and diag.model is not reference.model:
-        result.tf_parity = tf_parity(diag.model, reference, options)
+    if reference is not None and diag.parity is not None and diag.model is not reference.model:
+        result.tf_parity = tf_parity(diag, options)
     result.gate = _gate(diag, result.tf_parity)
     if not all(c.ok for c in result.gate):
         failed = [c for c in result.gate if not c.ok]
