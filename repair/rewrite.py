@@ -9,7 +9,6 @@ What it fixes / Why it fails / Safety / References, is what ``repair rewrites ID
 
 from __future__ import annotations
 
-import enum
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,12 +18,9 @@ from typing import Any, ClassVar
 from repair.findings import Finding, FindingKind
 from repair.model import WorkingModel
 from repair.options import Options
+from repair.safety import Safety
 
-
-class Safety(enum.Enum):
-    SAFE = "safe"  # keeps behaviour exactly
-    UNSAFE = "unsafe"  # changes the serving contract, or the numbers within tolerance
-    DISPLAY_ONLY = "display-only"  # shown, never applied
+__all__ = ["Applied", "Rewrite", "RewriteFailed", "Safety"]
 
 
 class RewriteFailed(Exception):

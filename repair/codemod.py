@@ -1,0 +1,277 @@
+"""``repair codemod``: the source catalog applied to the user's Python, never importing or running it.
+
+Per file: a cheap text pre-filter (each rewrite's trigger substrings) skips files that cannot match
+before anything is parsed; the rest is parsed with libcst and the source catalog runs in order. Every
+site a rewrite finds becomes a ``Proposal`` that a decider accepts or rejects before it is applied; the
+catalog repeats until a round changes nothing, so a second run on rewritten code changes nothing.
+A file that fails to parse is reported and left alone. Writes are atomic (temp file + rename) and only
+happen when the file still has the bytes it was read with.
+
+Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from repair.decide import Decider, Decision, Proposal, ProposalKind, stopped, why_not
+from repair.safety import Safety
+from repair.source import Site, SourceOptions, SourceRewrite, none, run_pass
+
+MAX_ROUNDS = 5  # a catalog round that changes nothing ends the loop; more than this means rewrites fight
+_SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox", "node_modules", ".mypy_cache",
+              ".pytest_cache", "build", "dist", ".eggs"}
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One decided site: applied, not applied (and why), or display-only."""
+
+    site: Site
+    applied: bool
+    why: str = ""
+
+
+@dataclass
+class FileResult:
+    """What happened to one file."""
+
+    path: str
+    status: str  # changed | unchanged | skipped | failed
+    before: str = ""
+    after: str = ""
+    error: str = ""
+    edits: list[Edit] = field(default_factory=list)
+    proposals: list[dict[str, object]] = field(default_factory=list)  # plan entries, from a Recorder
+    written: bool = False
+
+    def diff(self) -> str:
+        if self.after == self.before:
+            return ""
+        return "".join(difflib.unified_diff(self.before.splitlines(keepends=True), self.after.splitlines(keepends=True),
+                                            fromfile=f"a/{self.path}", tofile=f"b/{self.path}"))
+
+    @property
+    def warnings(self) -> list[Site]:
+        return [e.site for e in self.edits if e.site.safety is Safety.DISPLAY_ONLY]
+
+
+def unified(before: str, after: str, path: str) -> str:
+    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                        fromfile=f"a/{path}", tofile=f"b/{path}"))
+
+
+def proposal_for(site: Site, path: str, rewrite: SourceRewrite, preview: Callable[[], str]) -> Proposal:
+    return Proposal(
+        id=f"{path}::{site.key}",
+        kind=ProposalKind.SOURCE,
+        rewrite_id=site.rewrite_id,
+        safety=site.safety,
+        title=site.message,
+        location=f"{path}:{site.line}",
+        preview=preview,
+        details=lambda: f"{rewrite.id} ({rewrite.safety.value}): {rewrite.title}\n\n{rewrite.doc()}\n\nsite:\n{site.code}",
+    )
+
+
+def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: SourceOptions, decider: Decider,
+                   path: str = "<string>") -> FileResult:
+    """Run the catalog over one file's text, asking ``decider`` about every site; never raises on bad input."""
+    result = FileResult(path, "unchanged", before=text, after=text)
+    if not any(r.could_match(text) for r in rewrites):
+        result.status = "skipped"
+        return result
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        result.status, result.error = "failed", f"does not parse: {str(exc).splitlines()[0]} (line {exc.raw_line})"
+        return result
+    except RecursionError:
+        result.status, result.error = "failed", "does not parse: nested too deeply"
+        return result
+    decided: dict[str, Decision] = {}
+    for _ in range(MAX_ROUNDS):
+        changed = False
+        for rewrite in rewrites:
+            if not rewrite.could_match(module.code):
+                continue
+            found = run_pass(rewrite, module, options, none, path).sites
+            fresh = [s for s in found if s.key not in decided]
+            accepted: set[str] = set()
+            for site in fresh:
+                if site.safety is Safety.DISPLAY_ONLY:
+                    decided[site.key] = Decision.REJECT
+                    result.edits.append(Edit(site, False, "display-only: no safe automatic fix"))
+                    continue
+                current = module
+
+                def preview(site: Site = site, current: cst.Module = current, rewrite: SourceRewrite = rewrite) -> str:
+                    one = run_pass(rewrite, current, options, lambda s: s.key == site.key, path).module
+                    return unified(current.code, one.code, path)
+
+                proposal = proposal_for(site, path, rewrite, preview)
+                decision = decided[site.key] = decider(proposal)
+                if decision is Decision.ACCEPT:
+                    accepted.add(site.key)
+                    result.edits.append(Edit(site, True))
+                else:
+                    result.edits.append(Edit(site, False, why_not(decider, proposal)))
+            if accepted:
+                module = run_pass(rewrite, module, options, lambda s: s.key in accepted, path).module
+                changed = True
+        if not changed or stopped(decider):
+            break
+    result.after = module.code
+    result.status = "changed" if result.after != text else "unchanged"
+    return result
+
+
+def discover(paths: Sequence[Path]) -> Iterator[Path]:
+    """Python files under the given paths, sorted, skipping VCS, virtualenv and cache folders."""
+    for path in paths:
+        if path.is_file():
+            yield path
+            continue
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.endswith(".egg-info"))
+            for name in sorted(files):
+                if name.endswith((".py", ".pyi")):
+                    yield Path(root) / name
+
+
+def write_atomic(path: Path, before: str, after: str) -> None:
+    """Replace a file's text by one rename, only if it still holds ``before``; keeps its mode."""
+    if path.read_text(encoding="utf-8") != before:
+        raise OSError("the file changed while it was being rewritten; run again")
+    mode = path.stat().st_mode
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".repair", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(after)
+        os.chmod(tmp, mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def process_file(path: Path, rewrites: Sequence[SourceRewrite], options: SourceOptions, decider: Decider,
+                 write: bool) -> FileResult:
+    """Read, rewrite and (with ``write``) save one file. Never raises for a bad file: it becomes ``failed``."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return FileResult(name, "failed", error=f"cannot read: {exc.strerror or exc}")
+    quick = [r for r in rewrites if any(t.encode() in raw for t in r.triggers)]
+    if not quick:
+        return FileResult(name, "skipped")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return FileResult(name, "failed", error="not UTF-8 text")
+    recorder = decider if hasattr(decider, "entries") else None
+    start = len(recorder.entries) if recorder is not None else 0  # type: ignore[attr-defined]
+    result = rewrite_source(text, rewrites, options, decider, name)
+    if recorder is not None:
+        result.proposals = list(recorder.entries[start:])  # type: ignore[attr-defined]
+    if write and result.status == "changed":
+        try:
+            write_atomic(path, text, result.after)
+            result.written = True
+        except OSError as exc:
+            result.status, result.error = "failed", f"cannot write: {exc.strerror or exc}"
+    return result
+
+
+@dataclass
+class Summary:
+    """Counts for the closing line."""
+
+    scanned: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    applied: int = 0
+    not_applied: int = 0
+    warnings: int = 0
+    bytes: int = 0
+
+    def add(self, result: FileResult, size: int) -> None:
+        self.scanned += 1
+        self.bytes += size
+        setattr(self, result.status, getattr(self, result.status) + 1)
+        for edit in result.edits:
+            if edit.site.safety is Safety.DISPLAY_ONLY:
+                self.warnings += 1
+            elif edit.applied:
+                self.applied += 1
+            else:
+                self.not_applied += 1
+
+    def line(self) -> str:
+        return (f"{self.scanned} files scanned: {self.changed} changed, {self.unchanged} unchanged, "
+                f"{self.skipped} skipped by the pre-filter, {self.failed} failed; {self.applied} fixes applied, "
+                f"{self.not_applied} not applied, {self.warnings} warnings")
+
+
+_WORKER: tuple[Sequence[SourceRewrite], SourceOptions, Decider, bool] | None = None
+
+
+def _init_worker(rewrites: Sequence[SourceRewrite], options: SourceOptions, decider: Decider, write: bool) -> None:
+    global _WORKER
+    _WORKER = (rewrites, options, decider, write)
+
+
+def _work(path: Path) -> tuple[FileResult, int]:
+    assert _WORKER is not None
+    result = process_file(path, *_WORKER)
+    return _slim(result), _size(path)
+
+
+def _slim(result: FileResult) -> FileResult:
+    """Unchanged files need not carry their text back from a worker."""
+    if result.status != "changed":
+        result.before = result.after = ""
+    return result
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def run_codemod(paths: Sequence[Path], rewrites: Sequence[SourceRewrite], options: SourceOptions, decider: Decider,
+                write: bool, jobs: int = 1, on_result: Callable[[FileResult], None] | None = None) -> Summary:
+    """Run over every file; ``on_result`` sees each file's result in path order. ``jobs`` > 1 uses processes
+    (only for deciders that need no terminal: automatic and plan file)."""
+    files = list(discover(paths))
+    summary = Summary()
+    if jobs > 1 and len(files) > 1:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                                 initargs=(tuple(rewrites), options, decider, write)) as pool:
+            for result, size in pool.map(_work, files, chunksize=max(1, min(64, len(files) // (jobs * 8) or 1))):
+                summary.add(result, size)
+                if on_result:
+                    on_result(result)
+        return summary
+    for path in files:
+        if stopped(decider):
+            result = FileResult(str(path), "unchanged")  # quit: files not reached are left as they are
+        else:
+            result = process_file(path, rewrites, options, decider, write)
+        summary.add(result, _size(path))
+        if on_result:
+            on_result(_slim(result))
+    return summary

@@ -1,0 +1,275 @@
+"""The contract every source rewrite implements: a pure libcst transformer with its own examples.
+
+A source rewrite is the source form of a catalog fix: it edits the Python that builds and exports a
+model so that the next export is right. It never imports or runs the user's code, and nothing here
+imports TensorFlow. A rewrite proposes *sites*; every site is decided (accepted or rejected) before
+it is applied, so one pass of a transformer can apply any subset of its own proposals:
+
+    transformer = rewrite.transformer(context, select)   # select(site) -> apply this one?
+    new_module = MetadataWrapper(module).visit(transformer)
+    transformer.sites                                      # every site it found, applied or not
+
+Names are resolved through the file's imports (``import tensorflow as tf``, ``from tensorflow.experimental
+import numpy as tnp``, ``from tensorflow import keras`` ...), so a rewrite matches qualified names, never
+spellings. A line that carries ``# repair: ignore`` (or ``# repair: ignore[rewrite_id, ...]``) is left alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import re
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, ImportItem
+from libcst.helpers import get_full_name_for_node
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from repair.findings import FindingKind
+from repair.safety import Safety
+
+# Spellings of one module under another name; matching happens on the canonical form.
+_CANONICAL_PREFIXES = (
+    ("tensorflow.compat.v2.", "tensorflow."),
+    ("tensorflow.compat.v1.", "tensorflow."),
+    ("tensorflow.python.keras.", "keras."),
+    ("tensorflow.keras.", "keras."),
+)
+_CANONICAL_EXACT = {
+    "tensorflow.compat.v2": "tensorflow",
+    "tensorflow.compat.v1": "tensorflow",
+    "tensorflow.keras": "keras",
+    "tensorflow.python.keras": "keras",
+}
+_IGNORE = re.compile(r"#\s*repair:\s*ignore(?:\[([^\]]*)\])?")
+
+
+def canonical(name: str) -> str:
+    """One spelling per API: ``tensorflow.compat.v1.while_loop`` -> ``tensorflow.while_loop``, ``tensorflow.keras.X`` ->
+    ``keras.X`` (Keras 3 since TF 2.16). ``tf_keras.X`` stays apart: Keras 2 saves differently."""
+    if name in _CANONICAL_EXACT:
+        return _CANONICAL_EXACT[name]
+    for prefix, replacement in _CANONICAL_PREFIXES:
+        if name.startswith(prefix):
+            return replacement + name[len(prefix):]
+    return name
+
+
+class Names:
+    """What each imported name stands for in one file (every import statement, at any depth)."""
+
+    def __init__(self, module: cst.Module) -> None:
+        self.bound: dict[str, str] = {}
+        for node in _imports(module):
+            if isinstance(node, cst.Import):
+                for alias in node.names:
+                    dotted = get_full_name_for_node(alias.name) or ""
+                    if alias.asname is not None:
+                        self.bound[_as_name(alias)] = dotted
+                    else:
+                        head = dotted.split(".")[0]
+                        self.bound[head] = head
+            elif node.module is not None and not node.relative and not isinstance(node.names, cst.ImportStar):
+                base = get_full_name_for_node(node.module) or ""
+                for alias in node.names:
+                    name = get_full_name_for_node(alias.name) or ""
+                    self.bound[_as_name(alias) if alias.asname else name] = f"{base}.{name}"
+
+    def qualify(self, expr: cst.BaseExpression) -> str | None:
+        """The canonical qualified name of a Name/Attribute chain, or None when its head is not imported."""
+        dotted = get_full_name_for_node(expr)
+        if not dotted:
+            return None
+        head, _, rest = dotted.partition(".")
+        if head not in self.bound:
+            return None
+        return canonical(self.bound[head] + ("." + rest if rest else ""))
+
+    def is_(self, expr: cst.BaseExpression, *qualified: str) -> bool:
+        return self.qualify(expr) in qualified
+
+    def local(self, module: str) -> str | None:
+        """The local name bound to exactly this module (``tf`` for ``tensorflow``), if the file has one."""
+        for local, target in sorted(self.bound.items()):
+            if canonical(target) == module and "." not in local:
+                return local
+        return None
+
+
+def _as_name(alias: cst.ImportAlias) -> str:
+    assert alias.asname is not None
+    return get_full_name_for_node(alias.asname.name) or ""
+
+
+def _imports(module: cst.Module) -> list[cst.Import | cst.ImportFrom]:
+    found: list[cst.Import | cst.ImportFrom] = []
+
+    class Collect(cst.CSTVisitor):
+        def visit_Import(self, node: cst.Import) -> bool:
+            found.append(node)
+            return False
+
+        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+            found.append(node)
+            return False
+
+    module.visit(Collect())
+    return found
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """What the user told the codemod: sizes for unknown dims and the serving contract."""
+
+    pins: dict[str, tuple[int | None, ...]] = field(default_factory=dict)  # input name -> dims (None keeps one unknown)
+    renames: dict[str, str] = field(default_factory=dict)  # old serving key -> new key
+
+
+@dataclass(frozen=True)
+class Site:
+    """One place a rewrite proposes to change (or, display-only, to warn about)."""
+
+    rewrite_id: str
+    safety: Safety
+    line: int
+    key: str  # stable within one text: the rewrite, a digest of the node's code, its occurrence
+    message: str
+    code: str  # the original code at the site, for the prompt
+
+
+class SourceContext:
+    """One file being rewritten: its tree, names, lines and the user's options."""
+
+    def __init__(self, module: cst.Module, options: SourceOptions, path: str = "<string>") -> None:
+        self.module = module
+        self.options = options
+        self.path = path
+        self.names = Names(module)
+        self.lines = module.code.splitlines()
+
+    def ignored(self, first: int, last: int, rewrite_id: str) -> bool:
+        """Whether a ``# repair: ignore`` comment on the site's first or last line opts it out."""
+        for number in {first, last}:
+            if 1 <= number <= len(self.lines):
+                match = _IGNORE.search(self.lines[number - 1])
+                if match and (match.group(1) is None or rewrite_id in {s.strip() for s in match.group(1).split(",")}):
+                    return True
+        return False
+
+
+Select = Callable[[Site], bool]
+
+
+class SourceTransformer(cst.CSTTransformer):
+    """Base transformer: subclasses find sites and call ``edit`` or ``warn``; only selected edits happen."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
+        super().__init__()
+        self.rewrite = rewrite
+        self.ctx = ctx
+        self.names = ctx.names
+        self.options = ctx.options
+        self.select = select
+        self.sites: list[Site] = []
+        self.imports: list[ImportItem] = []
+        self._seen: Counter[str] = Counter()
+
+    def _site(self, node: cst.CSTNode, message: str, safety: Safety) -> Site | None:
+        pos = self.get_metadata(PositionProvider, node)
+        if self.ctx.ignored(pos.start.line, pos.end.line, self.rewrite.id):
+            return None
+        code = self.ctx.module.code_for_node(node)
+        digest = hashlib.sha1(code.encode()).hexdigest()[:10]
+        self._seen[digest] += 1
+        key = f"{self.rewrite.id}:{digest}:{self._seen[digest]}"
+        site = Site(self.rewrite.id, safety, pos.start.line, key, message, code)
+        self.sites.append(site)
+        return site
+
+    def edit(self, original: cst.CSTNode, unchanged: cst.CSTNode, replacement: cst.CSTNode, message: str, *,
+             safety: Safety | None = None, imports: Sequence[ImportItem] = ()) -> cst.CSTNode:
+        """Propose replacing ``original``; return ``replacement`` if this site is selected, else ``unchanged``."""
+        site = self._site(original, message, safety or self.rewrite.safety)
+        if site is None or not self.select(site):
+            return unchanged
+        self.imports.extend(imports)
+        return replacement
+
+    def warn(self, original: cst.CSTNode, message: str) -> None:
+        """Show something that has no safe automatic fix (display-only)."""
+        self._site(original, message, Safety.DISPLAY_ONLY)
+
+    def tf(self) -> tuple[str, list[ImportItem]]:
+        """The file's name for ``tensorflow``, with the import to add when it has none."""
+        local = self.names.local("tensorflow")
+        if local is not None:
+            return local, []
+        return "tf", [ImportItem("tensorflow", alias="tf")]
+
+
+@dataclass(frozen=True)
+class Example:
+    """Source before and after the rewrite (``after`` None: it must be left alone), with the options it needs."""
+
+    before: str
+    after: str | None = None
+    options: SourceOptions = SourceOptions()
+    warns: int = 0  # display-only sites it must report
+    unsafe: bool = False  # the edit is unsafe: applied only when unsafe fixes are accepted
+
+
+class SourceRewrite(ABC):
+    """One source form of the catalog. The class docstring is what ``repair rewrites ID`` prints."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    safety: ClassVar[Safety]
+    answers: ClassVar[frozenset[FindingKind]]  # the model findings this source edit prevents
+    model_rewrite: ClassVar[str | None] = None  # the model-catalog rewrite it mirrors, if any
+    triggers: ClassVar[tuple[str, ...]]  # a file containing none of these substrings cannot match: not parsed
+    examples: ClassVar[tuple[Example, ...]]
+
+    @abstractmethod
+    def transformer(self, ctx: SourceContext, select: Select) -> SourceTransformer:
+        """A fresh transformer for one pass over one file."""
+
+    def could_match(self, text: str) -> bool:
+        return any(t in text for t in self.triggers)
+
+    @classmethod
+    def doc(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One transformer pass: the new tree and every site found (applied or not)."""
+
+    module: cst.Module
+    sites: tuple[Site, ...]
+
+
+def run_pass(rewrite: SourceRewrite, module: cst.Module, options: SourceOptions, select: Select, path: str = "<string>") -> Pass:
+    """Run one rewrite over a module, applying the sites ``select`` accepts."""
+    ctx = SourceContext(module, options, path)
+    transformer = rewrite.transformer(ctx, select)
+    new = MetadataWrapper(module, unsafe_skip_copy=True).visit(transformer)
+    if transformer.imports:
+        new = AddImportsVisitor(CodemodContext(), transformer.imports).transform_module(new)
+    return Pass(new, tuple(transformer.sites))
+
+
+def none(site: Site) -> bool:
+    return False
+
+
+def everything(site: Site) -> bool:
+    return True

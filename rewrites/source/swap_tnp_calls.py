@@ -1,0 +1,166 @@
+"""swap_tnp_calls: tf.experimental.numpy calls -> their tf.math / tf equivalents."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from repair.findings import FindingKind
+from repair.safety import Safety
+from repair.source import Example, Select, SourceContext, SourceRewrite, SourceTransformer
+
+# tnp function -> (tf function, keyword renames, tnp keywords that have no tf equivalent: leave the call alone).
+_SAME = {"keepdims": "keepdims"}
+_REDUCE = ({"a": "input_tensor", **_SAME}, frozenset({"dtype", "out", "initial", "where", "ddof"}))
+_UNARY = {
+    "abs": "math.abs", "absolute": "math.abs", "exp": "math.exp", "log": "math.log", "sqrt": "math.sqrt",
+    "tanh": "math.tanh", "sin": "math.sin", "cos": "math.cos", "tan": "math.tan", "arcsin": "math.asin",
+    "arccos": "math.acos", "arctan": "math.atan", "sinh": "math.sinh", "cosh": "math.cosh", "arcsinh": "math.asinh",
+    "arccosh": "math.acosh", "arctanh": "math.atanh", "floor": "math.floor", "ceil": "math.ceil",
+    "negative": "math.negative", "reciprocal": "math.reciprocal", "square": "math.square", "sign": "math.sign",
+    "log1p": "math.log1p", "expm1": "math.expm1",
+}
+_BINARY = {
+    "add": "math.add", "subtract": "math.subtract", "multiply": "math.multiply", "divide": "math.truediv",
+    "true_divide": "math.truediv", "maximum": "math.maximum", "minimum": "math.minimum", "power": "math.pow",
+    "arctan2": "math.atan2", "matmul": "linalg.matmul",
+}
+_REDUCTIONS = {
+    "sum": "math.reduce_sum", "mean": "math.reduce_mean", "max": "math.reduce_max", "amax": "math.reduce_max",
+    "min": "math.reduce_min", "amin": "math.reduce_min", "prod": "math.reduce_prod", "all": "math.reduce_all",
+    "any": "math.reduce_any", "std": "math.reduce_std", "var": "math.reduce_variance",
+}
+# name -> (tf path, keyword renames, keywords that block the swap, keywords that must be given)
+TABLE: dict[str, tuple[str, dict[str, str], frozenset[str], frozenset[str]]] = {
+    **{k: (v, {}, frozenset({"out", "where", "dtype"}), frozenset()) for k, v in {**_UNARY, **_BINARY}.items()},
+    **{k: (v, _REDUCE[0], _REDUCE[1], frozenset()) for k, v in _REDUCTIONS.items()},
+    "reshape": ("reshape", {"a": "tensor", "newshape": "shape"}, frozenset({"order"}), frozenset()),
+    "transpose": ("transpose", {"axes": "perm"}, frozenset(), frozenset()),
+    "expand_dims": ("expand_dims", {"a": "input"}, frozenset(), frozenset()),
+    "squeeze": ("squeeze", {"a": "input"}, frozenset(), frozenset()),
+    "stack": ("stack", {"arrays": "values"}, frozenset({"out"}), frozenset()),
+    "where": ("where", {}, frozenset(), frozenset()),
+    "clip": ("clip_by_value", {"a": "t", "a_min": "clip_value_min", "a_max": "clip_value_max"}, frozenset({"out"}), frozenset()),
+    # numpy's default axis=None flattens; tf's default is axis 0: swap only when the axis is given.
+    "cumsum": ("math.cumsum", {"a": "x"}, frozenset({"dtype", "out"}), frozenset({"axis"})),
+    "argmax": ("math.argmax", {"a": "input"}, frozenset({"out"}), frozenset({"axis"})),
+    "argmin": ("math.argmin", {"a": "input"}, frozenset({"out"}), frozenset({"axis"})),
+    "concatenate": ("concat", {"arrays": "values"}, frozenset({"out", "dtype"}), frozenset()),
+}
+_DATA_KEYWORDS = frozenset({"a", "x", "y", "x1", "x2", "arrays", "a_min", "a_max", "condition"})
+# Positional index of the axis argument, for the "must be given" check.
+_AXIS_POSITION = {"cumsum": 1, "argmax": 1, "argmin": 1}
+
+
+def _is_number(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.UnaryOperation):
+        expr = expr.expression
+    return isinstance(expr, (cst.Float, cst.Integer))
+
+
+def _is_literal(expr: cst.BaseExpression) -> bool:
+    """A Python number, or a list/tuple of them: data that tnp turns into float64."""
+    if isinstance(expr, (cst.List, cst.Tuple)):
+        return bool(expr.elements) and all(_is_number(e.value) or _is_literal(e.value) for e in expr.elements)
+    return _is_number(expr)
+
+
+def _data_args(short: str, call: cst.Call) -> list[cst.BaseExpression]:
+    """The arguments that carry data (not axes or shapes)."""
+    arity = 2 if short in _BINARY else 3 if short in ("where", "clip") else 1
+    positional = [a.value for a in call.args if a.keyword is None][:arity]
+    return positional + [a.value for a in call.args if a.keyword is not None and a.keyword.value in _DATA_KEYWORDS]
+
+
+def _dotted(root: str, path: str) -> cst.BaseExpression:
+    expr: cst.BaseExpression = cst.Name(root)
+    for part in path.split("."):
+        expr = cst.Attribute(expr, cst.Name(part))
+    return expr
+
+
+class _Swap(SourceTransformer):
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        name = self.names.qualify(original.func)
+        if not name or not name.startswith("tensorflow.experimental.numpy."):
+            return updated
+        short = name.rsplit(".", 1)[1]
+        if short not in TABLE:
+            return updated
+        target, renames, blockers, required = TABLE[short]
+        keywords = {a.keyword.value for a in updated.args if a.keyword is not None}
+        if keywords & blockers or any(a.star for a in updated.args):
+            return updated
+        if required and not (keywords & required) and len(updated.args) <= _AXIS_POSITION.get(short, 99):
+            return updated
+        args = [a.with_changes(keyword=cst.Name(renames[a.keyword.value])) if a.keyword is not None and a.keyword.value in renames
+                else a for a in updated.args]
+        if short == "concatenate" and "axis" not in keywords and len(args) < 2:
+            args = [*args[:-1], args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                    cst.Arg(cst.Integer("0"), keyword=cst.Name("axis"),
+                            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))]
+        tf, imports = self.tf()
+        replacement = updated.with_changes(func=_dotted(tf, target), args=args)
+        literal = any(_is_literal(v) for v in _data_args(short, original))
+        # On tensors the result is identical; on Python literals tnp computes in float64 and tf in float32.
+        safety = Safety.UNSAFE if literal else Safety.SAFE
+        why = " (Python literal argument: float64 in tnp, float32 in tf)" if literal else ""
+        return self.edit(original, updated, replacement, f"tnp.{short} -> tf.{target}{why}", safety=safety, imports=imports)
+
+
+class SwapTnpCalls(SourceRewrite):
+    """Replace tf.experimental.numpy calls by the tf.math / tf ops they stand for.
+
+    What it fixes:
+        Model code written against tf.experimental.numpy (tnp). tnp follows NumPy's type promotion, so
+        a call on Python numbers or lists computes in float64, which TFLite runs only as Flex ops; the
+        plain tf op computes in the tensor's own dtype.
+    Why it fails:
+        ATLAS section 3: most tnp calls convert fine on float32 tensors; what fails is float64 leaking
+        in (Flex AddV2/Mul on f64). Writing the tf op states the dtype and removes the NumPy layer.
+    Safety:
+        safe when every argument is a tensor expression (identical ops and dtypes); unsafe when an
+        argument is a Python literal (tnp would compute it in float64, tf in float32). Calls whose
+        NumPy defaults differ from tf's (cumsum/argmax without an axis) or that pass dtype=/out= are
+        left alone.
+    References:
+        ATLAS.md section 3 and section 9.1; the model-level counterpart is compute_in_float32.
+    """
+
+    id = "swap_tnp_calls"
+    title = "tf.experimental.numpy calls -> tf.math / tf equivalents"
+    safety = Safety.SAFE
+    answers = frozenset({FindingKind.FLOAT64_OPS, FindingKind.NEEDS_FLEX_OPS})
+    model_rewrite = "compute_in_float32"
+    triggers = ("numpy",)
+    examples = (
+        Example(
+            "import tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n\n"
+            "def f(x):\n    return tnp.tanh(x) + tnp.sum(x, axis=1, keepdims=True)\n",
+            "import tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n\n"
+            "def f(x):\n    return tf.math.tanh(x) + tf.math.reduce_sum(x, axis=1, keepdims=True)\n",
+        ),
+        Example(
+            "from tensorflow.experimental import numpy as np2\n\n"
+            "y = np2.reshape(x, newshape=(-1, 4))  # comments stay\n",
+            "from tensorflow.experimental import numpy as np2\nimport tensorflow as tf\n\n"
+            "y = tf.reshape(x, shape=(-1, 4))  # comments stay\n",
+        ),
+        Example(
+            "import tensorflow as tf\n\ny = tf.experimental.numpy.concatenate([a, b])\n",
+            "import tensorflow as tf\n\ny = tf.concat([a, b], axis=0)\n",
+        ),
+        Example(
+            "import tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n\ny = tnp.exp([0.5, 1.0])\n",
+            "import tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n\ny = tf.math.exp([0.5, 1.0])\n",
+            unsafe=True,
+        ),
+        # Left alone: numpy's axis=None flattens, tf's default is axis 0; dtype= has no tf equivalent;
+        # plain numpy is not tnp; an ignore comment opts a line out.
+        Example("import tensorflow.experimental.numpy as tnp\n\ny = tnp.cumsum(x)\nz = tnp.sum(x, dtype=tnp.float64)\n"),
+        Example("import numpy as tnp\n\ny = tnp.tanh(x)\n"),
+        Example("import tensorflow.experimental.numpy as tnp\n\ny = tnp.tanh(x)  # repair: ignore\n"),
+        Example("import tensorflow.experimental.numpy as tnp\n\ny = tnp.roll(x, 1)\n"),
+    )
+
+    def transformer(self, ctx: SourceContext, select: Select) -> SourceTransformer:
+        return _Swap(self, ctx, select)
