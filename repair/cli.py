@@ -10,12 +10,14 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from repair.decide import AutoDecider, Decider, Decision, Proposal, Recorder
 from repair.errors import BadInput, ExitCode, RepairError
 from repair.options import IoHint, Options, Target, Tolerance
 
@@ -38,6 +40,103 @@ SignatureOpt = Annotated[Optional[str], typer.Option("--signature", help="Which 
 UnsafeLoadOpt = Annotated[bool, typer.Option("--unsafe-load", help="Let Keras deserialize code (Lambda layers). Only for files you trust.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for generated parity inputs.")]
 BatchOpt = Annotated[int, typer.Option("--batch", help="Batch size used for unknown batch dimensions in parity inputs.")]
+
+
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Accept safe fixes without asking (the default unless -i or --plan-in; with -i, ask only about unsafe ones).")]
+UnsafeFixesOpt = Annotated[bool, typer.Option("--unsafe-fixes", help="Also accept unsafe fixes (they change the serving contract or the numbers within tolerance).")]
+InteractiveOpt = Annotated[bool, typer.Option("--interactive", "-i", help="Ask about every fix: [y]es / [n]o / [a]ll remaining / [q]uit / [d]etails / ?")]
+PlanOutOpt = Annotated[Optional[Path], typer.Option("--plan-out", help="Write every proposed fix and its decision to this JSON plan (edit it, then use --plan-in).")]
+PlanInOpt = Annotated[Optional[Path], typer.Option("--plan-in", help="Apply exactly the decisions of this plan file (fixes it does not list are rejected).")]
+
+PROMPT_HELP = """y - accept this fix
+n - reject this fix
+a - accept this fix and every remaining one (unsafe ones too)
+q - quit: reject this fix and every remaining one (what was accepted so far is kept)
+d - show details (the finding, the rewrite's documentation, the site)
+? - this help
+Enter takes the default: yes for safe fixes, no for unsafe ones."""
+
+
+class Prompt:
+    """The interactive decider: shows each fix and what it changes, then asks. The only code that prompts."""
+
+    def __init__(self, yes: bool = False) -> None:
+        self.auto_safe = yes  # --yes with -i: ask only about unsafe fixes
+        self.accept_rest = False
+        self.stopped = False
+        self.asked = 0
+
+    def __call__(self, proposal: Proposal) -> Decision:
+        from repair.safety import Safety
+
+        if self.stopped:
+            return Decision.REJECT
+        if self.accept_rest or (self.auto_safe and proposal.safety is Safety.SAFE):
+            return Decision.ACCEPT
+        self.asked += 1
+        colour = "green" if proposal.safety is Safety.SAFE else "yellow"
+        out.print(f"\n[bold]fix {self.asked}[/] ({proposal.kind.value}) [bold]{proposal.rewrite_id}[/] "
+                  f"[{colour}]{proposal.safety.value}[/]  {proposal.location}", highlight=False)
+        out.print(f"  {proposal.title}", highlight=False)
+        with err.status("applying it in scratch to show what it changes...") if proposal.kind.value == "model" else _nothing():
+            preview = proposal.preview()
+        _print_diff_or_text(preview)
+        default = "y" if proposal.safety is Safety.SAFE else "n"
+        choices = "[Y]es / [n]o" if default == "y" else "[y]es / [N]o"
+        while True:
+            out.print(f"Apply this fix? {choices} / [a]ll remaining / [q]uit / [d]etails / ? ", end="", highlight=False)
+            line = sys.stdin.readline()
+            if not line:  # end of input: nobody is there to answer
+                self.stopped = True
+                return Decision.REJECT
+            answer = line.strip().lower()[:1] or default
+            if answer == "y":
+                return Decision.ACCEPT
+            if answer == "n":
+                return Decision.REJECT
+            if answer == "a":
+                self.accept_rest = True
+                return Decision.ACCEPT
+            if answer == "q":
+                self.stopped = True
+                return Decision.REJECT
+            if answer == "d":
+                out.print(proposal.details(), highlight=False, markup=False)
+            else:
+                out.print(PROMPT_HELP, highlight=False, markup=False)
+
+    def why_not(self, proposal: Proposal) -> str:
+        return "quit before it was accepted" if self.stopped else "rejected at the prompt"
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _print_diff_or_text(text: str) -> None:
+    for line in text.splitlines():
+        style = "green" if line.startswith("+") and not line.startswith("+++") else "red" if line.startswith("-") and not line.startswith("---") else None
+        out.print(f"  {line}", style=style, highlight=False, markup=False)
+
+
+def _decider(yes: bool, unsafe_fixes: bool, interactive: bool, plan_in: Path | None, command: str, digest: Callable[[], str],
+             consented: frozenset[str] = frozenset()) -> Decider:
+    """Pick how fixes are decided: a plan file, the prompt, or the flags. A run without a terminal never prompts."""
+    if plan_in is not None:
+        if interactive:
+            raise BadInput("--plan-in and --interactive both decide the fixes; give one")
+        from repair.decide import read_plan
+
+        return read_plan(plan_in, command, digest())[0]
+    if interactive:
+        if not sys.stdin.isatty():
+            raise BadInput("--interactive needs a terminal on stdin; decide with --yes/--unsafe-fixes or --plan-in instead")
+        return Prompt(yes=yes)
+    return AutoDecider(yes=True, unsafe=unsafe_fixes, consented=consented)
 
 
 def _pairs(values: list[str] | None, flag: str) -> list[tuple[str, str]]:
@@ -224,7 +323,7 @@ def diagnose(
 @app.command()
 def fix(
     model: Annotated[Path, typer.Argument(help="SavedModel directory, .keras/.h5 file or frozen GraphDef .pb (never modified).")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Where the repaired SavedModel is published (only if verified).")],
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Where the repaired SavedModel is published (only if verified). Required unless --plan-out.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
     report: Annotated[Optional[Path], typer.Option("--report", help="Also write report.md/report.json here (useful when the gate fails).")] = None,
     target: TargetOpt = Target.TFLITE,
@@ -240,19 +339,41 @@ def fix(
     batch: BatchOpt = 2,
     atol: Annotated[float, typer.Option("--atol", help="Absolute parity tolerance.")] = 1e-5,
     rtol: Annotated[float, typer.Option("--rtol", help="Relative parity tolerance.")] = 1e-4,
+    yes: YesOpt = False,
+    unsafe_fixes: UnsafeFixesOpt = False,
+    interactive: InteractiveOpt = False,
+    plan_out: PlanOutOpt = None,
+    plan_in: PlanInOpt = None,
+    source: Annotated[Optional[Path], typer.Option("--source", help="The Python source that built MODEL: offer the matching source edits too (written as source.patch beside the report).")] = None,
 ) -> None:
     """Repair MODEL, verify the result and publish it to --out with report.md/report.json and model.tflite.
 
-    Exit 0: repaired (or nothing to fix) and verified; 1: a finding the catalog cannot fix; 2: bad input;
-    3: verification failed (nothing written to --out).
+    Safe fixes are applied; unsafe ones only with --unsafe-fixes or the flag that parametrizes them (--pin,
+    --rename, --input-keys, --request, --sample); -i asks about each; --plan-in applies an edited plan.
+    Exit 0: repaired (or nothing to fix) and verified; 1: a finding the catalog cannot fix (or its fix was
+    not accepted); 2: bad input; 3: verification failed (nothing written to --out).
     """
 
     def body() -> int:
+        from repair.decide import fingerprint, write_plan
+        from repair.plan import consented
         from repair.pipeline import run_fix
 
+        if out_dir is None and plan_out is None:
+            raise BadInput("give --out DIR (where the repaired model goes), or --plan-out FILE to only write the plan")
+        if source is not None and not source.exists():
+            raise BadInput(f"--source {source}: no such file or directory")
+        if not model.exists():
+            raise BadInput(f"{model}: no such file or directory")
         options = _options(target, pin, sample, input_keys, rename, request, io_hint, signature, unsafe_load, seed, batch, atol, rtol)
-        with err.status("repairing (diagnose, fix, export, convert, verify)..."):
-            result = run_fix(model, out_dir, options, force=force, report_dir=report)
+        decider: Decider = _decider(yes, unsafe_fixes, interactive, plan_in, "fix", lambda: fingerprint([model]),
+                                    consented(options))
+        recorder = Recorder(decider)
+        status = err.status("repairing (diagnose, fix, export, convert, verify)...") if not interactive else _nothing()
+        with status:
+            result = run_fix(model, out_dir, options, force=force, decider=recorder, report_dir=report, source=source)
+        if plan_out is not None:
+            write_plan(plan_out, "fix", [str(model)], fingerprint([model]), recorder.entries)
         out.print(f"[bold]{model}[/]: {len(result.original.findings)} finding(s) before", highlight=False)
         _print_findings(result.original.findings, out)
         for r in result.fixes:
@@ -265,11 +386,100 @@ def fix(
             _print_findings(result.final.findings, out)
         colour = "green" if result.exit_code is ExitCode.OK else "red"
         out.print(f"[bold {colour}]{result.status}[/]: {result.message}", highlight=False)
+        for edit in result.source_edits:
+            mark = "[green]accepted[/]" if edit["decision"] == "accept" else "[yellow]not accepted[/]"
+            out.print(f"  source {mark} {edit['location']} {edit['rewrite']}: {edit['title']}", highlight=False)
         if result.out is not None:
             out.print(f"wrote {result.out} (SavedModel, model.tflite, report.md, report.json) in {result.timings['total']:.1f}s", highlight=False)
         elif report is not None:
             out.print(f"report: {report / 'report.md'}", highlight=False)
+        if result.source_patch is not None:
+            out.print(f"source edits: {result.source_patch} (apply with: git apply {shlex.quote(str(result.source_patch))})", highlight=False)
+        if plan_out is not None:
+            out.print(f"plan: {plan_out} ({len(recorder.entries)} fix(es); edit the decisions, then rerun with --plan-in {shlex.quote(str(plan_out))})", highlight=False)
         return int(result.exit_code)
+
+    raise typer.Exit(_guard(body))
+
+
+@app.command()
+def codemod(
+    paths: Annotated[list[Path], typer.Argument(help="Python files or folders (searched recursively for .py files).")],
+    write: Annotated[bool, typer.Option("--write", help="Apply the accepted fixes to the files (default: print a unified diff).")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Files processed in parallel (processes); -i always runs one at a time.")] = 1,
+    pin: PinOpt = None,
+    rename: RenameOpt = None,
+    select: Annotated[Optional[str], typer.Option("--select", help="Only these source rewrites, comma-separated (see `repair rewrites`).")] = None,
+    yes: YesOpt = False,
+    unsafe_fixes: UnsafeFixesOpt = False,
+    interactive: InteractiveOpt = False,
+    plan_out: PlanOutOpt = None,
+    plan_in: PlanInOpt = None,
+) -> None:
+    """Rewrite the Python that builds and exports models, so the next export is right (never imports or runs it).
+
+    Prints a unified diff of the safe fixes (unsafe ones with --unsafe-fixes); --write applies them. Warnings
+    (display-only) and fixes not applied go to stderr, then one summary line. A file that does not parse is
+    reported and left alone. A line with `# repair: ignore` is never changed.
+    Exit 0: done; 1: some files could not be read, parsed or written; 2: bad input.
+    """
+
+    def body() -> int:
+        import time
+
+        from repair.codemod import FileResult, discover, run_codemod
+        from repair.decide import fingerprint, write_plan
+        from repair.source import SourceOptions
+        from rewrites.source import SOURCE_BY_ID, SOURCE_CATALOG
+
+        for path in paths:
+            if not path.exists():
+                raise BadInput(f"{path}: no such file or directory")
+        if jobs < 1:
+            raise BadInput(f"--jobs {jobs}: must be 1 or more")
+        chosen = SOURCE_CATALOG
+        if select:
+            ids = [s.strip() for s in select.split(",") if s.strip()]
+            unknown = [i for i in ids if i not in SOURCE_BY_ID]
+            if unknown:
+                raise BadInput(f"--select {unknown[0]}: no such source rewrite (known: {', '.join(SOURCE_BY_ID)})")
+            chosen = tuple(r for r in SOURCE_CATALOG if r.id in ids)
+        options = SourceOptions(pins=_pins(pin), renames=dict(_pairs(rename, "--rename")))
+        files = list(discover(paths))
+        decider: Decider = _decider(yes, unsafe_fixes, interactive, plan_in, "codemod", lambda: fingerprint(files))
+        if plan_out is not None:
+            decider = Recorder(decider)
+        entries: list[dict[str, object]] = []
+
+        def show(result: FileResult) -> None:
+            entries.extend(result.proposals)
+            if result.status == "failed":
+                err.print(f"{result.path}: [red]failed[/]: {result.error}", highlight=False)
+            for edit in result.edits:
+                site = edit.site
+                if site.safety.value == "display-only":
+                    err.print(f"{result.path}:{site.line}: [yellow]warning[/] {site.rewrite_id}: {site.message}", highlight=False)
+                elif not edit.applied:
+                    err.print(f"{result.path}:{site.line}: not applied ({site.safety.value}) {site.rewrite_id}: "
+                              f"{site.message} [{edit.why}]", highlight=False, markup=False)
+            if result.status == "changed":
+                if result.written:
+                    n = sum(1 for e in result.edits if e.applied)
+                    err.print(f"{result.path}: [green]fixed[/] ({n} fix(es))", highlight=False)
+                else:
+                    sys.stdout.write(result.diff())
+                    sys.stdout.flush()
+
+        started = time.perf_counter()
+        summary = run_codemod(files, chosen, options, decider, write, 1 if interactive else jobs, show)
+        seconds = time.perf_counter() - started
+        if plan_out is not None:
+            write_plan(plan_out, "codemod", [str(p) for p in paths], fingerprint(files), entries)
+        rate = summary.scanned / seconds if seconds > 0 else 0.0
+        err.print(f"{summary.line()} ({seconds:.2f}s, {rate:.0f} files/s)", highlight=False)
+        if plan_out is not None:
+            err.print(f"plan: {plan_out} ({len(entries)} fix(es); edit the decisions, then rerun with --plan-in {shlex.quote(str(plan_out))})", highlight=False)
+        return int(ExitCode.FINDINGS_REMAIN if summary.failed else ExitCode.OK)
 
     raise typer.Exit(_guard(body))
 

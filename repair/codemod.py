@@ -17,12 +17,12 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import libcst as cst
 
-from repair.decide import Decider, Decision, Proposal, ProposalKind, stopped, why_not
+from repair.decide import AutoDecider, Decider, Decision, PlanDecider, Proposal, ProposalKind, stopped, why_not
 from repair.safety import Safety
 from repair.source import Site, SourceOptions, SourceRewrite, none, run_pass
 
@@ -220,8 +220,8 @@ class Summary:
 
     def line(self) -> str:
         return (f"{self.scanned} files scanned: {self.changed} changed, {self.unchanged} unchanged, "
-                f"{self.skipped} skipped by the pre-filter, {self.failed} failed; {self.applied} fixes applied, "
-                f"{self.not_applied} not applied, {self.warnings} warnings")
+                f"{self.skipped} skipped by the pre-filter, {self.failed} failed; fixes: {self.applied} accepted, "
+                f"{self.not_applied} not accepted, {self.warnings} warnings")
 
 
 _WORKER: tuple[Sequence[SourceRewrite], SourceOptions, Decider, bool] | None = None
@@ -275,3 +275,80 @@ def run_codemod(paths: Sequence[Path], rewrites: Sequence[SourceRewrite], option
         if on_result:
             on_result(_slim(result))
     return summary
+
+
+class SourceOffers:
+    """Source edits offered beside the model fixes (``repair fix --source DIR``).
+
+    The sites are found once, up front, for the findings of the first diagnosis. Each site is offered
+    right after the model fix for the same finding kind (and the rest at the end), decided by the same
+    decider, and the accepted ones become one patch; the user's files are never written by ``fix``.
+    """
+
+    def __init__(self, root: Path, rewrites: Sequence[SourceRewrite], options: SourceOptions,
+                 locations: frozenset[tuple[str, int]] = frozenset()) -> None:
+        self.root = root
+        self.rewrites = tuple(rewrites)
+        self.options = options
+        self.texts: dict[str, str] = {}
+        self.pending: list[tuple[Proposal, frozenset[str]]] = []  # proposal, finding ids it answers
+        self.records: list[dict[str, str]] = []
+        self.accepted: set[str] = set()
+        by_id = {r.id: r for r in self.rewrites}
+        for path in discover([root]):
+            name = str(path)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            result = rewrite_source(text, self.rewrites, options, AutoDecider(yes=False), name)
+            self.texts[name] = text
+            for edit in result.edits:
+                rewrite = by_id[edit.site.rewrite_id]
+                at_error = (os.path.realpath(path), edit.site.line) in locations
+                proposal = proposal_for(edit.site, name, rewrite, lambda n=name, k=edit.site.key: self._preview(n, k))
+                if at_error:
+                    proposal = replace(proposal, title=proposal.title + " [at the converter's error location]")
+                self.pending.append((proposal, frozenset(k.value for k in rewrite.answers)))
+        self.pending.sort(key=lambda item: "[at the converter" not in item[0].title)  # located sites first
+
+    def _preview(self, name: str, key: str) -> str:
+        return self._patch({f"{name}::{key}"}, only=name)
+
+    def offer(self, decider: Decider, finding_id: str | None = None) -> None:
+        """Offer the pending sites answering ``finding_id`` (all of them when None)."""
+        keep = []
+        for proposal, answers in self.pending:
+            if finding_id is not None and finding_id not in answers:
+                keep.append((proposal, answers))
+                continue
+            if proposal.safety is Safety.DISPLAY_ONLY:
+                decision = Decision.REJECT
+                why = "display-only: no safe automatic fix"
+            else:
+                decision = decider(proposal)
+                why = "" if decision is Decision.ACCEPT else why_not(decider, proposal)
+            if decision is Decision.ACCEPT:
+                self.accepted.add(proposal.id)
+            self.records.append({"id": proposal.id, "rewrite": proposal.rewrite_id, "safety": proposal.safety.value,
+                                 "location": proposal.location, "title": proposal.title, "decision": decision.value,
+                                 "why": why})
+        self.pending = keep
+
+    def patch(self) -> str:
+        """One unified diff of every accepted edit, relative to the source root's files as they are."""
+        return self._patch(self.accepted)
+
+    def _patch(self, accepted: set[str], only: str | None = None) -> str:
+        if not accepted:
+            return ""
+        chunks = []
+        decider = PlanDecider({key: Decision.ACCEPT for key in accepted})
+        for name, text in self.texts.items():
+            if only is not None and name != only:
+                continue
+            if not any(key.startswith(name + "::") for key in accepted):
+                continue
+            result = rewrite_source(text, self.rewrites, self.options, decider, name)
+            chunks.append(unified(text, result.after, name))
+        return "".join(chunks)

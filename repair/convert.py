@@ -6,6 +6,7 @@ The converter is always the real ``tf.lite.TFLiteConverter.from_saved_model`` wi
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ class Conversion:
     exception: str = ""  # exception class name
     seconds: float = 0.0
     error_codes: tuple[tuple[str, str], ...] = field(default=())
+    locations: frozenset[tuple[str, int]] = frozenset()  # (file, line) of the Python that created failing ops
 
     @property
     def ok(self) -> bool:
@@ -39,6 +41,28 @@ def _error_codes(exc: BaseException) -> list[tuple[str, str]]:
             code = str(getattr(err, "error_code", ""))
         out.append((code, err.operator.name if err.HasField("operator") else ""))
     return out
+
+
+def _locations(exc: BaseException) -> frozenset[tuple[str, int]]:
+    """(file, line) of the Python that created each failing op.
+
+    Only SavedModels saved with ``SaveOptions(save_debug_info=True)`` carry them (measured, TF 2.21): each
+    ConverterErrorData's ``location.call`` is a chain of groups, each opened by an entry named
+    ``node@function``; the op's own line is the last frame with a file in the first group. Paths are
+    absolute but not normalised, so both the real path and the bare file name are kept.
+    """
+    found = set()
+    for err in getattr(exc, "errors", None) or []:
+        try:
+            calls = list(err.location.call)
+        except AttributeError:
+            continue
+        end = next((i for i in range(1, len(calls)) if calls[i].name), len(calls))
+        frames = [c.source for c in calls[:end] if c.source.filename and c.source.line > 0]
+        if frames:
+            name, line = frames[-1].filename, int(frames[-1].line)
+            found.update({(os.path.realpath(name), line), (Path(name).name, line)})
+    return frozenset(found)
 
 
 def convert_saved_model(path: Path, *, tags: frozenset[str] | None = None, signature_key: str | None = None) -> Conversion:
@@ -68,4 +92,5 @@ def convert_saved_model(path: Path, *, tags: frozenset[str] | None = None, signa
         exception=type(exc).__name__,
         seconds=seconds,
         error_codes=tuple(codes),
+        locations=_locations(exc),
     )

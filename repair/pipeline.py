@@ -15,13 +15,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, detect_kind
-from repair.diagnose import Diagnosis, Reference, diagnose, tf_parity
+from repair.diagnose import Diagnosis, Reference, diagnose, make_feeds, tf_parity
+from repair.codemod import SourceOffers
 from repair.errors import BadInput, ExitCode, RepairError
 from repair.findings import Finding, FindingKind, blocking
 from repair.model import Entry, WorkingModel, forget, open_file_artifact, open_saved_model, reopen, save_serving
 from repair.options import Options
-from repair.parity import Parity
-from repair.plan import Decider, Decision, FixRecord, Outcome, accept_all, annotate, proposals
+from repair.parity import Parity, compare
+from repair.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, why_not
+from repair.plan import FixRecord, Outcome, ProposedFix, annotate, consented, proposals
+from repair.rewrite import Applied
+from repair.source import SourceOptions
 from repair.rewrite import RewriteFailed
 
 MAX_ROUNDS = 4
@@ -53,6 +57,9 @@ class RunResult:
     input_bytes: int = 0
     output_bytes: int = 0
     reference: str = ""  # what parity compared against
+    source_edits: list[dict[str, str]] = field(default_factory=list)  # --source: each offered edit and its decision
+    source_patch_text: str = ""  # the accepted source edits as one unified diff
+    source_patch: Path | None = None  # where that diff was written
 
 
 def open_model(path: Path) -> WorkingModel:
@@ -192,25 +199,44 @@ def _publish(final_dir: Path, out: Path) -> None:
         shutil.rmtree(trash, ignore_errors=True)
 
 
-def run_fix(src: Path, out: Path, options: Options, *, force: bool = False, decider: Decider = accept_all,
-            report_dir: Path | None = None) -> RunResult:
-    """``repair fix``: repair, verify, report and publish, or explain why not."""
+def run_fix(src: Path, out: Path | None, options: Options, *, force: bool = False, decider: Decider | None = None,
+            report_dir: Path | None = None, source: Path | None = None) -> RunResult:
+    """``repair fix``: repair, verify, report and publish, or explain why not.
+
+    ``out`` None runs everything but publishes nothing (``--plan-out`` alone: propose and decide only).
+    ``source`` is the Python that built the model: matching source edits are offered beside the model fixes.
+    """
     from repair.report import write_reports  # report formatting is only needed here
 
     started = time.perf_counter()
+    decider = decider or AutoDecider(consented=consented(options))
     model = open_model(src)
-    _check_paths(src, out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".repair-{out.name}-", dir=out.parent))
+    if out is not None:
+        _check_paths(src, out, force)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".repair-{out.name}-", dir=out.parent))
+    else:
+        scratch = Path(tempfile.mkdtemp(prefix=".repair-plan-"))
     try:
-        return _run(src, out, model, options, decider, scratch, report_dir, started, write_reports)
+        return _run(src, out, model, options, decider, scratch, report_dir, started, write_reports, source)
     finally:
         forget(scratch)
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _run(src, out, model, options, decider, scratch, report_dir, started, write_reports) -> RunResult:  # type: ignore[no-untyped-def]
+def _source_offers(source: Path, diag: Diagnosis, options: Options) -> SourceOffers:
+    """Source edits for the first diagnosis's findings, located ones (the converter's file:line) first."""
+    from rewrites.source import SOURCE_CATALOG
+
+    kinds = {f.kind for f in diag.findings}
+    rewrites = [r for r in SOURCE_CATALOG if r.answers & kinds]
+    locations = diag.conversion.locations if diag.conversion is not None else frozenset()
+    return SourceOffers(source, rewrites, SourceOptions(pins=options.pins, renames=options.renames), locations)
+
+
+def _run(src, out, model, options, decider, scratch, report_dir, started, write_reports, source) -> RunResult:  # type: ignore[no-untyped-def]
     original_model = model
+    offers: SourceOffers | None = None
     reference = Reference(model) if model.entry is not None and model.info is not None else None
     records: list[FixRecord] = []
     done: set[str] = set()
@@ -223,6 +249,8 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
         diag = diagnose(model, options, reference)
         diag.findings = annotate(diag.findings, model, options)
         first = first or diag
+        if source is not None and offers is None:
+            offers = _source_offers(source, first, options)
         todo = proposals(diag.findings, done)
         if not todo:
             break
@@ -230,20 +258,23 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
         for proposal in todo:
             done.add(proposal.rewrite.id)
             before = _signature_rows(model.entry)
-            if decider(proposal, model) is Decision.REJECT:
-                records.append(FixRecord(proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.REJECTED, "rejected"))
-                continue
             step += 1
-            work = scratch / f"{step:02d}-{proposal.rewrite.id}"
-            work.mkdir()
-            t0 = time.perf_counter()
+            attempt = _Attempt(proposal, model, options, scratch / f"{step:02d}-{proposal.rewrite.id}", reference)
+            question = attempt.question(src)
+            decision = decider(question)
+            if offers is not None:
+                offers.offer(decider, proposal.finding.id)  # the source edit for the same finding, beside the model fix
+            if decision is Decision.REJECT:
+                records.append(FixRecord(proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.REJECTED,
+                                         "not accepted: " + why_not(decider, question)))
+                continue
             try:
-                applied = proposal.rewrite.apply(model, proposal.finding, options, work)
+                applied = attempt.result()
             except RepairError:
                 raise  # bad flags for this model: the whole run stops with its one line
             except Exception as exc:  # RewriteFailed, or TensorFlow refusing this model: the fix failed, say why
                 records.append(FixRecord(proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.FAILED,
-                                         _one_line(exc), time.perf_counter() - t0))
+                                         _one_line(exc), attempt.seconds))
                 continue
             model, changed = applied.model, True
             if applied.reference_adapter is not None and reference is not None:
@@ -252,7 +283,7 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
                 reference = Reference(model)
             records.append(FixRecord(
                 proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.APPLIED, applied.summary,
-                time.perf_counter() - t0, before, _signature_rows(model.entry), tuple((applied.op_delta or {}).items()),
+                attempt.seconds, before, _signature_rows(model.entry), tuple((applied.op_delta or {}).items()),
             ))
         if not changed:
             break  # everything proposed was rejected or failed: the diagnosis above still describes the model
@@ -270,6 +301,9 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
 
     result = RunResult(src, None, options, "", ExitCode.OK, "", first, diag, records,
                        input_bytes=_dir_bytes(src), reference=reference.describe() if reference else "the model itself")
+    if offers is not None:
+        offers.offer(decider)  # what no model fix answered (a signature never traced, a py_function)
+        result.source_edits, result.source_patch_text = offers.records, offers.patch()
     if export_error:
         result.status, result.exit_code = "verification-failed", ExitCode.VERIFICATION_FAILED
         result.message = f"exporting the repaired model failed: {export_error}"
@@ -303,11 +337,94 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
     result.message = f"repaired with {len(applied)} fix(es), verified" if applied else "nothing to fix; verified copy written"
     if skipped:
         result.message += "; not applied: " + "; ".join(skipped)
+    if out is None:  # --plan-out alone: decided and verified, nothing published
+        result.message += "; nothing published (no --out)"
+        return _finish(result, None, report_dir, started, write_reports)
     result.out = out
     result = _finish(result, final_dir, report_dir, started, write_reports)
     forget(final_dir)
     _publish(final_dir, out)
+    if result.source_patch is not None and result.source_patch.parent == final_dir:
+        result.source_patch = out / result.source_patch.name
     return result
+
+
+class _Attempt:
+    """One proposed model fix, applied at most once: lazily for the prompt's preview, or when accepted."""
+
+    def __init__(self, proposal: ProposedFix, model: WorkingModel, options: Options, work: Path,
+                 reference: Reference | None) -> None:
+        self.proposal, self.model, self.options, self.work, self.reference = proposal, model, options, work, reference
+        self.seconds = 0.0
+        self._applied: Applied | None = None
+        self._error: BaseException | None = None
+
+    def result(self) -> Applied:
+        """Apply the fix (once) and return what it produced; raises what the rewrite raised."""
+        if self._applied is None and self._error is None:
+            self.work.mkdir(parents=True, exist_ok=True)
+            t0 = time.perf_counter()
+            try:
+                self._applied = self.proposal.rewrite.apply(self.model, self.proposal.finding, self.options, self.work)
+            except BaseException as exc:
+                self._error = exc
+            self.seconds = time.perf_counter() - t0
+        if self._error is not None:
+            raise self._error
+        assert self._applied is not None
+        return self._applied
+
+    def question(self, src: Path) -> Proposal:
+        rewrite, finding = self.proposal.rewrite, self.proposal.finding
+        return Proposal(
+            id=f"model::{rewrite.id}",
+            kind=ProposalKind.MODEL,
+            rewrite_id=rewrite.id,
+            safety=rewrite.safety,
+            title=f"{rewrite.title} (answers {finding.id}: {finding.title})",
+            location=str(src),
+            finding=finding.id,
+            preview=self.preview,
+            details=lambda: f"{finding.explanation}\n\n{rewrite.doc()}" + (f"\n\nevidence:\n{finding.evidence}" if finding.evidence else ""),
+        )
+
+    def preview(self) -> str:
+        """What the fix changes, measured by applying it in scratch: signature delta, TF op delta, parity."""
+        try:
+            applied = self.result()
+        except RepairError:
+            raise
+        except Exception as exc:
+            return f"applying it failed: {_one_line(exc)}"
+        lines = [f"applied in scratch ({self.seconds:.1f}s): {applied.summary}"]
+        before, after = _signature_rows(self.model.entry), _signature_rows(applied.model.entry)
+        removed = [r for r in before if r not in after]
+        added = [r for r in after if r not in before]
+        lines += [f"  - {side} {key} {dtype} {shape}" for side, key, dtype, shape in removed]
+        lines += [f"  + {side} {key} {dtype} {shape}" for side, key, dtype, shape in added]
+        if not removed and not added:
+            lines.append("  signature unchanged")
+        if applied.op_delta:
+            lines.append("  TF ops: " + ", ".join(f"{op} {n:+d}" for op, n in sorted(applied.op_delta.items())))
+        lines.append("  parity: " + self._parity(applied))
+        return "\n".join(lines)
+
+    def _parity(self, applied: Applied) -> str:
+        """TensorFlow outputs of the fixed model against the original's, on generated inputs (best effort)."""
+        model = applied.model
+        if self.reference is None or applied.rebase_reference or model.entry is None:
+            return "n/a (this fix creates the serving entry; it becomes the reference)"
+        reference = Reference(self.reference.model, applied.reference_adapter or self.reference.adapter)
+        try:
+            if model.reexport:
+                model = _export(model, self.work.with_name(self.work.name + "-preview"))
+            feeds, expected = make_feeds(model.entry.inputs, reference, self.options)
+            got = Reference(model).run({p.origin: feeds[p.name] for p in model.entry.inputs})
+            parity = compare(expected, {p.name: got[p.origin] for p in model.entry.outputs}, model.entry.outputs,
+                             self.options.tolerance)
+        except Exception as exc:  # a preview never stops the run: the gate measures parity for real
+            return f"not measured here ({_one_line(exc)}); the verification gate measures it"
+        return f"max abs diff {parity.worst:.3g} vs the original in TensorFlow ({'within' if parity.ok else 'OUTSIDE'} tolerance)"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -325,6 +442,11 @@ def _why_not(finding: Finding, records: list[FixRecord]) -> str:
 
 def _finish(result: RunResult, final_dir: Path | None, report_dir: Path | None, started: float, write_reports) -> RunResult:  # type: ignore[no-untyped-def]
     result.timings["total"] = time.perf_counter() - started
+    for directory in (report_dir, final_dir):
+        if directory is not None and result.source_patch_text:
+            directory.mkdir(parents=True, exist_ok=True)
+            result.source_patch = directory / "source.patch"
+            result.source_patch.write_text(result.source_patch_text)
     if final_dir is not None:
         write_reports(result, final_dir)
     if report_dir is not None:

@@ -1,14 +1,13 @@
 """Plans and outcomes: which fix answers which finding, what was decided, and how it ended.
 
 ``annotate`` fills each finding's ``fix`` (or the reason nothing in the catalog fixes it) from the
-catalog. A ``Decider`` is the one seam for how fixes are accepted: automatically here, by prompt or
-plan file elsewhere; the pipeline never asks anyone directly.
+catalog. How proposals are decided (flags, prompt, plan file) is ``repair.decide``; the pipeline never
+asks anyone directly.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from repair.findings import Finding, FindingKind
@@ -46,11 +45,6 @@ NO_FIX = {
 }
 
 
-class Decision(enum.Enum):
-    ACCEPT = "accept"
-    REJECT = "reject"
-
-
 class Outcome(enum.Enum):
     APPLIED = "applied"
     REJECTED = "rejected"
@@ -69,16 +63,9 @@ class ProposedFix:
         return self.rewrite.safety
 
 
-Decider = Callable[[ProposedFix, WorkingModel], Decision]
-
-
-def accept_all(fix: ProposedFix, model: WorkingModel) -> Decision:
-    """The non-interactive decider: every applicable fix is applied.
-
-    Unsafe fixes in this catalog only run with parameters the user gave (--pin, --rename, ...), so
-    giving the flag is the consent.
-    """
-    return Decision.ACCEPT if fix.safety is not Safety.DISPLAY_ONLY else Decision.REJECT
+def consented(options: Options) -> frozenset[str]:
+    """Unsafe rewrites the user asked for by giving the values they need (--pin, --rename ...): the flag is the consent."""
+    return frozenset(r.id for r in CATALOG if r.safety is Safety.UNSAFE and r.consented(options))
 
 
 @dataclass(frozen=True)

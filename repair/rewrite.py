@@ -50,6 +50,10 @@ class Rewrite(ABC):
         """Whether this finding is one the rewrite is about (a rewrite may answer only some Flex ops)."""
         return finding.kind in self.answers
 
+    def consented(self, options: Options) -> bool:
+        """Whether the user's flags already ask for this (unsafe) fix: they gave the values it needs."""
+        return False
+
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         """None when the rewrite can apply to this model; otherwise the reason it cannot."""
         return None

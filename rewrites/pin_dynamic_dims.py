@@ -129,6 +129,9 @@ class PinDynamicDims(Rewrite):
             return set(finding.data.get("ops", [])) <= _SHAPE_CHECK_OPS  # type: ignore[arg-type]
         return super().claims(finding)
 
+    def consented(self, options: Options) -> bool:
+        return bool(options.pins) or options.sample is not None
+
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         if model.entry is None:
             return "no serving entry"

@@ -58,6 +58,9 @@ class RenameServingKeys(Rewrite):
     answers = frozenset({FindingKind.SERVING_KEY_MISMATCH})
     safety = Safety.UNSAFE
 
+    def consented(self, options: Options) -> bool:
+        return bool(options.renames or options.wanted_input_keys)
+
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         if model.entry is None:
             return "no serving entry"

@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 
 from repair.errors import ExitCode
-from repair.model import WorkingModel
 from repair.options import Options
 from repair.pipeline import run_fix
-from repair.plan import Decision, Outcome, ProposedFix
+from repair.decide import Decision, Proposal
+from repair.plan import Outcome
 from tests.conftest import Corpus, tree_digest
 
 pytestmark = pytest.mark.slow
 
 
-def reject_all(fix: ProposedFix, model: WorkingModel) -> Decision:
+def reject_all(proposal: Proposal) -> Decision:
     return Decision.REJECT
 
 
@@ -27,7 +27,7 @@ def test_rejected_fix_publishes_nothing(corpus: Corpus, tmp_path: Path) -> None:
     result = run_fix(src, tmp_path / "out", Options(), decider=reject_all, report_dir=tmp_path / "rep")
     assert result.exit_code is ExitCode.FINDINGS_REMAIN
     assert [(r.rewrite_id, r.outcome) for r in result.fixes] == [("retag_serve", Outcome.REJECTED)]
-    assert "rejected" in result.message
+    assert "not accepted" in result.message
     assert not (tmp_path / "out").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
     assert tree_digest(src) == before

@@ -47,6 +47,7 @@ CASE = Case(
         findings=frozenset({"dynamic-dims", "needs-flex-ops"}),
         fix_exit=0,
         rewrites=("pin_dynamic_dims",),
+        fix_args=("--unsafe-fixes",),  # the fix is unsafe: the user must ask for it
         note="EnsureShape on a dynamic input is Flex; the pin [?,8,8,3] is inferred from it and folds it away",
     ),
 )

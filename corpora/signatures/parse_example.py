@@ -42,6 +42,7 @@ CASE = Case(
         findings=frozenset({"serialized-example-input", "needs-flex-ops"}),
         fix_exit=0,
         rewrites=("bypass_example_parsing",),
+        fix_args=("--unsafe-fixes",),  # the fix is unsafe: the user must ask for it
         note="converter: ERROR_NEEDS_FLEX_OPS, TF Select ops: ParseExampleV2",
     ),
 )

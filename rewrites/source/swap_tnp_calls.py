@@ -131,7 +131,7 @@ class SwapTnpCalls(SourceRewrite):
     safety = Safety.SAFE
     answers = frozenset({FindingKind.FLOAT64_OPS, FindingKind.NEEDS_FLEX_OPS})
     model_rewrite = "compute_in_float32"
-    triggers = ("numpy",)
+    triggers = ("experimental",)  # tnp is only reachable through tensorflow.experimental
     examples = (
         Example(
             "import tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n\n"

@@ -1,0 +1,187 @@
+"""Shared, conservative reading of one file for the export rewrites: what each name is bound to and which
+classes the file defines. Control flow and scopes are ignored, so callers only act when *every* binding of
+a name agrees; anything else reads as unknown."""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+
+from repair.source import Names
+
+SAVE = "tensorflow.saved_model.save"
+TF_FUNCTION = "tensorflow.function"
+TF_MODULE = "tensorflow.Module"
+_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "string"})
+
+
+class Bindings(cst.CSTVisitor):
+    """Every value assigned to each dotted name (``model``, ``self.model``); None for a binding that is not a
+    plain assignment (parameter, loop target, unpacking, ``+=``, def, import ...)."""
+
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__()
+        self.values: dict[str, list[cst.BaseExpression | None]] = {}
+        self.classes: dict[str, list[cst.ClassDef]] = {}
+        module.visit(self)
+
+    def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind(element.value, None)
+        elif isinstance(target, cst.StarredElement):
+            self._bind(target.value, None)
+        elif isinstance(target, (cst.Name, cst.Attribute)):
+            dotted = get_full_name_for_node(target)
+            if dotted:
+                self.values.setdefault(dotted, []).append(value)
+
+    def only(self, name: str) -> list[cst.BaseExpression] | None:
+        """The values of every binding of ``name``, or None when one of them is not a plain assignment."""
+        values = self.values.get(name)
+        if not values or any(v is None for v in values):
+            return None
+        return [v for v in values if v is not None]
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._bind(target.target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._bind(node.target, node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind(node.target, None)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bind(node.target, node.value)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind(node.target, None)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._bind(node.target, None)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind(node.asname.name, None)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None:
+            self._bind(node.name.name, None)
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self._bind(node.name, None)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._bind(node.name, None)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._bind(node.name, None)
+        self.classes.setdefault(node.name.value, []).append(node)
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+        target = node.asname.name if node.asname is not None else node.name
+        if isinstance(target, (cst.Name, cst.Attribute)):
+            self._bind(target, None)
+
+
+def class_def(bindings: Bindings, name: str) -> cst.ClassDef | None:
+    """The file's only class called ``name`` (a name defined twice reads as unknown)."""
+    found = bindings.classes.get(name, [])
+    return found[0] if len(found) == 1 else None
+
+
+def derives(names: Names, bindings: Bindings, cls: cst.ClassDef, targets: frozenset[str], seen: frozenset[str] = frozenset()) -> bool:
+    """Whether ``cls`` derives from one of ``targets`` (qualified names), through classes of this file."""
+    for base in cls.bases:
+        if base.keyword is not None:
+            continue
+        if names.qualify(base.value) in targets:
+            return True
+        if isinstance(base.value, cst.Name) and base.value.value not in seen:
+            parent = class_def(bindings, base.value.value)
+            if parent is not None and derives(names, bindings, parent, targets, seen | {cls.name.value}):
+                return True
+    return False
+
+
+def instance_class(bindings: Bindings, expr: cst.BaseExpression) -> cst.ClassDef | None:
+    """The in-file class that every binding of ``expr`` instantiates (``m = Model()``), if there is one."""
+    dotted = get_full_name_for_node(expr) if isinstance(expr, (cst.Name, cst.Attribute)) else None
+    values = bindings.only(dotted) if dotted else None
+    if not values:
+        return None
+    found = {v.func.value if isinstance(v, cst.Call) and isinstance(v.func, cst.Name) else None for v in values}
+    if len(found) != 1 or None in found:
+        return None
+    name = found.pop()
+    return class_def(bindings, name) if name is not None else None
+
+
+def tf_function_call(names: Names, decorator: cst.Decorator) -> cst.Call | None | bool:
+    """``@tf.function(...)`` -> the Call; bare ``@tf.function`` -> True; anything else -> None."""
+    expr = decorator.decorator
+    if isinstance(expr, cst.Call) and names.is_(expr.func, TF_FUNCTION):
+        return expr
+    if names.is_(expr, TF_FUNCTION):
+        return True
+    return None
+
+
+def keyword(call: cst.Call, name: str) -> cst.Arg | None:
+    return next((a for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+
+
+def argument(call: cst.Call, position: int, name: str) -> cst.Arg | None:
+    """The argument bound to parameter ``name`` at ``position`` (None if absent or hidden behind ``*args``)."""
+    found = keyword(call, name)
+    if found is not None:
+        return found
+    positional = []
+    for arg in call.args:
+        if arg.star:
+            return None
+        if arg.keyword is None:
+            positional.append(arg)
+    return positional[position] if position < len(positional) else None
+
+
+def append_arg(call: cst.Call, arg: cst.Arg) -> cst.Call:
+    """``call`` with ``arg`` appended, keeping a multi-line call's layout and trailing comma."""
+    args = list(call.args)
+    if not args:
+        return call.with_changes(args=[arg])
+    last = args[-1]
+    if isinstance(last.comma, cst.Comma) and len(args) >= 2 and isinstance(args[-2].comma, cst.Comma):
+        # A trailing comma: the new argument takes it, the old last one takes the separator before it.
+        return call.with_changes(args=[*args[:-1], last.with_changes(comma=args[-2].comma), arg.with_changes(comma=last.comma)])
+    return call.with_changes(args=[*args[:-1], last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), arg])
+
+
+def kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
+    return cst.Arg(value, keyword=cst.Name(name), equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+
+
+def string_value(expr: cst.BaseExpression) -> str | None:
+    """The text of a plain string literal (no f-string, no implicit concatenation)."""
+    if isinstance(expr, cst.SimpleString):
+        value = expr.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def dtype_name(names: Names, expr: cst.BaseExpression) -> str | None:
+    """``tf.float32`` -> ``float32`` (only TensorFlow dtypes named through the file's imports)."""
+    qualified = names.qualify(expr)
+    if qualified and qualified.startswith("tensorflow.") and qualified[len("tensorflow."):] in _DTYPES:
+        return qualified[len("tensorflow."):]
+    return None
+
+
+def dotted(root: str, path: str) -> cst.BaseExpression:
+    expr: cst.BaseExpression = cst.Name(root)
+    for part in path.split("."):
+        expr = cst.Attribute(expr, cst.Name(part))
+    return expr

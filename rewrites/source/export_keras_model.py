@@ -1,0 +1,133 @@
+"""export_keras_model: tf.saved_model.save(keras3_model, dir) -> keras3_model.export(dir)."""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+
+from repair.findings import FindingKind
+from repair.safety import Safety
+from repair.source import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
+from rewrites.source._analysis import SAVE, Bindings, argument, class_def, derives
+
+# Keras 3 only (``import keras``, ``tf.keras`` since TF 2.16): tf_keras models save serving_default correctly.
+_MODEL_CLASSES = frozenset({"keras.Model", "keras.models.Model", "keras.Sequential", "keras.models.Sequential"})
+_BUILDERS = _MODEL_CLASSES | {"keras.models.load_model", "keras.saving.load_model"}
+
+
+def _builds_model(names: Names, bindings: Bindings, expr: cst.BaseExpression) -> bool:
+    """A call that returns a Keras 3 model: a constructor, load_model, an application, an in-file subclass."""
+    if not isinstance(expr, cst.Call):
+        return False
+    name = names.qualify(expr.func)
+    if name in _BUILDERS or (name and name.startswith("keras.applications.") and name.rsplit(".", 1)[1][:1].isupper()):
+        return True
+    cls = class_def(bindings, expr.func.value) if isinstance(expr.func, cst.Name) and name is None else None
+    return cls is not None and derives(names, bindings, cls, _MODEL_CLASSES)
+
+
+def _is_keras_model(names: Names, bindings: Bindings, expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, (cst.Name, cst.Attribute)):
+        values = bindings.only(get_full_name_for_node(expr) or "")
+        return bool(values) and all(_builds_model(names, bindings, v) for v in values or [])
+    return _builds_model(names, bindings, expr)
+
+
+class _Export(SourceTransformer):
+    def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
+        super().__init__(rewrite, ctx, select)
+        self.bindings = Bindings(ctx.module)
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if not self.names.is_(original.func, SAVE) or len(original.args) != 2:
+            return updated
+        obj, path = argument(original, 0, "obj"), argument(original, 1, "export_dir")
+        if obj is None or path is None or not _is_keras_model(self.names, self.bindings, obj.value):
+            return updated
+        new_obj, new_path = (updated.args[next(i for i, b in enumerate(original.args) if b is a)] for a in (obj, path))
+        replacement = updated.with_changes(
+            func=cst.Attribute(new_obj.value, cst.Name("export")),
+            args=[new_path.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT, comma=cst.MaybeSentinel.DEFAULT)],
+        )
+        return self.edit(original, updated, replacement,
+                         "Keras 3 model saved with tf.saved_model.save -> model.export (the input key becomes the Input's name)")
+
+
+class ExportKerasModel(SourceRewrite):
+    """Export a Keras 3 model with model.export instead of tf.saved_model.save.
+
+    What it fixes:
+        tf.saved_model.save(model, dir) where model is a Keras 3 model built or loaded in the same file
+        (keras.Model / keras.Sequential / keras.models.load_model / keras.saving.load_model /
+        keras.applications.X / an instance of a class of the file deriving from keras.Model), with
+        nothing but the model and the directory. Only names every assignment of which builds a
+        Keras 3 model are rewritten; tf_keras models (which save serving_default correctly), calls with
+        signatures= or options= (model.export has no equivalent) and names it cannot resolve are left alone.
+    Why it fails:
+        ATLAS 1i: the save succeeds and the .tflite converts without a word, but its outputs are
+        garbage (NaN, 1e31): in the TF1-session view used by the converter and TF Serving the signature
+        reads variables the checkpoint never restores. model.export writes a SavedModel whose variables
+        bind (measured on TF 2.21 / Keras 3.15: tf.saved_model.save gives diff nan / 4.9e37 against
+        Keras, model.export 1.2e-7).
+    Safety:
+        unsafe: the numbers become right, but the serving contract changes. tf.saved_model.save names
+        the input key 'inputs'; model.export names it after the keras.Input ('features', or
+        'keras_tensor_N' when unnamed). The output key stays 'output_0'. TF2 code calling
+        signatures['serving_default'](inputs=...) must use the new key.
+    References:
+        ATLAS.md 1i, section 5 (keys per save path) and surprise 6; the model-level counterpart is
+        rebind_variables.
+    """
+
+    id = "export_keras_model"
+    title = "tf.saved_model.save(keras 3 model) -> model.export"
+    safety = Safety.UNSAFE
+    answers = frozenset({FindingKind.UNBOUND_VARIABLES, FindingKind.PARITY_MISMATCH, FindingKind.SESSION_LOADER_FAILURE})
+    model_rewrite = "rebind_variables"
+    triggers = ("saved_model",)
+    examples = (
+        Example(
+            "import keras\nimport tensorflow as tf\n\n"
+            "inputs = keras.Input((4,), name=\"features\")\n"
+            "model = keras.Model(inputs, keras.layers.Dense(2)(inputs))\n"
+            "tf.saved_model.save(model, \"export/model\")  # for serving\n",
+            "import keras\nimport tensorflow as tf\n\n"
+            "inputs = keras.Input((4,), name=\"features\")\n"
+            "model = keras.Model(inputs, keras.layers.Dense(2)(inputs))\n"
+            "model.export(\"export/model\")  # for serving\n",
+            unsafe=True,
+        ),
+        Example(
+            "import tensorflow as tf\nfrom tensorflow import keras\n\n"
+            "class Net(keras.Model):\n    def call(self, x):\n        return x\n\n"
+            "class Wide(Net):\n    pass\n\n"
+            "net = Wide()\nloaded = keras.saving.load_model(\"m.keras\")\n"
+            "tf.saved_model.save(obj=net, export_dir=out)\n"
+            "tf.saved_model.save(loaded, out2)\n"
+            "tf.compat.v1.saved_model.save(tf.keras.applications.MobileNetV2(weights=None), out3)\n",
+            "import tensorflow as tf\nfrom tensorflow import keras\n\n"
+            "class Net(keras.Model):\n    def call(self, x):\n        return x\n\n"
+            "class Wide(Net):\n    pass\n\n"
+            "net = Wide()\nloaded = keras.saving.load_model(\"m.keras\")\n"
+            "net.export(out)\n"
+            "loaded.export(out2)\n"
+            "tf.keras.applications.MobileNetV2(weights=None).export(out3)\n",
+            unsafe=True,
+        ),
+        # Left alone: tf_keras; signatures=/options=; a name also bound to something else; a tf.Module;
+        # a parameter of unknown type.
+        Example("import tf_keras\nimport tensorflow as tf\n\nmodel = tf_keras.Sequential([])\ntf.saved_model.save(model, out)\n"),
+        Example(
+            "import keras\nimport tensorflow as tf\n\nmodel = keras.Sequential([])\n"
+            "tf.saved_model.save(model, out, signatures=f)\n"
+            "tf.saved_model.save(model, out, options=tf.saved_model.SaveOptions())\n"
+            "if small:\n    model = make_other()\n"
+            "tf.saved_model.save(model, out2)\n"
+            "tf.saved_model.save(tf.Module(), out3)\n"
+            "def save(m, path):\n    tf.saved_model.save(m, path)\n"
+        ),
+        Example("import keras\nimport tensorflow as tf\n\nmodel = keras.Sequential([])\ntf.saved_model.save(model, out)  # repair: ignore\n"),
+    )
+
+    def transformer(self, ctx: SourceContext, select: Select) -> SourceTransformer:
+        return _Export(self, ctx, select)

@@ -1,0 +1,155 @@
+"""rename_serving_keys_source: serving input/output keys written in the source -> the names from --rename."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from repair.findings import FindingKind
+from repair.safety import Safety
+from repair.source import Example, Select, SourceContext, SourceOptions, SourceRewrite, SourceTransformer
+from rewrites.source._analysis import argument, keyword, string_value, tf_function_call
+
+# Calls whose dict arguments are keyed by serving keys: qualified name -> ((position, keyword), ...).
+_KEYED = {
+    "tensorflow.estimator.export.build_raw_serving_input_receiver_fn": ((0, "features"),),
+    "tensorflow.saved_model.predict_signature_def": ((0, "inputs"), (1, "outputs")),
+    "tensorflow.saved_model.signature_def_utils.predict_signature_def": ((0, "inputs"), (1, "outputs")),
+}
+# Calls whose name= becomes the serving input key: qualified name -> position of name (None: keyword only).
+_NAMED: dict[str, int | None] = {"tensorflow.TensorSpec": 2, "keras.Input": None, "keras.layers.Input": None,
+                                 "tf_keras.Input": None, "tf_keras.layers.Input": None}
+
+
+class _Rename(SourceTransformer):
+    def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
+        super().__init__(rewrite, ctx, select)
+        # A rename whose new key is itself renamed would never settle (a -> b, b -> c; a <-> b).
+        self.renames = {old: new for old, new in self.options.renames.items() if new not in self.options.renames and old != new}
+        self.serving: list[bool] = []  # per enclosing function: a tf.function with an input_signature
+
+    def _string(self, original: cst.BaseExpression, updated: cst.BaseExpression, where: str) -> cst.BaseExpression:
+        """A string literal equal to an old key -> the new key, same prefix and quotes."""
+        old = string_value(original)
+        new = self.renames.get(old) if old is not None else None
+        if new is None or not isinstance(original, cst.SimpleString) or "b" in original.prefix.lower():
+            return updated
+        quote = original.quote
+        if quote[0] in new or "\\" in new or "\n" in new:
+            return updated
+        replacement = cst.SimpleString(f"{original.prefix}{quote}{new}{quote}")
+        return self.edit(original, updated, replacement, f"serving key {old!r} -> {new!r} ({where})")  # type: ignore[return-value]
+
+    def _dict(self, original: cst.BaseExpression, updated: cst.BaseExpression, where: str) -> cst.BaseExpression:
+        if not isinstance(original, cst.Dict) or not isinstance(updated, cst.Dict):
+            return updated
+        elements = [new.with_changes(key=self._string(old.key, new.key, where))
+                    if isinstance(old, cst.DictElement) and isinstance(new, cst.DictElement) else new
+                    for old, new in zip(original.elements, updated.elements)]
+        return updated.with_changes(elements=elements)
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if not self.renames:
+            return updated
+        qualified = self.names.qualify(original.func) or ""
+        if qualified in _KEYED:
+            targets = [argument(original, position, name) for position, name in _KEYED[qualified]]
+        elif qualified in _NAMED:
+            position = _NAMED[qualified]
+            targets = [argument(original, position, "name") if position is not None else keyword(original, "name")]
+        else:
+            return updated
+        args = list(updated.args)
+        short = qualified.rsplit(".", 1)[1]
+        for target in targets:
+            if target is None:
+                continue
+            index = next(i for i, a in enumerate(original.args) if a is target)
+            change = self._dict if qualified in _KEYED else self._string
+            args[index] = args[index].with_changes(value=change(target.value, args[index].value, short))
+        return updated.with_changes(args=args)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        calls = [tf_function_call(self.names, d) for d in node.decorators]
+        self.serving.append(any(isinstance(c, cst.Call) and keyword(c, "input_signature") is not None for c in calls))
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self.serving.pop()
+        return updated
+
+    def leave_Return(self, original: cst.Return, updated: cst.Return) -> cst.Return:
+        if not self.renames or not self.serving or not self.serving[-1] or original.value is None or updated.value is None:
+            return updated
+        return updated.with_changes(value=self._dict(original.value, updated.value, "output of a served tf.function"))
+
+
+class RenameServingKeysSource(SourceRewrite):
+    """Rename serving input and output keys where the source writes them, from --rename old=new.
+
+    What it fixes:
+        String literals equal to an old key (SourceOptions.renames) in: the features dict of
+        tf.estimator.export.build_raw_serving_input_receiver_fn; the inputs and outputs dicts of
+        (tf.compat.v1.)saved_model.predict_signature_def and signature_def_utils.predict_signature_def;
+        name= of tf.TensorSpec (also its third positional argument) and keras.Input / tf_keras.Input,
+        which become the signature's input keys; the keys of a dict returned by a
+        @tf.function(input_signature=...), which become its output keys. Quote style and prefix stay.
+        Left alone without --rename, and for renames that chain or swap (a -> b with b -> c), which
+        could not settle. The signatures={...} dict of tf.saved_model.save holds signature names, not
+        serving keys, so it is not touched (use --signature for those).
+    Why it fails:
+        Key mismatches never fail conversion; they fail consumers: "Invalid Input name (features) for
+        SignatureDef" in the .tflite runner, "missing a required argument" in TF2, "is not a valid input
+        key" in saved_model_cli.
+    Safety:
+        unsafe: the contract changes for every existing client, and other uses of the same name
+        (model.get_layer("old"), dicts fed to model.fit) are not followed.
+    References:
+        ATLAS.md section 5 (measured on TF 2.21: the TensorSpec name=, not the parameter name, is the
+        input key; a returned dict's keys are the output keys). The model-level counterpart is
+        rename_serving_keys.
+    """
+
+    id = "rename_serving_keys_source"
+    title = "rename serving keys in the source from --rename"
+    safety = Safety.UNSAFE
+    answers = frozenset({FindingKind.SERVING_KEY_MISMATCH})
+    model_rewrite = "rename_serving_keys"
+    triggers = ("TensorSpec", "Input(", "signature_def", "serving_input_receiver")
+    _RENAMES = SourceOptions(renames={"input_features": "features", "scores": "probabilities"})
+    examples = (
+        Example(
+            "import tensorflow.compat.v1 as tf\n\n"
+            "sig = tf.saved_model.predict_signature_def(inputs={'input_features': x}, outputs={\"scores\": y})\n"
+            "fn = tf.estimator.export.build_raw_serving_input_receiver_fn({'input_features': x})\n",
+            "import tensorflow.compat.v1 as tf\n\n"
+            "sig = tf.saved_model.predict_signature_def(inputs={'features': x}, outputs={\"probabilities\": y})\n"
+            "fn = tf.estimator.export.build_raw_serving_input_receiver_fn({'features': x})\n",
+            options=_RENAMES, unsafe=True,
+        ),
+        Example(
+            "import tensorflow as tf\nimport keras\n\n"
+            "class Model(tf.Module):\n"
+            "    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, 'input_features')])\n"
+            "    def serve(self, input_features):\n"
+            "        return {\"scores\": input_features}  # keys are the output keys\n\n"
+            "inp = keras.Input((4,), name=\"input_features\")\n",
+            "import tensorflow as tf\nimport keras\n\n"
+            "class Model(tf.Module):\n"
+            "    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, 'features')])\n"
+            "    def serve(self, input_features):\n"
+            "        return {\"probabilities\": input_features}  # keys are the output keys\n\n"
+            "inp = keras.Input((4,), name=\"features\")\n",
+            options=_RENAMES, unsafe=True,
+        ),
+        # Left alone: no renames; other strings equal to the key; a chain of renames; signature names.
+        Example("import tensorflow as tf\n\nspec = tf.TensorSpec([None, 4], tf.float32, name='input_features')\n"),
+        Example(
+            "import tensorflow as tf\n\nspec = tf.TensorSpec([None, 4], tf.float32, name='a')\n"
+            "feed = {'input_features': x}\nlog('input_features')\n"
+            "def helper():\n    return {'scores': 1}\n"
+            "tf.saved_model.save(m, out, signatures={'input_features': f})\n",
+            options=SourceOptions(renames={"a": "b", "b": "c", "input_features": "features", "scores": "probabilities"}),
+        ),
+    )
+
+    def transformer(self, ctx: SourceContext, select: Select) -> SourceTransformer:
+        return _Rename(self, ctx, select)

@@ -1,0 +1,183 @@
+"""strip_pruning_before_export: export strip_pruning(model), not the model still wrapped for pruning."""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.codemod.visitors import ImportItem
+from libcst.helpers import get_full_name_for_node
+
+from repair.findings import FindingKind
+from repair.safety import Safety
+from repair.source import Example, Select, SourceContext, SourceRewrite, SourceTransformer
+from rewrites.source._analysis import SAVE, argument
+
+_SPARSITY = "tensorflow_model_optimization.sparsity.keras"
+_PRUNE = f"{_SPARSITY}.prune_low_magnitude"
+_STRIP = f"{_SPARSITY}.strip_pruning"
+# Functions that export their first argument: (position, keyword).
+_EXPORTERS = {SAVE: (0, "obj"), "tensorflow.lite.TFLiteConverter.from_keras_model": (0, "model"),
+              "keras.models.save_model": (0, "model"), "keras.saving.save_model": (0, "model"),
+              "tf_keras.models.save_model": (0, "model"), "tf_keras.saving.save_model": (0, "model")}
+
+
+class _Strip(SourceTransformer):
+    """Walks the file in order, remembering for each name whether its latest assignment was a prune call."""
+
+    def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
+        super().__init__(rewrite, ctx, select)
+        self.pruned: dict[str, cst.BaseExpression | None] = {}  # name -> the prune call's func, None: bound otherwise
+        self.scopes: list[dict[str, cst.BaseExpression | None]] = []
+
+    def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind(element.value, None)
+            return
+        name = get_full_name_for_node(target) if isinstance(target, (cst.Name, cst.Attribute)) else None
+        if name:
+            prune = isinstance(value, cst.Call) and self.names.is_(value.func, _PRUNE)
+            self.pruned[name] = value.func if prune and isinstance(value, cst.Call) else None
+
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+        for target in original.targets:
+            self._bind(target.target, original.value)
+        return updated
+
+    def leave_AnnAssign(self, original: cst.AnnAssign, updated: cst.AnnAssign) -> cst.AnnAssign:
+        if original.value is not None:
+            self._bind(original.target, original.value)
+        return updated
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind(node.target, None)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind(node.target, None)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind(node.asname.name, None)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scopes.append(dict(self.pruned))
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self.pruned = self.scopes.pop()  # a function's own bindings do not outlive it
+        return updated
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self._bind(node.name, None)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bind(node.target, node.value)
+
+    def _strip(self, func: cst.BaseExpression) -> tuple[cst.BaseExpression, list[ImportItem]] | None:
+        """``tfmot.sparsity.keras.strip_pruning`` spelled like the prune call (or imported beside it)."""
+        if isinstance(func, cst.Attribute):
+            return func.with_changes(attr=cst.Name("strip_pruning")), []
+        local = next((n for n, target in sorted(self.names.bound.items()) if target == _STRIP), None)
+        if local is not None:
+            return cst.Name(local), []
+        if "strip_pruning" in self.names.bound:
+            return None
+        return cst.Name("strip_pruning"), [ImportItem(_SPARSITY, "strip_pruning")]
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        qualified = self.names.qualify(original.func)
+        if qualified in _EXPORTERS:
+            arg = argument(original, *_EXPORTERS[qualified])
+            exported = arg.value if arg is not None else None
+        elif isinstance(original.func, cst.Attribute) and original.func.attr.value in ("save", "export") and qualified is None:
+            arg, exported = None, original.func.value
+        else:
+            return updated
+        name = get_full_name_for_node(exported) if isinstance(exported, (cst.Name, cst.Attribute)) else None
+        func = self.pruned.get(name) if name else None
+        strip = self._strip(func) if func is not None else None
+        if strip is None or exported is None:
+            return updated
+        strip_func, imports = strip
+        if arg is None:
+            assert isinstance(updated.func, cst.Attribute)
+            wrapped = cst.Call(strip_func, [cst.Arg(updated.func.value)])
+            replacement = updated.with_changes(func=updated.func.with_changes(value=wrapped))
+        else:
+            index = next(i for i, a in enumerate(original.args) if a is arg)
+            args = list(updated.args)
+            args[index] = args[index].with_changes(value=cst.Call(strip_func, [cst.Arg(args[index].value)]))
+            replacement = updated.with_changes(args=args)
+        return self.edit(original, updated, replacement, f"{name} still has its pruning wrappers: export strip_pruning({name})",
+                         imports=imports)
+
+
+class StripPruningBeforeExport(SourceRewrite):
+    """Export strip_pruning(model) instead of the model still wrapped for pruning.
+
+    What it fixes:
+        A name whose latest assignment (in file order) is tfmot.sparsity.keras.prune_low_magnitude(...)
+        (any import alias: tfmot, `from tensorflow_model_optimization.sparsity import keras as sparsity`,
+        a from-import of prune_low_magnitude) that is then exported with X.save(...), X.export(...),
+        tf.saved_model.save(X, ...), keras/tf_keras models.save_model(X, ...) or
+        tf.lite.TFLiteConverter.from_keras_model(X). The exported argument becomes
+        strip_pruning(X), spelled through the same alias. X itself is untouched, so training code after
+        the export still sees the wrapped model. Left alone: a name reassigned after pruning (for example
+        X = strip_pruning(X)), a parameter, anything it cannot trace to a prune call.
+    Why it fails:
+        ATLAS section 4: unstripped wrappers do not break conversion, but the .tflite doubles (417 KB vs
+        208 KB) and carries resource variables, a CALL_ONCE init subgraph and kernel*mask computed at run
+        time (VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE), which many delegates and micro runtimes refuse.
+        The serving output key also keeps the prune_low_magnitude_ prefix.
+    Safety:
+        safe: strip_pruning folds each mask into its kernel; outputs match (diff 2.9e-7 vs 1e-7
+        unstripped). The exported model no longer holds the optimizer or pruning step, so a file saved to
+        resume pruning from should carry `# repair: ignore`.
+    References:
+        ATLAS.md section 4 and surprise 5; tfmot strip_pruning. The model-level counterpart is
+        strip_pruning_wrappers.
+    """
+
+    id = "strip_pruning_before_export"
+    title = "export strip_pruning(model), not the pruning-wrapped model"
+    safety = Safety.SAFE
+    answers = frozenset({FindingKind.PRUNING_WRAPPERS, FindingKind.RESOURCE_VARIABLES})
+    model_rewrite = "strip_pruning_wrappers"
+    triggers = ("prune_low_magnitude",)
+    examples = (
+        Example(
+            "import tensorflow as tf\nimport tensorflow_model_optimization as tfmot\n\n"
+            "model = build()\nmodel = tfmot.sparsity.keras.prune_low_magnitude(model, **params)\n"
+            "model.fit(x, y, callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])\n"
+            "model.save(\"pruned\")  # for serving\n"
+            "converter = tf.lite.TFLiteConverter.from_keras_model(model)\n",
+            "import tensorflow as tf\nimport tensorflow_model_optimization as tfmot\n\n"
+            "model = build()\nmodel = tfmot.sparsity.keras.prune_low_magnitude(model, **params)\n"
+            "model.fit(x, y, callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])\n"
+            "tfmot.sparsity.keras.strip_pruning(model).save(\"pruned\")  # for serving\n"
+            "converter = tf.lite.TFLiteConverter.from_keras_model(tfmot.sparsity.keras.strip_pruning(model))\n",
+        ),
+        Example(
+            "import tensorflow as tf\nfrom tensorflow_model_optimization.sparsity import keras as sparsity\n\n"
+            "def main():\n    pruned = sparsity.prune_low_magnitude(base)\n"
+            "    tf.saved_model.save(obj=pruned, export_dir=out)\n",
+            "import tensorflow as tf\nfrom tensorflow_model_optimization.sparsity import keras as sparsity\n\n"
+            "def main():\n    pruned = sparsity.prune_low_magnitude(base)\n"
+            "    tf.saved_model.save(obj=sparsity.strip_pruning(pruned), export_dir=out)\n",
+        ),
+        Example(
+            "import tf_keras\nfrom tensorflow_model_optimization.sparsity.keras import prune_low_magnitude\n\n"
+            "net = prune_low_magnitude(net)\ntf_keras.models.save_model(net, \"net.h5\")\n",
+            "import tf_keras\nfrom tensorflow_model_optimization.sparsity.keras import strip_pruning, prune_low_magnitude\n\n"
+            "net = prune_low_magnitude(net)\ntf_keras.models.save_model(strip_pruning(net), \"net.h5\")\n",
+        ),
+        # Left alone: already stripped; saved before pruning; a parameter; not tfmot.
+        Example(
+            "import tensorflow_model_optimization as tfmot\n\n"
+            "base.save(\"base.keras\")\nmodel = tfmot.sparsity.keras.prune_low_magnitude(base)\n"
+            "model = tfmot.sparsity.keras.strip_pruning(model)\nmodel.save(\"final\")\n"
+            "def export(model):\n    model.save(\"x\")\n"
+        ),
+        Example("from mylib import prune_low_magnitude\n\nm = prune_low_magnitude(m)\nm.save(\"x\")\n"),
+    )
+
+    def transformer(self, ctx: SourceContext, select: Select) -> SourceTransformer:
+        return _Strip(self, ctx, select)

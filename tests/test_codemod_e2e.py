@@ -1,0 +1,280 @@
+"""End to end on every user source in corpora/sources: broken script -> codemod -> fixed script -> right model.
+
+For each ``SourceCase``, in temporary directories:
+
+1. the original script runs (its own process, the venv's python) and exports the original model, with
+   ``reference.npz``: the inputs it used and what its in-memory model computed on them;
+2. ``repair diagnose --json`` on the original model reports the case's findings (the case is really broken);
+3. a copy of the script goes through ``repair codemod`` (the CLI: a dry run with ``--plan-out`` for the
+   diff and the decisions, then ``--write``; the Python API if the CLI has no ``codemod`` yet): exactly the
+   case's source rewrites are applied, its display-only warnings are shown, and the written file differs
+   from the original by exactly the dry run's diff (and never in the reference probe);
+4. the rewritten script runs and exports the fixed model;
+5. ``repair diagnose --json`` on the fixed model, with the case's diagnose flags, has **no findings at
+   all** (not even ``info``): every case is built so that the source fix leaves nothing to say;
+6. parity with the original *source*: the fixed SavedModel's ``serving_default`` (in TensorFlow) and its
+   ``.tflite`` (default converter, LiteRT interpreter, signature runner) run on the original reference
+   inputs (keys renamed where the case renames) and match the original reference outputs within
+   atol 1e-5, rtol 1e-4; the rewritten script's own in-memory outputs match them too.
+
+A case that stays broken (``tf.py_function``) must come out of the codemod unchanged, with a warning.
+
+Scripts run two at a time (2 cores), each case once per session: all original runs are queued first,
+then the codemods run in this process (no TensorFlow needed), then the rewritten scripts are queued.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpora.sources import SOURCE_CASES, SourceCase
+from tests.cli_helpers import repair
+
+pytestmark = pytest.mark.slow
+
+CASES = [c.id for c in SOURCE_CASES]
+FIXED_CASES = [c.id for c in SOURCE_CASES if not c.stays_broken]
+ATOL, RTOL = 1e-5, 1e-4
+PROBE = "def _write_reference("  # the reference probe at the bottom of every script: no rewrite may touch it
+_WARNING = re.compile(r":\d+: warning (\w+):")
+
+
+@dataclass
+class Codemod:
+    """What the codemod did to one copy of a script."""
+
+    how: str  # "cli" or "api"
+    before: str  # the script as copied
+    after: str = ""  # the file after --write
+    diff: str = ""  # the dry run's unified diff (CLI stdout), or the API's
+    applied: list[str] = field(default_factory=list)  # rewrite id per accepted site
+    not_applied: list[str] = field(default_factory=list)  # "rewrite: title" per site proposed but not accepted
+    warnings: list[str] = field(default_factory=list)  # rewrite id per display-only site
+    output: str = ""  # what the CLI printed, for failure messages
+    dry_run_left_file_alone: bool = True
+
+
+def _run_script(script: Path, out_dir: Path) -> Path:
+    """``python SCRIPT OUT_DIR`` in a fresh process; the script sets TF_USE_LEGACY_KERAS itself if it needs it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0", CUDA_VISIBLE_DEVICES="")
+    proc = subprocess.run([sys.executable, str(script), str(out_dir)], capture_output=True, text=True, cwd=out_dir, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{script.name} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    if not (out_dir / "saved_model" / "saved_model.pb").is_file() or not (out_dir / "reference.npz").is_file():
+        raise RuntimeError(f"{script.name} wrote no saved_model/ or reference.npz in {out_dir}")
+    return out_dir
+
+
+def _cli_has_codemod() -> bool:
+    from repair.cli import app
+
+    return any((c.name or (c.callback.__name__ if c.callback else "")) == "codemod" for c in app.registered_commands)
+
+
+def _codemod_cli(case: SourceCase, path: Path) -> Codemod:
+    before = path.read_text()
+    plan = path.with_name("plan.json")
+    dry = repair("codemod", str(path), *case.codemod_args(), "--plan-out", str(plan))
+    result = Codemod("cli", before, output=f"dry run (exit {dry.exit_code}):\n{dry.stdout}\n{dry.stderr}")
+    assert dry.exit_code == 0, result.output
+    result.dry_run_left_file_alone = path.read_text() == before
+    result.diff = dry.stdout
+    entries = json.loads(plan.read_text())["fixes"]
+    result.applied = [e["rewrite"] for e in entries if e["decision"] == "accept"]
+    result.not_applied = [f"{e['rewrite']}: {e['title']}" for e in entries if e["decision"] != "accept"]
+    result.warnings = _WARNING.findall(dry.stderr)
+    wet = repair("codemod", str(path), *case.codemod_args(), "--write")
+    result.output += f"\n--write (exit {wet.exit_code}):\n{wet.stdout}\n{wet.stderr}"
+    assert wet.exit_code == 0, result.output
+    result.after = path.read_text()
+    return result
+
+
+def _codemod_api(case: SourceCase, path: Path) -> Codemod:
+    """Until the CLI has ``codemod``: the engine, deciding like the CLI's flags would (the flags that
+    parametrize an unsafe fix consent to it, as in ``repair fix``)."""
+    from repair.codemod import FileResult, run_codemod
+    from repair.decide import AutoDecider
+    from repair.safety import Safety
+    from repair.source import SourceOptions
+    from rewrites.source import SOURCE_CATALOG
+
+    before = path.read_text()
+    results: list[FileResult] = []
+    consent = case.unsafe or bool(case.pins or case.renames)
+    run_codemod([path], SOURCE_CATALOG, SourceOptions(pins=case.pin_dims(), renames=case.rename_map()),
+                AutoDecider(yes=True, unsafe=consent), write=True, on_result=results.append)
+    (res,) = results
+    result = Codemod("api", before, after=path.read_text(), output=res.error)
+    result.diff = difflib_diff(before, result.after, str(path))
+    for edit in res.edits:
+        if edit.site.safety is Safety.DISPLAY_ONLY:
+            result.warnings.append(edit.site.rewrite_id)
+        elif edit.applied:
+            result.applied.append(edit.site.rewrite_id)
+        else:
+            result.not_applied.append(f"{edit.site.rewrite_id}: {edit.site.message} [{edit.why}]")
+    return result
+
+
+def difflib_diff(before: str, after: str, path: str) -> str:
+    """The codemod's own diff format (``repair.codemod.unified``)."""
+    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                        fromfile=f"a/{path}", tofile=f"b/{path}"))
+
+
+class SourceCorpus:
+    """Runs every case once: originals first on a 2-worker pool, codemods here, then the rewritten scripts."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.cases = {c.id: c for c in SOURCE_CASES}
+        self._pool = ThreadPoolExecutor(max_workers=2)
+        self._original: dict[str, Future[Path]] = {}
+        self._fixed: dict[str, Future[Path] | None] = {}
+        self._codemod: dict[str, Codemod | BaseException] = {}
+        for case in SOURCE_CASES:
+            self._original[case.id] = self._pool.submit(_run_script, case.script, root / case.id / "original")
+        use_cli = _cli_has_codemod()
+        for case in SOURCE_CASES:
+            copy = root / case.id / "src" / case.script.name
+            copy.parent.mkdir(parents=True)
+            shutil.copyfile(case.script, copy)
+            try:
+                self._codemod[case.id] = done = (_codemod_cli if use_cli else _codemod_api)(case, copy)
+            except BaseException as exc:  # reported by the tests of this case, not the whole session
+                self._codemod[case.id] = exc
+                self._fixed[case.id] = None
+                continue
+            changed = done.after != done.before
+            self._fixed[case.id] = self._pool.submit(_run_script, copy, root / case.id / "fixed") if changed else None
+
+    def original(self, case_id: str) -> Path:
+        return self._original[case_id].result()
+
+    def codemod(self, case_id: str) -> Codemod:
+        result = self._codemod[case_id]
+        if isinstance(result, BaseException):
+            raise AssertionError(f"the codemod failed on {case_id}: {result}") from result
+        return result
+
+    def fixed(self, case_id: str) -> Path:
+        result = self.codemod(case_id)
+        future = self._fixed[case_id]
+        if future is None:
+            pytest.fail(f"{case_id}: the codemod changed nothing, so there is no fixed model "
+                        f"(applied {result.applied}, not applied {result.not_applied}); missing from the source "
+                        f"catalog: {sorted(_missing(self.cases[case_id]))}")
+        return future.result()
+
+
+def _missing(case: SourceCase) -> set[str]:
+    from rewrites.source import SOURCE_BY_ID
+
+    return set(case.rewrites | case.warnings) - set(SOURCE_BY_ID)
+
+
+@pytest.fixture(scope="session")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> SourceCorpus:
+    return SourceCorpus(tmp_path_factory.mktemp("sources"))
+
+
+def _diagnose(model: Path, case: SourceCase) -> list[dict[str, str]]:
+    run = repair("diagnose", str(model / "saved_model"), "--json", *case.diagnose_args)
+    assert run.exit_code in (0, 1), f"diagnose exit {run.exit_code}: {run.stderr}"
+    return json.loads(run.stdout)["findings"]
+
+
+def _reference(run_dir: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    with np.load(run_dir / "reference.npz") as z:
+        inputs = {k[3:]: z[k] for k in z.files if k.startswith("in:")}
+        outputs = {k[4:]: z[k] for k in z.files if k.startswith("out:")}
+    return inputs, outputs
+
+
+def _close(got: dict[str, np.ndarray], want: dict[str, np.ndarray], what: str) -> None:
+    assert set(got) == set(want), f"{what}: output keys {sorted(got)}, expected {sorted(want)}"
+    for key, value in want.items():
+        np.testing.assert_allclose(np.asarray(got[key], dtype=np.float64), value.astype(np.float64), atol=ATOL, rtol=RTOL,
+                                   err_msg=f"{what}: output {key}")
+
+
+@pytest.mark.parametrize("case_id", CASES)
+def test_original_is_broken(sources: SourceCorpus, case_id: str) -> None:
+    case = sources.cases[case_id]
+    ids = {f["id"] for f in _diagnose(sources.original(case_id), case)}
+    assert case.findings <= ids, f"the original model lacks {sorted(case.findings - ids)}; diagnose found {sorted(ids)}"
+
+
+@pytest.mark.parametrize("case_id", CASES)
+def test_codemod_applies_the_case_rewrites(sources: SourceCorpus, case_id: str) -> None:
+    case = sources.cases[case_id]
+    result = sources.codemod(case_id)
+    context = f"[{result.how}] missing from the source catalog: {sorted(_missing(case))}\n{result.output}\n{result.diff}"
+    assert set(result.applied) == set(case.rewrites), (
+        f"applied {sorted(set(result.applied))}, expected {sorted(case.rewrites)}; not applied: {result.not_applied}\n{context}")
+    assert set(result.warnings) == set(case.warnings), f"warnings {result.warnings}, expected {sorted(case.warnings)}\n{context}"
+    assert result.dry_run_left_file_alone, "the dry run (no --write) modified the file"
+    if case.stays_broken:
+        assert result.after == result.before and not result.diff, f"a case without a safe fix was changed\n{context}"
+        return
+    # The written file is the original plus exactly the diff the dry run showed, and the probe is untouched.
+    assert result.after != result.before
+    path = re.search(r"^--- a/(.*)$", result.diff, re.M)
+    assert path, f"no diff shown\n{context}"
+    assert difflib_diff(result.before, result.after, path.group(1)) == result.diff
+    assert result.after[result.after.index(PROBE):] == result.before[result.before.index(PROBE):], "the probe was rewritten"
+    import libcst
+
+    libcst.parse_module(result.after)
+
+
+@pytest.mark.parametrize("case_id", FIXED_CASES)
+def test_fixed_model_has_no_findings(sources: SourceCorpus, case_id: str) -> None:
+    """Zero findings of any severity: every case is built so that nothing, not even info, remains."""
+    case = sources.cases[case_id]
+    findings = _diagnose(sources.fixed(case_id), case)
+    assert not findings, "\n".join(f"{f['severity']} {f['id']}: {f['evidence'][:300]}" for f in findings)
+
+
+@pytest.mark.parametrize("case_id", FIXED_CASES)
+def test_fixed_model_matches_the_original_source(sources: SourceCorpus, case_id: str) -> None:
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    case = sources.cases[case_id]
+    renames = case.rename_map()
+    inputs, want = _reference(sources.original(case_id))
+    fixed = sources.fixed(case_id)
+    feeds = {renames.get(k, k): v for k, v in inputs.items()}
+    want = {renames.get(k, k): v for k, v in want.items()}
+
+    # The rewritten source's own in-memory model computes what the original source's did (the probe is
+    # untouched, so its keys are the original ones).
+    own_inputs, own = _reference(fixed)
+    assert set(own_inputs) == set(inputs) and all(np.array_equal(own_inputs[k], inputs[k]) for k in inputs)
+    _close({renames.get(k, k): v for k, v in own.items()}, want, "rewritten script, in memory")
+
+    model_dir = str(fixed / "saved_model")
+    fn = tf.saved_model.load(model_dir, tags=["serve"]).signatures["serving_default"]
+    keys = set(fn.structured_input_signature[1])
+    assert keys == set(feeds), f"serving input keys {sorted(keys)}, expected {sorted(feeds)}"
+    _close({k: v.numpy() for k, v in fn(**{k: tf.constant(v) for k, v in feeds.items()}).items()}, want, "SavedModel")
+
+    blob = tf.lite.TFLiteConverter.from_saved_model(model_dir).convert()
+    runner = Interpreter(model_content=blob).get_signature_runner("serving_default")
+    _close(runner(**feeds), want, ".tflite")
