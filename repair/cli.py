@@ -84,7 +84,7 @@ class Prompt:
         default = "y" if proposal.safety is Safety.SAFE else "n"
         choices = "[Y]es / [n]o" if default == "y" else "[y]es / [N]o"
         while True:
-            out.print(f"Apply this fix? {choices} / [a]ll remaining / [q]uit / [d]etails / ? ", end="", highlight=False)
+            out.print(f"Apply this fix? {choices} / [a]ll remaining / [q]uit / [d]etails / ? ", end="", highlight=False, markup=False)
             line = sys.stdin.readline()
             if not line:  # end of input: nobody is there to answer
                 self.stopped = True
@@ -137,6 +137,12 @@ def _decider(yes: bool, unsafe_fixes: bool, interactive: bool, plan_in: Path | N
             raise BadInput("--interactive needs a terminal on stdin; decide with --yes/--unsafe-fixes or --plan-in instead")
         return Prompt(yes=yes)
     return AutoDecider(yes=True, unsafe=unsafe_fixes, consented=consented)
+
+
+def unified_example(before: str, after: str) -> str:
+    import difflib
+
+    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True), "before", "after"))
 
 
 def _pairs(values: list[str] | None, flag: str) -> list[tuple[str, str]]:
@@ -490,18 +496,29 @@ def rewrites(rewrite_id: Annotated[Optional[str], typer.Argument(help="Show one 
 
     def body() -> int:
         from rewrites import BY_ID, CATALOG
+        from rewrites.source import SOURCE_BY_ID, SOURCE_CATALOG
 
         if rewrite_id is None:
-            table = Table("id", "safety", "answers", "what it does", box=None, header_style="bold")
+            table = Table("id", "safety", "answers", "what it does", box=None, header_style="bold", title="model rewrites (repair fix)")
             for r in CATALOG:
                 table.add_row(r.id, r.safety.value, ", ".join(sorted(k.value for k in r.answers)), r.title)
             out.print(table)
+            table = Table("id", "safety", "mirrors", "what it does", box=None, header_style="bold", title="source rewrites (repair codemod)")
+            for s in SOURCE_CATALOG:
+                table.add_row(s.id, s.safety.value, s.model_rewrite or "-", s.title)
+            out.print(table)
             return 0
-        if rewrite_id not in BY_ID:
-            raise BadInput(f"no rewrite '{rewrite_id}' (known: {', '.join(BY_ID)})")
-        r = BY_ID[rewrite_id]
+        r = BY_ID.get(rewrite_id) or SOURCE_BY_ID.get(rewrite_id)
+        if r is None:
+            raise BadInput(f"no rewrite '{rewrite_id}' (known: {', '.join([*BY_ID, *SOURCE_BY_ID])})")
         out.print(f"[bold]{r.id}[/] ({r.safety.value}) answers {', '.join(sorted(k.value for k in r.answers))}\n", highlight=False)
         out.print(r.doc(), highlight=False, markup=False)
+        if rewrite_id in SOURCE_BY_ID:
+            for example in SOURCE_BY_ID[rewrite_id].examples:
+                if example.after is not None:
+                    out.print("\nexample:", highlight=False)
+                    out.print(unified_example(example.before, example.after), highlight=False, markup=False)
+                    break
         return 0
 
     raise typer.Exit(_guard(body))

@@ -385,7 +385,7 @@ class _Attempt:
             location=str(src),
             finding=finding.id,
             preview=self.preview,
-            details=lambda: f"{finding.explanation}\n\n{rewrite.doc()}" + (f"\n\nevidence:\n{finding.evidence}" if finding.evidence else ""),
+            details=lambda: f"{finding.explanation}\n\n{rewrite.doc()}" + (f"\n\nevidence (start):\n{finding.evidence[:1500]}" if finding.evidence else ""),
         )
 
     def preview(self) -> str:

@@ -89,6 +89,8 @@ def to_json(result: RunResult) -> dict[str, Any]:
                   "tflite_after": result.final.tflite.size if result.final and result.final.tflite else None},
         "timings_s": {k: round(v, 3) for k, v in result.timings.items()},
         "next_steps": [f"{f.id}: {f.no_fix_reason}" for f in (result.final.findings if result.final else []) if not f.fix],
+        "source_edits": result.source_edits,
+        "source_patch": str(result.source_patch) if result.source_patch else None,
     }
 
 
@@ -155,6 +157,13 @@ def to_markdown(result: RunResult) -> str:
               f"- interpreter invoke (median of 5, 2 threads, parity inputs): {_ms(result.original.invoke_ms)} before, "
               f"{_ms(result.final.invoke_ms if result.final else None)} after",
               "- seconds: " + ", ".join(f"{k} {v}" for k, v in data["timings_s"].items()), ""]
+    if result.source_edits:
+        lines += ["## Source edits (--source)", "", "| where | rewrite | safety | what | decision |", "|---|---|---|---|---|"]
+        lines += [f"| {e['location']} | `{e['rewrite']}` | {e['safety']} | {e['title']} | {e['decision']}"
+                  f"{(': ' + e['why']) if e.get('why') else ''} |" for e in result.source_edits] + [""]
+        if result.source_patch_text:
+            lines += ["Accepted edits, as written to `source.patch` (apply with `git apply source.patch`):", "",
+                      _FENCE + "diff", result.source_patch_text.rstrip("\n"), _FENCE, ""]
     if data["next_steps"]:
         lines += ["## Next steps", ""] + [f"- {s}" for s in data["next_steps"]] + [""]
     lines += _evidence_md(result.original.findings + (result.final.findings if result.final else []))
