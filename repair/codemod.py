@@ -24,7 +24,7 @@ import libcst as cst
 
 from repair.decide import AutoDecider, Decider, Decision, PlanDecider, Proposal, ProposalKind, stopped, why_not
 from repair.safety import Safety
-from repair.source import Site, SourceOptions, SourceRewrite, none, run_pass
+from repair.source import Names, Site, SourceOptions, SourceRewrite, run_pass
 
 MAX_ROUNDS = 5  # a catalog round that changes nothing ends the loop; more than this means rewrites fight
 _SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox", "node_modules", ".mypy_cache",
@@ -98,38 +98,42 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
         result.status, result.error = "failed", "does not parse: nested too deeply"
         return result
     decided: dict[str, Decision] = {}
+    code = text
     for _ in range(MAX_ROUNDS):
         changed = False
+        names = Names.of(module, code)  # one import table per version of the tree
         for rewrite in rewrites:
-            if not rewrite.could_match(module.code):
+            if not rewrite.active(options) or not rewrite.could_match(code):
                 continue
-            found = run_pass(rewrite, module, options, none, path).sites
-            fresh = [s for s in found if s.key not in decided]
-            accepted: set[str] = set()
-            for site in fresh:
-                if site.safety is Safety.DISPLAY_ONLY:
-                    decided[site.key] = Decision.REJECT
-                    result.edits.append(Edit(site, False, "display-only: no safe automatic fix"))
-                    continue
-                current = module
+            current = module
 
-                def preview(site: Site = site, current: cst.Module = current, rewrite: SourceRewrite = rewrite) -> str:
-                    one = run_pass(rewrite, current, options, lambda s: s.key == site.key, path).module
+            def select(site: Site, current: cst.Module = current, rewrite: SourceRewrite = rewrite) -> bool:
+                """Decide a site the moment the pass finds it: one pass both finds and applies."""
+                if site.key in decided:  # rejected before (accepted ones are applied and do not match again)
+                    return decided[site.key] is Decision.ACCEPT
+
+                def preview() -> str:
+                    one = run_pass(rewrite, current, options, lambda s: s.key == site.key, path, names).module
                     return unified(current.code, one.code, path)
 
                 proposal = proposal_for(site, path, rewrite, preview)
                 decision = decided[site.key] = decider(proposal)
-                if decision is Decision.ACCEPT:
-                    accepted.add(site.key)
-                    result.edits.append(Edit(site, True))
-                else:
-                    result.edits.append(Edit(site, False, why_not(decider, proposal)))
-            if accepted:
-                module = run_pass(rewrite, module, options, lambda s: s.key in accepted, path).module
-                changed = True
+                why = "" if decision is Decision.ACCEPT else why_not(decider, proposal)
+                result.edits.append(Edit(site, decision is Decision.ACCEPT, why))
+                return decision is Decision.ACCEPT
+
+            done = run_pass(rewrite, module, options, select, path, names)
+            for site in done.sites:
+                if site.safety is Safety.DISPLAY_ONLY and site.key not in decided:
+                    decided[site.key] = Decision.REJECT
+                    result.edits.append(Edit(site, False, "display-only: no safe automatic fix"))
+            new_code = done.module.code if done.module is not module else code
+            if new_code != code:
+                module, code, changed = done.module, new_code, True
+                names = Names.of(module, code)
         if not changed or stopped(decider):
             break
-    result.after = module.code
+    result.after = code
     result.status = "changed" if result.after != text else "unchanged"
     return result
 
@@ -296,7 +300,8 @@ class SourceOffers:
         self.accepted: set[str] = set()
         by_id = {r.id: r for r in self.rewrites}
         for path in discover([root]):
-            name = str(path)
+            relative = os.path.relpath(path)
+            name = relative if not relative.startswith("..") else str(path)  # patch paths that `git apply` takes from here
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):

@@ -16,6 +16,7 @@ spellings. A line that carries ``# repair: ignore`` (or ``# repair: ignore[rewri
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import re
@@ -64,9 +65,9 @@ def canonical(name: str) -> str:
 class Names:
     """What each imported name stands for in one file (every import statement, at any depth)."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, statements: Sequence[cst.Import | cst.ImportFrom]) -> None:
         self.bound: dict[str, str] = {}
-        for node in _imports(module):
+        for node in statements:
             if isinstance(node, cst.Import):
                 for alias in node.names:
                     dotted = get_full_name_for_node(alias.name) or ""
@@ -80,6 +81,11 @@ class Names:
                 for alias in node.names:
                     name = get_full_name_for_node(alias.name) or ""
                     self.bound[_as_name(alias) if alias.asname else name] = f"{base}.{name}"
+
+    @classmethod
+    def of(cls, module: cst.Module, code: str | None = None) -> Names:
+        """The import table of a module, read from its import lines (walking the whole tree costs seconds on big files)."""
+        return cls(_import_statements(module.code if code is None else code))
 
     def qualify(self, expr: cst.BaseExpression) -> str | None:
         """The canonical qualified name of a Name/Attribute chain, or None when its head is not imported."""
@@ -107,19 +113,30 @@ def _as_name(alias: cst.ImportAlias) -> str:
     return get_full_name_for_node(alias.asname.name) or ""
 
 
-def _imports(module: cst.Module) -> list[cst.Import | cst.ImportFrom]:
+_IMPORT_LINE = re.compile(r"^[ \t]*(?:import|from)[ \t]+[\w.]", re.MULTILINE)
+
+
+def _import_statements(code: str) -> list[cst.Import | cst.ImportFrom]:
+    """Every import statement, found by its line and parsed alone (with its parenthesised or backslash continuation)."""
     found: list[cst.Import | cst.ImportFrom] = []
-
-    class Collect(cst.CSTVisitor):
-        def visit_Import(self, node: cst.Import) -> bool:
-            found.append(node)
-            return False
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-            found.append(node)
-            return False
-
-    module.visit(Collect())
+    for match in _IMPORT_LINE.finditer(code):
+        start = match.start()
+        end = code.find("\n", start)
+        end = len(code) if end < 0 else end
+        snippet = code[start:end]
+        if "(" in snippet and ")" not in snippet:
+            close = code.find(")", end)
+            snippet = code[start:close + 1] if close >= 0 else snippet
+        while snippet.rstrip().endswith("\\") and end < len(code):
+            nxt = code.find("\n", end + 1)
+            nxt = len(code) if nxt < 0 else nxt
+            snippet, end = code[start:nxt], nxt
+        try:
+            statement = cst.parse_statement(snippet.strip().split(";")[0] + "\n")
+        except (cst.ParserSyntaxError, RecursionError):
+            continue  # "import" at the start of a docstring line, not a statement
+        if isinstance(statement, cst.SimpleStatementLine):
+            found.extend(s for s in statement.body if isinstance(s, (cst.Import, cst.ImportFrom)))
     return found
 
 
@@ -146,12 +163,15 @@ class Site:
 class SourceContext:
     """One file being rewritten: its tree, names, lines and the user's options."""
 
-    def __init__(self, module: cst.Module, options: SourceOptions, path: str = "<string>") -> None:
+    def __init__(self, module: cst.Module, options: SourceOptions, path: str = "<string>", names: Names | None = None) -> None:
         self.module = module
         self.options = options
         self.path = path
-        self.names = Names(module)
-        self.lines = module.code.splitlines()
+        self.names = names or Names.of(module)
+
+    @functools.cached_property
+    def lines(self) -> list[str]:
+        return self.module.code.splitlines()
 
     def ignored(self, first: int, last: int, rewrite_id: str) -> bool:
         """Whether a ``# repair: ignore`` comment on the site's first or last line opts it out."""
@@ -244,6 +264,10 @@ class SourceRewrite(ABC):
     def could_match(self, text: str) -> bool:
         return any(t in text for t in self.triggers)
 
+    def active(self, options: SourceOptions) -> bool:
+        """Whether the rewrite can do anything with these options (a pin rewrite needs pins)."""
+        return True
+
     @classmethod
     def doc(cls) -> str:
         return inspect.cleandoc(cls.__doc__ or "")
@@ -257,19 +281,12 @@ class Pass:
     sites: tuple[Site, ...]
 
 
-def run_pass(rewrite: SourceRewrite, module: cst.Module, options: SourceOptions, select: Select, path: str = "<string>") -> Pass:
+def run_pass(rewrite: SourceRewrite, module: cst.Module, options: SourceOptions, select: Select, path: str = "<string>",
+             names: Names | None = None) -> Pass:
     """Run one rewrite over a module, applying the sites ``select`` accepts."""
-    ctx = SourceContext(module, options, path)
+    ctx = SourceContext(module, options, path, names)
     transformer = rewrite.transformer(ctx, select)
     new = MetadataWrapper(module, unsafe_skip_copy=True).visit(transformer)
     if transformer.imports:
         new = AddImportsVisitor(CodemodContext(), transformer.imports).transform_module(new)
     return Pass(new, tuple(transformer.sites))
-
-
-def none(site: Site) -> bool:
-    return False
-
-
-def everything(site: Site) -> bool:
-    return True
