@@ -88,8 +88,12 @@ class Names:
         return cls(_import_statements(module.code if code is None else code))
 
     def qualify(self, expr: cst.BaseExpression) -> str | None:
-        """The canonical qualified name of a Name/Attribute chain, or None when its head is not imported."""
-        dotted = get_full_name_for_node(expr)
+        """The canonical qualified name of a Name/Attribute chain, or None when its head is not imported.
+
+        Only plain dotted names count: libcst's ``get_full_name_for_node`` also sees through calls, so
+        ``keras.layers.LSTM(16)(x)`` would otherwise name the outer call ``keras.layers.LSTM``.
+        """
+        dotted = _plain_dotted(expr)
         if not dotted:
             return None
         head, _, rest = dotted.partition(".")
@@ -106,6 +110,17 @@ class Names:
             if canonical(target) == module and "." not in local:
                 return local
         return None
+
+
+def _plain_dotted(expr: cst.BaseExpression) -> str | None:
+    parts = []
+    while isinstance(expr, cst.Attribute):
+        parts.append(expr.attr.value)
+        expr = expr.value
+    if not isinstance(expr, cst.Name):
+        return None
+    parts.append(expr.value)
+    return ".".join(reversed(parts))
 
 
 def _as_name(alias: cst.ImportAlias) -> str:

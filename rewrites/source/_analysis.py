@@ -23,6 +23,7 @@ class Bindings(cst.CSTVisitor):
         super().__init__()
         self.values: dict[str, list[cst.BaseExpression | None]] = {}
         self.classes: dict[str, list[cst.ClassDef]] = {}
+        self.functions: dict[str, list[cst.FunctionDef]] = {}
         module.visit(self)
 
     def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
@@ -76,6 +77,7 @@ class Bindings(cst.CSTVisitor):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._bind(node.name, None)
+        self.functions.setdefault(node.name.value, []).append(node)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._bind(node.name, None)
@@ -91,6 +93,27 @@ def class_def(bindings: Bindings, name: str) -> cst.ClassDef | None:
     """The file's only class called ``name`` (a name defined twice reads as unknown)."""
     found = bindings.classes.get(name, [])
     return found[0] if len(found) == 1 else None
+
+
+def returns(func: cst.FunctionDef) -> list[cst.BaseExpression | None]:
+    """What each ``return`` of ``func`` itself returns (None for a bare return), not those of nested functions."""
+    found: list[cst.BaseExpression | None] = []
+
+    class Collect(cst.CSTVisitor):
+        def visit_Return(self, node: cst.Return) -> None:
+            found.append(node.value)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    func.body.visit(Collect())
+    return found
 
 
 def derives(names: Names, bindings: Bindings, cls: cst.ClassDef, targets: frozenset[str], seen: frozenset[str] = frozenset()) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
@@ -89,16 +91,25 @@ def _names_in(expr: cst.BaseExpression) -> set[str]:
 
 
 class _AddSignature(SourceTransformer):
-    def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
-        super().__init__(rewrite, ctx, select)
-        self.bindings = Bindings(ctx.module)
-        self.scan = _Scan(self.names)
-        ctx.module.visit(self.scan)
-        self.saved_classes: list[cst.ClassDef] = []
+    # The file is walked again only once a @tf.function without input_signature is found.
+    @functools.cached_property
+    def bindings(self) -> Bindings:
+        return Bindings(self.ctx.module)
+
+    @functools.cached_property
+    def scan(self) -> _Scan:
+        scan = _Scan(self.names)
+        self.ctx.module.visit(scan)
+        return scan
+
+    @functools.cached_property
+    def saved_classes(self) -> list[cst.ClassDef]:
+        found = []
         for obj in self.scan.saved:
             cls = instance_class(self.bindings, obj)
             if cls is not None and derives(self.names, self.bindings, cls, frozenset({TF_MODULE})):
-                self.saved_classes.append(cls)
+                found.append(cls)
+        return found
 
     def _family(self, cls: cst.ClassDef) -> list[cst.ClassDef]:
         """The saved classes that are ``cls`` or derive from it (their instances run its methods)."""
@@ -146,19 +157,19 @@ class _AddSignature(SourceTransformer):
         return specs, " and ".join(sorted(sources)) or "no parameters"
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
-        if id(original) not in self.scan.owner:
-            return updated
-        cls = self.scan.owner[id(original)]
-        if cls is not None and not self._family(cls):
-            return updated
-        if cls is None and original.name.value not in self.scan.referenced:
-            return updated
         index = next((i for i, d in enumerate(original.decorators) if tf_function_call(self.names, d) is not None), None)
         if index is None:
             return updated
         call = tf_function_call(self.names, original.decorators[index])
         if isinstance(call, cst.Call) and (keyword(call, "input_signature") is not None
                                            or any(a.keyword is None for a in call.args)):
+            return updated
+        if id(original) not in self.scan.owner:
+            return updated
+        cls = self.scan.owner[id(original)]
+        if cls is not None and not self._family(cls):
+            return updated
+        if cls is None and original.name.value not in self.scan.referenced:
             return updated
         params = self._params(original, cls)
         found = self._specs(original, params, cls) if params is not None else None

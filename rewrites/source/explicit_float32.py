@@ -52,19 +52,28 @@ def _floats(expr: cst.BaseExpression) -> bool:
     return None not in kinds and "float" in kinds
 
 
+def _kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
+    return cst.Arg(value, keyword=cst.Name(name), equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+
+
+def _keyword(call: cst.Call, name: str) -> cst.Arg | None:
+    return next((a for a in call.args if a.keyword is not None and a.keyword.value == name), None)
+
+
 def with_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Call:
     """``call`` with ``name=value`` appended, keeping a trailing comma and the one-argument-per-line layout."""
-    arg = cst.Arg(value, keyword=cst.Name(name), equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+    arg = _kwarg(name, value)
     if not call.args:
         return call.with_changes(args=[arg])
     last = call.args[-1]
-    separator: cst.BaseParenthesizableWhitespace = cst.SimpleWhitespace(" ")
-    if isinstance(last.comma, cst.Comma):  # a trailing comma: the call is laid out over lines
+    before = call.args[-2].comma if len(call.args) > 1 else None
+    layout = before.whitespace_after if isinstance(before, cst.Comma) else call.whitespace_before_args
+    separator = layout if isinstance(layout, cst.ParenthesizedWhitespace) else cst.SimpleWhitespace(" ")
+    if isinstance(last.comma, cst.Comma):  # a trailing comma stays the last thing before ")"
         arg = arg.with_changes(comma=last.comma)
-        before = call.args[-2].comma if len(call.args) > 1 else None
-        layout = before.whitespace_after if isinstance(before, cst.Comma) else call.whitespace_before_args
-        if isinstance(layout, cst.ParenthesizedWhitespace):
-            separator = layout
+    else:  # so does the whitespace before ")"
+        arg, last = arg.with_changes(whitespace_after_arg=last.whitespace_after_arg), last.with_changes(
+            whitespace_after_arg=cst.SimpleWhitespace(""))
     return call.with_changes(args=[*call.args[:-1], last.with_changes(comma=cst.Comma(whitespace_after=separator)), arg])
 
 
@@ -72,6 +81,7 @@ class _Float32(SourceTransformer):
     def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
         super().__init__(rewrite, ctx, select)
         self._indices: set[int] = set()  # ids of expressions used as indices
+        self._cast: set[int] = set()  # ids of expressions already cast (a wrapped linspace)
 
     def visit_SubscriptElement(self, node: cst.SubscriptElement) -> None:
         if isinstance(node.slice, cst.Index):
@@ -81,6 +91,8 @@ class _Float32(SourceTransformer):
         name = _qualified(self.names, node.func) or ""
         if name.rsplit(".", 1)[-1] in _INDEXERS:
             self._indices.update(id(a.value) for a in node.args)
+        if node.args and (name == "tensorflow.cast" or name in (_TNP + "asarray", _TNP + "array") and _keyword(node, "dtype")):
+            self._cast.add(id(node.args[0].value))
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         name = _qualified(self.names, original.func)
@@ -89,56 +101,85 @@ class _Float32(SourceTransformer):
         short = name[len(_TNP):]
         dtype_at, data_keyword = _CONSTRUCTORS[short]
         positional = [a for a in original.args if a.keyword is None]
-        if any(a.star for a in original.args) or len(positional) > dtype_at:
+        if not original.args or any(a.star for a in original.args) or len(positional) > dtype_at:
             return updated
-        if any(a.keyword is not None and a.keyword.value == "dtype" for a in original.args):
+        given = _keyword(original, "dtype")
+        if short == "linspace":
+            # TF 2.21 with NumPy 2 ignores linspace's dtype (it takes the type of start * 1.0): cast the result.
+            retstep = _keyword(original, "retstep") or (positional[4] if len(positional) > 4 else None)
+            if retstep is not None and not (isinstance(retstep.value, cst.Name) and retstep.value.value == "False"):
+                return updated  # a (samples, step) pair
+            if id(original) in self._cast or given is not None and not self._float32(given.value):
+                return updated
+            return self._cast_linspace(original, updated)
+        if given is not None or short == "arange" and id(original) in self._indices:
             return updated
         if data_keyword is not None:
             data = positional[:1] or [a for a in original.args if a.keyword is not None and a.keyword.value == data_keyword]
             if not data or not _floats(data[0].value):
                 return updated
-        if short == "arange" and id(original) in self._indices:
-            return updated
         imports: list[ImportItem] = []
         if isinstance(original.func, cst.Attribute):  # the call's own module: tnp.float32, np2.float32 ...
             dtype: cst.BaseExpression = cst.Attribute(original.func.value, cst.Name("float32"))
         else:  # a from-imported function: tnp accepts tf dtypes
             tf, imports = self.tf()
             dtype = cst.Attribute(cst.Name(tf), cst.Name("float32"))
-        why = {"asarray": "of Python floats is float64", "array": "of Python floats is float64",
-               "linspace": "defaults to float64",
-               "arange": "is int64 and promotes float32 math to float64 (keep it if it is used as indices)"}[short]
+        why = "is int64 and promotes float32 math to float64 (keep it if it is used as indices)" if short == "arange" \
+            else "of Python floats is float64"
         code = self.ctx.module.code_for_node(dtype)
         return self.edit(original, updated, with_keyword(updated, "dtype", dtype), f"tnp.{short} {why}: dtype={code}",
                          imports=imports)
 
+    def _float32(self, dtype: cst.BaseExpression) -> bool:
+        if isinstance(dtype, cst.SimpleString):
+            return dtype.evaluated_value == "float32"
+        return (_qualified(self.names, dtype) or "").endswith(".float32")
+
+    def _cast_linspace(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        imports: list[ImportItem] = []
+        first = cst.Arg(updated, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        if isinstance(original.func, cst.Attribute):  # tnp.asarray(tnp.linspace(...), dtype=tnp.float32)
+            module = original.func.value
+            func: cst.BaseExpression = cst.Attribute(module, cst.Name("asarray"))
+            dtype = _kwarg("dtype", cst.Attribute(module, cst.Name("float32")))
+        else:  # a from-imported linspace: tf.cast(linspace(...), tf.float32)
+            tf, imports = self.tf()
+            func, dtype = cst.Attribute(cst.Name(tf), cst.Name("cast")), cst.Arg(cst.Attribute(cst.Name(tf), cst.Name("float32")))
+        shown = self.ctx.module.code_for_node(cst.Call(func, [cst.Arg(cst.Ellipsis(), comma=first.comma), dtype]))
+        return self.edit(original, updated, cst.Call(func, [first, dtype]),
+                         f"tnp.linspace is float64 whatever its dtype= says (TF 2.21, NumPy 2): {shown}", imports=imports)
+
 
 class ExplicitFloat32(SourceRewrite):
-    """Give float64-producing tf.experimental.numpy constructors an explicit dtype=float32.
+    """Make float64-producing tf.experimental.numpy constructors float32.
 
     What it fixes:
-        tnp.asarray / tnp.array of Python floats (a float literal, a list or tuple containing one, [0.1] * 8),
-        tnp.linspace and tnp.arange without a dtype. tnp follows NumPy: these make float64 (arange: int64),
-        and one of them in float32 model math turns the whole expression float64.
+        tnp.asarray / tnp.array of Python floats (a float literal, a list or tuple containing one, [0.1] * 8)
+        and tnp.arange without a dtype get dtype=float32; tnp.linspace is wrapped in
+        tnp.asarray(..., dtype=float32). tnp follows NumPy: these make float64 (arange: int64), and one of
+        them in float32 model math turns the whole expression float64.
     Why it fails:
         ATLAS section 3: `tnp.add(x, tnp.asarray([0.1]*8))` and `x * tnp.linspace(0, 1, 8)` convert only
         with Flex AddV2/Mul on f64 tensors (fine with prefer_float32); `x * tnp.arange(8)` fails that way
         in all three numpy modes, prefer_float32 included, because the int64 arange promotes float32 to
-        float64. The verified repair states float32 (diff <= 2.4e-7 against the float64 reference).
+        float64. Measured for this rewrite (TF 2.21, NumPy 2.4): tnp.linspace ignores its dtype= (it takes
+        the type of `start * 1.0`), so `tnp.linspace(0, 1, 8, dtype=tnp.float32)` is still float64 and
+        `x * ...` does not even trace; the asarray cast around it converts builtins-only with no float64
+        tensor, as do asarray/arange with dtype=float32.
     Safety:
         unsafe: the constant is computed in float32 instead of float64, and an arange becomes float32
         instead of int64. An arange used directly as an index (x[tnp.arange(n)], take/gather/one_hot) is
         left alone; review the others where the result is used as an index. The dtype is spelled with the
-        call's own module (tnp.asarray -> dtype=tnp.float32, np2.linspace -> dtype=np2.float32): no new
-        import, and it reads as the NumPy code it is; a from-imported function gets tf.float32, which tnp
-        also accepts. Calls that already pass a dtype, data that is not a literal (a tensor) and plain NumPy
-        are left alone.
+        call's own module (tnp.asarray -> dtype=tnp.float32, np2.linspace -> np2.asarray(..., dtype=np2.float32)):
+        no new import, and it reads as the NumPy code it is; a from-imported function gets tf.float32
+        (tnp accepts tf dtypes), a from-imported linspace tf.cast. Calls that pass another dtype, data that
+        is not a number literal (a tensor, integers) and plain NumPy are left alone.
     References:
         ATLAS.md section 3 and section 9.1; the model-level counterpart is compute_in_float32.
     """
 
     id = "explicit_float32"
-    title = "tnp.asarray/linspace/arange of Python numbers -> explicit dtype float32"
+    title = "float64 tnp constants (asarray/array of floats, linspace, arange) -> float32"
     safety = Safety.UNSAFE
     answers = frozenset({FindingKind.FLOAT64_OPS, FindingKind.NEEDS_FLEX_OPS})
     model_rewrite = "compute_in_float32"
@@ -155,27 +196,32 @@ class ExplicitFloat32(SourceRewrite):
             "from tensorflow.experimental import numpy as np2\n\n"
             "w = np2.linspace(0, 1, 8)\nr = np2.arange(8)\nc = np2.array([[1, 2.5], [3, -4]])\n",
             "from tensorflow.experimental import numpy as np2\n\n"
-            "w = np2.linspace(0, 1, 8, dtype=np2.float32)\nr = np2.arange(8, dtype=np2.float32)\n"
+            "w = np2.asarray(np2.linspace(0, 1, 8), dtype=np2.float32)\nr = np2.arange(8, dtype=np2.float32)\n"
             "c = np2.array([[1, 2.5], [3, -4]], dtype=np2.float32)\n",
             unsafe=True,
         ),
         Example(
-            "import tensorflow as tf\n\ny = x * tf.experimental.numpy.asarray(\n    [0.5, 1.5],\n)\n",
+            "import tensorflow as tf\n\ny = x * tf.experimental.numpy.asarray(\n    [0.5, 1.5],\n)\n"
+            "z = tf.experimental.numpy.linspace(0, 1, 2, dtype=tf.float32)\n",
             "import tensorflow as tf\n\ny = x * tf.experimental.numpy.asarray(\n    [0.5, 1.5],\n"
-            "    dtype=tf.experimental.numpy.float32,\n)\n",
+            "    dtype=tf.experimental.numpy.float32,\n)\n"
+            "z = tf.experimental.numpy.asarray(tf.experimental.numpy.linspace(0, 1, 2, dtype=tf.float32), "
+            "dtype=tf.experimental.numpy.float32)\n",
             unsafe=True,
         ),
         Example(
-            "from tensorflow.experimental.numpy import linspace\n\nw = linspace(0.0, 1.0, num=8)\n",
-            "from tensorflow.experimental.numpy import linspace\nimport tensorflow as tf\n\n"
-            "w = linspace(0.0, 1.0, num=8, dtype=tf.float32)\n",
+            "from tensorflow.experimental.numpy import asarray, linspace\n\nw = linspace(0.0, 1.0, num=8) + asarray(0.5)\n",
+            "from tensorflow.experimental.numpy import asarray, linspace\nimport tensorflow as tf\n\n"
+            "w = tf.cast(linspace(0.0, 1.0, num=8), tf.float32) + asarray(0.5, dtype=tf.float32)\n",
             unsafe=True,
         ),
-        # Left alone: a dtype is given (keyword or positional), the data is a tensor or integers, plain NumPy,
-        # an arange used as indices, an ignore comment.
+        # Left alone: a dtype is given, the data is a tensor or integers, an arange used as indices, a
+        # linspace cast already or given another dtype, plain NumPy, an ignore comment.
         Example("import tensorflow.experimental.numpy as tnp\n\n"
                 "a = tnp.asarray([0.1], dtype=tnp.float64)\nb = tnp.asarray(x)\nc = tnp.asarray([1, 2])\n"
-                "d = tnp.arange(0, 8, 1, tnp.int32)\ne = x[tnp.arange(3)]\nf = tnp.take(x, tnp.arange(3))\n"),
+                "d = tnp.arange(0, 8, 1, tnp.int32)\ne = x[tnp.arange(3)]\nf = tnp.take(x, tnp.arange(3))\n"
+                "g = tnp.asarray(tnp.linspace(0, 1, 8), dtype=tnp.float32)\nh = tnp.linspace(0, 1, 8, dtype=tnp.float64)\n"
+                "i, step = tnp.linspace(0, 1, 8, retstep=True)\n"),
         Example("import numpy as np\nimport tensorflow.experimental.numpy as tnp\n\n"
                 "y = np.asarray([0.1]) * np.linspace(0, 1, 4)\n"),
         Example("import tensorflow.experimental.numpy as tnp\n\nw = tnp.linspace(0, 1, 8)  # repair: ignore\n"),

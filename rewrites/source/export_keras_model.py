@@ -2,41 +2,52 @@
 
 from __future__ import annotations
 
+import functools
+
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
 from repair.findings import FindingKind
 from repair.safety import Safety
 from repair.source import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
-from rewrites.source._analysis import SAVE, Bindings, argument, class_def, derives
+from rewrites.source._analysis import SAVE, Bindings, argument, class_def, derives, returns
 
 # Keras 3 only (``import keras``, ``tf.keras`` since TF 2.16): tf_keras models save serving_default correctly.
 _MODEL_CLASSES = frozenset({"keras.Model", "keras.models.Model", "keras.Sequential", "keras.models.Sequential"})
 _BUILDERS = _MODEL_CLASSES | {"keras.models.load_model", "keras.saving.load_model"}
 
 
-def _builds_model(names: Names, bindings: Bindings, expr: cst.BaseExpression) -> bool:
-    """A call that returns a Keras 3 model: a constructor, load_model, an application, an in-file subclass."""
+def _builds_model(names: Names, bindings: Bindings, expr: cst.BaseExpression, seen: frozenset[str]) -> bool:
+    """A call that returns a Keras 3 model: a constructor, load_model, an application, an in-file subclass, or
+    an in-file function every return of which is one of those."""
     if not isinstance(expr, cst.Call):
         return False
     name = names.qualify(expr.func)
     if name in _BUILDERS or (name and name.startswith("keras.applications.") and name.rsplit(".", 1)[1][:1].isupper()):
         return True
-    cls = class_def(bindings, expr.func.value) if isinstance(expr.func, cst.Name) and name is None else None
-    return cls is not None and derives(names, bindings, cls, _MODEL_CLASSES)
+    if not isinstance(expr.func, cst.Name) or name is not None or expr.func.value in seen:
+        return False
+    local = expr.func.value
+    cls = class_def(bindings, local)
+    if cls is not None:
+        return derives(names, bindings, cls, _MODEL_CLASSES)
+    funcs = bindings.functions.get(local, [])
+    results = returns(funcs[0]) if len(funcs) == 1 else []
+    return bool(results) and all(r is not None and _is_keras_model(names, bindings, r, seen | {local}) for r in results)
 
 
-def _is_keras_model(names: Names, bindings: Bindings, expr: cst.BaseExpression) -> bool:
+def _is_keras_model(names: Names, bindings: Bindings, expr: cst.BaseExpression, seen: frozenset[str] = frozenset()) -> bool:
     if isinstance(expr, (cst.Name, cst.Attribute)):
-        values = bindings.only(get_full_name_for_node(expr) or "")
-        return bool(values) and all(_builds_model(names, bindings, v) for v in values or [])
-    return _builds_model(names, bindings, expr)
+        dotted = get_full_name_for_node(expr) or ""
+        values = bindings.only(dotted) if dotted not in seen else None
+        return bool(values) and all(_builds_model(names, bindings, v, seen | {dotted}) for v in values or [])
+    return _builds_model(names, bindings, expr, seen)
 
 
 class _Export(SourceTransformer):
-    def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
-        super().__init__(rewrite, ctx, select)
-        self.bindings = Bindings(ctx.module)
+    @functools.cached_property
+    def bindings(self) -> Bindings:  # walked only once a save call is found
+        return Bindings(self.ctx.module)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if not self.names.is_(original.func, SAVE) or len(original.args) != 2:
@@ -59,7 +70,8 @@ class ExportKerasModel(SourceRewrite):
     What it fixes:
         tf.saved_model.save(model, dir) where model is a Keras 3 model built or loaded in the same file
         (keras.Model / keras.Sequential / keras.models.load_model / keras.saving.load_model /
-        keras.applications.X / an instance of a class of the file deriving from keras.Model), with
+        keras.applications.X / an instance of a class of the file deriving from keras.Model / a call of a
+        function of the file whose every return is one of those), with
         nothing but the model and the directory. Only names every assignment of which builds a
         Keras 3 model are rewritten; tf_keras models (which save serving_default correctly), calls with
         signatures= or options= (model.export has no equivalent) and names it cannot resolve are left alone.
@@ -114,8 +126,17 @@ class ExportKerasModel(SourceRewrite):
             "tf.keras.applications.MobileNetV2(weights=None).export(out3)\n",
             unsafe=True,
         ),
+        Example(
+            "import keras\nimport tensorflow as tf\n\n"
+            "def build_model():\n    model = keras.Sequential([keras.layers.Dense(2)])\n    return model\n\n"
+            "def main(out):\n    net = build_model()\n    net.fit(x, y)\n    tf.saved_model.save(net, str(out / \"sm\"))\n",
+            "import keras\nimport tensorflow as tf\n\n"
+            "def build_model():\n    model = keras.Sequential([keras.layers.Dense(2)])\n    return model\n\n"
+            "def main(out):\n    net = build_model()\n    net.fit(x, y)\n    net.export(str(out / \"sm\"))\n",
+            unsafe=True,
+        ),
         # Left alone: tf_keras; signatures=/options=; a name also bound to something else; a tf.Module;
-        # a parameter of unknown type.
+        # a parameter of unknown type; a function that may return something else; recursion.
         Example("import tf_keras\nimport tensorflow as tf\n\nmodel = tf_keras.Sequential([])\ntf.saved_model.save(model, out)\n"),
         Example(
             "import keras\nimport tensorflow as tf\n\nmodel = keras.Sequential([])\n"
@@ -125,6 +146,10 @@ class ExportKerasModel(SourceRewrite):
             "tf.saved_model.save(model, out2)\n"
             "tf.saved_model.save(tf.Module(), out3)\n"
             "def save(m, path):\n    tf.saved_model.save(m, path)\n"
+            "def make(flag):\n    if flag:\n        return keras.Sequential([])\n    return tf.Module()\n"
+            "def loop():\n    return loop()\n"
+            "tf.saved_model.save(make(True), out4)\n"
+            "tf.saved_model.save(loop(), out5)\n"
         ),
         Example("import keras\nimport tensorflow as tf\n\nmodel = keras.Sequential([])\ntf.saved_model.save(model, out)  # repair: ignore\n"),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
@@ -65,9 +67,9 @@ class _FunctionAttributes(cst.CSTVisitor):
 
 
 class _Signature(SourceTransformer):
-    def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
-        super().__init__(rewrite, ctx, select)
-        self.bindings = Bindings(ctx.module)
+    @functools.cached_property
+    def bindings(self) -> Bindings:  # walked only once a save call is found
+        return Bindings(self.ctx.module)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if not self.names.is_(original.func, SAVE):
@@ -95,18 +97,17 @@ class _Signature(SourceTransformer):
             return updated
         functions = signature_functions(self.names, self.bindings, cls)
         with_signature = [name for name, has in (functions or {}).items() if has]
-        # One input_signature function is exported as serving_default by tf.saved_model.save itself.
+        # A lone input_signature function is exported as serving_default by tf.saved_model.save itself.
         if functions is None or len(with_signature) < 2 or SERVING_DEFAULT in with_signature:
             return updated
-        chosen = next((name for name in PREFERRED if name in with_signature), None)
-        if chosen is None:
+        chosen = next((name for name in PREFERRED if name in with_signature), "")
+        why = f"tf.saved_model.save exports none of {len(with_signature)} input_signature functions: serve {dotted}.{chosen}"
+        if not chosen:
             self.warn(original, f"{len(with_signature)} tf.functions with an input_signature ({', '.join(with_signature)}): "
                       "tf.saved_model.save exports none of them; pass signatures= to choose serving_default")
             return updated
         replacement = append_arg(updated, kwarg("signatures", cst.Attribute(obj.value, cst.Name(chosen))))
-        return self.edit(original, updated, replacement,
-                         f"tf.saved_model.save exports no signature from {len(with_signature)} candidates: "
-                         f"serve {dotted}.{chosen} as serving_default")
+        return self.edit(original, updated, replacement, why)
 
     def _add_serving_default(self, original: cst.Call, updated: cst.Call, signatures: cst.Arg) -> cst.BaseExpression:
         table = signatures.value
@@ -134,23 +135,26 @@ class ExportWithSignature(SourceRewrite):
     """Name the serving_default signature when tf.saved_model.save cannot pick one itself.
 
     What it fixes:
-        (1) tf.saved_model.save(m, dir) without signatures=, where m is an instance of a tf.Module
-        subclass of the file with two or more methods decorated @tf.function(input_signature=...):
-        adds signatures=m.<method>, choosing __call__, call, serve, serving, predict, forward or
-        inference (in that order); with none of those names it only warns. (2) signatures={"k": f}
-        with one entry and no "serving_default": adds "serving_default": f beside it.
-        Left alone: a single input_signature function (tf.saved_model.save already exports it as
+        (1) tf.saved_model.save(m, dir) without signatures=, where m is (every binding of m is) an
+        instance of a tf.Module subclass of the file with two or more methods decorated
+        @tf.function(input_signature=...): adds signatures=m.<method>, the first of __call__, call,
+        serve, serving, predict, forward, inference (with none of those names it only warns).
+        (2) signatures={"k": f} with one entry and no "serving_default": adds "serving_default": f
+        beside it.
+        Left alone: a single input_signature method (tf.saved_model.save already exports it as
         serving_default), functions without input_signature (add_input_signature's job: passing them
-        raises at save), Keras models, classes with bases from other files, tf.functions made by
-        assignment, objects it cannot resolve.
+        to signatures= raises at save), Keras models, classes with bases from other files,
+        tf.functions made by assignment, objects it cannot resolve (including an inline Module()).
     Why it fails:
-        With no signatures=, tf.saved_model.save exports a root tf.function only when it is the single
-        one with an input_signature; with two it silently writes no SignatureDef, and the converter
-        says "Only support at least one signature key" (measured on TF 2.21: two input_signature
-        methods give no signature; signatures=m.__call__ gives serving_default and the .tflite matches,
-        diff 2.4e-7). TF Serving and most clients ask for 'serving_default'.
+        With no signatures=, tf.saved_model.save exports a root tf.function only while it is the single
+        one with an input_signature (TensorFlow's own comment calls this implicit choice a WTF it may
+        remove); add a second and the SavedModel silently has no SignatureDef: the converter says "Only
+        support at least one signature key", TF Serving has no 'serving_default'. Measured on TF 2.21:
+        one input_signature method gives serving_default implicitly, two give none;
+        signatures=m.__call__ gives serving_default with the same keys and a matching .tflite
+        (diff 2.4e-7).
     Safety:
-        safe: the same traced functions are saved; a signature is added under a key nothing used.
+        safe: the same traced functions are saved; a signature is added where there was none.
     References:
         ATLAS.md 1d/1e and surprise 7; tensorflow signature_serialization.find_function_to_export.
         The model-level counterparts are wrap_traced_function and add_serving_default.
@@ -197,17 +201,22 @@ class ExportWithSignature(SourceRewrite):
             "import tensorflow as tf\n\ntf.saved_model.save(m, out, signatures={'predict': m.predict})\n",
             "import tensorflow as tf\n\ntf.saved_model.save(m, out, signatures={'serving_default': m.predict, 'predict': m.predict})\n",
         ),
-        # Left alone: one input_signature function (exported as serving_default already); a bare
-        # @tf.function; an object bound twice; serving_default already in the dict; keys only warned about.
+        # Left alone: one input_signature function (already exported as serving_default); only bare
+        # @tf.function; an inline instance; an object bound twice; serving_default already in the dict;
+        # a function attached later; names it cannot choose from (warned about).
         Example(
             "import tensorflow as tf\n\nclass One(tf.Module):\n"
             "    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32)])\n"
-            "    def __call__(self, x):\n        return x\n\n"
+            "    def predict(self, x):\n        return x\n\n"
             "    @tf.function\n    def other(self, x):\n        return x\n\n"
-            "tf.saved_model.save(One(), out)\none = One()\ntf.saved_model.save(one, out)\n"
+            "class Bare(tf.Module):\n"
+            "    @tf.function\n    def __call__(self, x):\n        return x\n\n"
+            "one = One()\ntf.saved_model.save(one, out)\n"
+            "bare = Bare()\ntf.saved_model.save(bare, out)\ntf.saved_model.save(Bare(), out)\n"
             "tf.saved_model.save(m, out, signatures={'serving_default': f})\n"
         ),
         Example(_MODULE + "scorer = Scorer()\nif fresh:\n    scorer = load()\ntf.saved_model.save(scorer, \"out\")\n"),
+        Example(_MODULE + "scorer = Scorer()\nscorer.extra = tf.function(f)\ntf.saved_model.save(scorer, \"out\")\n"),
         Example(
             _MODULE.replace("__call__", "rank") + "scorer = Scorer()\ntf.saved_model.save(scorer, \"out\")\n",
             warns=1,

@@ -119,5 +119,8 @@ class PinNoneDims(SourceRewrite):
         ),
     )
 
+    def active(self, options: SourceOptions) -> bool:
+        return bool(options.pins)
+
     def transformer(self, ctx: SourceContext, select: Select) -> SourceTransformer:
         return _Pin(self, ctx, select)

@@ -151,5 +151,8 @@ class RenameServingKeysSource(SourceRewrite):
         ),
     )
 
+    def active(self, options: SourceOptions) -> bool:
+        return bool(options.renames)
+
     def transformer(self, ctx: SourceContext, select: Select) -> SourceTransformer:
         return _Rename(self, ctx, select)

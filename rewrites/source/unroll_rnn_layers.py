@@ -36,20 +36,20 @@ def _layer(qualified: str | None) -> str | None:
     return None
 
 
-def _time(call: cst.Call, positional_shape: bool) -> int | None | bool:
-    """The time dimension a shape argument of ``call`` gives: an int, None when unknown, False without one."""
+def _time(call: cst.Call, positional_shape: bool) -> tuple[bool, int | None]:
+    """Whether ``call`` declares an input shape, and the time dimension it gives (None: unknown)."""
     shapes = [(a.value, _SHAPE_KEYWORDS[a.keyword.value]) for a in call.args
               if a.keyword is not None and a.keyword.value in _SHAPE_KEYWORDS]
     if positional_shape and call.args and call.args[0].keyword is None and not call.args[0].star:
         shapes.append((call.args[0].value, 0))
     if not shapes:
-        return False
+        return False, None
     shape, index = shapes[0]
     if len(shapes) > 1 or not isinstance(shape, (cst.Tuple, cst.List)) or len(shape.elements) <= index:
-        return None
+        return True, None
     value = shape.elements[index].value
     number = value.evaluated_value if isinstance(value, cst.Integer) else None
-    return number if isinstance(number, int) else None
+    return True, number if isinstance(number, int) else None
 
 
 class _Unroll(SourceTransformer):
@@ -64,23 +64,21 @@ class _Unroll(SourceTransformer):
                 layer = _layer(_qualified(names, node.func))
                 if layer is None:
                     return
-                time = _time(node, positional_shape=layer in _INPUTS)
-                if time is not False:
-                    times.append(time)  # type: ignore[arg-type]
-                elif layer in _INPUTS:
-                    times.append(None)  # an Input without a literal shape
+                declared, time = _time(node, positional_shape=layer in _INPUTS)
+                if declared or layer in _INPUTS:  # an Input without a shape (tensor=, type_spec=) is unknown too
+                    times.append(time)
 
         ctx.module.visit(Inputs())
         self._static = bool(times) and None not in times
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         layer = _layer(_qualified(self.names, original.func))
-        if layer not in _RNN or any(a.star for a in original.args):
+        if layer not in _RNN or not original.args or any(a.star for a in original.args):
             return updated
-        own = _time(original, positional_shape=False)
-        if own is None or (own is False and not self._static):
+        declared, own = _time(original, positional_shape=False)
+        if (own is None) if declared else not self._static:
             return updated  # Keras: "Cannot unroll a RNN if the time dimension is undefined"
-        why = f"time dimension {own}" if own is not False else "every model input in this file has a static time dimension"
+        why = f"time dimension {own}" if declared else "every model input in this file has a static time dimension"
         unroll = [i for i, a in enumerate(updated.args) if a.keyword is not None and a.keyword.value == "unroll"]
         if unroll:
             given = updated.args[unroll[0]]
@@ -98,13 +96,14 @@ def _with_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.C
     if not call.args:
         return call.with_changes(args=[arg])
     last = call.args[-1]
-    separator: cst.BaseParenthesizableWhitespace = cst.SimpleWhitespace(" ")
-    if isinstance(last.comma, cst.Comma):  # a trailing comma: the call is laid out over lines
+    before = call.args[-2].comma if len(call.args) > 1 else None
+    layout = before.whitespace_after if isinstance(before, cst.Comma) else call.whitespace_before_args
+    separator = layout if isinstance(layout, cst.ParenthesizedWhitespace) else cst.SimpleWhitespace(" ")
+    if isinstance(last.comma, cst.Comma):  # a trailing comma stays the last thing before ")"
         arg = arg.with_changes(comma=last.comma)
-        before = call.args[-2].comma if len(call.args) > 1 else None
-        layout = before.whitespace_after if isinstance(before, cst.Comma) else call.whitespace_before_args
-        if isinstance(layout, cst.ParenthesizedWhitespace):
-            separator = layout
+    else:  # so does the whitespace before ")"
+        arg, last = arg.with_changes(whitespace_after_arg=last.whitespace_after_arg), last.with_changes(
+            whitespace_after_arg=cst.SimpleWhitespace(""))
     return call.with_changes(args=[*call.args[:-1], last.with_changes(comma=cst.Comma(whitespace_after=separator)), arg])
 
 

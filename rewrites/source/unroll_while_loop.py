@@ -16,6 +16,7 @@ from repair.source import Example, Names, Select, SourceContext, SourceRewrite, 
 _MAX_TRIPS = 64
 # Keywords that do not change the values a loop computes.
 _NEUTRAL = frozenset({"parallel_iterations", "back_prop", "swap_memory", "name"})
+_REQUIRED = frozenset({"cond", "body", "loop_vars"})
 _LESS = frozenset({"tensorflow.less", "tensorflow.math.less"})
 # A Python bool where a tensor was: tf.cond refuses it, so a counter fed to these keeps the loop.
 _NEEDS_TENSOR = frozenset({"tensorflow.cond", "tensorflow.case", "tensorflow.switch_case"})
@@ -178,6 +179,10 @@ def _tuple(names: Sequence[str]) -> cst.BaseExpression:
     return cst.Tuple([cst.Element(cst.Name(n)) for n in names], lpar=[], rpar=[])
 
 
+# the body's parameters, the tuple it returns, and its def (None: a lambda)
+_Step = tuple[list[str], cst.Tuple | cst.List, cst.FunctionDef | None]
+
+
 class _Unroll(SourceTransformer):
     def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
         super().__init__(rewrite, ctx, select)
@@ -219,7 +224,8 @@ class _Unroll(SourceTransformer):
         if not star and len(names) != count:
             return None
         test = cond.body
-        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and isinstance(test.comparisons[0].operator, cst.LessThan):
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 \
+                and isinstance(test.comparisons[0].operator, cst.LessThan):
             left, right = test.left, test.comparisons[0].comparator
         elif isinstance(test, cst.Call) and _qualified(self.names, test.func) in _LESS and len(test.args) == 2 \
                 and all(a.keyword is None and not a.star for a in test.args):
@@ -230,7 +236,7 @@ class _Unroll(SourceTransformer):
             return None
         return self._bound(right)
 
-    def _step(self, body: cst.BaseExpression, count: int) -> tuple[list[str], cst.Tuple | cst.List, cst.FunctionDef | None] | None:
+    def _step(self, body: cst.BaseExpression, count: int) -> _Step | None:
         """The body's parameters, its returned tuple (first element ``i + 1``) and its def, if it has that shape."""
         fn: cst.FunctionDef | None = None
         if isinstance(body, cst.Lambda):
@@ -253,8 +259,8 @@ class _Unroll(SourceTransformer):
         if any(isinstance(e, cst.StarredElement) for e in result.elements):
             return None
         first = result.elements[0].value
-        if not (isinstance(first, cst.BinaryOperation) and isinstance(first.operator, cst.Add) and isinstance(first.left, cst.Name)
-                and first.left.value == names[0] and _int(first.right) == 1):
+        if not (isinstance(first, cst.BinaryOperation) and isinstance(first.operator, cst.Add)
+                and isinstance(first.left, cst.Name) and first.left.value == names[0] and _int(first.right) == 1):
             return None
         if self._counter_needs_tensor(result, names[0]):
             return None
@@ -299,17 +305,18 @@ class _Unroll(SourceTransformer):
             if arg.star or (arg.keyword is None and position > 2):
                 return None
             args[arg.keyword.value if arg.keyword is not None else ("cond", "body", "loop_vars")[position]] = arg.value
-        if not {"cond", "body", "loop_vars"} <= args.keys() or args.keys() - {"cond", "body", "loop_vars", "maximum_iterations"} - _NEUTRAL:
+        if not _REQUIRED <= args.keys() or args.keys() - _REQUIRED - {"maximum_iterations"} - _NEUTRAL:
             return None
         loop_vars, target = args["loop_vars"], assign.targets[0].target
         if not isinstance(loop_vars, (cst.Tuple, cst.List)) or not isinstance(target, (cst.Tuple, cst.List)):
             return None
         count = len(loop_vars.elements)
-        targets = [e.value.value if isinstance(e.value, cst.Name) and isinstance(e, cst.Element) else "" for e in target.elements]
-        if count < 2 or len(targets) != count or "" in targets or any(isinstance(e, cst.StarredElement) for e in loop_vars.elements):
+        targets = [e.value.value if isinstance(e, cst.Element) and isinstance(e.value, cst.Name) else "" for e in target.elements]
+        if count < 2 or len(targets) != count or "" in targets \
+                or any(isinstance(e, cst.StarredElement) for e in loop_vars.elements):
             return None
         named = [t for t in targets if t != "_"]
-        start, limit = _int(loop_vars.elements[0].value), self._limit(args["cond"], count)
+        start, limit = self._bound(loop_vars.elements[0].value), self._limit(args["cond"], count)
         step = self._step(args["body"], count)
         if start is None or limit is None or step is None or len(set(named)) != len(named):
             return None
@@ -330,6 +337,8 @@ class _Unroll(SourceTransformer):
         taken |= {fn.name.value} if fn is not None else set()
         fresh = [v for v, t in zip(loop, targets) if v != t]
         if len(set(loop)) != count or "_" in loop or any(v in taken or v in named for v in fresh):
+            return None
+        if fn is not None and set(loop) & (_names(fn) - set(params)):  # the def reads one of them from outside
             return None
         index = next((n for n in ("_", "_step") if n not in taken and n not in loop), None)
         if index is None:
@@ -354,9 +363,9 @@ class UnrollWhileLoop(SourceRewrite):
 
     What it fixes:
         `i, x = tf.while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, step(x)), (0, x))`: a counter
-        that starts at an int literal, is compared with `<` (or tf.less) to an int literal, a module
-        constant or tf.constant(<int>), and steps by exactly 1; the body is a lambda returning the new
-        values or a plain def whose only statement returns them. It becomes
+        that starts at and is compared with `<` (or tf.less) to an int literal, a module constant bound
+        once to one, or tf.constant(<int literal>), and steps by exactly 1; the body is a lambda returning
+        the new values or a plain def whose only statement returns them. It becomes
         `i, x = 0, x` / `for _ in range(3): i, x = i + 1, step(x)`, unrolled when the function is traced.
     Why it fails:
         ATLAS section 6 and 9.3: a static while loop converts builtins-only in TF 2.21 (one WHILE op
@@ -364,9 +373,9 @@ class UnrollWhileLoop(SourceRewrite):
         body runs about 2x faster per invoke (4.5 vs 9.8 us) and --target tflite-strict (delegates,
         micro runtimes) requires no WHILE at all.
     Safety:
-        safe. The same body runs the same number of times on the same values; only the counter becomes
-        a Python int, so a loop whose body hands the counter to tf.cond/case or reads an attribute of it
-        is left alone. Left alone as well: data-dependent conditions, a non-literal start, any step but
+        safe. The same body runs the same number of times on the same values. A counter that starts as
+        a Python int stays one (tf.while_loop made it a tensor), so a loop whose body hands the counter
+        to tf.cond/case or reads an attribute of it is left alone. Left alone as well: data-dependent conditions, a non-literal start, any step but
         +1, shape_invariants, a maximum_iterations below the trip count, more than 64 trips, and names
         the new code would have to bind that are already used in the scope (the loop variables are the
         lambda's parameters, the targets get the results after the loop).
@@ -393,9 +402,9 @@ class UnrollWhileLoop(SourceRewrite):
         Example(
             "import tensorflow.compat.v1 as tf\n\nSTEPS = 10\n\n"
             "_, out = tf.while_loop(lambda k, *rest: tf.less(k, STEPS), lambda k, h: [k + 1, h * 2.0],\n"
-            "                       loop_vars=[2, h0], maximum_iterations=STEPS)\n",
+            "                       loop_vars=[tf.constant(2), h0], maximum_iterations=STEPS)\n",
             "import tensorflow.compat.v1 as tf\n\nSTEPS = 10\n\n"
-            "k, h = 2, h0\nfor _ in range(8):\n    k, h = k + 1, h * 2.0\nout = h\n",
+            "k, h = tf.constant(2), h0\nfor _ in range(8):\n    k, h = k + 1, h * 2.0\nout = h\n",
         ),
         Example(
             "from tensorflow import while_loop\n\n\ndef step(i, x, y):\n    return i + 1, x + y, y\n\n\n"
