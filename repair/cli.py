@@ -452,7 +452,8 @@ def codemod(
             chosen = tuple(r for r in SOURCE_CATALOG if r.id in ids)
         options = SourceOptions(pins=_pins(pin), renames=dict(_pairs(rename, "--rename")))
         files = list(discover(paths))
-        decider: Decider = _decider(yes, unsafe_fixes, interactive, plan_in, "codemod", lambda: fingerprint(files))
+        asked = frozenset(r.id for r in chosen if r.consented(options))  # --pin/--rename name the values: consent
+        decider: Decider = _decider(yes, unsafe_fixes, interactive, plan_in, "codemod", lambda: fingerprint(files), asked)
         if plan_out is not None:
             decider = Recorder(decider)
         entries: list[dict[str, object]] = []

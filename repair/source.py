@@ -28,7 +28,7 @@ from typing import ClassVar
 
 import libcst as cst
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, ImportItem
+from libcst.codemod.visitors import AddImportsVisitor, ImportItem, RemoveImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper, PositionProvider
 
@@ -67,12 +67,14 @@ class Names:
 
     def __init__(self, statements: Sequence[cst.Import | cst.ImportFrom]) -> None:
         self.bound: dict[str, str] = {}
+        self.statement: dict[str, tuple[str, str | None, str | None]] = {}  # local -> (module, obj, asname)
         for node in statements:
             if isinstance(node, cst.Import):
                 for alias in node.names:
                     dotted = get_full_name_for_node(alias.name) or ""
                     if alias.asname is not None:
                         self.bound[_as_name(alias)] = dotted
+                        self.statement[_as_name(alias)] = (dotted, None, _as_name(alias))
                     else:
                         head = dotted.split(".")[0]
                         self.bound[head] = head
@@ -80,7 +82,9 @@ class Names:
                 base = get_full_name_for_node(node.module) or ""
                 for alias in node.names:
                     name = get_full_name_for_node(alias.name) or ""
-                    self.bound[_as_name(alias) if alias.asname else name] = f"{base}.{name}"
+                    local = _as_name(alias) if alias.asname else name
+                    self.bound[local] = f"{base}.{name}"
+                    self.statement[local] = (base, name, _as_name(alias) if alias.asname else None)
 
     @classmethod
     def of(cls, module: cst.Module, code: str | None = None) -> Names:
@@ -215,6 +219,7 @@ class SourceTransformer(cst.CSTTransformer):
         self.select = select
         self.sites: list[Site] = []
         self.imports: list[ImportItem] = []
+        self.drop_if_unused: list[tuple[str, str | None, str | None]] = []
         self._seen: Counter[str] = Counter()
 
     def _site(self, node: cst.CSTNode, message: str, safety: Safety) -> Site | None:
@@ -230,12 +235,17 @@ class SourceTransformer(cst.CSTTransformer):
         return site
 
     def edit(self, original: cst.CSTNode, unchanged: cst.CSTNode, replacement: cst.CSTNode, message: str, *,
-             safety: Safety | None = None, imports: Sequence[ImportItem] = ()) -> cst.CSTNode:
-        """Propose replacing ``original``; return ``replacement`` if this site is selected, else ``unchanged``."""
+             safety: Safety | None = None, imports: Sequence[ImportItem] = (), replaces: str | None = None) -> cst.CSTNode:
+        """Propose replacing ``original``; return ``replacement`` if this site is selected, else ``unchanged``.
+
+        ``replaces`` names a local import the edit stops using (``tnp``): it is removed if nothing uses it after.
+        """
         site = self._site(original, message, safety or self.rewrite.safety)
         if site is None or not self.select(site):
             return unchanged
         self.imports.extend(imports)
+        if replaces is not None and replaces in self.names.statement:
+            self.drop_if_unused.append(self.names.statement[replaces])
         return replacement
 
     def warn(self, original: cst.CSTNode, message: str) -> None:
@@ -283,6 +293,10 @@ class SourceRewrite(ABC):
         """Whether the rewrite can do anything with these options (a pin rewrite needs pins)."""
         return True
 
+    def consented(self, options: SourceOptions) -> bool:
+        """Whether the user's flags already ask for this (unsafe) rewrite: they gave the values it needs."""
+        return False
+
     @classmethod
     def doc(cls) -> str:
         return inspect.cleandoc(cls.__doc__ or "")
@@ -304,4 +318,6 @@ def run_pass(rewrite: SourceRewrite, module: cst.Module, options: SourceOptions,
     new = MetadataWrapper(module, unsafe_skip_copy=True).visit(transformer)
     if transformer.imports:
         new = AddImportsVisitor(CodemodContext(), transformer.imports).transform_module(new)
+    if transformer.drop_if_unused:  # scope analysis, only for a file that changed
+        new = RemoveImportsVisitor(CodemodContext(), sorted(set(transformer.drop_if_unused))).transform_module(new)
     return Pass(new, tuple(transformer.sites))

@@ -71,6 +71,12 @@ def _data_args(short: str, call: cst.Call) -> list[cst.BaseExpression]:
     return positional + [a.value for a in call.args if a.keyword is not None and a.keyword.value in _DATA_KEYWORDS]
 
 
+def _head(expr: cst.BaseExpression) -> str | None:
+    while isinstance(expr, cst.Attribute):
+        expr = expr.value
+    return expr.value if isinstance(expr, cst.Name) else None
+
+
 def _dotted(root: str, path: str) -> cst.BaseExpression:
     expr: cst.BaseExpression = cst.Name(root)
     for part in path.split("."):
@@ -104,7 +110,9 @@ class _Swap(SourceTransformer):
         # On tensors the result is identical; on Python literals tnp computes in float64 and tf in float32.
         safety = Safety.UNSAFE if literal else Safety.SAFE
         why = " (Python literal argument: float64 in tnp, float32 in tf)" if literal else ""
-        return self.edit(original, updated, replacement, f"tnp.{short} -> tf.{target}{why}", safety=safety, imports=imports)
+        head = _head(original.func)
+        return self.edit(original, updated, replacement, f"tnp.{short} -> tf.{target}{why}", safety=safety, imports=imports,
+                         replaces=head if head != tf else None)
 
 
 class SwapTnpCalls(SourceRewrite):
@@ -113,7 +121,7 @@ class SwapTnpCalls(SourceRewrite):
     What it fixes:
         Model code written against tf.experimental.numpy (tnp). tnp follows NumPy's type promotion, so
         a call on Python numbers or lists computes in float64, which TFLite runs only as Flex ops; the
-        plain tf op computes in the tensor's own dtype.
+        plain tf op computes in the tensor's own dtype. The tnp import is removed once nothing uses it.
     Why it fails:
         ATLAS section 3: most tnp calls convert fine on float32 tensors; what fails is float64 leaking
         in (Flex AddV2/Mul on f64). Writing the tf op states the dtype and removes the NumPy layer.
@@ -136,13 +144,13 @@ class SwapTnpCalls(SourceRewrite):
         Example(
             "import tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n\n"
             "def f(x):\n    return tnp.tanh(x) + tnp.sum(x, axis=1, keepdims=True)\n",
-            "import tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n\n"
+            "import tensorflow as tf\n\n"
             "def f(x):\n    return tf.math.tanh(x) + tf.math.reduce_sum(x, axis=1, keepdims=True)\n",
         ),
         Example(
             "from tensorflow.experimental import numpy as np2\n\n"
             "y = np2.reshape(x, newshape=(-1, 4))  # comments stay\n",
-            "from tensorflow.experimental import numpy as np2\nimport tensorflow as tf\n\n"
+            "import tensorflow as tf\n\n"
             "y = tf.reshape(x, shape=(-1, 4))  # comments stay\n",
         ),
         Example(
@@ -151,8 +159,12 @@ class SwapTnpCalls(SourceRewrite):
         ),
         Example(
             "import tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n\ny = tnp.exp([0.5, 1.0])\n",
-            "import tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n\ny = tf.math.exp([0.5, 1.0])\n",
+            "import tensorflow as tf\n\ny = tf.math.exp([0.5, 1.0])\n",
             unsafe=True,
+        ),
+        Example(  # the tnp import stays while something still uses it
+            "import tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n\ny = tnp.roll(tnp.abs(x), 1)\n",
+            "import tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n\ny = tnp.roll(tf.math.abs(x), 1)\n",
         ),
         # Left alone: numpy's axis=None flattens, tf's default is axis 0; dtype= has no tf equivalent;
         # plain numpy is not tnp; an ignore comment opts a line out.
