@@ -8,7 +8,9 @@ For each ``SourceCase``, in temporary directories:
 3. a copy of the script goes through ``repair codemod`` (the CLI: a dry run with ``--plan-out`` for the
    diff and the decisions, then ``--write``; the Python API if the CLI has no ``codemod`` yet): exactly the
    case's source rewrites are applied, its display-only warnings are shown, and the written file differs
-   from the original by exactly the dry run's diff (and never in the reference probe);
+   from the original by exactly the dry run's diff (and never in the reference probe); a second run on
+   the rewritten file changes nothing. Unsafe fixes are accepted the way the CLI flags say: --pin and
+   --rename consent to the unsafe fixes they parametrize (as in ``repair fix``), --unsafe-fixes to all;
 4. the rewritten script runs and exports the fixed model;
 5. ``repair diagnose --json`` on the fixed model, with the case's diagnose flags, has **no findings at
    all** (not even ``info``): every case is built so that the source fix leaves nothing to say;
@@ -40,6 +42,7 @@ import numpy as np
 import pytest
 
 from corpora.sources import SOURCE_CASES, SourceCase
+from repair.decide import AutoDecider
 from tests.cli_helpers import repair
 
 pytestmark = pytest.mark.slow
@@ -64,6 +67,7 @@ class Codemod:
     warnings: list[str] = field(default_factory=list)  # rewrite id per display-only site
     output: str = ""  # what the CLI printed, for failure messages
     dry_run_left_file_alone: bool = True
+    again: str = ""  # the diff a second run on the rewritten file would make (must be empty)
 
 
 def _run_script(script: Path, out_dir: Path) -> Path:
@@ -101,23 +105,37 @@ def _codemod_cli(case: SourceCase, path: Path) -> Codemod:
     result.output += f"\n--write (exit {wet.exit_code}):\n{wet.stdout}\n{wet.stderr}"
     assert wet.exit_code == 0, result.output
     result.after = path.read_text()
+    result.again = _second_run(case, path, result.after)
     return result
 
 
+def _decider(case: SourceCase) -> AutoDecider:
+    """The API's stand-in for the CLI flags: the flags that parametrize an unsafe fix consent to it, as in
+    ``repair fix`` (--pin, --rename), and --unsafe-fixes accepts every unsafe fix."""
+    return AutoDecider(yes=True, unsafe=case.unsafe or bool(case.pins or case.renames))
+
+
+def _second_run(case: SourceCase, path: Path, text: str) -> str:
+    """The diff the codemod would make on its own output, with the same flags."""
+    from repair.codemod import rewrite_source
+    from repair.source import SourceOptions
+    from rewrites.source import SOURCE_CATALOG
+
+    options = SourceOptions(pins=case.pin_dims(), renames=case.rename_map())
+    return rewrite_source(text, SOURCE_CATALOG, options, _decider(case), str(path)).diff()
+
+
 def _codemod_api(case: SourceCase, path: Path) -> Codemod:
-    """Until the CLI has ``codemod``: the engine, deciding like the CLI's flags would (the flags that
-    parametrize an unsafe fix consent to it, as in ``repair fix``)."""
+    """Until the CLI has ``codemod``: the engine, deciding like the CLI's flags would."""
     from repair.codemod import FileResult, run_codemod
-    from repair.decide import AutoDecider
     from repair.safety import Safety
     from repair.source import SourceOptions
     from rewrites.source import SOURCE_CATALOG
 
     before = path.read_text()
     results: list[FileResult] = []
-    consent = case.unsafe or bool(case.pins or case.renames)
     run_codemod([path], SOURCE_CATALOG, SourceOptions(pins=case.pin_dims(), renames=case.rename_map()),
-                AutoDecider(yes=True, unsafe=consent), write=True, on_result=results.append)
+                _decider(case), write=True, on_result=results.append)
     (res,) = results
     result = Codemod("api", before, after=path.read_text(), output=res.error)
     result.diff = difflib_diff(before, result.after, str(path))
@@ -128,6 +146,7 @@ def _codemod_api(case: SourceCase, path: Path) -> Codemod:
             result.applied.append(edit.site.rewrite_id)
         else:
             result.not_applied.append(f"{edit.site.rewrite_id}: {edit.site.message} [{edit.why}]")
+    result.again = _second_run(case, path, result.after)
     return result
 
 
@@ -146,7 +165,7 @@ class SourceCorpus:
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._original: dict[str, Future[Path]] = {}
         self._fixed: dict[str, Future[Path] | None] = {}
-        self._codemod: dict[str, Codemod | BaseException] = {}
+        self._codemod: dict[str, Codemod | Exception] = {}
         for case in SOURCE_CASES:
             self._original[case.id] = self._pool.submit(_run_script, case.script, root / case.id / "original")
         use_cli = _cli_has_codemod()
@@ -156,7 +175,7 @@ class SourceCorpus:
             shutil.copyfile(case.script, copy)
             try:
                 self._codemod[case.id] = done = (_codemod_cli if use_cli else _codemod_api)(case, copy)
-            except BaseException as exc:  # reported by the tests of this case, not the whole session
+            except Exception as exc:  # reported by the tests of this case, not the whole session
                 self._codemod[case.id] = exc
                 self._fixed[case.id] = None
                 continue
@@ -168,7 +187,7 @@ class SourceCorpus:
 
     def codemod(self, case_id: str) -> Codemod:
         result = self._codemod[case_id]
-        if isinstance(result, BaseException):
+        if isinstance(result, Exception):
             raise AssertionError(f"the codemod failed on {case_id}: {result}") from result
         return result
 
@@ -229,6 +248,7 @@ def test_codemod_applies_the_case_rewrites(sources: SourceCorpus, case_id: str) 
         f"applied {sorted(set(result.applied))}, expected {sorted(case.rewrites)}; not applied: {result.not_applied}\n{context}")
     assert set(result.warnings) == set(case.warnings), f"warnings {result.warnings}, expected {sorted(case.warnings)}\n{context}"
     assert result.dry_run_left_file_alone, "the dry run (no --write) modified the file"
+    assert not result.again, f"a second run on the rewritten file changes it again:\n{result.again}"
     if case.stays_broken:
         assert result.after == result.before and not result.diff, f"a case without a safe fix was changed\n{context}"
         return
