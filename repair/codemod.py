@@ -1,7 +1,7 @@
 """``repair codemod``: the source catalog applied to the user's Python, never importing or running it.
 
-Per file: a cheap text pre-filter (each rewrite's trigger substrings) skips files that cannot match
-before anything is parsed; the rest is parsed with libcst and the source catalog runs in order. Every
+Per file: a cheap pre-filter skips files that cannot match before anything is parsed (each rewrite's
+trigger substrings, then whether the file's import lines reach the names the rewrite matches); the rest is parsed with libcst and the source catalog runs in order. Every
 site a rewrite finds becomes a ``Proposal`` that a decider accepts or rejects before it is applied; the
 catalog repeats until a round changes nothing, so a second run on rewritten code changes nothing.
 A file that fails to parse is reported and left alone. Writes are atomic (temp file + rename) and only
@@ -86,7 +86,11 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
                    path: str = "<string>") -> FileResult:
     """Run the catalog over one file's text, asking ``decider`` about every site; never raises on bad input."""
     result = FileResult(path, "unchanged", before=text, after=text)
-    if not any(r.could_match(text) for r in rewrites):
+    rewrites = [r for r in rewrites if r.active(options) and r.could_match(text)]
+    if rewrites and any(r.modules for r in rewrites):
+        imported = Names.of(text)  # import lines only: nothing else is parsed yet
+        rewrites = [r for r in rewrites if r.imported(imported)]
+    if not rewrites:
         result.status = "skipped"
         return result
     try:
@@ -101,9 +105,9 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
     code = text
     for _ in range(MAX_ROUNDS):
         changed = False
-        names = Names.of(module, code)  # one import table per version of the tree
+        names = Names.of(code)  # one import table per version of the tree
         for rewrite in rewrites:
-            if not rewrite.active(options) or not rewrite.could_match(code):
+            if not rewrite.could_match(code) or not rewrite.imported(names):
                 continue
             current = module
 
@@ -130,7 +134,7 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
             new_code = done.module.code if done.module is not module else code
             if new_code != code:
                 module, code, changed = done.module, new_code, True
-                names = Names.of(module, code)
+                names = Names.of(code)
         if not changed or stopped(decider):
             break
     result.after = code
@@ -175,7 +179,7 @@ def process_file(path: Path, rewrites: Sequence[SourceRewrite], options: SourceO
         raw = path.read_bytes()
     except OSError as exc:
         return FileResult(name, "failed", error=f"cannot read: {exc.strerror or exc}")
-    quick = [r for r in rewrites if any(t.encode() in raw for t in r.triggers)]
+    quick = [r for r in rewrites if r.active(options) and any(t.encode() in raw for t in r.triggers)]
     if not quick:
         return FileResult(name, "skipped")
     try:

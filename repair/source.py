@@ -87,9 +87,9 @@ class Names:
                     self.statement[local] = (base, name, _as_name(alias) if alias.asname else None)
 
     @classmethod
-    def of(cls, module: cst.Module, code: str | None = None) -> Names:
-        """The import table of a module, read from its import lines (walking the whole tree costs seconds on big files)."""
-        return cls(_import_statements(module.code if code is None else code))
+    def of(cls, code: str) -> Names:
+        """The import table of a file, read from its import lines (walking a whole tree costs seconds on big files)."""
+        return cls(_import_statements(code))
 
     def qualify(self, expr: cst.BaseExpression) -> str | None:
         """The canonical qualified name of a Name/Attribute chain, or None when its head is not imported.
@@ -107,6 +107,11 @@ class Names:
 
     def is_(self, expr: cst.BaseExpression, *qualified: str) -> bool:
         return self.qualify(expr) in qualified
+
+    def reaches(self, wanted: Sequence[str]) -> bool:
+        """Whether some import is a prefix of a wanted name, or lies under one."""
+        targets = {canonical(t) for t in self.bound.values()}
+        return any(w == t or w.startswith(t + ".") or t.startswith(w + ".") for w in wanted for t in targets)
 
     def local(self, module: str) -> str | None:
         """The local name bound to exactly this module (``tf`` for ``tensorflow``), if the file has one."""
@@ -186,7 +191,7 @@ class SourceContext:
         self.module = module
         self.options = options
         self.path = path
-        self.names = names or Names.of(module)
+        self.names = names or Names.of(module.code)
 
     @functools.cached_property
     def lines(self) -> list[str]:
@@ -280,6 +285,9 @@ class SourceRewrite(ABC):
     answers: ClassVar[frozenset[FindingKind]]  # the model findings this source edit prevents
     model_rewrite: ClassVar[str | None] = None  # the model-catalog rewrite it mirrors, if any
     triggers: ClassVar[tuple[str, ...]]  # a file containing none of these substrings cannot match: not parsed
+    # Canonical names the rewrite's sites live under (``tensorflow.saved_model.save``): a file that imports
+    # nothing on the way to one of them cannot match, so it is not parsed either. Empty: no such check.
+    modules: ClassVar[tuple[str, ...]] = ()
     examples: ClassVar[tuple[Example, ...]]
 
     @abstractmethod
@@ -288,6 +296,10 @@ class SourceRewrite(ABC):
 
     def could_match(self, text: str) -> bool:
         return any(t in text for t in self.triggers)
+
+    def imported(self, names: Names) -> bool:
+        """Whether the file imports something on the way to the rewrite's names (``tensorflow`` for ``tensorflow.X``)."""
+        return not self.modules or names.reaches(self.modules)
 
     def active(self, options: SourceOptions) -> bool:
         """Whether the rewrite can do anything with these options (a pin rewrite needs pins)."""
