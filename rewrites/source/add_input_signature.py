@@ -238,7 +238,8 @@ class AddInputSignature(SourceRewrite):
         tf.saved_model.save exports a single such method as serving_default.
     Safety:
         unsafe: the function then only accepts the declared shapes and dtypes; calls with another
-        rank, inner size or dtype raise instead of retracing.
+        rank, inner size or dtype raise instead of retracing. Giving --pin is consent (as for
+        pin_none_dims), also for the shapes taken from calls in the same run.
     References:
         ATLAS.md 1d and 1e (from source, input_signature=[TensorSpec([None, 4])]: diff 1.8e-7).
         The model-level counterpart is wrap_traced_function.
@@ -292,6 +293,9 @@ class AddInputSignature(SourceRewrite):
         Example("import tensorflow as tf\n\n@tf.function\ndef serve(**inputs):\n    return inputs\n\n"
                 "tf.saved_model.save(module, out, signatures=serve)\n"),
     )
+
+    def consented(self, options: SourceOptions) -> bool:
+        return bool(options.pins)
 
     def transformer(self, ctx: SourceContext, select: Select) -> SourceTransformer:
         return _AddSignature(self, ctx, select)

@@ -31,8 +31,10 @@ class _Pin(SourceTransformer):
         if pin is None or shape is None or not isinstance(shape.value, (cst.List, cst.Tuple)):
             return updated
         elements = shape.value.elements
+        if any(isinstance(e, cst.StarredElement) for e in elements):
+            return updated
         dims = tuple(None if d is None or d < 0 else d for d in pin)[1 if batch else 0:]  # keras.Input has no batch dim
-        if len(dims) != len(elements) or any(isinstance(e, cst.StarredElement) for e in elements):
+        if len(dims) != len(elements):
             self.warn(original, f"--pin {key} has {len(pin)} dims, the shape here has {len(elements)}"
                       + (" plus the batch" if batch else "") + ": not pinned")
             return updated
@@ -74,7 +76,7 @@ class PinNoneDims(SourceRewrite):
         dynamic shapes, and the legacy converter rejects them ("None is only supported in the 1st
         dimension").
     Safety:
-        unsafe: the model then only accepts the pinned sizes.
+        unsafe: the model then only accepts the pinned sizes. Giving --pin is the consent.
     References:
         ATLAS.md section 2 (pinned at 224: diff 1.4e-6) and surprise 2. The model-level counterpart
         is pin_dynamic_dims.
@@ -120,6 +122,9 @@ class PinNoneDims(SourceRewrite):
     )
 
     def active(self, options: SourceOptions) -> bool:
+        return bool(options.pins)
+
+    def consented(self, options: SourceOptions) -> bool:
         return bool(options.pins)
 
     def transformer(self, ctx: SourceContext, select: Select) -> SourceTransformer:

@@ -42,8 +42,10 @@ class _Rename(SourceTransformer):
     def _dict(self, original: cst.BaseExpression, updated: cst.BaseExpression, where: str) -> cst.BaseExpression:
         if not isinstance(original, cst.Dict) or not isinstance(updated, cst.Dict):
             return updated
+        keys = {k for e in original.elements if isinstance(e, cst.DictElement) and (k := string_value(e.key)) is not None}
         elements = [new.with_changes(key=self._string(old.key, new.key, where))
-                    if isinstance(old, cst.DictElement) and isinstance(new, cst.DictElement) else new
+                    if isinstance(old, cst.DictElement) and isinstance(new, cst.DictElement)
+                    and self.renames.get(string_value(old.key) or "") not in keys else new  # never collide with a kept key
                     for old, new in zip(original.elements, updated.elements)]
         return updated.with_changes(elements=elements)
 
@@ -101,7 +103,7 @@ class RenameServingKeysSource(SourceRewrite):
         key" in saved_model_cli.
     Safety:
         unsafe: the contract changes for every existing client, and other uses of the same name
-        (model.get_layer("old"), dicts fed to model.fit) are not followed.
+        (model.get_layer("old"), dicts fed to model.fit) are not followed. Giving --rename is the consent.
     References:
         ATLAS.md section 5 (measured on TF 2.21: the TensorSpec name=, not the parameter name, is the
         input key; a returned dict's keys are the output keys). The model-level counterpart is
@@ -152,6 +154,9 @@ class RenameServingKeysSource(SourceRewrite):
     )
 
     def active(self, options: SourceOptions) -> bool:
+        return bool(options.renames)
+
+    def consented(self, options: SourceOptions) -> bool:
         return bool(options.renames)
 
     def transformer(self, ctx: SourceContext, select: Select) -> SourceTransformer:
