@@ -89,7 +89,7 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
     rewrites = [r for r in rewrites if r.active(options) and r.could_match(text)]
     if rewrites and any(r.modules for r in rewrites):
         imported = Names.of(text)  # import lines only: nothing else is parsed yet
-        rewrites = [r for r in rewrites if r.imported(imported)]
+        rewrites = [r for r in rewrites if r.imported(imported, text)]
     if not rewrites:
         result.status = "skipped"
         return result
@@ -107,7 +107,7 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
         changed = False
         names = Names.of(code)  # one import table per version of the tree
         for rewrite in rewrites:
-            if not rewrite.could_match(code) or not rewrite.imported(names):
+            if not rewrite.could_match(code) or not rewrite.imported(names, code):
                 continue
             current = module
 

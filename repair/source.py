@@ -108,10 +108,17 @@ class Names:
     def is_(self, expr: cst.BaseExpression, *qualified: str) -> bool:
         return self.qualify(expr) in qualified
 
-    def reaches(self, wanted: Sequence[str]) -> bool:
-        """Whether some import is a prefix of a wanted name, or lies under one."""
-        targets = {canonical(t) for t in self.bound.values()}
-        return any(w == t or w.startswith(t + ".") or t.startswith(w + ".") for w in wanted for t in targets)
+    def reaches(self, wanted: Sequence[str], code: str) -> bool:
+        """Whether the file can name one of ``wanted``: it imports the name (or something under it), or it imports a
+        parent and the code spells the rest (``tf`` bound to ``tensorflow`` and ``tf.saved_model.save`` in the text)."""
+        for local, target in self.bound.items():
+            target = canonical(target)
+            for name in wanted:
+                if name == target or target.startswith(name + "."):
+                    return True
+                if name.startswith(target + ".") and local + name[len(target):] in code:
+                    return True
+        return False
 
     def local(self, module: str) -> str | None:
         """The local name bound to exactly this module (``tf`` for ``tensorflow``), if the file has one."""
@@ -297,9 +304,9 @@ class SourceRewrite(ABC):
     def could_match(self, text: str) -> bool:
         return any(t in text for t in self.triggers)
 
-    def imported(self, names: Names) -> bool:
-        """Whether the file imports something on the way to the rewrite's names (``tensorflow`` for ``tensorflow.X``)."""
-        return not self.modules or names.reaches(self.modules)
+    def imported(self, names: Names, code: str) -> bool:
+        """Whether the file can name what the rewrite matches (see ``Names.reaches``)."""
+        return not self.modules or names.reaches(self.modules, code)
 
     def active(self, options: SourceOptions) -> bool:
         """Whether the rewrite can do anything with these options (a pin rewrite needs pins)."""

@@ -251,6 +251,7 @@ class AddInputSignature(SourceRewrite):
     answers = frozenset({FindingKind.NO_SIGNATURE_NEVER_TRACED, FindingKind.NO_SIGNATURE_TRACED})
     model_rewrite = "wrap_traced_function"
     triggers = ("saved_model",)
+    modules = ("tensorflow.function",)
     _MODULE = ("class Scorer(tf.Module):\n    def __init__(self):\n        self.w = tf.Variable(tf.ones([4, 2]))\n\n"
                "    @tf.function{}\n    def __call__(self, x):\n        return x @ self.w\n\n")
     examples = (

@@ -184,6 +184,7 @@ class ExplicitFloat32(SourceRewrite):
     answers = frozenset({FindingKind.FLOAT64_OPS, FindingKind.NEEDS_FLEX_OPS})
     model_rewrite = "compute_in_float32"
     triggers = ("experimental",)  # tnp is only reachable through tensorflow.experimental
+    modules = ("tensorflow.experimental.numpy",)
     examples = (
         Example(
             "import tensorflow.experimental.numpy as tnp\n\n"

@@ -97,6 +97,7 @@ class ExportKerasModel(SourceRewrite):
     answers = frozenset({FindingKind.UNBOUND_VARIABLES, FindingKind.PARITY_MISMATCH, FindingKind.SESSION_LOADER_FAILURE})
     model_rewrite = "rebind_variables"
     triggers = ("saved_model",)
+    modules = ("tensorflow.saved_model.save",)
     examples = (
         Example(
             "import keras\nimport tensorflow as tf\n\n"

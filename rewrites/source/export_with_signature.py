@@ -166,6 +166,7 @@ class ExportWithSignature(SourceRewrite):
     answers = frozenset({FindingKind.NO_SIGNATURE_TRACED, FindingKind.NO_SERVING_DEFAULT})
     model_rewrite = "wrap_traced_function"
     triggers = ("saved_model",)
+    modules = ("tensorflow.saved_model.save",)
     _MODULE = (
         "import tensorflow as tf\n\n"
         "class Scorer(tf.Module):\n"

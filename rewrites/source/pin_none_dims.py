@@ -88,6 +88,7 @@ class PinNoneDims(SourceRewrite):
     answers = frozenset({FindingKind.DYNAMIC_DIMS})
     model_rewrite = "pin_dynamic_dims"
     triggers = ("TensorSpec", "Input(")
+    modules = (_SPEC, *_INPUTS)
     _PINS = SourceOptions(pins={"image": (1, 224, 224, 3), "tokens": (None, 128)})
     examples = (
         Example(

@@ -116,6 +116,7 @@ class RenameServingKeysSource(SourceRewrite):
     answers = frozenset({FindingKind.SERVING_KEY_MISMATCH})
     model_rewrite = "rename_serving_keys"
     triggers = ("TensorSpec", "Input(", "signature_def", "serving_input_receiver")
+    modules = (*_KEYED, *_NAMED, "tensorflow.function")
     _RENAMES = SourceOptions(renames={"input_features": "features", "scores": "probabilities"})
     examples = (
         Example(

@@ -142,6 +142,7 @@ class StripPruningBeforeExport(SourceRewrite):
     answers = frozenset({FindingKind.PRUNING_WRAPPERS, FindingKind.RESOURCE_VARIABLES})
     model_rewrite = "strip_pruning_wrappers"
     triggers = ("prune_low_magnitude",)
+    modules = ("tensorflow_model_optimization",)
     examples = (
         Example(
             "import tensorflow as tf\nimport tensorflow_model_optimization as tfmot\n\n"

@@ -138,6 +138,7 @@ class UnrollRnnLayers(SourceRewrite):
     answers = frozenset({FindingKind.TENSORLIST_LOOP})
     model_rewrite = "unroll_keras_rnn"
     triggers = ("LSTM", "GRU", "RNN")  # "RNN" covers SimpleRNN
+    modules = ("keras.layers", "tf_keras.layers", "tensorflow.keras.layers")
     examples = (
         Example(
             "import keras\n\ninputs = keras.Input(shape=(5, 8))\n"

@@ -390,6 +390,7 @@ class UnrollWhileLoop(SourceRewrite):
     answers = frozenset({FindingKind.WHILE_LOOP, FindingKind.TENSORLIST_LOOP})
     model_rewrite = "unroll_static_loops"
     triggers = ("while_loop",)
+    modules = ("tensorflow.while_loop",)
     examples = (
         Example(
             "import tensorflow as tf\n\n\ndef f(x, w):\n"

@@ -77,6 +77,7 @@ class WarnPyFunction(SourceRewrite):
     answers = frozenset({FindingKind.NEEDS_CUSTOM_OPS})
     model_rewrite = None
     triggers = ("py_func", "numpy_function")  # "py_func" covers py_function
+    modules = tuple(_PY_FUNCS)
     examples = (
         Example(
             "import tensorflow as tf\n\n@tf.function\ndef f(x):\n"
