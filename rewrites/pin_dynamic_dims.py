@@ -130,7 +130,8 @@ class PinDynamicDims(Rewrite):
         return super().claims(finding)
 
     def consented(self, options: Options) -> bool:
-        return bool(options.pins) or options.sample is not None
+        # --target tflite-strict asks for static shapes (an unknown batch becomes 1): the target is the consent.
+        return bool(options.pins) or options.sample is not None or options.target.strict
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         if model.entry is None:

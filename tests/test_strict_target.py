@@ -49,7 +49,7 @@ def test_strict_batch_defaults_to_one(corpus: Corpus, tmp_path: Path) -> None:
 
 def test_float64_interface_is_refused_when_strict(corpus: Corpus, tmp_path: Path) -> None:
     run = repair("fix", str(corpus.artifact("ops/float64_model")), "--out", str(tmp_path / "o"), "--target", "tflite-strict",
-                 "--report", str(tmp_path / "rep"))
+                 "--unsafe-fixes", "--report", str(tmp_path / "rep"))
     assert run.exit_code == 1
     report = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert "float64-tensors" in {f["id"] for f in report["after"]["findings"]}
