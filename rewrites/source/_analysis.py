@@ -172,15 +172,24 @@ def argument(call: cst.Call, position: int, name: str) -> cst.Arg | None:
 
 
 def append_arg(call: cst.Call, arg: cst.Arg) -> cst.Call:
-    """``call`` with ``arg`` appended, keeping a multi-line call's layout and trailing comma."""
-    args = list(call.args)
-    if not args:
+    """``call`` with ``arg`` appended, keeping a trailing comma and the one-argument-per-line layout."""
+    if not call.args:
         return call.with_changes(args=[arg])
-    last = args[-1]
-    if isinstance(last.comma, cst.Comma) and len(args) >= 2 and isinstance(args[-2].comma, cst.Comma):
-        # A trailing comma: the new argument takes it, the old last one takes the separator before it.
-        return call.with_changes(args=[*args[:-1], last.with_changes(comma=args[-2].comma), arg.with_changes(comma=last.comma)])
-    return call.with_changes(args=[*args[:-1], last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), arg])
+    last = call.args[-1]
+    before = call.args[-2].comma if len(call.args) > 1 else None
+    layout = before.whitespace_after if isinstance(before, cst.Comma) else call.whitespace_before_args
+    separator = layout if isinstance(layout, cst.ParenthesizedWhitespace) else cst.SimpleWhitespace(" ")
+    if isinstance(last.comma, cst.Comma):  # a trailing comma stays the last thing before ")"
+        arg = arg.with_changes(comma=last.comma)
+    else:  # so does the whitespace before ")"
+        arg, last = arg.with_changes(whitespace_after_arg=last.whitespace_after_arg), last.with_changes(
+            whitespace_after_arg=cst.SimpleWhitespace(""))
+    return call.with_changes(args=[*call.args[:-1], last.with_changes(comma=cst.Comma(whitespace_after=separator)), arg])
+
+
+def with_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Call:
+    """``call`` with ``name=value`` appended (see ``append_arg``)."""
+    return append_arg(call, kwarg(name, value))
 
 
 def kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:

@@ -8,6 +8,7 @@ from libcst.codemod.visitors import ImportItem
 from repair.findings import FindingKind
 from repair.safety import Safety
 from repair.source import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
+from rewrites.source._analysis import keyword, kwarg, with_keyword
 
 _TNP = "tensorflow.experimental.numpy."
 # tnp constructor -> (positional index of dtype, keyword that carries the data, or None: the call always gets float32)
@@ -52,31 +53,6 @@ def _floats(expr: cst.BaseExpression) -> bool:
     return None not in kinds and "float" in kinds
 
 
-def _kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
-    return cst.Arg(value, keyword=cst.Name(name), equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
-
-
-def _keyword(call: cst.Call, name: str) -> cst.Arg | None:
-    return next((a for a in call.args if a.keyword is not None and a.keyword.value == name), None)
-
-
-def with_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Call:
-    """``call`` with ``name=value`` appended, keeping a trailing comma and the one-argument-per-line layout."""
-    arg = _kwarg(name, value)
-    if not call.args:
-        return call.with_changes(args=[arg])
-    last = call.args[-1]
-    before = call.args[-2].comma if len(call.args) > 1 else None
-    layout = before.whitespace_after if isinstance(before, cst.Comma) else call.whitespace_before_args
-    separator = layout if isinstance(layout, cst.ParenthesizedWhitespace) else cst.SimpleWhitespace(" ")
-    if isinstance(last.comma, cst.Comma):  # a trailing comma stays the last thing before ")"
-        arg = arg.with_changes(comma=last.comma)
-    else:  # so does the whitespace before ")"
-        arg, last = arg.with_changes(whitespace_after_arg=last.whitespace_after_arg), last.with_changes(
-            whitespace_after_arg=cst.SimpleWhitespace(""))
-    return call.with_changes(args=[*call.args[:-1], last.with_changes(comma=cst.Comma(whitespace_after=separator)), arg])
-
-
 class _Float32(SourceTransformer):
     def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
         super().__init__(rewrite, ctx, select)
@@ -91,7 +67,7 @@ class _Float32(SourceTransformer):
         name = _qualified(self.names, node.func) or ""
         if name.rsplit(".", 1)[-1] in _INDEXERS:
             self._indices.update(id(a.value) for a in node.args)
-        if node.args and (name == "tensorflow.cast" or name in (_TNP + "asarray", _TNP + "array") and _keyword(node, "dtype")):
+        if node.args and (name == "tensorflow.cast" or name in (_TNP + "asarray", _TNP + "array") and keyword(node, "dtype")):
             self._cast.add(id(node.args[0].value))
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
@@ -103,10 +79,10 @@ class _Float32(SourceTransformer):
         positional = [a for a in original.args if a.keyword is None]
         if not original.args or any(a.star for a in original.args) or len(positional) > dtype_at:
             return updated
-        given = _keyword(original, "dtype")
+        given = keyword(original, "dtype")
         if short == "linspace":
             # TF 2.21 with NumPy 2 ignores linspace's dtype (it takes the type of start * 1.0): cast the result.
-            retstep = _keyword(original, "retstep") or (positional[4] if len(positional) > 4 else None)
+            retstep = keyword(original, "retstep") or (positional[4] if len(positional) > 4 else None)
             if retstep is not None and not (isinstance(retstep.value, cst.Name) and retstep.value.value == "False"):
                 return updated  # a (samples, step) pair
             if id(original) in self._cast or given is not None and not self._float32(given.value):
@@ -141,7 +117,7 @@ class _Float32(SourceTransformer):
         if isinstance(original.func, cst.Attribute):  # tnp.asarray(tnp.linspace(...), dtype=tnp.float32)
             module = original.func.value
             func: cst.BaseExpression = cst.Attribute(module, cst.Name("asarray"))
-            dtype = _kwarg("dtype", cst.Attribute(module, cst.Name("float32")))
+            dtype = kwarg("dtype", cst.Attribute(module, cst.Name("float32")))
         else:  # a from-imported linspace: tf.cast(linspace(...), tf.float32)
             tf, imports = self.tf()
             func, dtype = cst.Attribute(cst.Name(tf), cst.Name("cast")), cst.Arg(cst.Attribute(cst.Name(tf), cst.Name("float32")))

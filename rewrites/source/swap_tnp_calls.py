@@ -7,6 +7,7 @@ import libcst as cst
 from repair.findings import FindingKind
 from repair.safety import Safety
 from repair.source import Example, Select, SourceContext, SourceRewrite, SourceTransformer
+from rewrites.source._analysis import dotted, with_keyword
 
 # tnp function -> (tf function, keyword renames, tnp keywords that have no tf equivalent: leave the call alone).
 _SAME = {"keepdims": "keepdims"}
@@ -77,13 +78,6 @@ def _head(expr: cst.BaseExpression) -> str | None:
     return expr.value if isinstance(expr, cst.Name) else None
 
 
-def _dotted(root: str, path: str) -> cst.BaseExpression:
-    expr: cst.BaseExpression = cst.Name(root)
-    for part in path.split("."):
-        expr = cst.Attribute(expr, cst.Name(part))
-    return expr
-
-
 class _Swap(SourceTransformer):
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         name = self.names.qualify(original.func)
@@ -100,12 +94,10 @@ class _Swap(SourceTransformer):
             return updated
         args = [a.with_changes(keyword=cst.Name(renames[a.keyword.value])) if a.keyword is not None and a.keyword.value in renames
                 else a for a in updated.args]
-        if short == "concatenate" and "axis" not in keywords and len(args) < 2:
-            args = [*args[:-1], args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
-                    cst.Arg(cst.Integer("0"), keyword=cst.Name("axis"),
-                            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))]
         tf, imports = self.tf()
-        replacement = updated.with_changes(func=_dotted(tf, target), args=args)
+        replacement = updated.with_changes(func=dotted(tf, target), args=args)
+        if short == "concatenate" and "axis" not in keywords and len(args) < 2:  # numpy's default axis is 0; tf.concat has none
+            replacement = with_keyword(replacement, "axis", cst.Integer("0"))
         literal = any(_is_literal(v) for v in _data_args(short, original))
         # On tensors the result is identical; on Python literals tnp computes in float64 and tf in float32.
         safety = Safety.UNSAFE if literal else Safety.SAFE

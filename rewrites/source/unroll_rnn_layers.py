@@ -7,6 +7,7 @@ import libcst as cst
 from repair.findings import FindingKind
 from repair.safety import Safety
 from repair.source import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
+from rewrites.source._analysis import with_keyword
 
 _KERAS = ("keras.layers.", "tf_keras.layers.", "tensorflow.keras.layers.")  # the last: tf.compat.v1.keras
 _RNN = frozenset({"LSTM", "GRU", "SimpleRNN", "RNN"})
@@ -87,24 +88,7 @@ class _Unroll(SourceTransformer):
             args = list(updated.args)
             args[unroll[0]] = given.with_changes(value=cst.Name("True"))
             return self.edit(original, updated, updated.with_changes(args=args), f"{layer}: unroll=False -> unroll=True ({why})")
-        return self.edit(original, updated, _with_keyword(updated, "unroll", cst.Name("True")), f"{layer}: unroll=True ({why})")
-
-
-def _with_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Call:
-    """``call`` with ``name=value`` appended, keeping a trailing comma and the one-argument-per-line layout."""
-    arg = cst.Arg(value, keyword=cst.Name(name), equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
-    if not call.args:
-        return call.with_changes(args=[arg])
-    last = call.args[-1]
-    before = call.args[-2].comma if len(call.args) > 1 else None
-    layout = before.whitespace_after if isinstance(before, cst.Comma) else call.whitespace_before_args
-    separator = layout if isinstance(layout, cst.ParenthesizedWhitespace) else cst.SimpleWhitespace(" ")
-    if isinstance(last.comma, cst.Comma):  # a trailing comma stays the last thing before ")"
-        arg = arg.with_changes(comma=last.comma)
-    else:  # so does the whitespace before ")"
-        arg, last = arg.with_changes(whitespace_after_arg=last.whitespace_after_arg), last.with_changes(
-            whitespace_after_arg=cst.SimpleWhitespace(""))
-    return call.with_changes(args=[*call.args[:-1], last.with_changes(comma=cst.Comma(whitespace_after=separator)), arg])
+        return self.edit(original, updated, with_keyword(updated, "unroll", cst.Name("True")), f"{layer}: unroll=True ({why})")
 
 
 class UnrollRnnLayers(SourceRewrite):
