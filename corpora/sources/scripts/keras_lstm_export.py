@@ -14,6 +14,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from corpora.sources.probe import write_reference  # the test's probe, not part of the user's script
+
 
 def build_model():
     inputs = keras.Input(shape=(10, 8), name="sequence")
@@ -31,14 +33,7 @@ def main(out_dir):
     model.export(str(out_dir / "saved_model"), verbose=False)
 
     x = np.random.default_rng(1).standard_normal((2, 10, 8)).astype("float32")
-    _write_reference(out_dir, {"sequence": x}, {"output_0": model(x)})
-
-
-def _write_reference(out_dir, inputs, outputs):
-    """Probe, not part of the user's script: the inputs used and what the in-memory model computed."""
-    arrays = {f"in:{k}": np.asarray(v) for k, v in inputs.items()}
-    arrays.update({f"out:{k}": np.asarray(v) for k, v in outputs.items()})
-    np.savez(Path(out_dir) / "reference.npz", **arrays)
+    write_reference(out_dir, {"sequence": x}, {"output_0": model(x)})
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from corpora.sources.probe import write_reference  # the test's probe, not part of the user's script
+
 tf.compat.v1.disable_eager_execution()
 
 
@@ -42,14 +44,7 @@ def main(out_dir):
         builder.save()
 
         features = np.random.default_rng(1).standard_normal((2, 4)).astype("float32")
-        _write_reference(out_dir, {"input_features": features}, {"scores": sess.run(scores, {x: features})})
-
-
-def _write_reference(out_dir, inputs, outputs):
-    """Probe, not part of the user's script: the inputs used and what the in-memory model computed."""
-    arrays = {f"in:{k}": np.asarray(v) for k, v in inputs.items()}
-    arrays.update({f"out:{k}": np.asarray(v) for k, v in outputs.items()})
-    np.savez(Path(out_dir) / "reference.npz", **arrays)
+        write_reference(out_dir, {"input_features": features}, {"scores": sess.run(scores, {x: features})})
 
 
 if __name__ == "__main__":

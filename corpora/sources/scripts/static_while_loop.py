@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from corpora.sources.probe import write_reference  # the test's probe, not part of the user's script
+
 
 class Refiner(tf.Module):
     def __init__(self):
@@ -37,14 +39,7 @@ def main(out_dir):
     tf.saved_model.save(model, str(out_dir / "saved_model"), signatures={"serving_default": model.serve})
 
     x = np.random.default_rng(1).standard_normal((1, 16)).astype("float32")
-    _write_reference(out_dir, {"x": x}, model.serve(x))
-
-
-def _write_reference(out_dir, inputs, outputs):
-    """Probe, not part of the user's script: the inputs used and what the in-memory model computed."""
-    arrays = {f"in:{k}": np.asarray(v) for k, v in inputs.items()}
-    arrays.update({f"out:{k}": np.asarray(v) for k, v in outputs.items()})
-    np.savez(Path(out_dir) / "reference.npz", **arrays)
+    write_reference(out_dir, {"x": x}, model.serve(x))
 
 
 if __name__ == "__main__":
