@@ -48,6 +48,16 @@ _CANONICAL_EXACT = {
     "tensorflow.keras": "keras",
     "tensorflow.python.keras": "keras",
 }
+def _spellings(name: str) -> list[str]:
+    """Every spelling ``canonical`` maps to ``name``, ``name`` included."""
+    found = [name]
+    for prefix, replacement in _CANONICAL_PREFIXES:
+        if name.startswith(replacement):
+            found.append(prefix + name[len(replacement):])
+    found += [spelled for spelled, canon in _CANONICAL_EXACT.items() if canon == name]
+    return found
+
+
 _IGNORE = re.compile(r"#\s*repair:\s*ignore(?:\[([^\]]*)\])?")
 
 
@@ -110,10 +120,11 @@ class Names:
 
     def reaches(self, wanted: Sequence[str], code: str) -> bool:
         """Whether the file can name one of ``wanted``: it imports the name (or something under it), or it imports a
-        parent and the code spells the rest (``tf`` bound to ``tensorflow`` and ``tf.saved_model.save`` in the text)."""
+        parent and the code spells the rest (``tf`` bound to ``tensorflow`` and ``tf.saved_model.save`` in the text,
+        in any of its spellings: ``tf.compat.v1.saved_model.save``, ``tf.keras.layers`` for ``keras.layers``)."""
+        spellings = [spelled for name in wanted for spelled in _spellings(name)]
         for local, target in self.bound.items():
-            target = canonical(target)
-            for name in wanted:
+            for name in spellings:
                 if name == target or target.startswith(name + "."):
                     return True
                 if name.startswith(target + ".") and local + name[len(target):] in code:

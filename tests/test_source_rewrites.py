@@ -66,3 +66,36 @@ def test_ids_unique_and_catalog_is_tensorflow_free() -> None:
     code = ("import sys, repair.codemod, rewrites.source, repair.cli; "
             "assert 'tensorflow' not in sys.modules, 'the codemod imported tensorflow'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("code, expr, qualified", [
+    ("import tensorflow as tf", "tf.saved_model.save", "tensorflow.saved_model.save"),
+    ("import tensorflow.compat.v1 as tf", "tf.while_loop", "tensorflow.while_loop"),
+    ("import tensorflow.experimental.numpy as tnp", "tnp.tanh", "tensorflow.experimental.numpy.tanh"),
+    ("from tensorflow.experimental import numpy as tnp", "tnp.tanh", "tensorflow.experimental.numpy.tanh"),
+    ("from tensorflow import keras", "keras.layers.LSTM", "keras.layers.LSTM"),
+    ("import keras", "keras.layers.LSTM", "keras.layers.LSTM"),
+    ("import tf_keras as keras", "keras.layers.LSTM", "tf_keras.layers.LSTM"),
+    ("from keras.layers import LSTM as L", "L", "keras.layers.LSTM"),
+    ("import numpy as tnp", "tnp.tanh", "numpy.tanh"),
+    ("import tensorflow as tf", "tnp.tanh", None),  # not imported: never matched by spelling
+    ("from tensorflow import keras", "keras.layers.LSTM(8)", None),  # a call is not a name
+])
+def test_names_resolve_import_aliases(code: str, expr: str, qualified: str | None) -> None:
+    from repair.source import Names
+
+    names = Names.of(code + "\n")
+    assert names.qualify(cst.parse_expression(expr)) == qualified
+
+
+@pytest.mark.parametrize("code, wanted, reaches", [
+    ("import tensorflow as tf\ntf.compat.v1.saved_model.predict_signature_def(a)", "tensorflow.saved_model.predict_signature_def", True),
+    ("import tensorflow as tf\ntf.keras.layers.LSTM(3)", "keras.layers", True),
+    ("import tensorflow as tf\ntf.nn.relu(x)", "tensorflow.while_loop", False),
+    ("from tensorflow.python.ops import control_flow_ops\ncontrol_flow_ops.while_loop(c, b, v)", "tensorflow.while_loop", False),
+    ("from tensorflow import (\n    experimental,\n)\nexperimental.numpy.tanh(x)", "tensorflow.experimental.numpy", True),
+])
+def test_prefilter_reaches_only_names_the_file_can_spell(code: str, wanted: str, reaches: bool) -> None:
+    from repair.source import Names
+
+    assert Names.of(code).reaches([wanted], code) is reaches
