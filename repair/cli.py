@@ -6,6 +6,7 @@ Nothing here imports TensorFlow at module level: ``repair --help`` stays fast.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 import os
 import shlex
 import sys
@@ -17,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from repair.decide import AutoDecider, Decider, Decision, Proposal, Recorder
+from repair.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, Recorder
 from repair.errors import BadInput, ExitCode, RepairError
 from repair.options import IoHint, Options, Target, Tolerance
 
@@ -78,7 +79,7 @@ class Prompt:
         out.print(f"\n[bold]fix {self.asked}[/] ({proposal.kind.value}) [bold]{proposal.rewrite_id}[/] "
                   f"[{colour}]{proposal.safety.value}[/]  {proposal.location}", highlight=False)
         out.print(f"  {proposal.title}", highlight=False)
-        with err.status("applying it in scratch to show what it changes...") if proposal.kind.value == "model" else _nothing():
+        with err.status("applying it in scratch to show what it changes...") if proposal.kind is ProposalKind.MODEL else nullcontext():
             preview = proposal.preview()
         _print_diff_or_text(preview)
         default = "y" if proposal.safety is Safety.SAFE else "n"
@@ -107,14 +108,6 @@ class Prompt:
 
     def why_not(self, proposal: Proposal) -> str:
         return "quit before it was accepted" if self.stopped else "rejected at the prompt"
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _print_diff_or_text(text: str) -> None:
@@ -375,7 +368,9 @@ def fix(
         decider: Decider = _decider(yes, unsafe_fixes, interactive, plan_in, "fix", lambda: fingerprint([model]),
                                     consented(options))
         recorder = Recorder(decider)
-        status = err.status("repairing (diagnose, fix, export, convert, verify)...") if not interactive else _nothing()
+        if interactive:  # a spinner would overwrite the questions
+            err.print("diagnosing (loading TensorFlow, converting, checking parity); questions follow...", highlight=False)
+        status = err.status("repairing (diagnose, fix, export, convert, verify)...") if not interactive else nullcontext()
         with status:
             result = run_fix(model, out_dir, options, force=force, decider=recorder, report_dir=report, source=source)
         if plan_out is not None:

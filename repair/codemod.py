@@ -22,7 +22,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from repair.decide import AutoDecider, Decider, Decision, PlanDecider, Proposal, ProposalKind, stopped, why_not
+from repair.decide import AutoDecider, Decider, Decision, PlanDecider, Proposal, ProposalKind, Recorder, stopped, why_not
 from repair.safety import Safety
 from repair.source import Names, Site, SourceOptions, SourceRewrite, run_pass
 
@@ -186,11 +186,10 @@ def process_file(path: Path, rewrites: Sequence[SourceRewrite], options: SourceO
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return FileResult(name, "failed", error="not UTF-8 text")
-    recorder = decider if hasattr(decider, "entries") else None
-    start = len(recorder.entries) if recorder is not None else 0  # type: ignore[attr-defined]
+    start = len(decider.entries) if isinstance(decider, Recorder) else 0
     result = rewrite_source(text, rewrites, options, decider, name)
-    if recorder is not None:
-        result.proposals = list(recorder.entries[start:])  # type: ignore[attr-defined]
+    if isinstance(decider, Recorder):  # a worker's recorder is its own copy: the entries travel with the result
+        result.proposals = list(decider.entries[start:])
     if write and result.status == "changed":
         try:
             write_atomic(path, text, result.after)
