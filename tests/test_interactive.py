@@ -127,3 +127,25 @@ def test_fix_reject_then_accept(corpus: Corpus, tmp_path: Path) -> None:
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert [(f["id"], f["decision"]) for f in plan["fixes"]] == [("model::rebind_variables", "accept")]
     assert tree_digest(src) == before
+
+
+@pytest.mark.slow
+def test_fix_quit_midway_publishes_nothing(corpus: Corpus, tmp_path: Path) -> None:
+    """Two fixes in a row: accept the first, quit at the second; the loop the second would remove still blocks,
+    so nothing is published, and the report says which fix was never accepted."""
+    src = corpus.artifact("loops/keras_lstm_dynamic_time")
+    child = _spawn("fix", str(src), "--out", "out", "--pin", "seq=-1,6,8", "--report", "rep", "-i", cwd=tmp_path)
+    child.expect("pin_dynamic_dims")
+    child.expect(r"\[y\]es / \[N\]o")  # unsafe: the default is no, even though --pin named the sizes
+    child.sendline("y")
+    child.expect("unroll_static_loops")
+    child.expect(PROMPT)
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1
+    assert not (tmp_path / "out").exists()
+    report = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert [(f["rewrite"], f["outcome"]) for f in report["fixes"]] == [
+        ("pin_dynamic_dims", "applied"), ("unroll_static_loops", "rejected")]
+    assert "quit before it was accepted" in report["fixes"][1]["summary"]
