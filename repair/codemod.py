@@ -54,10 +54,7 @@ class FileResult:
     written: bool = False
 
     def diff(self) -> str:
-        if self.after == self.before:
-            return ""
-        return "".join(difflib.unified_diff(self.before.splitlines(keepends=True), self.after.splitlines(keepends=True),
-                                            fromfile=f"a/{self.path}", tofile=f"b/{self.path}"))
+        return unified(self.before, self.after, self.path)
 
     @property
     def warnings(self) -> list[Site]:
@@ -65,8 +62,12 @@ class FileResult:
 
 
 def unified(before: str, after: str, path: str) -> str:
+    """A unified diff: ``a/``/``b/`` prefixes for relative paths (``git apply``), absolute paths as they are."""
+    if before == after:
+        return ""
+    old, new = (path, path) if os.path.isabs(path) else (f"a/{path}", f"b/{path}")
     return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                        fromfile=f"a/{path}", tofile=f"b/{path}"))
+                                        fromfile=old, tofile=new))
 
 
 def proposal_for(site: Site, path: str, rewrite: SourceRewrite, preview: Callable[[], str]) -> Proposal:

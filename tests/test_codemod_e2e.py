@@ -151,9 +151,10 @@ def _codemod_api(case: SourceCase, path: Path) -> Codemod:
 
 
 def difflib_diff(before: str, after: str, path: str) -> str:
-    """The codemod's own diff format (``repair.codemod.unified``)."""
+    """The codemod's own diff format (``repair.codemod.unified``): a/ b/ prefixes only for relative paths."""
+    old, new = (path, path) if path.startswith("/") else (f"a/{path}", f"b/{path}")
     return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                        fromfile=f"a/{path}", tofile=f"b/{path}"))
+                                        fromfile=old, tofile=new))
 
 
 class SourceCorpus:
@@ -254,7 +255,7 @@ def test_codemod_applies_the_case_rewrites(sources: SourceCorpus, case_id: str) 
         return
     # The written file is the original plus exactly the diff the dry run showed, and the probe is untouched.
     assert result.after != result.before
-    path = re.search(r"^--- a/(.*)$", result.diff, re.M)
+    path = re.search(r"^--- (?:a/)?(.*)$", result.diff, re.M)
     assert path, f"no diff shown\n{context}"
     assert difflib_diff(result.before, result.after, path.group(1)) == result.diff
     probe = [line for line in result.before.splitlines() if PROBE in line]
