@@ -487,6 +487,60 @@ def codemod(
 
 
 @app.command()
+def batch(
+    zoo: Annotated[Path, typer.Argument(help="A folder of models (what counts as one is described below).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder: OUT/NAME per repaired model, OUT/NAME.report, state and summary.")],
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Models repaired in parallel (one process each, each loads TensorFlow).")] = 1,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds per model; the child's process group is killed and the model recorded as timeout.")] = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Also redo models that ended refused, verification-failed or bad-input.")] = False,
+    target: TargetOpt = Target.TFLITE,
+    unsafe_fixes: UnsafeFixesOpt = False,
+    unsafe_load: UnsafeLoadOpt = False,
+    seed: SeedOpt = 0,
+    batch_size: BatchOpt = 2,
+    atol: Annotated[float, typer.Option("--atol", help="Absolute parity tolerance.")] = 1e-5,
+    rtol: Annotated[float, typer.Option("--rtol", help="Relative parity tolerance.")] = 1e-4,
+) -> None:
+    """Repair every model in ZOO: `repair fix MODEL --out OUT/NAME --report OUT/NAME.report FLAGS`, one process each.
+
+    Models are the entries directly in ZOO (hidden ones ignored): a folder with saved_model.pb is a SavedModel named after the folder; a folder NAME whose saved_model/ subfolder has saved_model.pb is that SavedModel, named NAME; a .keras, .h5 or .pb file is a model named by its stem. Any other folder is reported as bad-input; other files are ignored. Runs never prompt (stdin is closed); a child's output is in OUT/NAME.report/fix.log.
+
+    OUT/batch-state.json is rewritten after each model. A re-run skips models already recorded as repaired, nothing-to-fix, refused, verification-failed or bad-input, and redoes error and timeout ones (--retry-failed redoes everything that did not end repaired or nothing-to-fix). A state written with other fix flags is ignored: every model runs again. OUT/summary.md and OUT/summary.json are written at the end.
+
+    Exit 0: every model repaired or nothing to fix; 1: some did not; 2: bad input (ZOO missing or without models, OUT inside ZOO, OUT a non-empty folder that is not a batch's output).
+    """
+
+    def body() -> int:
+        from rich.markup import escape
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from repair.batch import SUCCESS, Outcome, run_batch, write_summary
+
+        fix_args = ["--target", target.value, "--seed", str(seed), "--batch", str(batch_size),
+                    "--atol", repr(atol), "--rtol", repr(rtol)]
+        fix_args += ["--unsafe-fixes"] * unsafe_fixes + ["--unsafe-load"] * unsafe_load
+        progress = Progress(TextColumn("repair batch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=err, transient=True)
+        task = progress.add_task("models", total=None)
+
+        def done(o: Outcome) -> None:
+            colour = "green" if o.status in SUCCESS else "red"
+            progress.console.print(f"{o.name}: [{colour}]{o.status}[/] ({o.seconds:.1f}s) {escape(o.message)}", highlight=False)
+            progress.advance(task)
+
+        with progress:
+            result = run_batch(zoo, out_dir, fix_args, jobs=jobs, timeout=timeout, retry_failed=retry_failed,
+                               on_start=lambda n: progress.update(task, total=n), on_done=done)
+        json_path, md_path = write_summary(result, zoo, out_dir)
+        counts = ", ".join(f"{n} {s}" for s, n in result.counts().items() if n)
+        err.print(f"{len(result.outcomes)} model(s): {counts}; ran {result.ran}, skipped {result.skipped}; "
+                  f"{result.wall_seconds:.1f}s with -j {jobs}; summary: {md_path}", highlight=False)
+        return result.exit_code
+
+    raise typer.Exit(_guard(body))
+
+
+@app.command()
 def rewrites(rewrite_id: Annotated[Optional[str], typer.Argument(help="Show one rewrite's documentation.")] = None) -> None:
     """List the catalog of rewrites, or explain one."""
 

@@ -1,0 +1,126 @@
+"""``repair batch``: a zoo of corpus models repaired by real ``repair fix`` child processes.
+
+The fast tests cover discovery and bad input (no TensorFlow); the slow ones run the batch end to end: statuses
+and exit codes, outputs only for repaired models, a resumed run that skips everything, --retry-failed, and a
+per-model timeout that kills the child and leaves no output behind.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from repair.batch import discover
+from tests.cli_helpers import repair
+from tests.conftest import Corpus
+
+REPAIRS = {"k3": "keras/keras3_saved_model_save", "train_tag": "tags/train_tag"}
+REFUSED = {"resize": "ops/resize_antialias"}
+
+
+def _summary(out: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads((out / "summary.json").read_text())
+
+
+def _statuses(out: Path) -> dict[str, str]:
+    return {m["name"]: m["status"] for m in _summary(out)["models"]}
+
+
+@pytest.fixture
+def zoo(corpus: Corpus, tmp_path: Path) -> Path:
+    """k3 (a case folder holding saved_model/), train_tag (a SavedModel folder), resize (refused), notamodel."""
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    for name, case_id in {**REPAIRS, **REFUSED}.items():
+        artifact = corpus.artifact(case_id)
+        (zoo / name).symlink_to(artifact.parent if name == "k3" else artifact, target_is_directory=True)
+    (zoo / "notamodel").mkdir()
+    (zoo / "notamodel" / "notes.txt").write_text("not a model\n")
+    (zoo / "README.md").write_text("ignored\n")
+    return zoo
+
+
+def test_discover_rules(tmp_path: Path) -> None:
+    (tmp_path / "sm").mkdir()
+    (tmp_path / "sm" / "saved_model.pb").write_bytes(b"")
+    (tmp_path / "nested" / "saved_model").mkdir(parents=True)
+    (tmp_path / "nested" / "saved_model" / "saved_model.pb").write_bytes(b"")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    for name in ("a.keras", "a.h5", "frozen.pb", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    entries = {e.name: e for e in discover(tmp_path)}
+    assert set(entries) == {"sm", "nested", "junk", "a.keras", "a.h5", "frozen"}
+    assert entries["nested"].path == tmp_path / "nested" / "saved_model"
+    assert entries["junk"].problem and not entries["sm"].problem and not entries["frozen"].problem
+
+
+def test_bad_input(tmp_path: Path) -> None:
+    zoo = tmp_path / "zoo"
+    assert repair("batch", str(zoo), "--out", str(tmp_path / "out")).exit_code == 2  # missing
+    zoo.mkdir()
+    run = repair("batch", str(zoo), "--out", str(tmp_path / "out"))
+    assert run.exit_code == 2 and "no models" in run.stderr  # empty
+    (zoo / "m.keras").write_bytes(b"")
+    run = repair("batch", str(zoo), "--out", str(zoo / "out"))
+    assert run.exit_code == 2 and "inside the zoo" in run.stderr
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "mine.txt").write_text("x")
+    run = repair("batch", str(zoo), "--out", str(tmp_path / "busy"))
+    assert run.exit_code == 2 and "batch-state.json" in run.stderr
+    assert repair("batch", str(zoo), "--out", str(tmp_path / "out"), "-j", "0").exit_code == 2
+
+
+@pytest.mark.slow
+def test_batch_resume_and_retry(zoo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run = repair("batch", str(zoo), "--out", str(out), "-j", "2")
+    assert run.exit_code == 1, run.stderr
+    expected = {"k3": "repaired", "train_tag": "repaired", "resize": "refused", "notamodel": "bad-input"}
+    assert _statuses(out) == expected
+    first = _summary(out)
+    assert first["counts"]["repaired"] == 2 and first["jobs"] == 2 and first["ran"] == 4
+    rows = {m["name"]: m for m in first["models"]}
+    assert rows["resize"]["exit"] == 1 and "cannot repair" in rows["resize"]["message"]
+    assert rows["k3"]["exit"] == 0 and rows["k3"]["message"]
+    for name in expected:
+        assert (out / name).is_dir() == (name in REPAIRS), name
+    for name in REPAIRS:
+        assert (out / name / "saved_model.pb").is_file() and (out / f"{name}.report" / "report.json").is_file()
+    assert not list(out.glob(".repair-*"))
+    assert "| resize | refused | 1 |" in (out / "summary.md").read_text()
+    state = json.loads((out / "batch-state.json").read_text())
+    assert {n: m["status"] for n, m in state["models"].items()} == expected
+
+    started = time.perf_counter()
+    again = repair("batch", str(zoo), "--out", str(out), "-j", "2")
+    assert time.perf_counter() - started < 3, "a resumed batch must not rerun finished models"
+    assert again.exit_code == 1
+    second = _summary(out)
+    assert second["ran"] == 0 and second["skipped"] == 4
+    assert second["models"] == first["models"] and second["counts"] == first["counts"]
+
+    retry = repair("batch", str(zoo), "--out", str(out), "--retry-failed")
+    assert retry.exit_code == 1
+    assert _summary(out)["ran"] == 2 and _statuses(out) == expected
+
+
+@pytest.mark.slow
+def test_batch_timeout(corpus: Corpus, tmp_path: Path) -> None:
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    (zoo / "train_tag").symlink_to(corpus.artifact(REPAIRS["train_tag"]), target_is_directory=True)
+    out = tmp_path / "out"
+    started = time.perf_counter()
+    run = repair("batch", str(zoo), "--out", str(out), "--timeout", "1")
+    assert time.perf_counter() - started < 10
+    assert run.exit_code == 1
+    row = _summary(out)["models"][0]
+    assert row["status"] == "timeout" and row["exit"] is None
+    assert not (out / "train_tag").exists() and not list(out.glob(".repair-*"))
+    # a timeout is not final: the next run (no timeout) redoes it
+    assert repair("batch", str(zoo), "--out", str(out)).exit_code == 0
+    assert _statuses(out) == {"train_tag": "repaired"}
