@@ -30,5 +30,11 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
 
+# Figures, not tests: repair fix vs the physical floor, CLI start-up, codemod vs LibCST (bench/results.md).
+# BENCH_ARGS passes flags, e.g. make bench BENCH_ARGS='--runs 1 --archs MobileNetV2'.
+.PHONY: bench
+bench: setup
+	$(PY) bench/bench.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(DEMO) .pytest_cache build *.egg-info

@@ -1,0 +1,314 @@
+"""`make bench`: wall time and peak RSS of `repair fix` on real architectures vs the physical floor,
+CLI start-up, and codemod throughput vs LibCST's own codemod CLI. Prints a table and writes markdown.
+
+Every measured command runs in a fresh process under /usr/bin/time (peak RSS, KiB); wall time is taken
+around the subprocess. Figures, never a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+VENV_BIN = Path(sys.executable).parent
+REPAIR = str(VENV_BIN / "repair")
+PY = sys.executable
+sys.path.insert(0, str(HERE))
+from build_model import ARCHS, DEFECTS  # noqa: E402
+
+
+@dataclass
+class Run:
+    wall: float
+    rss_mb: float
+    rc: int
+    stdout: str
+    stderr: str
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
+    """One fresh process; peak RSS from /usr/bin/time -f %M written to a side file."""
+    rss_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-rss-{os.getpid()}"
+    full = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *cmd]
+    t0 = time.perf_counter()
+    p = subprocess.run(full, capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd)
+    wall = time.perf_counter() - t0
+    rss_lines = [ln for ln in rss_file.read_text().splitlines() if ln.strip().isdigit()]
+    return Run(wall, int(rss_lines[-1]) / 1024 if rss_lines else float("nan"), p.returncode, p.stdout, p.stderr)
+
+
+@dataclass
+class Stat:
+    values: list[float] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        if not self.values:
+            return "–"
+        med = statistics.median(self.values)
+        if len(self.values) == 1:
+            return f"{med:.2f}"
+        return f"{med:.2f} ({min(self.values):.2f}–{max(self.values):.2f})"
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values) if self.values else float("nan")
+
+
+def build(arch: str, defect: str, work: Path) -> tuple[Path, dict[str, object]]:
+    dest = work / "models" / arch / defect
+    if not (dest / "meta.json").exists():
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        env = {"TF_USE_LEGACY_KERAS": "1"} if defect == "pruning" else None
+        print(f"  building {arch}/{defect} ...", flush=True)
+        r = run([PY, str(HERE / "build_model.py"), arch, defect, str(dest)], env=env)
+        if r.rc != 0:
+            raise RuntimeError(f"build {arch}/{defect} failed:\n{r.stderr[-2000:]}")
+    return dest / "saved_model", json.loads((dest / "meta.json").read_text())
+
+
+def fix_flags(defect: str, meta: dict[str, object]) -> list[str]:
+    return ["--pin", f"{meta['input']}=1,224,224,3"] if defect == "dynamic_hw" else []
+
+
+@dataclass
+class ModelRow:
+    arch: str
+    defect: str
+    fix_s: Stat = field(default_factory=Stat)
+    floor_s: Stat = field(default_factory=Stat)
+    fix_rss: Stat = field(default_factory=Stat)
+    floor_rss: Stat = field(default_factory=Stat)
+    fix_rcs: list[int] = field(default_factory=list)
+    floor_rcs: list[int] = field(default_factory=list)
+    stages: dict[str, Stat] = field(default_factory=dict)
+    rewrites: list[str] = field(default_factory=list)
+    cmd: str = ""
+
+
+def stages(report: dict) -> dict[str, float]:  # type: ignore[type-arg]
+    """Where `repair fix` spent its time: diagnosis before, the rewrites, the gate's diagnosis after, the rest."""
+    out: dict[str, float] = {}
+    before = (report.get("before") or {}).get("timings_s") or {}
+    after = (report.get("after") or {}).get("timings_s") or {}
+    out.update({f"before.{k}": float(v) for k, v in before.items()})
+    if after != before:  # when no fix was applied the report repeats the first diagnosis as "after"
+        out.update({f"after.{k}": float(v) for k, v in after.items()})
+    out["rewrites"] = sum(float(f.get("seconds") or 0) for f in report.get("fixes", []))
+    total = float(report["timings_s"]["total"])
+    out["other (load, export, tf parity, write)"] = total - sum(out.values())
+    out["total (in-process)"] = total
+    return out
+
+
+def bench_model(arch: str, defect: str, work: Path, runs: int) -> ModelRow:
+    src, meta = build(arch, defect, work)
+    row = ModelRow(arch, defect)
+    tags = ",".join(meta["tags"])  # type: ignore[arg-type]
+    for i in range(runs):
+        out = work / "out" / arch / defect
+        shutil.rmtree(out.parent, ignore_errors=True)
+        out.parent.mkdir(parents=True)
+        cmd = [REPAIR, "fix", str(src), "--out", str(out / "fixed"), *fix_flags(defect, meta)]
+        row.cmd = shlex.join(cmd)
+        r = run(cmd)
+        row.fix_rcs.append(r.rc)
+        if r.rc == 0:
+            row.fix_s.values.append(r.wall)
+            row.fix_rss.values.append(r.rss_mb)
+            report = json.loads((out / "fixed" / "report.json").read_text())
+            for k, v in stages(report).items():
+                row.stages.setdefault(k, Stat()).values.append(v)
+            row.rewrites = [f"{f['rewrite']} ({f['outcome']})" for f in report.get("fixes", [])]
+        else:
+            print(f"  repair fix exit {r.rc}: {r.stderr.strip().splitlines()[-1:] }", flush=True)
+        f = run([PY, str(HERE / "floor.py"), str(src), str(out / "floor"), tags])
+        row.floor_rcs.append(f.rc)
+        if f.rc == 0:
+            row.floor_s.values.append(f.wall)
+            row.floor_rss.values.append(f.rss_mb)
+        else:
+            print(f"  floor exit {f.rc}: {f.stderr.strip().splitlines()[-1:]}", flush=True)
+        print(f"  {arch}/{defect} run {i + 1}: fix {r.wall:.1f}s rc={r.rc}, floor {f.wall:.1f}s rc={f.rc}", flush=True)
+    shutil.rmtree(work / "out" / arch, ignore_errors=True)
+    return row
+
+
+def startup(n: int) -> list[tuple[str, Stat, bool]]:
+    rows = []
+    for args in (["--help"], ["codemod", "--help"]):
+        s = Stat()
+        for _ in range(n):
+            r = run([REPAIR, *args])
+            s.values.append(r.wall)
+        imp = subprocess.run([PY, "-X", "importtime", REPAIR, *args], capture_output=True, text=True)
+        tf_imported = any(ln.rsplit("|", 1)[-1].strip() == "tensorflow" for ln in imp.stderr.splitlines())
+        rows.append(("repair " + " ".join(args), s, tf_imported))
+    return rows
+
+
+@dataclass
+class CodemodRow:
+    tool: str
+    jobs: int
+    wall: Stat = field(default_factory=Stat)
+    rss: Stat = field(default_factory=Stat)
+    rcs: list[int] = field(default_factory=list)
+    note: str = ""
+    cmd: str = ""
+
+
+def codemod_tree(work: Path, packages: list[str]) -> tuple[Path, int, float]:
+    """Copy the installed packages' .py files (located without importing them) into WORK/codemod-tree."""
+    tree = work / "codemod-tree"
+    shutil.rmtree(tree, ignore_errors=True)
+    n, size = 0, 0
+    for pkg in packages:
+        spec = importlib.util.find_spec(pkg)
+        assert spec and spec.origin, pkg
+        root = Path(spec.origin).parent
+        for f in root.rglob("*.py"):
+            dst = tree / pkg / f.relative_to(root)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, dst)
+            n += 1
+            size += f.stat().st_size
+    return tree, n, size / 1e6
+
+
+def bench_codemod(work: Path, tree: Path, runs: int) -> list[CodemodRow]:
+    cfg_dir = work  # the tree lies inside it, so LibCST can name modules
+    if not (cfg_dir / ".libcst.codemod.yaml").exists():
+        cfg_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run([PY, "-m", "libcst.tool", "initialize", "."], cwd=cfg_dir, check=True, capture_output=True)
+    libcst_env = {"PYTHONPATH": str(HERE)}
+    rows = []
+    for jobs in (1, 2):
+        ours = CodemodRow("repair codemod (diff mode)", jobs)
+        ours.cmd = shlex.join([REPAIR, "codemod", str(tree), "-j", str(jobs)])
+        lib = CodemodRow("libcst.tool codemod (no-op)", jobs)
+        lib.cmd = shlex.join([PY, "-m", "libcst.tool", "codemod", "-x", "noop_codemod.NoopCommand", "--no-format",
+                              "-u", "--hide-progress", "-j", str(jobs), str(tree)])
+        for _ in range(runs):
+            r = run(shlex.split(ours.cmd))
+            ours.wall.values.append(r.wall)
+            ours.rss.values.append(r.rss_mb)
+            ours.rcs.append(r.rc)
+            ours.note = (r.stderr.strip().splitlines() or [""])[-1]
+            r = run(shlex.split(lib.cmd), env=libcst_env, cwd=cfg_dir)
+            lib.wall.values.append(r.wall)
+            lib.rss.values.append(r.rss_mb)
+            lib.rcs.append(r.rc)
+            lib.note = " ".join(ln.strip() for ln in r.stderr.strip().splitlines()[-4:])
+            print(f"  codemod -j {jobs}: ours {ours.wall.values[-1]:.1f}s, libcst {lib.wall.values[-1]:.1f}s", flush=True)
+        rows += [ours, lib]
+    return rows
+
+
+def machine() -> list[str]:
+    tf_ver = subprocess.run([PY, "-c", "import importlib.metadata as m; print(m.version('tensorflow'), m.version('keras'), m.version('libcst'))"],
+                            capture_output=True, text=True).stdout.split()
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())
+    mem = next((ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")), "?")
+    return [f"nproc {os.cpu_count()} ({cpu}), {int(mem) / 1e6:.1f} GB RAM, {platform.platform()}",
+            f"Python {platform.python_version()}, tensorflow {tf_ver[0]}, keras {tf_ver[1]}, libcst {tf_ver[2]}",
+            f"date {time.strftime('%Y-%m-%d %H:%M:%S %Z')}"]
+
+
+MODELS_NOTE = ("Models (bench/build_model.py, random weights, built once per work dir): `keras3_tf_save` = Keras 3 app saved with `tf.saved_model.save`; `train_tag` = `model.export` then the meta graph retagged {'train'} in saved_model.pb; `dynamic_hw` = `include_top=False, pooling='avg', input_shape=(None,None,3)` + Dense(1000) head (include_top refuses unknown H/W), `model.export`, fixed with `--pin`; `pruning` = tf_keras (TF_USE_LEGACY_KERAS=1) app with tfmot `prune_low_magnitude` on every Conv2D/DepthwiseConv2D/Dense via `clone_model`, saved with `model.save` without `strip_pruning`.")
+
+
+def render(args: argparse.Namespace, models: list[ModelRow], starts: list[tuple[str, Stat, bool]],
+           codemods: list[CodemodRow], tree_facts: tuple[int, float] | None) -> str:
+    L: list[str] = ["# repair benchmarks", "", "Machine: " + "; ".join(machine()), "",
+                    f"`{shlex.join(['python', 'bench/bench.py', *sys.argv[1:]])}` — runs per figure: {args.runs}; "
+                    "figures are median (min–max) over the runs; RSS is peak resident set (MB) of the whole process.", ""]
+    if models:
+        L += ["## repair fix vs physical floor", "", MODELS_NOTE, "",
+              "Floor = fresh process: `import tensorflow` + `tf.saved_model.load` + `tf.saved_model.save(loaded, out, "
+              "signatures=loaded.signatures['serving_default'])` + one `TFLiteConverter.from_saved_model(out).convert()` (bench/floor.py).", "",
+              "| arch | defect | `repair fix` s | floor s | fix/floor | fix RSS MB | floor RSS MB | fix exit codes | floor exit codes |",
+              "|---|---|---|---|---|---|---|---|---|"]
+        for m in models:
+            ratio = m.fix_s.median / m.floor_s.median if m.fix_s.values and m.floor_s.values else float("nan")
+            L.append(f"| {m.arch} | {m.defect} | {m.fix_s} | {m.floor_s} | {ratio:.2f} | {m.fix_rss} | {m.floor_rss} | "
+                     f"{','.join(map(str, m.fix_rcs))} | {','.join(map(str, m.floor_rcs))} |")
+        stages = list(dict.fromkeys(k for m in models for k in m.stages))
+        if stages:
+            L += ["", "`repair fix` stage times from report.json `timings_s` (median s):", "",
+                  "| arch | defect | fixes | " + " | ".join(stages) + " |", "|---|---|---|" + "---|" * len(stages)]
+            for m in models:
+                L.append(f"| {m.arch} | {m.defect} | {', '.join(m.rewrites)} | " + " | ".join(
+                    f"{m.stages[k].median:.2f}" if k in m.stages else "–" for k in stages) + " |")
+        L += ["", "Commands:", ""] + [f"- `{m.cmd}`" for m in models]
+        L += [f"- floor: `{PY} bench/floor.py SRC OUT TAGS` (TAGS `train` for train_tag, else `serve`)"]
+    if starts:
+        L += ["", "## CLI start-up (median (min–max) of " + str(args.startup_runs) + ")", "",
+              "| command | wall s | imports tensorflow |", "|---|---|---|"]
+        L += [f"| `{c}` | {s} | {'yes' if tf else 'no'} |" for c, s, tf in starts]
+        L += ["", "TensorFlow import checked with `python -X importtime .venv/bin/repair ...`."]
+    if codemods and tree_facts:
+        n, mb = tree_facts
+        L += ["", f"## Codemod throughput: installed keras + tensorflow .py files ({n} files, {mb:.1f} MB, copied to the work dir)", "",
+              "| tool | -j | wall s | files/s | MB/s | RSS MB | exit codes | ours/LibCST time |", "|---|---|---|---|---|---|---|---|"]
+        for row in codemods:
+            base = next(b for b in codemods if b.jobs == row.jobs and b.tool.startswith("libcst"))
+            t = row.wall.median
+            L.append(f"| {row.tool} | {row.jobs} | {row.wall} | {n / t:.0f} | {mb / t:.2f} | {row.rss} | "
+                     f"{','.join(map(str, row.rcs))} | {t / base.wall.median:.2f} |")
+        L += ["", "Last stderr lines:", ""] + [f"- {r.tool} -j {r.jobs}: `{r.note}`" for r in codemods]
+        L += ["", "Commands:", ""] + [f"- `{r.cmd}`" for r in codemods]
+        L += ["", "`repair codemod` skips files by a text pre-filter before parsing; LibCST's CLI parses, visits and "
+              "prints every file (it skips files marked `@generated`). The ratio compares the two tools as used, not parsers."]
+    return "\n".join(L) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/repair-bench"))
+    ap.add_argument("--out", type=Path, default=HERE / "results.md")
+    ap.add_argument("--archs", default=",".join(ARCHS))
+    ap.add_argument("--defects", default=",".join(DEFECTS))
+    ap.add_argument("--startup-runs", type=int, default=10)
+    ap.add_argument("--codemod-packages", default="keras,tensorflow", help="comma list; empty skips the codemod part")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: models,startup,codemod")
+    args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    models: list[ModelRow] = []
+    if "models" not in skip:
+        for arch in args.archs.split(","):
+            for defect in args.defects.split(","):
+                print(f"{arch}/{defect}", flush=True)
+                models.append(bench_model(arch, defect, args.work, args.runs))
+    starts = [] if "startup" in skip else startup(args.startup_runs)
+    codemods: list[CodemodRow] = []
+    tree_facts = None
+    if "codemod" not in skip and args.codemod_packages:
+        tree, n, mb = codemod_tree(args.work, args.codemod_packages.split(","))
+        tree_facts = (n, mb)
+        codemods = bench_codemod(args.work, tree, args.runs)
+    text = render(args, models, starts, codemods, tree_facts)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
