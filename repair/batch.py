@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from repair.errors import BadInput
+from repair.pipeline import check_out_beside
 
 STATE_FILE = "batch-state.json"
 STATUSES = ("repaired", "nothing-to-fix", "refused", "verification-failed", "bad-input", "error", "timeout")
@@ -106,13 +107,7 @@ def check_paths(zoo: Path, out: Path) -> None:
         raise BadInput(f"{zoo}: no such folder" if not zoo.exists() else f"{zoo}: not a folder of models")
     if _is_saved_model(zoo):
         raise BadInput(f"{zoo} is itself a SavedModel; use `repair fix`, or give the folder that holds it")
-    zoo_r, out_r = zoo.resolve(), out.resolve()
-    if out_r == zoo_r or zoo_r in out_r.parents:
-        raise BadInput(f"--out {out} is inside the zoo {zoo}; choose a folder outside it")
-    if out_r in zoo_r.parents:
-        raise BadInput(f"--out {out} contains the zoo {zoo}; choose another folder")
-    if out.exists() and not out.is_dir():
-        raise BadInput(f"--out {out} exists and is a file")
+    check_out_beside(zoo, out, "the zoo")
     if out.is_dir() and any(out.iterdir()) and not (out / STATE_FILE).is_file():
         raise BadInput(f"--out {out} is not empty and holds no {STATE_FILE}; give an empty or new folder")
 

@@ -139,14 +139,19 @@ def _dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def _check_paths(src: Path, out: Path, force: bool) -> None:
+def check_out_beside(src: Path, out: Path, what: str = "the input") -> None:
+    """--out must be a directory (or nothing yet) that neither lies inside ``src`` nor contains it."""
     src_r, out_r = src.resolve(), out.resolve()
     if out_r == src_r or src_r in out_r.parents:
-        raise BadInput(f"--out {out} is inside the input {src}; choose a directory outside it")
+        raise BadInput(f"--out {out} is inside {what} {src}; choose a directory outside it")
     if out_r in src_r.parents:
-        raise BadInput(f"--out {out} contains the input {src}; choose another directory")
+        raise BadInput(f"--out {out} contains {what} {src}; choose another directory")
     if out.exists() and not out.is_dir():
         raise BadInput(f"--out {out} exists and is a file")
+
+
+def _check_paths(src: Path, out: Path, force: bool) -> None:
+    check_out_beside(src, out)
     if out.is_dir() and any(out.iterdir()) and not force:
         raise BadInput(f"--out {out} exists and is not empty; pass --force to replace it")
 
