@@ -175,28 +175,23 @@ class ExportWithSignature(SourceRewrite):
         "    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32)])\n"
         "    def explain(self, x):\n        return x\n\n"
     )
+    _INHERITED = (  # the second input_signature method comes from a base class; a compat.v1 spelling
+        "import tensorflow.compat.v1 as tf1\nfrom tensorflow import Module, function, TensorSpec\n\n"
+        "class Base(Module):\n"
+        "    @function(input_signature=[TensorSpec([None], 'float32')])\n"
+        "    def serve(self, x):\n        return x\n\n"
+        "class Both(Base):\n"
+        "    @function(input_signature=[TensorSpec([None], 'float32')])\n"
+        "    def train(self, x):\n        return x\n\n"
+    )
     examples = (
         Example(
             _MODULE + "scorer = Scorer()\ntf.saved_model.save(scorer, \"out\")\n",
             _MODULE + "scorer = Scorer()\ntf.saved_model.save(scorer, \"out\", signatures=scorer.__call__)\n",
         ),
-        Example(  # a base class of the file, a multi-line call, a compat.v1 spelling
-            "import tensorflow.compat.v1 as tf1\nfrom tensorflow import Module, function, TensorSpec\n\n"
-            "class Base(Module):\n"
-            "    @function(input_signature=[TensorSpec([None], 'float32')])\n"
-            "    def serve(self, x):\n        return x\n\n"
-            "class Both(Base):\n"
-            "    @function(input_signature=[TensorSpec([None], 'float32')])\n"
-            "    def train(self, x):\n        return x\n\n"
-            "m = Both()\ntf1.saved_model.save(\n    m,\n    export_dir,\n)\n",
-            "import tensorflow.compat.v1 as tf1\nfrom tensorflow import Module, function, TensorSpec\n\n"
-            "class Base(Module):\n"
-            "    @function(input_signature=[TensorSpec([None], 'float32')])\n"
-            "    def serve(self, x):\n        return x\n\n"
-            "class Both(Base):\n"
-            "    @function(input_signature=[TensorSpec([None], 'float32')])\n"
-            "    def train(self, x):\n        return x\n\n"
-            "m = Both()\ntf1.saved_model.save(\n    m,\n    export_dir,\n    signatures=m.serve,\n)\n",
+        Example(  # a multi-line call
+            _INHERITED + "m = Both()\ntf1.saved_model.save(\n    m,\n    export_dir,\n)\n",
+            _INHERITED + "m = Both()\ntf1.saved_model.save(\n    m,\n    export_dir,\n    signatures=m.serve,\n)\n",
         ),
         Example(
             "import tensorflow as tf\n\ntf.saved_model.save(m, out, signatures={'predict': m.predict})\n",
