@@ -93,6 +93,8 @@ class MetaGraphInfo:
     sinks: tuple[GraphNodeInfo, ...]  # TF1: top-level nodes nobody consumes
     object_child_names: frozenset[str] = field(default_factory=frozenset)
     has_variables: bool = False
+    # signature key -> variables its outputs read that neither the restore op nor an initializer assigns
+    unbound_reads: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def tag_text(self) -> str:
@@ -275,6 +277,47 @@ def _op_counts(meta_graph: object) -> Counter[str]:
 _VARIABLE_OPS = ("VarHandleOp", "VariableV2", "Variable")
 
 
+def _node_name(tensor: str) -> str:
+    return tensor.lstrip("^").split(":")[0]
+
+
+def _unbound_reads(meta_graph: object) -> dict[str, tuple[str, ...]]:
+    """Per signature: the resource variables its outputs read that nothing in the TF1 view ever assigns.
+
+    The converter and TF Serving load a SavedModel into a TF1 session: they run the saver's restore op
+    and the initializers, then the signature. A Keras 3 model saved with ``tf.saved_model.save``
+    restores the checkpoint into fresh ``Variable``, ``Variable_1``, ... handles while its signature
+    reads ``dense/kernel``, ... (ATLAS 1i): those are assigned by nothing, so the .tflite converts and
+    outputs garbage. This is that check, read off the graph: no conversion needed.
+    """
+    graph_def = meta_graph.graph_def  # type: ignore[attr-defined]
+    nodes = {n.name: n for n in graph_def.node}
+    handles = {name for name, n in nodes.items() if n.op == "VarHandleOp"}
+    if not handles:
+        return {}
+    bound = {_node_name(n.input[0]) for n in graph_def.node if n.op == "AssignVariableOp" and n.input}
+    restore = nodes.get(_node_name(meta_graph.saver_def.restore_op_name))  # type: ignore[attr-defined]
+    if restore is not None:  # TF2: one call of the restore function, taking every handle it assigns
+        bound.update(_node_name(i) for i in restore.input if _node_name(i) in handles)
+    found: dict[str, tuple[str, ...]] = {}
+    for key, sig in meta_graph.signature_def.items():  # type: ignore[attr-defined]
+        if key == INIT_OP_KEY:
+            continue
+        seen: set[str] = set()
+        todo = [_node_name(t.name) for t in sig.outputs.values()]
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in nodes:
+                continue
+            seen.add(name)
+            if name not in handles:
+                todo.extend(_node_name(i) for i in nodes[name].input if not i.startswith("^"))
+        unbound = sorted(h for h in seen & handles if h not in bound)
+        if unbound:
+            found[key] = tuple(unbound)
+    return found
+
+
 _POOL_LIMIT = 256
 
 
@@ -343,6 +386,7 @@ def read_saved_model(path: Path) -> SavedModelInfo:
                 sinks=sinks,
                 object_child_names=child_names,
                 has_variables=any(ops[o] for o in _VARIABLE_OPS),
+                unbound_reads=_unbound_reads(mg),
             )
         )
     keras_meta = path / "keras_metadata.pb"

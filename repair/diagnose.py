@@ -59,6 +59,7 @@ class Reference:
 class Diagnosis:
     model: WorkingModel
     findings: list[Finding]
+    static_only: bool = False  # the protos alone: not converted, not run (``repair fix`` when they decide the fixes)
     conversion: Conversion | None = None
     tflite: TfliteInfo | None = None
     parity: Parity | None = None  # .tflite against the reference
@@ -182,6 +183,18 @@ def static_findings(model: WorkingModel, options: Options) -> list[Finding]:
                 evidence=f"signature inputs: {', '.join(have)}; clients send: {', '.join(wanted) or '(renames requested)'}",
                 subject=", ".join(have),
             ))
+    unbound = graph.unbound_reads.get(entry.ref, ()) if entry is not None and entry.kind is EntryKind.SIGNATURE else ()
+    if unbound:
+        out.append(_finding(
+            FindingKind.UNBOUND_VARIABLES, Severity.ERROR, Source.STATIC,
+            "The serving signature reads variables that are never restored",
+            f"In the TF1 view that the converter and TF Serving load, the checkpoint restores into other variables than "
+            f"the {len(unbound)} the signature reads: the .tflite converts without error and outputs garbage, and TF "
+            "Serving fails with 'Could not find variable'. This is what a Keras 3 model saved with tf.saved_model.save "
+            "produces.",
+            evidence=f"read by {entry.ref} but assigned by neither the restore op nor an initializer: "
+                     + ", ".join(unbound[:8]) + (f" (+{len(unbound) - 8} more)" if len(unbound) > 8 else ""),
+        ))
     if b"PruneLowMagnitude" in info.keras_metadata or "pruning_step" in graph.object_child_names:
         out.append(_finding(
             FindingKind.PRUNING_WRAPPERS, Severity.WARNING, Source.STATIC,
@@ -323,8 +336,12 @@ def _session_check(model: WorkingModel, feeds: Feeds, expected: Feeds, options: 
     return None
 
 
-def diagnose(model: WorkingModel, options: Options, reference: Reference | None = None) -> Diagnosis:
-    """All findings for one model. ``reference`` defaults to the model itself run by TensorFlow."""
+def diagnose(model: WorkingModel, options: Options, reference: Reference | None = None, *,
+             static_only: bool = False) -> Diagnosis:
+    """All findings for one model. ``reference`` defaults to the model itself run by TensorFlow.
+
+    ``static_only`` stops after reading the protos: no conversion, no run (milliseconds instead of seconds).
+    """
     if model.kind is ArtifactKind.FROZEN_GRAPH:
         return Diagnosis(model, [_finding(
             FindingKind.FROZEN_GRAPH, Severity.ERROR, Source.ARTIFACT,
@@ -345,8 +362,10 @@ def diagnose(model: WorkingModel, options: Options, reference: Reference | None 
     start = time.perf_counter()
     findings = static_findings(model, options)
     timings["static"] = time.perf_counter() - start
-    diag = Diagnosis(model, findings, timings=timings)
+    diag = Diagnosis(model, findings, static_only=static_only, timings=timings)
     entry = model.entry
+    if static_only:
+        return diag
     if entry is None or entry.kind is not EntryKind.SIGNATURE or any(f.kind in _STOPS_CONVERSION for f in findings):
         return diag
 
@@ -359,7 +378,7 @@ def diagnose(model: WorkingModel, options: Options, reference: Reference | None 
         return diag
     assert diag.conversion.tflite is not None
     diag.tflite = inspect_tflite(diag.conversion.tflite)
-    findings.extend(tflite_findings(diag.tflite, options.target.strict))
+    findings.extend(f for f in tflite_findings(diag.tflite, options.target.strict) if f.kind not in have)
 
     start = time.perf_counter()
     reference = reference or Reference(model)
