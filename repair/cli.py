@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from contextlib import nullcontext
+from dataclasses import replace
 import os
 import shlex
 import sys
@@ -24,6 +25,7 @@ from repair.options import IoHint, Options, Target, Tolerance
 
 app = typer.Typer(
     add_completion=False,
+    rich_markup_mode=None,  # plain click help: rich's help renderer costs ~0.25 s of start-up (bench/bench.py)
     no_args_is_help=True,
     help="Diagnose and repair TensorFlow models that fail to convert to TFLite or to serve.",
 )
@@ -344,6 +346,7 @@ def fix(
     plan_out: PlanOutOpt = None,
     plan_in: PlanInOpt = None,
     source: Annotated[Optional[Path], typer.Option("--source", help="The Python source that built MODEL: offer the matching source edits too (written as source.patch beside the report).")] = None,
+    convert_original: Annotated[bool, typer.Option("--convert-original", help="Also convert and run the original when its protos already decide the fixes, so the report has its .tflite, op delta and parity (one more conversion).")] = False,
 ) -> None:
     """Repair MODEL, verify the result and publish it to --out with report.md/report.json and model.tflite.
 
@@ -364,12 +367,13 @@ def fix(
             raise BadInput(f"--source {source}: no such file or directory")
         if not model.exists():
             raise BadInput(f"{model}: no such file or directory")
-        options = _options(target, pin, sample, input_keys, rename, request, io_hint, signature, unsafe_load, seed, batch, atol, rtol)
+        options = replace(_options(target, pin, sample, input_keys, rename, request, io_hint, signature, unsafe_load, seed,
+                                   batch, atol, rtol), convert_original=convert_original)
         decider: Decider = _decider(yes, unsafe_fixes, interactive, plan_in, "fix", lambda: fingerprint([model]),
                                     consented(options))
         recorder = Recorder(decider)
         if interactive:  # a spinner would overwrite the questions
-            err.print("diagnosing (loading TensorFlow, converting, checking parity); questions follow...", highlight=False)
+            err.print("diagnosing (loading TensorFlow, reading the model); questions follow...", highlight=False)
         status = err.status("repairing (diagnose, fix, export, convert, verify)...") if not interactive else nullcontext()
         with status:
             result = run_fix(model, out_dir, options, force=force, decider=recorder, report_dir=report, source=source)
@@ -490,9 +494,12 @@ def codemod(
 def batch(
     zoo: Annotated[Path, typer.Argument(help="A folder of models (what counts as one is described below).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder: OUT/NAME per repaired model, OUT/NAME.report, state and summary.")],
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Models repaired in parallel (one process each, each loads TensorFlow).")] = 1,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Models repaired in parallel (one process each, each loads TensorFlow). Default: 1; with --engine ray, the cluster's CPUs / --ray-cpus.", show_default=False)] = None,
     timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds per model; the child's process group is killed and the model recorded as timeout.")] = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Also redo models that ended refused, verification-failed or bad-input.")] = False,
+    engine: Annotated[str, typer.Option("--engine", metavar="[local|ray]", help="local: child processes on this machine; ray: one Ray task per model (needs ray: the package's ray extra, see the README).")] = "local",
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --engine ray: an existing cluster (auto on a cluster node, or ray://HOST:10001). Without it a local cluster is started for the run.")] = None,
+    ray_cpus: Annotated[Optional[float], typer.Option("--ray-cpus", help="With --engine ray: CPUs each model's task reserves (default 1).", show_default=False)] = None,
     target: TargetOpt = Target.TFLITE,
     unsafe_fixes: UnsafeFixesOpt = False,
     unsafe_load: UnsafeLoadOpt = False,
@@ -507,7 +514,9 @@ def batch(
 
     OUT/batch-state.json is rewritten after each model. A re-run skips models already recorded as repaired, nothing-to-fix, refused, verification-failed or bad-input, and redoes error and timeout ones (--retry-failed redoes everything that did not end repaired or nothing-to-fix). A state written with other fix flags is ignored: every model runs again. OUT/summary.md and OUT/summary.json are written at the end.
 
-    Exit 0: every model repaired or nothing to fix; 1: some did not; 2: bad input (ZOO missing or without models, OUT inside ZOO, OUT a non-empty folder that is not a batch's output).
+    --engine ray runs each model as one Ray task (the same child process, on a worker): on a local cluster started for the run, or on an existing one with --ray-address. ZOO and OUT must then be on a filesystem every Ray node sees at the same path. The state file is the same for both engines: a batch started with one resumes with the other.
+
+    Exit 0: every model repaired or nothing to fix; 1: some did not; 2: bad input (ZOO missing or without models, OUT inside ZOO, OUT a non-empty folder that is not a batch's output, --engine ray without ray installed, --ray-* without --engine ray, a --ray-address that cannot be reached).
     """
 
     def body() -> int:
@@ -516,6 +525,10 @@ def batch(
 
         from repair.batch import SUCCESS, Outcome, run_batch, write_summary
 
+        if engine not in ("local", "ray"):
+            raise BadInput(f"--engine {engine}: must be local or ray")
+        if engine != "ray" and (ray_address is not None or ray_cpus is not None):
+            raise BadInput(f"{'--ray-address' if ray_address is not None else '--ray-cpus'} needs --engine ray")
         fix_args = ["--target", target.value, "--seed", str(seed), "--batch", str(batch_size),
                     "--atol", repr(atol), "--rtol", repr(rtol)]
         fix_args += ["--unsafe-fixes"] * unsafe_fixes + ["--unsafe-load"] * unsafe_load
@@ -528,13 +541,34 @@ def batch(
             progress.console.print(f"{o.name}: [{colour}]{o.status}[/] ({o.seconds:.1f}s) {escape(o.message)}", highlight=False)
             progress.advance(task)
 
-        with progress:
-            result = run_batch(zoo, out_dir, fix_args, jobs=jobs, timeout=timeout, retry_failed=retry_failed,
-                               on_start=lambda n: progress.update(task, total=n), on_done=done)
+        def start(n: int) -> None:  # the bar appears once the batch is valid (and a Ray cluster is connected)
+            progress.update(task, total=n)
+            progress.start()
+
+        failure: RepairError | None = None
+        try:
+            if engine == "ray":
+                from repair.batch_ray import run_batch_ray
+
+                result = run_batch_ray(zoo, out_dir, fix_args, jobs=jobs, timeout=timeout, retry_failed=retry_failed,
+                                       address=ray_address, cpus_per_task=1.0 if ray_cpus is None else ray_cpus,
+                                       on_start=start, on_done=done)
+            else:
+                result = run_batch(zoo, out_dir, fix_args, jobs=1 if jobs is None else jobs, timeout=timeout,
+                                   retry_failed=retry_failed, on_start=start, on_done=done)
+        except RepairError as exc:
+            failure = exc
+        finally:
+            if progress.live.is_started:
+                progress.stop()
+        if failure is not None:  # printed here, escaped: a message may hold [brackets] (pip install 'repair[ray]')
+            err.print(f"[bold red]repair:[/] {escape(str(failure))}", highlight=False)
+            return int(failure.exit_code)
         json_path, md_path = write_summary(result, zoo, out_dir)
         counts = ", ".join(f"{n} {s}" for s, n in result.counts().items() if n)
+        where = " on ray" if result.engine == "ray" else ""
         err.print(f"{len(result.outcomes)} model(s): {counts}; ran {result.ran}, skipped {result.skipped}; "
-                  f"{result.wall_seconds:.1f}s with -j {jobs}; summary: {md_path}", highlight=False)
+                  f"{result.wall_seconds:.1f}s with -j {result.jobs}{where}; summary: {md_path}", highlight=False)
         return result.exit_code
 
     raise typer.Exit(_guard(body))

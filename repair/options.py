@@ -49,6 +49,7 @@ class Options:
     seed: int = 0
     batch: int = 2
     unsafe_load: bool = False  # let Keras deserialize Lambda layers and other code
+    convert_original: bool = False  # fix: convert and run the original too, even when its protos decide the fixes
 
     @property
     def wanted_input_keys(self) -> tuple[str, ...]:

@@ -13,10 +13,10 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, detect_kind
 from repair.diagnose import Diagnosis, Reference, diagnose, make_feeds, tf_parity
-from repair.codemod import SourceOffers
 from repair.errors import BadInput, ExitCode, RepairError
 from repair.findings import Finding, FindingKind, blocking
 from repair.model import Entry, WorkingModel, forget, open_file_artifact, open_saved_model, reopen, save_serving
@@ -25,8 +25,10 @@ from repair.parity import Parity, compare
 from repair.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, why_not
 from repair.plan import FixRecord, Outcome, ProposedFix, annotate, consented, proposals
 from repair.rewrite import Applied
-from repair.source import SourceOptions
 from repair.rewrite import RewriteFailed
+
+if TYPE_CHECKING:
+    from repair.codemod import SourceOffers
 
 MAX_ROUNDS = 4
 
@@ -231,6 +233,8 @@ def run_fix(src: Path, out: Path | None, options: Options, *, force: bool = Fals
 
 def _source_offers(source: Path, diag: Diagnosis, options: Options) -> SourceOffers:
     """Source edits for the first diagnosis's findings, located ones (the converter's file:line) first."""
+    from repair.codemod import SourceOffers  # LibCST: only imported when --source asks for it
+    from repair.source import SourceOptions
     from rewrites.source import SOURCE_CATALOG
 
     kinds = {f.kind for f in diag.findings}
@@ -249,14 +253,16 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
     diag: Diagnosis | None = None
     step = 0
     export_error = ""
+    # Static first: when the protos alone call for fixes, apply them before converting anything; the next round
+    # converts the result (once). --source needs the original's conversion (its error locations), and
+    # --convert-original asks for it (the report's op delta and "before" parity).
+    quick = source is None and not options.convert_original
     for _ in range(MAX_ROUNDS):
         validate_flags(model, options)
-        diag = diagnose(model, options, reference)
-        diag.findings = annotate(diag.findings, model, options)
+        diag, todo = _diagnose_round(model, options, reference, done, quick)
         first = first or diag
         if source is not None and offers is None:
             offers = _source_offers(source, first, options)
-        todo = proposals(diag.findings, done)
         if not todo:
             break
         changed = False
@@ -291,6 +297,8 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
                 attempt.seconds, before, _signature_rows(model.entry), tuple((applied.op_delta or {}).items()),
             ))
         if not changed:
+            if diag.static_only:
+                continue  # the static fixes were all declined: what else is wrong needs the conversion
             break  # everything proposed was rejected or failed: the diagnosis above still describes the model
         if model.reexport:
             step += 1
@@ -303,6 +311,9 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
         diag = diagnose(model, options, reference)
         diag.findings = annotate(diag.findings, model, options)
     assert first is not None and diag is not None
+    if diag.static_only and not export_error:  # the loop ended on a static round: verify what it produced
+        diag = diagnose(model, options, reference)
+        diag.findings = annotate(diag.findings, model, options)
 
     result = RunResult(src, None, options, "", ExitCode.OK, "", first, diag, records,
                        input_bytes=_dir_bytes(src), reference=reference.describe() if reference else "the model itself")
@@ -352,6 +363,20 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
     if result.source_patch is not None and result.source_patch.parent == final_dir:
         result.source_patch = out / result.source_patch.name
     return result
+
+
+def _diagnose_round(model: WorkingModel, options: Options, reference: Reference | None, done: set[str],
+                    quick: bool) -> tuple[Diagnosis, list[ProposedFix]]:
+    """One round's diagnosis and the fixes it proposes: static only when that already proposes fixes."""
+    if quick:
+        diag = diagnose(model, options, reference, static_only=True)
+        diag.findings = annotate(diag.findings, model, options)
+        todo = proposals(diag.findings, done)
+        if todo:
+            return diag, todo
+    diag = diagnose(model, options, reference)
+    diag.findings = annotate(diag.findings, model, options)
+    return diag, proposals(diag.findings, done)
 
 
 class _Attempt:

@@ -25,6 +25,7 @@ def _diag_json(diag: Diagnosis | None) -> dict[str, Any] | None:
         return None
     out: dict[str, Any] = {
         "model": str(diag.model.path),
+        "static_only": diag.static_only,
         "findings": [f.to_json() for f in diag.findings],
         "timings_s": {k: round(v, 3) for k, v in diag.timings.items()},
     }
@@ -94,6 +95,11 @@ def to_json(result: RunResult) -> dict[str, Any]:
     }
 
 
+_STATIC_NOTE = ("The original was read, not converted: its protos already called for these fixes, so only the "
+                "repaired model was converted (once) and compared with the original. `--convert-original` converts "
+                "the original too (its .tflite, op delta and parity); `repair diagnose` shows everything wrong with it.")
+
+
 def _findings_md(findings: list[Finding]) -> list[str]:
     if not findings:
         return ["None.", ""]
@@ -112,6 +118,8 @@ def to_markdown(result: RunResult) -> str:
              f"- target: {result.options.target.value}; interpreter: {data['interpreter']}", "",
              "## Findings before", ""]
     lines += _findings_md(result.original.findings)
+    if result.original.static_only:
+        lines += [_STATIC_NOTE, ""]
     lines += ["## Fixes", ""]
     if not result.fixes:
         lines += ["None applied.", ""]

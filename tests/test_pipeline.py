@@ -34,7 +34,7 @@ def test_rejected_fix_publishes_nothing(corpus: Corpus, tmp_path: Path) -> None:
 
 
 def test_report_shows_the_silent_garbage_repair(corpus: Corpus, tmp_path: Path) -> None:
-    result = run_fix(corpus.artifact("keras/keras3_saved_model_save"), tmp_path / "out", Options())
+    result = run_fix(corpus.artifact("keras/keras3_saved_model_save"), tmp_path / "out", Options(convert_original=True))
     assert result.exit_code is ExitCode.OK
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     delta = report["op_delta"]
@@ -50,6 +50,33 @@ def test_report_shows_the_silent_garbage_repair(corpus: Corpus, tmp_path: Path) 
     md = (tmp_path / "out" / "report.md").read_text()
     for heading in ("## Findings before", "## Fixes", "## Verification gate", "## Parity per output", ".tflite op delta"):
         assert heading in md
+
+
+def test_static_findings_decide_the_fix_without_converting_the_original(corpus: Corpus, tmp_path: Path) -> None:
+    """The unbound variables are read off the protos: the original is never converted, the result is, once."""
+    result = run_fix(corpus.artifact("keras/keras3_saved_model_save"), tmp_path / "out", Options())
+    assert result.exit_code is ExitCode.OK
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    before, after = report["before"], report["after"]
+    assert before["static_only"] and "conversion" not in before and "parity" not in before
+    assert [f["id"] for f in before["findings"]] == ["unbound-variables"]
+    assert before["findings"][0]["source"] == "static"
+    assert not after["static_only"] and after["conversion"]["ok"] and after["parity"]["ok"]
+    assert "VAR_HANDLE" not in after["tflite"]["ops"] and report["op_delta"] == {}
+    assert [f["rewrite"] for f in report["fixes"]] == ["rebind_variables"]
+    assert all(check["ok"] for check in report["gate"])
+    assert "was read, not converted" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_declined_static_fix_still_gets_a_full_diagnosis(corpus: Corpus, tmp_path: Path) -> None:
+    """Rejecting the static fix must not skip the conversion: the final diagnosis converts the model as it is."""
+    result = run_fix(corpus.artifact("keras/keras3_saved_model_save"), tmp_path / "out", Options(),
+                     decider=reject_all, report_dir=tmp_path / "rep")
+    assert result.exit_code is ExitCode.FINDINGS_REMAIN
+    assert result.original.static_only and result.final is not None and not result.final.static_only
+    assert result.final.conversion is not None and result.final.conversion.ok
+    assert {f.id for f in result.final.findings} >= {"unbound-variables", "parity-mismatch"}
+    assert not (tmp_path / "out").exists()
 
 
 def test_renamed_contract_in_report(corpus: Corpus, tmp_path: Path) -> None:
