@@ -67,10 +67,12 @@ def unwrapped_config(root: dict[str, Any]) -> tuple[dict[str, Any], dict[str, st
     return clean, names
 
 
-def _object(root: Any, node_path: str) -> Any:
+def _object(root: Any, node_path: str, layer_name: str) -> Any:
     obj = root
     for part in node_path.split(".")[1:]:
-        obj = getattr(obj, part)
+        obj = getattr(obj, part, None)
+        if obj is None:
+            raise RewriteFailed(f"layer '{layer_name}': '{node_path}' is not in the loaded SavedModel")
     return obj
 
 
@@ -85,9 +87,13 @@ class StripPruningWrappers(Rewrite):
         the .tflite is about twice the size and delegates and micro runtimes refuse resource variables.
     Safety:
         safe. The model is rebuilt from its own keras_metadata.pb with each wrapper replaced by its
-        inner layer, and kernel*mask is written into the inner kernel: the same numbers. tfmot is not
-        imported. The serving keys stay as they were (e.g. 'prune_low_magnitude_dense'); pass
-        --rename prune_low_magnitude_dense=dense for the plain layer name.
+        inner layer, and weight*mask is written into every weight the wrapper masks: the same numbers.
+        Masks are found through the wrapper's pruning_vars, whatever tfmot prunes for the layer type
+        (Conv/Dense/Conv*Transpose: kernel; SeparableConv: pointwise_kernel; DepthwiseConv2D: none;
+        LSTM: kernel and recurrent_kernel). A wrapper or layer whose weights cannot be matched is
+        refused with a reason naming it. tfmot is not imported. The serving keys stay as they were
+        (e.g. 'prune_low_magnitude_dense'); pass --rename prune_low_magnitude_dense=dense for the plain
+        layer name.
     References:
         ATLAS.md §4 (verified: 416,968 -> 207,944 bytes .tflite, diff 1.5e-7).
     """
@@ -123,28 +129,29 @@ class StripPruningWrappers(Rewrite):
                 builder = tf_keras.Sequential if root["class_name"] == "Sequential" else tf_keras.Model
                 clean = builder.from_config(config)
             except (ValueError, TypeError, KeyError) as exc:
-                raise RewriteFailed(f"cannot rebuild the unwrapped model: {exc}") from None
+                raise RewriteFailed(f"cannot rebuild the unwrapped model: {_one_line(exc)}") from None
         restored = load(model.path, model.tags)
         by_name = {meta.get("name"): path for path, meta in nodes if meta.get("class_name") not in (None, _WRAPPER)}
         wrappers = {path: meta for path, meta in nodes if meta.get("class_name") == _WRAPPER}
-        masked = 0
+        masked, pruned, zeros = 0, 0, 0
         for layer in clean.layers:
             if not layer.weights:
                 continue
             path = by_name.get(layer.name)
             if path is None:
                 raise RewriteFailed(f"no weights found for layer '{layer.name}'")
-            inner = _object(restored, path)
             parent = path.rsplit(".", 1)[0]
-            mask = _object(restored, parent).mask.numpy() if parent in wrappers else None
-            values = []
-            for weight in layer.weights:
-                attr = weight.name.split("/")[-1].split(":")[0]
-                value = getattr(inner, attr).numpy()
-                if mask is not None and attr == "kernel" and value.shape == mask.shape:
-                    value, masked = value * mask, masked + 1
-                values.append(value)
-            layer.set_weights(values)
+            wrapper = _object(restored, parent, layer.name) if parent in wrappers else None
+            saved = _saved_weights(_object(restored, path, layer.name), layer)
+            values = [v.numpy() for v in saved]
+            if wrapper is not None:
+                for index, mask in _masks(wrapper, saved, layer).items():
+                    values[index] = values[index] * mask
+                    masked, pruned, zeros = masked + 1, pruned + mask.size, zeros + int(np.sum(values[index] == 0))
+            try:
+                layer.set_weights(values)
+            except ValueError as exc:
+                raise RewriteFailed(f"cannot set the weights of layer '{layer.name}': {_one_line(exc)}") from None
         dest = scratch / "saved_model"
         with captured_stderr():
             clean.save(str(dest), save_format="tf")
@@ -160,14 +167,80 @@ class StripPruningWrappers(Rewrite):
         inputs = tuple(replace(p, origin=next((q.origin for q in model.entry.inputs if q.name == p.name), p.origin))
                        for p in stripped.entry.inputs)
         entry = replace(stripped.entry, inputs=inputs, outputs=outputs)
-        sparsity = _sparsity(clean)
+        sparsity = zeros / pruned if pruned else 0.0
         return Applied(stripped.with_entry(entry),
-                       f"stripped {len(names)} wrapper(s), folded {masked} mask(s) into kernels ({sparsity:.0%} zeros); "
-                       "serving keys kept")
+                       f"stripped {len(names)} wrapper(s), folded {masked} mask(s) into kernels "
+                       f"({sparsity:.0%} zeros in the pruned kernels); serving keys kept")
 
 
-def _sparsity(model: Any) -> float:
-    kernels = [w.numpy() for w in model.weights if w.name.split("/")[-1].startswith("kernel")]
-    total = sum(k.size for k in kernels)
-    return float(sum(int(np.sum(k == 0)) for k in kernels)) / total if total else 0.0
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _base_name(variable: Any) -> str:
+    """'block1a_dwconv/depthwise_kernel:0' -> 'depthwise_kernel'."""
+    return str(variable.name).split("/")[-1].split(":")[0]
+
+
+def _saved_weights(saved: Any, layer: Any) -> list[Any]:
+    """The restored variables of one layer, in the order of ``layer.weights`` of its rebuilt twin.
+
+    A tf_keras layer saves its ``variables`` list in ``layer.weights`` order, so the rebuilt layer of the
+    same class and config pairs with it position by position (this also covers weights of nested
+    sublayers and cells). Preprocessing layers such as Normalization save no such list; their weights are
+    the layer's own children, found by name. Names and shapes are checked either way, not trusted.
+    """
+    kind = type(layer).__name__
+    variables = getattr(saved, "variables", None)
+    if variables is not None:
+        variables = list(variables)
+        if len(variables) != len(layer.weights):
+            raise RewriteFailed(f"layer '{layer.name}' ({kind}) saved {len(variables)} weight(s), "
+                                f"its rebuilt layer has {len(layer.weights)}")
+    else:
+        wanted = [_base_name(w) for w in layer.weights]
+        if len(set(wanted)) != len(wanted):
+            raise RewriteFailed(f"layer '{layer.name}' ({kind}) saved no variables list and its weight names "
+                                f"are ambiguous ({', '.join(wanted)})")
+        variables = [getattr(saved, name, None) for name in wanted]
+        missing = [name for name, v in zip(wanted, variables) if not hasattr(v, "numpy")]
+        if missing:
+            raise RewriteFailed(f"layer '{layer.name}' ({kind}) has no saved weight {', '.join(map(repr, missing))}")
+    for saved_var, weight in zip(variables, layer.weights):
+        if _base_name(saved_var) != _base_name(weight) or tuple(saved_var.shape) != tuple(weight.shape):
+            raise RewriteFailed(f"layer '{layer.name}' ({kind}): saved weight '{_base_name(saved_var)}' "
+                                f"{tuple(saved_var.shape)} does not match '{_base_name(weight)}' {tuple(weight.shape)}")
+    return variables
+
+
+def _masks(wrapper: Any, saved: list[Any], layer: Any) -> dict[int, Any]:
+    """Position in ``saved`` -> mask, from the wrapper's ``pruning_vars`` [(weight, mask, threshold), ...].
+
+    tfmot masks whatever ``get_prunable_weights()`` returned (Conv2D/Dense: kernel, SeparableConv2D:
+    pointwise_kernel, DepthwiseConv2D: nothing, LSTM: kernel and recurrent_kernel), so each mask is matched to
+    its weight by identity, never by attribute name. A wrapper with no prunable weights has no mask at all.
+    """
+    kind = type(layer).__name__
+    pruning_vars = getattr(wrapper, "pruning_vars", None)
+    if pruning_vars is None:
+        raise RewriteFailed(f"the pruning wrapper of layer '{layer.name}' ({kind}) has no pruning_vars: "
+                            "cannot tell which weights its masks belong to")
+    masks: dict[int, Any] = {}
+    for entry in pruning_vars:
+        try:
+            weight, mask = entry[0], entry[1]
+        except (TypeError, IndexError, KeyError):
+            raise RewriteFailed(f"the pruning wrapper of layer '{layer.name}' ({kind}) has an unreadable "
+                                "pruning_vars entry") from None
+        index = next((i for i, v in enumerate(saved) if v is weight), None)
+        if index is None:
+            raise RewriteFailed(f"a mask of the pruning wrapper of layer '{layer.name}' ({kind}) belongs to "
+                                f"no weight of the layer ('{_base_name(weight)}')")
+        value = mask.numpy()
+        if value.shape != tuple(saved[index].shape):
+            raise RewriteFailed(f"the mask of '{_base_name(weight)}' in layer '{layer.name}' ({kind}) has shape "
+                                f"{value.shape}, the weight {tuple(saved[index].shape)}")
+        masks[index] = masks[index] * value if index in masks else value
+    return masks
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from rewrites.strip_pruning_wrappers import unwrapped_config
+from repair.rewrite import RewriteFailed
+from rewrites.strip_pruning_wrappers import _masks, _saved_weights, unwrapped_config
 from tests.cli_helpers import repair
 from tests.conftest import Corpus
 
@@ -29,7 +31,8 @@ def test_unwrapped_config_renames_graph_references() -> None:
 @pytest.mark.slow
 def test_strip_shrinks_and_drops_resource_variables(corpus: Corpus, tmp_path: Path) -> None:
     out = tmp_path / "o"
-    run = repair("fix", str(corpus.artifact("pruning/unstripped")), "--out", str(out))
+    # --convert-original: the "before" .tflite (size, ops) is only measured when asked for.
+    run = repair("fix", str(corpus.artifact("pruning/unstripped")), "--out", str(out), "--convert-original")
     assert run.exit_code == 0, run.stdout
     report = json.loads((out / "report.json").read_text())
     assert report["bytes"]["tflite_after"] < 0.6 * report["bytes"]["tflite_before"]
@@ -47,3 +50,96 @@ def test_rename_restores_the_plain_layer_name(corpus: Corpus, tmp_path: Path) ->
     report = json.loads((out / "report.json").read_text())
     assert list(report["after"]["tflite"]["signatures"]["serving_default"]["outputs"]) == ["dense"]
     assert [f["rewrite"] for f in report["fixes"]] == ["strip_pruning_wrappers", "rename_serving_keys"]
+
+
+class _Var:
+    """Stands in for a restored variable: a name, a shape and numpy()."""
+
+    def __init__(self, name: str, value: np.ndarray) -> None:
+        self.name, self.shape, self._value = name, value.shape, value
+
+    def numpy(self) -> np.ndarray:
+        return self._value
+
+
+class SeparableConv2D:
+    def __init__(self, weights: list[_Var]) -> None:
+        self.name, self.weights = "separable_conv2d", weights
+
+
+class _Saved:
+    def __init__(self, **children: object) -> None:
+        self.__dict__.update(children)
+
+
+def _separable() -> tuple[list[_Var], SeparableConv2D]:
+    saved = [_Var("sep/depthwise_kernel:0", np.ones((3, 3, 2, 1))), _Var("sep/pointwise_kernel:0", np.ones((1, 1, 2, 4))),
+             _Var("sep/bias:0", np.ones(4))]
+    rebuilt = SeparableConv2D([_Var(v.name.replace("sep/", "separable_conv2d/"), v.numpy()) for v in saved])
+    return saved, rebuilt
+
+
+def test_masks_follow_pruning_vars_not_attribute_names() -> None:
+    saved, layer = _separable()
+    mask = _Var("sep/mask:0", np.array([1.0, 0.0] * 4).reshape(1, 1, 2, 4))
+    wrapper = _Saved(pruning_vars=[[saved[1], mask, _Var("sep/threshold:0", np.zeros(()))]])
+    masks = _masks(wrapper, saved, layer)
+    assert list(masks) == [1]  # the pointwise kernel; the depthwise kernel is not pruned
+    assert np.array_equal(masks[1], mask.numpy())
+    assert _masks(_Saved(pruning_vars=[]), saved, layer) == {}  # a DepthwiseConv2D wrapper: no mask at all
+
+
+def test_unreadable_wrappers_fail_with_a_reason_naming_the_layer() -> None:
+    saved, layer = _separable()
+    with pytest.raises(RewriteFailed, match="'separable_conv2d'.*no pruning_vars"):
+        _masks(_Saved(), saved, layer)
+    stranger = _Var("other/kernel:0", np.ones((1, 1, 2, 4)))
+    with pytest.raises(RewriteFailed, match="'separable_conv2d'.*belongs to no weight"):
+        _masks(_Saved(pruning_vars=[[stranger, _Var("m:0", np.ones((1, 1, 2, 4))), None]]), saved, layer)
+    with pytest.raises(RewriteFailed, match="'separable_conv2d'.*unreadable"):
+        _masks(_Saved(pruning_vars=[7]), saved, layer)
+
+
+def test_saved_weights_pair_by_order_and_fall_back_to_names() -> None:
+    saved, layer = _separable()
+    assert _saved_weights(_Saved(variables=saved), layer) == saved
+    by_name = _Saved(depthwise_kernel=saved[0], pointwise_kernel=saved[1], bias=saved[2])  # e.g. Normalization
+    assert _saved_weights(by_name, layer) == saved
+    with pytest.raises(RewriteFailed, match="'separable_conv2d'.*saved 2 weight"):
+        _saved_weights(_Saved(variables=saved[:2]), layer)
+    with pytest.raises(RewriteFailed, match="'separable_conv2d'.*does not match"):
+        _saved_weights(_Saved(variables=[saved[1], saved[0], saved[2]]), layer)
+    with pytest.raises(RewriteFailed, match="'separable_conv2d'.*no saved weight 'bias'"):
+        _saved_weights(_Saved(depthwise_kernel=saved[0], pointwise_kernel=saved[1]), layer)
+
+
+@pytest.mark.slow
+def test_depthwise_and_separable_wrappers_are_stripped(corpus: Corpus, tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    artifact = corpus.artifact("pruning/unstripped_depthwise_separable")
+    out = tmp_path / "o"
+    run = repair("fix", str(artifact), "--out", str(out))
+    assert run.exit_code == 0, run.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["status"] == "repaired"
+    [fix] = [f for f in report["fixes"] if f["rewrite"] == "strip_pruning_wrappers"]
+    assert fix["outcome"] == "applied" and "stripped 2 wrapper(s), folded 1 mask(s)" in fix["summary"], fix
+    assert all(check["ok"] for check in report["gate"]), report["gate"]  # builtins-only and parity included
+    assert {"converts builtins-only", "TFLite matches the original"} <= {c["check"] for c in report["gate"]}
+    ops = set(report["after"]["tflite"]["ops"])
+    assert {"DEPTHWISE_CONV_2D", "CONV_2D"} <= ops
+    assert not {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE"} & ops
+    assert list(report["after"]["tflite"]["signatures"]["serving_default"]["outputs"]) == ["head"]
+
+    def checkpoint(path: Path) -> dict[str, np.ndarray]:
+        reader = tf.train.load_checkpoint(str(path / "variables" / "variables"))
+        return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map() if "OBJECT_GRAPH" not in k}
+
+    before, after = checkpoint(artifact), checkpoint(out)
+    assert any("/mask/" in k for k in before) and any("/pruning_step/" in k for k in before)
+    assert not [k for k in after if any(part in k for part in ("mask", "threshold", "pruning_step"))], sorted(after)
+    [pointwise] = [v for k, v in after.items() if "/pointwise_kernel/" in k]
+    assert np.mean(pointwise == 0) >= 0.5  # ConstantSparsity 0.5, folded in
+    depthwise = [v for k, v in after.items() if "/depthwise_kernel/" in k]
+    assert len(depthwise) == 2 and all(np.mean(v == 0) < 0.5 for v in depthwise)  # never pruned by tfmot
