@@ -325,7 +325,11 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
         result.message = f"exporting the repaired model failed: {export_error}"
         return _finish(result, None, report_dir, started, write_reports)
     not_applied = {r.rewrite_id for r in records if r.outcome is not Outcome.APPLIED}
-    refused = [f for f in blocking(diag.findings) if not f.fix or f.fix in not_applied]
+    failed = {r.rewrite_id for r in records if r.outcome is Outcome.FAILED}
+    # A blocking finding left unfixed stops the run; so does any finding whose accepted fix failed (a warning
+    # included): publishing as "nothing to fix" would hide the failure. Declining that fix publishes without it.
+    stops = blocking(diag.findings)
+    refused = [f for f in diag.findings if (f in stops and (not f.fix or f.fix in not_applied)) or f.fix in failed]
     if refused:
         result.status, result.exit_code = "refused", ExitCode.FINDINGS_REMAIN
         result.message = "cannot repair: " + "; ".join(f"{f.id}: {_why_not(f, records)}" for f in refused)
@@ -466,7 +470,9 @@ def _one_line(exc: BaseException) -> str:
 def _why_not(finding: Finding, records: list[FixRecord]) -> str:
     for record in records:
         if record.rewrite_id == finding.fix and record.outcome is not Outcome.APPLIED:
-            return f"{record.rewrite_id} {record.outcome.value}: {record.summary}"
+            hint = (" (not blocking: decline this fix with -i or --plan-in to publish without it)"
+                    if record.outcome is Outcome.FAILED and not blocking([finding]) else "")
+            return f"{record.rewrite_id} {record.outcome.value}: {record.summary}{hint}"
     return finding.no_fix_reason
 
 
