@@ -4,6 +4,10 @@ Each model runs as ``python -m repair.cli fix MODEL --out OUT/NAME --report OUT/
 process group (so ``-j N`` means N TensorFlow processes and a timeout kills everything the child started), with
 stdin closed: a batch never prompts. After each model the state file ``OUT/batch-state.json`` is replaced
 atomically, so an interrupted batch resumes where it stopped. Nothing here imports TensorFlow.
+
+Both engines share everything but the scheduling: ``Batch`` (validation, discovery, the state file, the result),
+``Runner`` (the per-model command, timeout, classification by exit code) and ``write_summary``. ``run_batch`` runs
+the models on a thread pool here; ``repair.batch_ray.run_batch_ray`` runs each one as a Ray task.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ class BatchResult:
     skipped: int
     wall_seconds: float
     jobs: int
+    engine: str = "local"
 
     def counts(self) -> dict[str, int]:
         return {s: sum(1 for o in self.outcomes if o.status == s) for s in STATUSES}
@@ -180,6 +185,9 @@ class Runner:
             except subprocess.TimeoutExpired:
                 self._kill(proc)
                 code = None
+            except BaseException:  # interrupted (Ctrl-C, a cancelled Ray task): the child must not outlive us
+                self._kill(proc)
+                raise
             finally:
                 with self._lock:
                     self._live.discard(proc)
@@ -212,6 +220,55 @@ class Runner:
             self._kill(proc)
 
 
+def check_limits(jobs: int | None, timeout: float | None) -> None:
+    """-j and --timeout must be positive (``jobs`` None: the engine's default)."""
+    if jobs is not None and jobs < 1:
+        raise BadInput(f"--jobs {jobs}: must be 1 or more")
+    if timeout is not None and timeout <= 0:
+        raise BadInput(f"--timeout {timeout:g}: must be more than 0 seconds")
+
+
+class Batch:
+    """What a batch is, whichever engine runs it: the zoo's models, those that run this time, and the state.
+
+    Creating one validates ZOO and OUT and discovers the models (nothing is written yet). ``start`` creates OUT and
+    loads its state: the models already finished are skipped; errors and timeouts always rerun, the other failures
+    with ``retry_failed``. ``record`` stores one outcome and replaces the state file atomically (any thread).
+    """
+
+    def __init__(self, zoo: Path, out: Path, fix_args: Sequence[str], *, retry_failed: bool = False) -> None:
+        check_paths(zoo, out)
+        self.zoo, self.out, self.fix_args, self.retry_failed = zoo, out, list(fix_args), retry_failed
+        self.entries = discover(zoo)
+        if not self.entries:
+            raise BadInput(f"{zoo}: no models in it (SavedModel folders, .keras/.h5 files or frozen .pb files)")
+        self.started = time.perf_counter()
+        self.todo: list[Entry] = []
+        self.state: dict[str, Outcome] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> list[Entry]:
+        """Create OUT, load its state and save it back (pruned to this zoo); the entries to run this time."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        state = load_state(self.out, self.fix_args)
+        redo = TRANSIENT | (set(STATUSES) - SUCCESS if self.retry_failed else set())
+        self.todo = [e for e in self.entries if e.name not in state or state[e.name].status in redo]
+        names = {e.name for e in self.entries}
+        self.state = {name: o for name, o in state.items() if name in names}
+        save_state(self.out, self.zoo, self.fix_args, self.state)
+        return self.todo
+
+    def record(self, outcome: Outcome) -> None:
+        with self._lock:
+            self.state[outcome.name] = outcome
+            save_state(self.out, self.zoo, self.fix_args, self.state)
+
+    def result(self, jobs: int, engine: str = "local") -> BatchResult:
+        outcomes = [self.state[e.name] for e in self.entries]
+        return BatchResult(outcomes, len(self.todo), len(self.entries) - len(self.todo),
+                           round(time.perf_counter() - self.started, 2), jobs, engine)
+
+
 def run_batch(zoo: Path, out: Path, fix_args: Sequence[str], *, jobs: int = 1, timeout: float | None = None,
               retry_failed: bool = False, on_start: Callable[[int], None] = lambda n: None,
               on_done: Callable[[Outcome], None] = lambda o: None) -> BatchResult:
@@ -219,56 +276,41 @@ def run_batch(zoo: Path, out: Path, fix_args: Sequence[str], *, jobs: int = 1, t
 
     ``on_start`` gets how many models will run; ``on_done`` each finished outcome (called from worker threads).
     """
-    if jobs < 1:
-        raise BadInput(f"--jobs {jobs}: must be 1 or more")
-    if timeout is not None and timeout <= 0:
-        raise BadInput(f"--timeout {timeout:g}: must be more than 0 seconds")
-    check_paths(zoo, out)
-    entries = discover(zoo)
-    if not entries:
-        raise BadInput(f"{zoo}: no models in it (SavedModel folders, .keras/.h5 files or frozen .pb files)")
-    started = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    state = load_state(out, fix_args)
-    redo = TRANSIENT | (set(STATUSES) - SUCCESS if retry_failed else set())
-    todo = [e for e in entries if e.name not in state or state[e.name].status in redo]
-    state = {name: o for name, o in state.items() if name in {e.name for e in entries}}
-    save_state(out, zoo, fix_args, state)
-    lock = threading.Lock()
+    check_limits(jobs, timeout)
+    batch = Batch(zoo, out, fix_args, retry_failed=retry_failed)
+    batch.start()
     runner = Runner(out, fix_args, timeout)
 
     def work(entry: Entry) -> None:
         outcome = runner.run(entry)
-        with lock:
-            state[entry.name] = outcome
-            save_state(out, zoo, fix_args, state)
+        batch.record(outcome)
         on_done(outcome)
 
-    on_start(len(todo))
+    on_start(len(batch.todo))
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
-        for future in [pool.submit(work, e) for e in todo]:
+        for future in [pool.submit(work, e) for e in batch.todo]:
             future.result()
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         runner.kill_all()
         raise
     pool.shutdown()
-    outcomes = [state[e.name] for e in entries]
-    return BatchResult(outcomes, len(todo), len(entries) - len(todo), round(time.perf_counter() - started, 2), jobs)
+    return batch.result(jobs)
 
 
 def write_summary(result: BatchResult, zoo: Path, out: Path) -> tuple[Path, Path]:
     """OUT/summary.json and OUT/summary.md: counts per status, one row per model, wall time and -j."""
     counts = result.counts()
-    data = {"zoo": str(zoo), "jobs": result.jobs, "wall_seconds": result.wall_seconds, "ran": result.ran,
-            "skipped": result.skipped, "exit_code": result.exit_code, "counts": counts,
+    data = {"zoo": str(zoo), "engine": result.engine, "jobs": result.jobs, "wall_seconds": result.wall_seconds,
+            "ran": result.ran, "skipped": result.skipped, "exit_code": result.exit_code, "counts": counts,
             "models": [asdict(o) for o in result.outcomes]}
     json_path, md_path = out / "summary.json", out / "summary.md"
     json_path.write_text(json.dumps(data, indent=2) + "\n")
     lines = [f"# repair batch: {zoo}", "",
              f"{len(result.outcomes)} model(s); ran {result.ran}, skipped {result.skipped} (already finished); "
-             f"-j {result.jobs}; wall time {result.wall_seconds:.1f}s; exit {result.exit_code}", "",
+             f"-j {result.jobs}{' on ray' if result.engine == 'ray' else ''}; wall time {result.wall_seconds:.1f}s; "
+             f"exit {result.exit_code}", "",
              "| status | models |", "|---|---|", *(f"| {s} | {n} |" for s, n in counts.items() if n), "",
              "| model | status | exit | seconds | message |", "|---|---|---|---|---|"]
     for o in result.outcomes:

@@ -1,0 +1,192 @@
+"""``repair batch --engine ray``: tests/test_batch.py's zoo of real corpus models through a real local Ray cluster.
+
+One local cluster (2 CPUs) serves the module; the in-process CLI runs find it initialized and use it. One test runs
+the CLI as a separate process so that the run starts and stops a cluster of its own, as a user's run does. The fast
+tests need neither Ray nor TensorFlow: bad input, and that ``--help`` imports neither.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import repair.batch_ray as batch_ray
+from repair.batch import Outcome
+from tests.cli_helpers import repair
+from tests.conftest import ROOT, Corpus
+from tests.test_batch import REFUSED, REPAIRS
+
+EXPECTED = {"k3": "repaired", "train_tag": "repaired", "resize": "refused", "notamodel": "bad-input"}
+
+
+def _summary(out: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads((out / "summary.json").read_text())
+
+
+def _rows(out: Path) -> dict[str, dict]:  # type: ignore[type-arg]
+    return {m["name"]: m for m in _summary(out)["models"]}
+
+
+def _statuses(out: Path) -> dict[str, str]:
+    return {name: row["status"] for name, row in _rows(out).items()}
+
+
+def _children_writing(target: Path) -> list[str]:
+    """Command lines of live processes that name ``target`` (a `repair fix` child writing there)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "repair.cli fix" in cmdline and str(target) in cmdline:
+            found.append(cmdline)
+    return found
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[None]:
+    """One local Ray cluster for the module, as `repair batch --engine ray` would start it on this 2-core machine."""
+    ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[dev]')")
+    ray.init(address="local", num_cpus=2, num_gpus=0, include_dashboard=False, log_to_driver=False,
+             logging_level=logging.ERROR)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def zoo(corpus: Corpus, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/test_batch.py's zoo: k3 (holds saved_model/), train_tag (a SavedModel), resize (refused), notamodel."""
+    zoo = tmp_path_factory.mktemp("ray") / "zoo"
+    zoo.mkdir()
+    for name, case_id in {**REPAIRS, **REFUSED}.items():
+        artifact = corpus.artifact(case_id)
+        (zoo / name).symlink_to(artifact.parent if name == "k3" else artifact, target_is_directory=True)
+    (zoo / "notamodel").mkdir()
+    (zoo / "notamodel" / "notes.txt").write_text("not a model\n")
+    (zoo / "README.md").write_text("ignored\n")
+    return zoo
+
+
+@pytest.fixture
+def one_model(corpus: Corpus, tmp_path: Path) -> Path:
+    zoo = tmp_path / "zoo1"
+    zoo.mkdir()
+    (zoo / "train_tag").symlink_to(corpus.artifact(REPAIRS["train_tag"]), target_is_directory=True)
+    return zoo
+
+
+def test_engine_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    (zoo / "m.keras").write_bytes(b"")
+    out = tmp_path / "out"
+    run = repair("batch", str(zoo), "--out", str(out), "--ray-address", "auto")
+    assert run.exit_code == 2 and "--ray-address needs --engine ray" in run.stderr
+    run = repair("batch", str(zoo), "--out", str(out), "--ray-cpus", "2")
+    assert run.exit_code == 2 and "--ray-cpus needs --engine ray" in run.stderr
+    run = repair("batch", str(zoo), "--out", str(out), "--engine", "spark")
+    assert run.exit_code == 2 and "must be local or ray" in run.stderr
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError, as without the extra
+    run = repair("batch", str(zoo), "--out", str(out), "--engine", "ray")
+    assert run.exit_code == 2
+    assert run.stderr.splitlines() == ["repair: --engine ray needs the ray extra: pip install 'repair[ray]'"]
+    assert not out.exists()
+
+
+def test_help_imports_neither_ray_nor_tensorflow() -> None:
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom repair.cli import app\n"
+            "for args in ([], ['--help'], ['batch', '--help']):\n"
+            "    assert CliRunner().invoke(app, args).exit_code in (0, 2), args\n"
+            "print(sorted(m for m in ('ray', 'tensorflow') if m in sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert proc.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_ray_matches_local_and_resumes(ray_cluster: None, zoo: Path, tmp_path: Path) -> None:
+    local, out = tmp_path / "local", tmp_path / "ray"
+    assert repair("batch", str(zoo), "--out", str(local), "-j", "2").exit_code == 1
+    run = repair("batch", str(zoo), "--out", str(out), "--engine", "ray")  # -j: the cluster's 2 CPUs
+    assert run.exit_code == 1, run.stderr
+    assert _statuses(out) == _statuses(local) == EXPECTED
+    summary = _summary(out)
+    assert summary["engine"] == "ray" and summary["jobs"] == 2 and summary["ran"] == 4
+    assert "with -j 2 on ray" in run.stderr and "-j 2 on ray" in (out / "summary.md").read_text()
+    for name, row in _rows(out).items():  # the same command: same exit codes, messages and recorded paths
+        other = _rows(local)[name]
+        assert (row["exit"], row["message"], row["path"]) == (other["exit"], other["message"], other["path"]), name
+    for name in EXPECTED:
+        assert (out / name).is_dir() == (name in REPAIRS), name
+    for name in REPAIRS:
+        assert (out / name / "saved_model.pb").is_file() and (out / name / "model.tflite").is_file()
+        assert "verified" in (out / f"{name}.report" / "fix.log").read_text()
+    assert not list(out.glob(".repair-*")) and not list(out.glob(".*.tmp"))
+    state = json.loads((out / "batch-state.json").read_text())
+    assert {n: m["status"] for n, m in state["models"].items()} == EXPECTED
+
+    started = time.perf_counter()
+    again = repair("batch", str(zoo), "--out", str(out), "--engine", "ray")
+    assert time.perf_counter() - started < 3, "a resumed batch must not rerun finished models"
+    assert again.exit_code == 1 and _summary(out)["ran"] == 0 and _summary(out)["skipped"] == 4
+    assert _summary(out)["models"] == summary["models"]
+    # the state is the same whichever engine wrote it: the local engine resumes a ray batch
+    assert repair("batch", str(zoo), "--out", str(out)).exit_code == 1 and _summary(out)["ran"] == 0
+
+    retry = repair("batch", str(zoo), "--out", str(out), "--engine", "ray", "--retry-failed")
+    assert retry.exit_code == 1
+    assert _summary(out)["ran"] == 2 and _statuses(out) == EXPECTED
+    assert _rows(out)["k3"] == summary["models"][0]  # a finished model is kept as it was
+
+
+@pytest.mark.slow
+def test_ray_timeout_on_its_own_cluster(ray_cluster: None, one_model: Path, tmp_path: Path) -> None:
+    """A separate process, as a user runs it: starts a local cluster, the Runner kills the child at --timeout."""
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "repair.cli", "batch", str(one_model), "--out", str(out),
+                           "--engine", "ray", "-j", "1", "--timeout", "1"],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert time.perf_counter() - started < 60
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "with -j 1 on ray" in proc.stderr
+    row = _rows(out)["train_tag"]
+    assert row["status"] == "timeout" and row["exit"] is None and row["message"] == "killed after 1s"
+    assert not (out / "train_tag").exists() and not list(out.glob(".repair-*"))
+    assert (out / "train_tag.report" / "fix.log").is_file()  # the log of the killed child stays
+    assert not _children_writing(out)
+    # a timeout is not final: the next run (no timeout) redoes it, here on the module's cluster
+    assert repair("batch", str(one_model), "--out", str(out), "--engine", "ray").exit_code == 0
+    assert _statuses(out) == {"train_tag": "repaired"}
+
+
+@pytest.mark.slow
+def test_ray_cancel_backstop(ray_cluster: None, one_model: Path, tmp_path: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task still out past --timeout + grace is cancelled; its Runner kills the child; the state has it at once."""
+    monkeypatch.setattr(batch_ray, "TIMEOUT_GRACE", -59.0)  # cancel 1 s after the task started (--timeout 60)
+    out = tmp_path / "out"
+    seen: list[tuple[Outcome, str, list[str]]] = []
+
+    def done(outcome: Outcome) -> None:
+        state = json.loads((out / "batch-state.json").read_text())
+        seen.append((outcome, state["models"][outcome.name]["status"], _children_writing(out)))
+
+    started = time.perf_counter()
+    result = batch_ray.run_batch_ray(one_model, out, ["--target", "tflite"], timeout=60, on_done=done)
+    assert time.perf_counter() - started < 30
+    [(outcome, recorded, children)] = seen
+    assert outcome.status == recorded == "timeout" and outcome.exit is None
+    assert "cancelled, its child killed" in outcome.message
+    assert children == [], "the cancelled task's child must be dead before the outcome is recorded"
+    assert result.engine == "ray" and result.jobs == 2 and [o.status for o in result.outcomes] == ["timeout"]
+    assert not (out / "train_tag").exists() and not list(out.glob(".repair-*"))
