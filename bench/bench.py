@@ -96,6 +96,7 @@ class ModelRow:
     stages: dict[str, Stat] = field(default_factory=dict)
     rewrites: list[str] = field(default_factory=list)
     cmd: str = ""
+    ratio: Stat = field(default_factory=Stat)  # fix / floor of the same run (back to back: same machine load)
 
 
 def stages(report: dict) -> dict[str, float]:  # type: ignore[type-arg]
@@ -107,8 +108,9 @@ def stages(report: dict) -> dict[str, float]:  # type: ignore[type-arg]
     if after != before:  # when no fix was applied the report repeats the first diagnosis as "after"
         out.update({f"after.{k}": float(v) for k, v in after.items()})
     out["rewrites"] = sum(float(f.get("seconds") or 0) for f in report.get("fixes", []))
+    out.update({k: float(v) for k, v in report["timings_s"].items() if k != "total"})  # open (TF import), export, tf_parity
     total = float(report["timings_s"]["total"])
-    out["other (load, export, tf parity, write)"] = total - sum(out.values())
+    out["other (publish, reports)"] = total - sum(out.values())
     out["total (in-process)"] = total
     return out
 
@@ -141,6 +143,8 @@ def bench_model(arch: str, defect: str, work: Path, runs: int) -> ModelRow:
             row.floor_rss.values.append(f.rss_mb)
         else:
             print(f"  floor exit {f.rc}: {f.stderr.strip().splitlines()[-1:]}", flush=True)
+        if r.rc == 0 and f.rc == 0:
+            row.ratio.values.append(r.wall / f.wall)
         print(f"  {arch}/{defect} run {i + 1}: fix {r.wall:.1f}s rc={r.rc}, floor {f.wall:.1f}s rc={f.rc}", flush=True)
     shutil.rmtree(work / "out" / arch, ignore_errors=True)
     return row
@@ -234,17 +238,18 @@ MODELS_NOTE = ("Models (bench/build_model.py, random weights, built once per wor
 def render(args: argparse.Namespace, models: list[ModelRow], starts: list[tuple[str, Stat, bool]],
            codemods: list[CodemodRow], tree_facts: tuple[int, float] | None) -> str:
     L: list[str] = ["# repair benchmarks", "", "Machine: " + "; ".join(machine()), "",
-                    f"`{shlex.join(['python', 'bench/bench.py', *sys.argv[1:]])}` — runs per figure: {args.runs}; "
+                    f"`{shlex.join(['python', 'bench/bench.py', *sys.argv[1:]])}` — runs per figure: {args.runs} "
+                    f"(codemod: {args.codemod_runs}); "
                     "figures are median (min–max) over the runs; RSS is peak resident set (MB) of the whole process.", ""]
     if models:
         L += ["## repair fix vs physical floor", "", MODELS_NOTE, "",
               "Floor = fresh process: `import tensorflow` + `tf.saved_model.load` + `tf.saved_model.save(loaded, out, "
               "signatures=loaded.signatures['serving_default'])` + one `TFLiteConverter.from_saved_model(out).convert()` (bench/floor.py).", "",
+              "fix/floor is the median (min–max) of each run's ratio; a run is `repair fix` then the floor, back to back.", "",
               "| arch | defect | `repair fix` s | floor s | fix/floor | fix RSS MB | floor RSS MB | fix exit codes | floor exit codes |",
               "|---|---|---|---|---|---|---|---|---|"]
         for m in models:
-            ratio = m.fix_s.median / m.floor_s.median if m.fix_s.values and m.floor_s.values else float("nan")
-            L.append(f"| {m.arch} | {m.defect} | {m.fix_s} | {m.floor_s} | {ratio:.2f} | {m.fix_rss} | {m.floor_rss} | "
+            L.append(f"| {m.arch} | {m.defect} | {m.fix_s} | {m.floor_s} | {m.ratio} | {m.fix_rss} | {m.floor_rss} | "
                      f"{','.join(map(str, m.fix_rcs))} | {','.join(map(str, m.floor_rcs))} |")
         stages = list(dict.fromkeys(k for m in models for k in m.stages))
         if stages:
@@ -284,6 +289,7 @@ def main() -> None:
     ap.add_argument("--archs", default=",".join(ARCHS))
     ap.add_argument("--defects", default=",".join(DEFECTS))
     ap.add_argument("--startup-runs", type=int, default=10)
+    ap.add_argument("--codemod-runs", type=int, default=1, help="LibCST's CLI takes ~9 min per -j 1 run on this tree")
     ap.add_argument("--codemod-packages", default="keras,tensorflow", help="comma list; empty skips the codemod part")
     ap.add_argument("--skip", default="", help="comma list of parts to skip: models,startup,codemod")
     args = ap.parse_args()
@@ -302,7 +308,7 @@ def main() -> None:
     if "codemod" not in skip and args.codemod_packages:
         tree, n, mb = codemod_tree(args.work, args.codemod_packages.split(","))
         tree_facts = (n, mb)
-        codemods = bench_codemod(args.work, tree, args.runs)
+        codemods = bench_codemod(args.work, tree, args.codemod_runs)
     text = render(args, models, starts, codemods, tree_facts)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)

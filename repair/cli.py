@@ -17,6 +17,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from repair.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, Recorder
@@ -218,14 +219,14 @@ def _guard(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     try:
         return fn(*args, **kwargs)
     except RepairError as exc:
-        err.print(f"[bold red]repair:[/] {exc}", highlight=False, markup=True)
+        err.print(f"[bold red]repair:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(int(exc.exit_code)) from None
     except (KeyboardInterrupt, typer.Exit):
         raise
     except Exception as exc:  # last resort: never a traceback unless asked for
         if os.environ.get("REPAIR_DEBUG"):
             raise
-        err.print(f"[bold red]repair: internal error:[/] {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+        err.print(f"[bold red]repair: internal error:[/] {type(exc).__name__}: {escape(str(exc).splitlines()[0]) if str(exc) else ''} "
                   "(rerun with REPAIR_DEBUG=1 for the traceback)", highlight=False)
         raise typer.Exit(int(ExitCode.INTERNAL_ERROR)) from None
 
@@ -237,12 +238,12 @@ def _print_findings(findings, console: Console) -> None:  # type: ignore[no-unty
     colours = {"error": "red", "warning": "yellow", "info": "cyan"}
     for f in findings:
         c = colours[f.severity.value]
-        console.print(f"[{c}]{f.severity.value.upper():7}[/] [bold]{f.id}[/]  {f.title}", highlight=False)
-        console.print(f"         {f.explanation}", highlight=False, style="dim")
+        console.print(f"[{c}]{f.severity.value.upper():7}[/] [bold]{f.id}[/]  {escape(f.title)}", highlight=False)
+        console.print(f"         {escape(f.explanation)}", highlight=False, style="dim")
         if f.fix:
             console.print(f"         fix: [green]{f.fix}[/]", highlight=False)
         else:
-            console.print(f"         no automatic fix: {f.no_fix_reason}", highlight=False)
+            console.print(f"         no automatic fix: {escape(f.no_fix_reason)}", highlight=False)
 
 
 def _print_next(model: Path, findings, target: Target = Target.TFLITE) -> None:  # type: ignore[no-untyped-def]
@@ -383,14 +384,14 @@ def fix(
         _print_findings(result.original.findings, out)
         for r in result.fixes:
             mark = {"applied": "[green]applied[/]", "rejected": "[yellow]rejected[/]", "failed": "[red]failed[/]"}.get(r.outcome.value, r.outcome.value)
-            out.print(f"  {mark} {r.rewrite_id}: {r.summary}", highlight=False)
+            out.print(f"  {mark} {r.rewrite_id}: {escape(r.summary)}", highlight=False)
         for c in result.gate:
-            out.print(f"  gate {'[green]pass[/]' if c.ok else '[red]FAIL[/]'} {c.name}: {c.detail}", highlight=False)
+            out.print(f"  gate {'[green]pass[/]' if c.ok else '[red]FAIL[/]'} {c.name}: {escape(c.detail)}", highlight=False)
         if result.final is not None and result.final.findings and result.final is not result.original:
             out.print("findings after:", highlight=False)
             _print_findings(result.final.findings, out)
         colour = "green" if result.exit_code is ExitCode.OK else "red"
-        out.print(f"[bold {colour}]{result.status}[/]: {result.message}", highlight=False)
+        out.print(f"[bold {colour}]{result.status}[/]: {escape(result.message)}", highlight=False)
         for edit in result.source_edits:
             mark = "[green]accepted[/]" if edit["decision"] == "accept" else "[yellow]not accepted[/]"
             out.print(f"  source {mark} {edit['location']} {edit['rewrite']}: {edit['title']}", highlight=False)
@@ -520,7 +521,6 @@ def batch(
     """
 
     def body() -> int:
-        from rich.markup import escape
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         from repair.batch import SUCCESS, Outcome, run_batch, write_summary

@@ -187,6 +187,23 @@ def tensor_spec(port: Port) -> Any:
     return t.TensorSpec(None if port.shape is None else list(port.shape), t.dtypes.as_dtype(port.dtype), name=port.name)
 
 
+def _unchanged_signature(loaded: Any, entry: Entry) -> Any | None:
+    """The loaded signature itself when the entry serves exactly its contract (same keys, dtypes, shapes):
+    then it is saved as it is, with no wrapper to trace."""
+    if entry.kind is not EntryKind.SIGNATURE or entry.ref not in getattr(loaded, "signatures", {}):
+        return None
+    fn = loaded.signatures[entry.ref]
+    specs = {**fn.structured_input_signature[1], **fn.structured_outputs}
+
+    def same(port: Port) -> bool:
+        spec = specs.get(port.name)
+        shape = None if spec is None or spec.shape.rank is None else tuple(spec.shape.as_list())
+        return port.source == port.name and spec is not None and spec.dtype.name == port.dtype and shape == port.shape
+
+    ports = entry.inputs + entry.outputs
+    return fn if len(specs) == len(ports) and all(same(p) for p in ports) else None
+
+
 def save_serving(model: WorkingModel, dest: Path) -> None:
     """Save ``model`` to ``dest`` as a serve-tagged SavedModel whose serving_default is its entry.
 
@@ -200,18 +217,20 @@ def save_serving(model: WorkingModel, dest: Path) -> None:
     t = tf()
     entry = model.entry
     loaded = load(model.path, model.tags)
-    call = serving_callable(loaded, entry)
-    names = [p.name for p in entry.inputs]
-
-    def serve(*args: Any) -> dict[str, Any]:
-        return call(dict(zip(names, args)))
-
-    fn = t.function(serve, input_signature=[tensor_spec(p) for p in entry.inputs])
     root = t.Module()
     root.model = loaded
-    root.serve = fn
+    serving = _unchanged_signature(loaded, entry)
+    if serving is None:  # a new contract (pins, renames, another entry kind): a tf.function that calls the entry
+        call = serving_callable(loaded, entry)
+        names = [p.name for p in entry.inputs]
+
+        def serve(*args: Any) -> dict[str, Any]:
+            return call(dict(zip(names, args)))
+
+        root.serve = t.function(serve, input_signature=[tensor_spec(p) for p in entry.inputs])
+        serving = root.serve.get_concrete_function()
     # Keep every other signature: clients calling 'predict' or 'preprocess' must not break.
     signatures = {key: f for key, f in getattr(loaded, "signatures", {}).items() if key != SERVING_DEFAULT}
-    signatures[SERVING_DEFAULT] = fn.get_concrete_function()
+    signatures[SERVING_DEFAULT] = serving
     with captured_stderr():
         t.saved_model.save(root, str(dest), signatures=signatures)

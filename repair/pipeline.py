@@ -218,6 +218,7 @@ def run_fix(src: Path, out: Path | None, options: Options, *, force: bool = Fals
     started = time.perf_counter()
     decider = decider or AutoDecider(consented=consented(options))
     model = open_model(src)
+    timings = {"open": time.perf_counter() - started}  # stage seconds outside the diagnoses, for the report
     if out is not None:
         _check_paths(src, out, force)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -225,7 +226,7 @@ def run_fix(src: Path, out: Path | None, options: Options, *, force: bool = Fals
     else:
         scratch = Path(tempfile.mkdtemp(prefix=".repair-plan-"))
     try:
-        return _run(src, out, model, options, decider, scratch, report_dir, started, write_reports, source)
+        return _run(src, out, model, options, decider, scratch, report_dir, started, write_reports, source, timings)
     finally:
         forget(scratch)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -243,11 +244,12 @@ def _source_offers(source: Path, diag: Diagnosis, options: Options) -> SourceOff
     return SourceOffers(source, rewrites, SourceOptions(pins=options.pins, renames=options.renames), locations)
 
 
-def _run(src, out, model, options, decider, scratch, report_dir, started, write_reports, source) -> RunResult:  # type: ignore[no-untyped-def]
+def _run(src, out, model, options, decider, scratch, report_dir, started, write_reports, source, timings) -> RunResult:  # type: ignore[no-untyped-def]
     original_model = model
     offers: SourceOffers | None = None
     reference = Reference(model) if model.entry is not None and model.info is not None else None
     records: list[FixRecord] = []
+    crashed: set[str] = set()  # fixes that raised something other than RewriteFailed
     done: set[str] = set()
     first: Diagnosis | None = None
     diag: Diagnosis | None = None
@@ -286,6 +288,8 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
             except Exception as exc:  # RewriteFailed, or TensorFlow refusing this model: the fix failed, say why
                 records.append(FixRecord(proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.FAILED,
                                          _one_line(exc), attempt.seconds))
+                if not isinstance(exc, RewriteFailed):
+                    crashed.add(proposal.rewrite.id)
                 continue
             model, changed = applied.model, True
             if applied.reference_adapter is not None and reference is not None:
@@ -303,7 +307,9 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
         if model.reexport:
             step += 1
             try:
+                t0 = time.perf_counter()
                 model = _export(model, scratch / f"{step:02d}-export")
+                timings["export"] = timings.get("export", 0.0) + time.perf_counter() - t0
             except Exception as exc:  # tf.saved_model.save refusing the wrapper: nothing to verify
                 export_error = _one_line(exc)
                 break
@@ -316,7 +322,8 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
         diag.findings = annotate(diag.findings, model, options)
 
     result = RunResult(src, None, options, "", ExitCode.OK, "", first, diag, records,
-                       input_bytes=_dir_bytes(src), reference=reference.describe() if reference else "the model itself")
+                       input_bytes=_dir_bytes(src), reference=reference.describe() if reference else "the model itself",
+                       timings=timings)
     if offers is not None:
         offers.offer(decider)  # what no model fix answered (a signature never traced, a py_function)
         result.source_edits, result.source_patch_text = offers.records, offers.patch()
@@ -325,18 +332,20 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
         result.message = f"exporting the repaired model failed: {export_error}"
         return _finish(result, None, report_dir, started, write_reports)
     not_applied = {r.rewrite_id for r in records if r.outcome is not Outcome.APPLIED}
-    failed = {r.rewrite_id for r in records if r.outcome is Outcome.FAILED}
-    # A blocking finding left unfixed stops the run; so does any finding whose accepted fix failed (a warning
-    # included): publishing as "nothing to fix" would hide the failure. Declining that fix publishes without it.
+    # A blocking finding left unfixed stops the run. So does any finding whose accepted fix crashed (an error the
+    # rewrite did not foresee, a warning's included): publishing "nothing to fix" would hide it. A fix that declined
+    # with a reason (RewriteFailed: "the trip count depends on the input") leaves a warning as it is, and says so.
     stops = blocking(diag.findings)
-    refused = [f for f in diag.findings if (f in stops and (not f.fix or f.fix in not_applied)) or f.fix in failed]
+    refused = [f for f in diag.findings if (f in stops and (not f.fix or f.fix in not_applied)) or f.fix in crashed]
     if refused:
         result.status, result.exit_code = "refused", ExitCode.FINDINGS_REMAIN
         result.message = "cannot repair: " + "; ".join(f"{f.id}: {_why_not(f, records)}" for f in refused)
         return _finish(result, None, report_dir, started, write_reports)
 
     if reference is not None and diag.parity is not None and diag.model is not reference.model:
+        t0 = time.perf_counter()
         result.tf_parity = tf_parity(diag, options)
+        result.timings["tf_parity"] = time.perf_counter() - t0
     result.gate = _gate(diag, result.tf_parity)
     if not all(c.ok for c in result.gate):
         failed = [c for c in result.gate if not c.ok]

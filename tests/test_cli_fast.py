@@ -33,3 +33,10 @@ def test_rewrites_explains_one() -> None:
 def test_unknown_rewrite_is_bad_input() -> None:
     run = repair("rewrites", "nope")
     assert run.exit_code == 2 and "no rewrite 'nope'" in run.stderr
+
+
+def test_error_lines_keep_square_brackets(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Messages are printed verbatim, not read as Rich markup: '[ray]' in a path or hint must survive."""
+    missing = tmp_path / "models[ray]"
+    run = repair("fix", str(missing), "--out", str(tmp_path / "out"))
+    assert run.exit_code == 2 and f"{missing}: no such file or directory" in run.stderr
