@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, ImportItem, RemoveImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper, PositionProvider
 
@@ -241,7 +239,7 @@ class SourceTransformer(cst.CSTTransformer):
         self.options = ctx.options
         self.select = select
         self.sites: list[Site] = []
-        self.imports: list[ImportItem] = []
+        self.imports: list[NewImport] = []
         self.drop_if_unused: list[tuple[str, str | None, str | None]] = []
         self._seen: Counter[str] = Counter()
 
@@ -258,7 +256,7 @@ class SourceTransformer(cst.CSTTransformer):
         return site
 
     def edit(self, original: cst.CSTNode, unchanged: cst.CSTNode, replacement: cst.CSTNode, message: str, *,
-             safety: Safety | None = None, imports: Sequence[ImportItem] = (), replaces: str | None = None) -> cst.CSTNode:
+             safety: Safety | None = None, imports: Sequence[NewImport] = (), replaces: str | None = None) -> cst.CSTNode:
         """Propose replacing ``original``; return ``replacement`` if this site is selected, else ``unchanged``.
 
         ``replaces`` names a local import the edit stops using (``tnp``): it is removed if nothing uses it after.
@@ -275,12 +273,25 @@ class SourceTransformer(cst.CSTTransformer):
         """Show something that has no safe automatic fix (display-only)."""
         self._site(original, message, Safety.DISPLAY_ONLY)
 
-    def tf(self) -> tuple[str, list[ImportItem]]:
+    def tf(self) -> tuple[str, list[NewImport]]:
         """The file's name for ``tensorflow``, with the import to add when it has none."""
         local = self.names.local("tensorflow")
         if local is not None:
             return local, []
-        return "tf", [ImportItem("tensorflow", alias="tf")]
+        return "tf", [NewImport("tensorflow", alias="tf")]
+
+
+@dataclass(frozen=True)
+class NewImport:
+    """An import an edit needs: ``import module as alias`` or ``from module import obj [as alias]``.
+
+    Our own record, turned into LibCST's ImportItem only when a file changes: ``libcst.codemod`` costs
+    ~0.3 s to import (its matchers module), which a codemod run that edits nothing never pays.
+    """
+
+    module: str
+    obj: str | None = None
+    alias: str | None = None
 
 
 @dataclass(frozen=True)
@@ -346,8 +357,13 @@ def run_pass(rewrite: SourceRewrite, module: cst.Module, options: SourceOptions,
     ctx = SourceContext(module, options, path, names)
     transformer = rewrite.transformer(ctx, select)
     new = MetadataWrapper(module, unsafe_skip_copy=True).visit(transformer)
-    if transformer.imports:
-        new = AddImportsVisitor(CodemodContext(), transformer.imports).transform_module(new)
-    if transformer.drop_if_unused:  # scope analysis, only for a file that changed
-        new = RemoveImportsVisitor(CodemodContext(), sorted(set(transformer.drop_if_unused))).transform_module(new)
+    if transformer.imports or transformer.drop_if_unused:  # only for a file that changed
+        from libcst.codemod import CodemodContext
+        from libcst.codemod.visitors import AddImportsVisitor, ImportItem, RemoveImportsVisitor
+
+        if transformer.imports:
+            items = [ImportItem(i.module, i.obj, i.alias) for i in transformer.imports]
+            new = AddImportsVisitor(CodemodContext(), items).transform_module(new)
+        if transformer.drop_if_unused:  # scope analysis
+            new = RemoveImportsVisitor(CodemodContext(), sorted(set(transformer.drop_if_unused))).transform_module(new)
     return Pass(new, tuple(transformer.sites))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.codemod.visitors import ImportItem
 
 from repair.findings import FindingKind
 from repair.safety import Safety
-from repair.source import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
+from repair.source import Example, NewImport, Names, Select, SourceContext, SourceRewrite, SourceTransformer
 from rewrites.source._analysis import keyword, kwarg, with_keyword
 
 _TNP = "tensorflow.experimental.numpy."
@@ -94,7 +93,7 @@ class _Float32(SourceTransformer):
             data = positional[:1] or [a for a in original.args if a.keyword is not None and a.keyword.value == data_keyword]
             if not data or not _floats(data[0].value):
                 return updated
-        imports: list[ImportItem] = []
+        imports: list[NewImport] = []
         if isinstance(original.func, cst.Attribute):  # the call's own module: tnp.float32, np2.float32 ...
             dtype: cst.BaseExpression = cst.Attribute(original.func.value, cst.Name("float32"))
         else:  # a from-imported function: tnp accepts tf dtypes
@@ -112,7 +111,7 @@ class _Float32(SourceTransformer):
         return (_qualified(self.names, dtype) or "").endswith(".float32")
 
     def _cast_linspace(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        imports: list[ImportItem] = []
+        imports: list[NewImport] = []
         first = cst.Arg(updated, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         if isinstance(original.func, cst.Attribute):  # tnp.asarray(tnp.linspace(...), dtype=tnp.float32)
             module = original.func.value

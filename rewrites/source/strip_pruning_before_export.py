@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import libcst as cst
-from libcst.codemod.visitors import ImportItem
 from libcst.helpers import get_full_name_for_node
 
 from repair.findings import FindingKind
 from repair.safety import Safety
-from repair.source import Example, Select, SourceContext, SourceRewrite, SourceTransformer
+from repair.source import Example, NewImport, Select, SourceContext, SourceRewrite, SourceTransformer
 from rewrites.source._analysis import SAVE, argument
 
 _SPARSITY = "tensorflow_model_optimization.sparsity.keras"
@@ -71,7 +70,7 @@ class _Strip(SourceTransformer):
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
         self._bind(node.target, node.value)
 
-    def _strip(self, func: cst.BaseExpression) -> tuple[cst.BaseExpression, list[ImportItem]] | None:
+    def _strip(self, func: cst.BaseExpression) -> tuple[cst.BaseExpression, list[NewImport]] | None:
         """``tfmot.sparsity.keras.strip_pruning`` spelled like the prune call (or imported beside it)."""
         if isinstance(func, cst.Attribute):
             return func.with_changes(attr=cst.Name("strip_pruning")), []
@@ -80,7 +79,7 @@ class _Strip(SourceTransformer):
             return cst.Name(local), []
         if "strip_pruning" in self.names.bound:
             return None
-        return cst.Name("strip_pruning"), [ImportItem(_SPARSITY, "strip_pruning")]
+        return cst.Name("strip_pruning"), [NewImport(_SPARSITY, "strip_pruning")]
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         qualified = self.names.qualify(original.func)
