@@ -29,10 +29,8 @@ def _statuses(out: Path) -> dict[str, str]:
     return {m["name"]: m["status"] for m in _summary(out)["models"]}
 
 
-@pytest.fixture
-def zoo(corpus: Corpus, tmp_path: Path) -> Path:
+def build_zoo(corpus: Corpus, zoo: Path) -> Path:
     """k3 (a case folder holding saved_model/), train_tag (a SavedModel folder), resize (refused), notamodel."""
-    zoo = tmp_path / "zoo"
     zoo.mkdir()
     for name, case_id in {**REPAIRS, **REFUSED}.items():
         artifact = corpus.artifact(case_id)
@@ -41,6 +39,11 @@ def zoo(corpus: Corpus, tmp_path: Path) -> Path:
     (zoo / "notamodel" / "notes.txt").write_text("not a model\n")
     (zoo / "README.md").write_text("ignored\n")
     return zoo
+
+
+@pytest.fixture
+def zoo(corpus: Corpus, tmp_path: Path) -> Path:
+    return build_zoo(corpus, tmp_path / "zoo")
 
 
 def test_discover_rules(tmp_path: Path) -> None:

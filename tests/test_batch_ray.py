@@ -22,7 +22,7 @@ import repair.batch_ray as batch_ray
 from repair.batch import Outcome
 from tests.cli_helpers import repair
 from tests.conftest import ROOT, Corpus
-from tests.test_batch import REFUSED, REPAIRS
+from tests.test_batch import REPAIRS, build_zoo
 
 EXPECTED = {"k3": "repaired", "train_tag": "repaired", "resize": "refused", "notamodel": "bad-input"}
 
@@ -64,16 +64,8 @@ def ray_cluster() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def zoo(corpus: Corpus, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tests/test_batch.py's zoo: k3 (holds saved_model/), train_tag (a SavedModel), resize (refused), notamodel."""
-    zoo = tmp_path_factory.mktemp("ray") / "zoo"
-    zoo.mkdir()
-    for name, case_id in {**REPAIRS, **REFUSED}.items():
-        artifact = corpus.artifact(case_id)
-        (zoo / name).symlink_to(artifact.parent if name == "k3" else artifact, target_is_directory=True)
-    (zoo / "notamodel").mkdir()
-    (zoo / "notamodel" / "notes.txt").write_text("not a model\n")
-    (zoo / "README.md").write_text("ignored\n")
-    return zoo
+    """tests/test_batch.py's zoo, built once for this module."""
+    return build_zoo(corpus, tmp_path_factory.mktemp("ray") / "zoo")
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from corpora._util import SAVED_MODEL, seed_all
-from corpora.case import Case, Expect
+from corpora.case import Case
+from corpora.pruning import stripped
 
 
 def build(dest: Path) -> Path:
@@ -51,12 +52,6 @@ CASE = Case(
     id="pruning/unstripped",
     summary="tfmot prune_low_magnitude model saved without strip_pruning: masks as resource variables",
     build=build,
-    expect=Expect(
-        findings=frozenset({"pruning-wrappers", "resource-variables"}),
-        fix_exit=0,
-        absent_ops=frozenset({"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE"}),
-        rewrites=("strip_pruning_wrappers",),
-        note="converts and matches, but ~2x size with VAR_HANDLE/ASSIGN_VARIABLE and CALL_ONCE",
-    ),
+    expect=stripped("converts and matches, but ~2x size with VAR_HANDLE/ASSIGN_VARIABLE and CALL_ONCE"),
     legacy_keras=True,
 )

@@ -14,7 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from corpora._util import SAVED_MODEL, seed_all
-from corpora.case import Case, Expect
+from corpora.case import Case
+from corpora.pruning import stripped
 
 
 def build(dest: Path) -> Path:
@@ -50,12 +51,6 @@ CASE = Case(
     id="pruning/unstripped_depthwise_separable",
     summary="pruned DepthwiseConv2D (no mask) and SeparableConv2D (pointwise mask) saved without strip_pruning",
     build=build,
-    expect=Expect(
-        findings=frozenset({"pruning-wrappers", "resource-variables"}),
-        fix_exit=0,
-        absent_ops=frozenset({"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE"}),
-        rewrites=("strip_pruning_wrappers",),
-        note="the depthwise wrapper has no mask; the separable mask belongs to pointwise_kernel",
-    ),
+    expect=stripped("the depthwise wrapper has no mask; the separable mask belongs to pointwise_kernel"),
     legacy_keras=True,
 )

@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from corpora._util import SAVED_MODEL, seed_all
-from corpora.case import Case, Expect
+from corpora.case import Case
+from corpora.pruning import stripped
 
 
 def build(dest: Path) -> Path:
@@ -41,12 +42,6 @@ CASE = Case(
     id="pruning/unstripped_functional",
     summary="functional tf_keras model, one Dense pruned, saved without strip_pruning",
     build=build,
-    expect=Expect(
-        findings=frozenset({"pruning-wrappers", "resource-variables"}),
-        fix_exit=0,
-        absent_ops=frozenset({"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE"}),
-        rewrites=("strip_pruning_wrappers",),
-        note="wrapper names in inbound_nodes are renamed; the unpruned head keeps its weights",
-    ),
+    expect=stripped("wrapper names in inbound_nodes are renamed; the unpruned head keeps its weights"),
     legacy_keras=True,
 )
