@@ -221,6 +221,36 @@ def bench_codemod(work: Path, tree: Path, runs: int) -> list[CodemodRow]:
     return rows
 
 
+BATCH_ZOO = [(arch, defect) for arch in ARCHS for defect in ("keras3_tf_save", "train_tag")]
+
+
+def bench_batch(work: Path, runs: int) -> list[tuple[str, Stat, str]]:
+    """`repair batch` over six real models (3 architectures x 2 defects) with -j 1, -j 2, and -j 2 on a local Ray
+    cluster (when ray is installed): the scaling on this machine."""
+    zoo = work / "batch-zoo"
+    shutil.rmtree(zoo, ignore_errors=True)
+    zoo.mkdir(parents=True)
+    for arch, defect in BATCH_ZOO:
+        src, _ = build(arch, defect, work)
+        (zoo / f"{arch}_{defect}").symlink_to(src, target_is_directory=True)
+    variants = [("-j 1", ["-j", "1"]), ("-j 2", ["-j", "2"])]
+    if importlib.util.find_spec("ray") is not None:
+        variants.append(("-j 2 --engine ray (local cluster)", ["-j", "2", "--engine", "ray"]))
+    rows = []
+    for label, flags in variants:
+        wall = Stat()
+        note = ""
+        for _ in range(runs):
+            out = work / "batch-out"
+            shutil.rmtree(out, ignore_errors=True)
+            r = run([REPAIR, "batch", str(zoo), "--out", str(out), *flags])
+            wall.values.append(r.wall)
+            note = ([ln for ln in (r.stdout + r.stderr).splitlines() if "model(s):" in ln] or [""])[-1].strip()
+            print(f"  batch {label}: {r.wall:.1f}s rc={r.rc}", flush=True)
+        rows.append((label, wall, note))
+    return rows
+
+
 def machine() -> list[str]:
     tf_ver = subprocess.run([PY, "-c", "import importlib.metadata as m; print(m.version('tensorflow'), m.version('keras'), m.version('libcst'))"],
                             capture_output=True, text=True).stdout.split()
@@ -236,7 +266,8 @@ MODELS_NOTE = ("Models (bench/build_model.py, random weights, built once per wor
 
 
 def render(args: argparse.Namespace, models: list[ModelRow], starts: list[tuple[str, Stat, bool]],
-           codemods: list[CodemodRow], tree_facts: tuple[int, float] | None) -> str:
+           codemods: list[CodemodRow], tree_facts: tuple[int, float] | None,
+           batches: list[tuple[str, Stat, str]]) -> str:
     L: list[str] = ["# repair benchmarks", "", "Machine: " + "; ".join(machine()), "",
                     f"`{shlex.join(['python', 'bench/bench.py', *sys.argv[1:]])}` — runs per figure: {args.runs} "
                     f"(codemod: {args.codemod_runs}); "
@@ -278,6 +309,12 @@ def render(args: argparse.Namespace, models: list[ModelRow], starts: list[tuple[
         L += ["", "Commands:", ""] + [f"- `{r.cmd}`" for r in codemods]
         L += ["", "`repair codemod` skips files by a text pre-filter before parsing; LibCST's CLI parses, visits and "
               "prints every file (it skips files marked `@generated`). The ratio compares the two tools as used, not parsers."]
+    if batches:
+        base = batches[0][1].median
+        L += ["", f"## repair batch: {len(BATCH_ZOO)} models ({', '.join(f'{a}/{d}' for a, d in BATCH_ZOO)})", "",
+              "| variant | wall s | speed-up vs -j 1 | last line |", "|---|---|---|---|"]
+        L += [f"| `repair batch ZOO --out OUT {label}` | {wall} | {base / wall.median:.2f} | {note} |"
+              for label, wall, note in batches]
     return "\n".join(L) + "\n"
 
 
@@ -291,7 +328,8 @@ def main() -> None:
     ap.add_argument("--startup-runs", type=int, default=10)
     ap.add_argument("--codemod-runs", type=int, default=1, help="LibCST's CLI takes ~9 min per -j 1 run on this tree")
     ap.add_argument("--codemod-packages", default="keras,tensorflow", help="comma list; empty skips the codemod part")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: models,startup,codemod")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: models,startup,codemod,batch")
+    ap.add_argument("--batch-runs", type=int, default=1)
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     args.work.mkdir(parents=True, exist_ok=True)
@@ -309,7 +347,8 @@ def main() -> None:
         tree, n, mb = codemod_tree(args.work, args.codemod_packages.split(","))
         tree_facts = (n, mb)
         codemods = bench_codemod(args.work, tree, args.codemod_runs)
-    text = render(args, models, starts, codemods, tree_facts)
+    batches = [] if "batch" in skip else bench_batch(args.work, args.batch_runs)
+    text = render(args, models, starts, codemods, tree_facts, batches)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
