@@ -40,6 +40,8 @@ KeysOpt = Annotated[Optional[str], typer.Option("--input-keys", help="The input 
 RenameOpt = Annotated[Optional[list[str]], typer.Option("--rename", help="Rename a serving key: OLD=NEW (inputs or outputs; repeatable).")]
 RequestOpt = Annotated[Optional[Path], typer.Option("--request", help="A sample TF Serving REST request body (JSON) to take input keys from.")]
 HintOpt = Annotated[Optional[list[str]], typer.Option("--io-hint", help="TF1 graphs: inputs:KEY=tensor:0 or outputs:KEY=tensor:0 (repeatable).")]
+AtolOpt = Annotated[float, typer.Option("--atol", help="Absolute parity tolerance.")]
+RtolOpt = Annotated[float, typer.Option("--rtol", help="Relative parity tolerance.")]
 SignatureOpt = Annotated[Optional[str], typer.Option("--signature", help="Which named signature becomes serving_default.")]
 UnsafeLoadOpt = Annotated[bool, typer.Option("--unsafe-load", help="Let Keras deserialize code (Lambda layers). Only for files you trust.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for generated parity inputs.")]
@@ -339,8 +341,8 @@ def fix(
     unsafe_load: UnsafeLoadOpt = False,
     seed: SeedOpt = 0,
     batch: BatchOpt = 2,
-    atol: Annotated[float, typer.Option("--atol", help="Absolute parity tolerance.")] = 1e-5,
-    rtol: Annotated[float, typer.Option("--rtol", help="Relative parity tolerance.")] = 1e-4,
+    atol: AtolOpt = 1e-5,
+    rtol: RtolOpt = 1e-4,
     yes: YesOpt = False,
     unsafe_fixes: UnsafeFixesOpt = False,
     interactive: InteractiveOpt = False,
@@ -506,8 +508,8 @@ def batch(
     unsafe_load: UnsafeLoadOpt = False,
     seed: SeedOpt = 0,
     batch_size: BatchOpt = 2,
-    atol: Annotated[float, typer.Option("--atol", help="Absolute parity tolerance.")] = 1e-5,
-    rtol: Annotated[float, typer.Option("--rtol", help="Relative parity tolerance.")] = 1e-4,
+    atol: AtolOpt = 1e-5,
+    rtol: RtolOpt = 1e-4,
 ) -> None:
     """Repair every model in ZOO: `repair fix MODEL --out OUT/NAME --report OUT/NAME.report FLAGS`, one process each.
 
