@@ -314,12 +314,10 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
                 export_error = _one_line(exc)
                 break
     else:
-        diag = diagnose(model, options, reference)
-        diag.findings = annotate(diag.findings, model, options)
+        diag = _annotated(model, options, reference)
     assert first is not None and diag is not None
     if diag.static_only and not export_error:  # the loop ended on a static round: verify what it produced
-        diag = diagnose(model, options, reference)
-        diag.findings = annotate(diag.findings, model, options)
+        diag = _annotated(model, options, reference)
 
     result = RunResult(src, None, options, "", ExitCode.OK, "", first, diag, records,
                        input_bytes=_dir_bytes(src), reference=reference.describe() if reference else "the model itself",
@@ -378,17 +376,22 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
     return result
 
 
+def _annotated(model: WorkingModel, options: Options, reference: Reference | None, static_only: bool = False) -> Diagnosis:
+    """A diagnosis whose findings name the fix that answers each (or why none does)."""
+    diag = diagnose(model, options, reference, static_only=static_only)
+    diag.findings = annotate(diag.findings, model, options)
+    return diag
+
+
 def _diagnose_round(model: WorkingModel, options: Options, reference: Reference | None, done: set[str],
                     quick: bool) -> tuple[Diagnosis, list[ProposedFix]]:
     """One round's diagnosis and the fixes it proposes: static only when that already proposes fixes."""
     if quick:
-        diag = diagnose(model, options, reference, static_only=True)
-        diag.findings = annotate(diag.findings, model, options)
+        diag = _annotated(model, options, reference, static_only=True)
         todo = proposals(diag.findings, done)
         if todo:
             return diag, todo
-    diag = diagnose(model, options, reference)
-    diag.findings = annotate(diag.findings, model, options)
+    diag = _annotated(model, options, reference)
     return diag, proposals(diag.findings, done)
 
 
