@@ -11,7 +11,7 @@ from pathlib import Path
 
 from corpora.case import Case, Expect
 
-__all__ = ["Case", "Expect", "all_cases", "get_case"]
+__all__ = ["Case", "Expect", "all_cases", "get_case", "wild_cases"]
 
 _ROOT = Path(__file__).parent
 
@@ -20,6 +20,8 @@ def all_cases() -> list[Case]:
     """Every case under corpora/<class>/<case>.py, sorted by id."""
     cases: list[Case] = []
     for group in sorted(p for p in _ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()):
+        if group.name == "wild":  # judged by tests/test_wild.py, not by the corpus end-to-end test
+            continue
         for info in pkgutil.iter_modules([str(group)]):
             module = importlib.import_module(f"corpora.{group.name}.{info.name}")
             case = getattr(module, "CASE", None)
@@ -29,7 +31,18 @@ def all_cases() -> list[Case]:
 
 
 def get_case(case_id: str) -> Case:
+    if case_id.startswith("wild/"):
+        from corpora.wild._core import get_wild_case
+
+        return get_wild_case(case_id)  # type: ignore[return-value]  # same build/legacy_keras contract
     for case in all_cases():
         if case.id == case_id:
             return case
     raise KeyError(case_id)
+
+
+def wild_cases() -> list:
+    """The wild corpus (corpora/wild/): models rebuilt from public issue threads, sorted by id."""
+    from corpora.wild._core import wild_cases as _wild_cases
+
+    return _wild_cases()
