@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,17 @@ class FrozenGraph:
     outputs: tuple[Port, ...]
     input_tensors: tuple[str, ...]
     output_tensors: tuple[str, ...]
+    # Placeholders that stand for captured resources freezing cannot turn into constants (lookup tables),
+    # by node name, with the live resource handle of the loaded model: a rewrite may read the table's
+    # contents through it and replace its uses by constants.
+    captures: dict[str, Any] = field(default_factory=dict)
 
     def nodes(self, op: str | None = None) -> list[Any]:
         return [n for n in self.graph_def.node if op is None or n.op == op]
+
+    def node(self, name: str) -> Any | None:
+        """The current node called ``name`` (after splices, earlier references to nodes are stale)."""
+        return next((n for n in self.graph_def.node if n.name == name), None)
 
     def op_counts(self) -> Counter[str]:
         counts: Counter[str] = Counter(n.op for n in self.graph_def.node)
@@ -69,12 +77,17 @@ def freeze(model: WorkingModel) -> FrozenGraph:
         frozen = convert_variables_to_constants_v2(concrete, lower_control_flow=False)
     out_keys = sorted(concrete.structured_outputs)  # flatten order of a dict: sorted keys
     by_name = {p.name: p for p in entry.outputs}
+    # Captures that stay placeholders after freezing (a lookup table's resource handle) keep their names;
+    # they follow the serving inputs in both functions' inputs.
+    live = dict(zip((x.name for x in concrete.inputs[len(names):]), concrete.captured_inputs))
+    captures = {x.name.split(":")[0]: live[x.name] for x in frozen.inputs[len(names):] if x.name in live}
     return FrozenGraph(
         graph_def=frozen.graph.as_graph_def(),
         inputs=entry.inputs,
         outputs=tuple(by_name[k] for k in out_keys),
-        input_tensors=tuple(x.name for x in frozen.inputs),
+        input_tensors=tuple(x.name for x in frozen.inputs[:len(names)]),
         output_tensors=tuple(x.name for x in frozen.outputs),
+        captures=captures,
     )
 
 

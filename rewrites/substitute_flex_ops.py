@@ -7,16 +7,19 @@ op for good (antialias resize has no equivalent: dropping antialias changes outp
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from repair.findings import Finding, FindingKind
 from repair.model import WorkingModel
 from repair.options import Options
 from repair.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.surgery import FrozenGraph, freeze, op_delta, remove, save_frozen, splice, tensor_specs
+from repair.surgery import FrozenGraph, freeze, op_delta, remove, save_frozen, splice, tensor_specs, topological
 from repair.tfenv import tf
 
 Builder = Callable[..., Any]
@@ -34,7 +37,8 @@ class Plan:
 class Substitution:
     op: str
     equivalent: str  # one line for the report and `repair rewrites`
-    plan: Callable[[FrozenGraph, Any], Plan | str]  # a Plan, or why this node cannot be replaced
+    # A Plan; or why this node cannot be replaced; or None: this node is a builtin form, leave it.
+    plan: Callable[[FrozenGraph, Any], Plan | str | None]
 
 
 def _scalar(frozen: FrozenGraph, ref: str) -> int | None:
@@ -211,21 +215,184 @@ def _inverse(frozen: FrozenGraph, node: Any) -> Plan | str:
     return Plan((node.input[0],), build)
 
 
+def _area_matrix(size_in: int, size_out: int, align_corners: bool) -> Any:
+    """The [size_out, size_in] weights of TensorFlow's ResizeArea along one axis, read off the op itself.
+
+    ResizeArea is linear and separable: each output pixel is an overlap-weighted mean of input pixels,
+    row weights times column weights. Running the real op on an identity "image" (batch = input
+    position, one column) gives exactly the weights TensorFlow uses, boundary clamping included.
+    """
+    t = tf()
+    eye = t.reshape(t.eye(size_in, dtype=t.float32), [size_in, size_in, 1, 1])
+    out = t.raw_ops.ResizeArea(images=eye, size=[size_out, 1], align_corners=align_corners)
+    return t.transpose(t.reshape(out, [size_in, size_out])).numpy()
+
+
 def _resize_area(frozen: FrozenGraph, node: Any) -> Plan | str:
     size = frozen.const(node.input[1])
     _, dims = _rank_and_dims(frozen, node.input[0])
     if size is None or len(dims) != 4 or dims[1] is None or dims[2] is None:
         return "ResizeArea needs a static input height/width and a constant size"
     h, w = int(size[0]), int(size[1])
-    if dims[1] % h or dims[2] % w:
-        return f"ResizeArea from {dims[1]}x{dims[2]} to {h}x{w} is not an integer factor"
-    fh, fw = dims[1] // h, dims[2] // w
+    align = node.attr["align_corners"].b
+    if not align and dims[1] % h == 0 and dims[2] % w == 0:
+        # An integer downscale is average pooling: one AVERAGE_POOL_2D instead of two matrix products.
+        fh, fw = dims[1] // h, dims[2] // w
+
+        def pool(image: Any) -> Any:
+            t = tf()
+            return t.nn.avg_pool2d(t.cast(image, t.float32), ksize=(fh, fw), strides=(fh, fw), padding="VALID")
+
+        return Plan((node.input[0],), pool)
+    rows, cols = _area_matrix(dims[1], h, align), _area_matrix(dims[2], w, align)
 
     def build(image: Any) -> Any:
         t = tf()
-        return t.nn.avg_pool2d(t.cast(image, t.float32), ksize=(fh, fw), strides=(fh, fw), padding="VALID")
+        # Matmuls over the last axis of [B,C,W,H] then [B,C,h,W] (FULLY_CONNECTED against constants). An einsum
+        # here converts, but with a dynamic batch the interpreter rejects the model ("BytesRequired number of
+        # elements overflowed"; measured in TF 2.21).
+        x = t.transpose(t.cast(image, t.float32), [0, 3, 2, 1])
+        x = t.matmul(x, t.constant(rows.T))
+        x = t.matmul(t.transpose(x, [0, 1, 3, 2]), t.constant(cols.T))
+        return t.transpose(x, [0, 2, 3, 1])
 
     return Plan((node.input[0],), build)
+
+
+def _mask_bits(node: Any, name: str) -> int:
+    return int(node.attr[name].i)
+
+
+def _strided_slice(frozen: FrozenGraph, node: Any) -> Plan | str | None:
+    """``x[..., None]`` and friends: slice without the new axes, then ExpandDims at their output positions.
+
+    Measured in TF 2.21: a StridedSlice with new_axis_mask whose input has two or more unknown dims
+    (``x[..., tf.newaxis]`` on a [?,?] spectrogram, ``mask[None, :, :]`` on a [T,T] causal mask) stays
+    a Flex StridedSlice; ``tf.expand_dims`` and slices without new axes convert to builtins at any shape.
+    """
+    new_axis = _mask_bits(node, "new_axis_mask")
+    rank, dims = _rank_and_dims(frozen, node.input[0])
+    if new_axis == 0 or (rank is not None and None not in dims):
+        return None  # an ordinary slice, or static shapes: TFLite's STRIDED_SLICE/RESHAPE handle it
+    if rank is None:
+        return "StridedSlice with new axes on a tensor of unknown rank"
+    begin, end, strides = (frozen.const(ref) for ref in node.input[1:4])
+    if begin is None or end is None or strides is None:
+        return "StridedSlice with new axes and tensor (non-constant) bounds"
+    begin_mask, end_mask = _mask_bits(node, "begin_mask"), _mask_bits(node, "end_mask")
+    ellipsis, shrink = _mask_bits(node, "ellipsis_mask"), _mask_bits(node, "shrink_axis_mask")
+    sparse: list[Any] = []  # the Python index the user wrote: Ellipsis, None, int or slice per entry
+    for i in range(len(begin)):
+        bit = 1 << i
+        if ellipsis & bit:
+            sparse.append(Ellipsis)
+        elif new_axis & bit:
+            sparse.append(None)
+        elif shrink & bit:
+            sparse.append(int(begin[i]))
+        else:
+            sparse.append(slice(None if begin_mask & bit else int(begin[i]), None if end_mask & bit else int(end[i]),
+                                int(strides[i])))
+    consumed = sum(1 for item in sparse if item is not None and item is not Ellipsis)
+    if consumed > rank or sparse.count(Ellipsis) > 1:
+        return "StridedSlice whose index does not fit its input's rank"
+    fill = [slice(None)] * (rank - consumed)
+    dense = (sparse[:sparse.index(Ellipsis)] + fill + sparse[sparse.index(Ellipsis) + 1:]
+             if Ellipsis in sparse else sparse + fill)
+    new_positions, out_dim = [], 0
+    for item in dense:
+        if item is None:
+            new_positions.append(out_dim)
+        if not isinstance(item, int):
+            out_dim += 1
+    index = tuple(item for item in dense if item is not None)
+    whole = all(isinstance(item, slice) and item == slice(None) for item in index)
+
+    def build(x: Any) -> Any:
+        t = tf()
+        y = x if whole else x[index]
+        for position in new_positions:  # ascending, in output coordinates: earlier insertions are already there
+            y = t.expand_dims(y, position)
+        return y
+
+    return Plan((node.input[0],), build)
+
+
+def _resource_capture(frozen: FrozenGraph, ref: str) -> Any | None:
+    """The live resource behind a (frozen) resource input: followed through Identity to a capture placeholder."""
+    name = ref.split(":")[0]
+    while True:
+        node = frozen.node(name)
+        if node is None:
+            return None
+        if node.op == "Placeholder":
+            return frozen.captures.get(name)
+        if node.op != "Identity":
+            return None
+        name = node.input[0].split(":")[0]
+
+
+def _table_contents(frozen: FrozenGraph, node: Any) -> tuple[Any, Any] | str:
+    """A lookup table's (keys, values) as numpy, read from the restored table the serving function captured.
+
+    The serving function only holds the table's handle; its keys and values are imported by the
+    initializer (LookupTableImportV2 in __saved_model_init_op). Restoring the SavedModel runs that
+    initializer, so exporting the restored table gives exactly what the initializer imported, whatever
+    fed it (constants, a vocabulary file).
+    """
+    t = tf()
+    key_dtype = t.dtypes.as_dtype(node.attr["Tin"].type)
+    value_dtype = t.dtypes.as_dtype(node.attr["Tout"].type)
+    if key_dtype == t.string:
+        return (f"a string-keyed lookup table with {value_dtype.name} values: only string->int64 tables are TFLite "
+                "builtins; map the strings to int64 ids in the table and gather the values, or do the string "
+                "preprocessing outside the model")
+    if not key_dtype.is_integer or not (value_dtype.is_integer or value_dtype.is_floating):
+        return f"a lookup table {key_dtype.name}->{value_dtype.name} (only integer keys to numbers are replaced)"
+    table = _resource_capture(frozen, node.input[0])
+    if table is None:
+        return "a lookup table that is not a resource the serving function captured"
+    keys, values = t.raw_ops.LookupTableExportV2(table_handle=table, Tkeys=key_dtype, Tvalues=value_dtype)
+    keys, values = keys.numpy(), values.numpy()
+    if values.ndim != 1 or len(keys) != len(values):
+        return "a lookup table whose values are not scalars"
+    order = np.argsort(keys, kind="stable")
+    return keys[order], values[order]
+
+
+def _table_find(frozen: FrozenGraph, node: Any) -> Plan | str:
+    """Integer-keyed table lookup as a binary search over the sorted keys (log2(n) gathers), default on a miss."""
+    contents = _table_contents(frozen, node)
+    if isinstance(contents, str):
+        return contents
+    keys, values = contents
+    n = len(keys)
+
+    def build(ids: Any, default: Any) -> Any:
+        t = tf()
+        if n == 0:
+            return t.fill(t.shape(ids), default)
+        sorted_keys, table_values = t.constant(keys), t.constant(values)
+        pos = t.zeros_like(ids, dtype=t.int32)  # becomes the number of keys <= id
+        step = 1 << (n.bit_length() - 1)
+        while step:
+            candidate = pos + step
+            probe = t.gather(sorted_keys, t.minimum(candidate, n) - 1)
+            pos = t.where(t.logical_and(candidate <= n, probe <= ids), candidate, pos)
+            step >>= 1
+        last = t.maximum(pos - 1, 0)
+        found = t.logical_and(pos > 0, t.equal(t.gather(sorted_keys, last), ids))
+        return t.where(found, t.gather(table_values, last), default)
+
+    return Plan((node.input[1], node.input[2]), build)
+
+
+def _table_size(frozen: FrozenGraph, node: Any) -> Plan | str:
+    table = _resource_capture(frozen, node.input[0])
+    if table is None:
+        return "a lookup table that is not a resource the serving function captured"
+    size = int(tf().raw_ops.LookupTableSizeV2(table_handle=table).numpy())
+    return Plan((), lambda: tf().constant(size, tf().int64))
 
 
 def _never(reason: str) -> Callable[[FrozenGraph, Any], Plan | str]:
@@ -242,16 +409,26 @@ TABLE: dict[str, Substitution] = {
         Substitution("DenseBincount", "sum of one-hot rows (constant size or minlength == maxlength, no weights)", _bincount),
         Substitution("MatrixDeterminant", "explicit 2x2/3x3 formula", _determinant),
         Substitution("MatrixInverse", "adjugate over determinant (2x2/3x3)", _inverse),
-        Substitution("ResizeArea", "average pooling for integer factors", _resize_area),
+        Substitution("ResizeArea", "two constant matrix products (TF's own area weights); average pooling for "
+                     "integer downscales", _resize_area),
+        Substitution("StridedSlice", "slice without the new axes, then ExpandDims (new_axis_mask on dynamic dims)",
+                     _strided_slice),
+        Substitution("LookupTableFindV2", "binary search over the sorted integer keys, default on a miss (keys and "
+                     "values read from the restored table)", _table_find),
+        Substitution("LookupTableSizeV2", "the table's size as a constant", _table_size),
         Substitution("ScaleAndTranslate", "none", _never(
             "antialias resize has no builtin equivalent: dropping antialias changes outputs by about 0.25 (ATLAS §7); "
             "resize without antialias in the source if that is acceptable")),
         Substitution("EagerPyFunc", "none", _never("tf.py_function runs Python: rewrite it in TF ops in the source")),
         Substitution("PyFunc", "none", _never("tf.numpy_function runs Python: rewrite it in TF ops in the source")),
+        Substitution("StringToHashBucketFast", "none", _never(
+            "string hashing (StringLookup/StaticVocabularyTable with OOV buckets, Hashing) has no builtin: do the "
+            "string preprocessing outside the model and serve int64 ids, or use a string->int64 StaticHashTable "
+            "without OOV buckets (builtin)")),
     )
 }
 # Ops that only exist to feed one being removed, or that tnp/tf.* lower to alongside it.
-_DROPPED_WITH = {"StringFormat": "PrintV2"}
+_DROPPED_WITH = {"StringFormat": "PrintV2", "HashTableV2": "LookupTableFindV2", "LookupTableImportV2": "LookupTableFindV2"}
 
 
 class SubstituteFlexOps(Rewrite):
@@ -292,28 +469,55 @@ class SubstituteFlexOps(Rewrite):
         refused = [TABLE[op] for op in ops if op in TABLE and TABLE[op].equivalent == "none"]
         if refused:
             return refused[0].plan(None, None)  # type: ignore[arg-type, return-value]
+        # The converter's Details lines say which form failed; refuse early what apply would refuse.
+        if "StridedSlice" in ops and re.search(r"tf\.StridedSlice\(.*new_axis_mask = 0 ", finding.evidence):
+            return "a Flex StridedSlice without new axes (only x[..., None]-style slices have a builtin form here)"
+        if "LookupTableFindV2" in ops and re.search(r"tf\.LookupTableFindV2\([^)]*!tf_type\.string", finding.evidence):
+            return ("a string-keyed lookup table whose values are not int64: only string->int64 tables are TFLite "
+                    "builtins; map the strings to int64 ids in the table and gather the values, or do the string "
+                    "preprocessing outside the model")
         return None
 
     def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:
         assert model.entry is not None
-        frozen = freeze(model)
+        try:
+            frozen = freeze(model)
+        except Exception as exc:  # TensorFlow refusing to freeze this graph: one line, not a traceback
+            raise RewriteFailed(f"{self.id}: freezing the serving function failed: {_first_line(exc)}") from exc
         ops_before = frozen.op_counts()
         done: list[str] = []
-        for node in list(frozen.nodes()):
-            row = TABLE.get(node.op)
-            if row is None:
+        # Dependency order, looked up by name each time: a splice replaces nodes and rewires consumers, so a
+        # replaced op feeding another (Roll -> Cumprod) must be planned on the graph as it is now.
+        for name in [n.name for n in topological(frozen) if n.op in TABLE]:
+            node = frozen.node(name)
+            if node is None:
                 continue
-            plan = row.plan(frozen, node)
-            if isinstance(plan, str):
-                raise RewriteFailed(f"{node.op} ({node.name}): {plan}")
-            if plan.build is None:
-                remove(frozen, node.name)
-            else:
-                splice(frozen, node.name, plan.data_inputs, plan.build)
+            try:
+                plan = TABLE[node.op].plan(frozen, node)
+                if plan is None:
+                    continue
+                if isinstance(plan, str):
+                    raise RewriteFailed(f"{node.op} ({name}): {plan}")
+                if plan.build is None:
+                    remove(frozen, name)
+                else:
+                    splice(frozen, name, plan.data_inputs, plan.build)
+            except RewriteFailed:
+                raise
+            except Exception as exc:  # a case the row did not foresee: name the rewrite, the op and the node
+                raise RewriteFailed(f"{self.id}: replacing {node.op} ({name}) failed: {_first_line(exc)}") from exc
             done.append(node.op)
         if not done:
             raise RewriteFailed("none of the ops was found in the frozen serving graph")
-        new = save_frozen(frozen, scratch / "saved_model", model.entry)
+        try:
+            new = save_frozen(frozen, scratch / "saved_model", model.entry)
+        except Exception as exc:
+            raise RewriteFailed(f"{self.id}: saving the rewritten graph failed: {_first_line(exc)}") from exc
         counts = ", ".join(f"{op} x{done.count(op)}" for op in sorted(set(done)))
         return Applied(new, f"replaced {counts} by builtin equivalents (variables frozen into constants)",
                        op_delta=op_delta(ops_before, frozen.op_counts()))
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]
