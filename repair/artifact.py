@@ -95,6 +95,8 @@ class MetaGraphInfo:
     has_variables: bool = False
     # signature key -> variables its outputs read that neither the restore op nor an initializer assigns
     unbound_reads: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # variable names as saved ('prune_low_magnitude_dense/pruning_step'): object-graph variables, else graph nodes
+    variable_names: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def tag_text(self) -> str:
@@ -350,6 +352,13 @@ def _string_pool(path: Path, proto: object) -> tuple[bytes, ...]:
     return tuple(unique)[:_POOL_LIMIT]
 
 
+def _variable_names(mg: object) -> frozenset[str]:
+    """Names of the saved variables: the object graph's (TF2), or the graph's variable nodes (TF1)."""
+    names = {n.variable.name for n in mg.object_graph_def.nodes if n.WhichOneof("kind") == "variable"}  # type: ignore[attr-defined]
+    names.update(n.attr["shared_name"].s.decode() or n.name for n in mg.graph_def.node if n.op in _VARIABLE_OPS)  # type: ignore[attr-defined]
+    return frozenset(names)
+
+
 def read_saved_model(path: Path) -> SavedModelInfo:
     """Parse ``saved_model.pb`` (or .pbtxt) into SavedModelInfo, or raise BadInput."""
     from google.protobuf import message, text_format
@@ -387,6 +396,7 @@ def read_saved_model(path: Path) -> SavedModelInfo:
                 object_child_names=child_names,
                 has_variables=any(ops[o] for o in _VARIABLE_OPS),
                 unbound_reads=_unbound_reads(mg),
+                variable_names=_variable_names(mg),
             )
         )
     keras_meta = path / "keras_metadata.pb"

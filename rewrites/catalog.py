@@ -13,6 +13,7 @@ from rewrites.pin_dynamic_dims import PinDynamicDims
 from rewrites.rebind_variables import RebindVariables
 from rewrites.rename_serving_keys import RenameServingKeys
 from rewrites.retag_serve import RetagServe
+from rewrites.strip_pruning_graph import StripPruningGraph
 from rewrites.strip_pruning_wrappers import StripPruningWrappers
 from rewrites.substitute_flex_ops import SubstituteFlexOps
 from rewrites.unroll_keras_rnn import UnrollKerasRnn
@@ -33,6 +34,7 @@ CATALOG: tuple[Rewrite, ...] = (
     AddServingDefault(),
     BypassExampleParsing(),
     StripPruningWrappers(),
+    StripPruningGraph(),
     PinDynamicDims(),
     ComputeInFloat32(),
     SubstituteFlexOps(),
