@@ -14,6 +14,7 @@ from rewrites.rebind_variables import RebindVariables
 from rewrites.rename_serving_keys import RenameServingKeys
 from rewrites.retag_serve import RetagServe
 from rewrites.strip_pruning_graph import StripPruningGraph
+from rewrites.strip_pruning_keras_file import StripPruningKerasFile
 from rewrites.strip_pruning_wrappers import StripPruningWrappers
 from rewrites.substitute_flex_ops import SubstituteFlexOps
 from rewrites.unroll_keras_rnn import UnrollKerasRnn
@@ -26,6 +27,7 @@ from rewrites.wrap_traced_function import WrapTracedFunction
 # the pinned shapes, so a loop over a pinned time axis has a static trip count), then graph surgery,
 # then re-saving, and the keys last.
 CATALOG: tuple[Rewrite, ...] = (
+    StripPruningKerasFile(),  # before export_keras_file: a pruned .h5 does not load without tfmot
     ExportKerasFile(),
     WrapFrozenGraph(),
     RetagServe(),

@@ -81,6 +81,36 @@ def export_keras(model: Any, flavour: str, dest: Path) -> None:
             model.save(str(dest), save_format="tf")
 
 
+def checked_export(keras_model: Any, flavour: str, dest: Path, options: Options) -> tuple[WorkingModel, float]:
+    """Export a Keras model to ``dest`` and check the SavedModel against the Keras model on the parity inputs.
+
+    Returns the opened export and the worst difference; raises RewriteFailed when it has no signature or differs.
+    """
+    export_keras(keras_model, flavour, dest)
+    exported = open_saved_model(dest)
+    if exported.entry is None:
+        raise RewriteFailed("the export has no serving signature")
+    entry = exported.entry
+
+    def run_keras(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        inputs = [feeds[p.name] for p in entry.inputs]
+        with captured_stderr():
+            return _by_port(keras_model(inputs[0] if len(inputs) == 1 else inputs, training=False), entry.outputs)
+
+    if options.sample is not None:
+        feeds = load_sample(options.sample, entry.inputs)
+        reference = run_keras(feeds)
+    else:
+        pool = exported.info.string_pool if exported.info is not None else ()
+        feeds, reference = generate_valid(entry.inputs, run_keras, options.seed, options.batch, strings=pool)
+    with captured_stderr():
+        got = serving_callable(load(dest, exported.tags), entry)({k: tf().constant(v) for k, v in feeds.items()})
+    parity = compare(reference, {k: np.asarray(v) for k, v in got.items()}, entry.outputs, options.tolerance)
+    if not parity.ok:
+        raise RewriteFailed(f"the exported SavedModel does not match the Keras model (max diff {parity.worst:.3g})")
+    return exported, parity.worst
+
+
 class ExportKerasFile(Rewrite):
     """Load a .keras or .h5 file and export it as a serve-tagged SavedModel.
 
@@ -104,28 +134,6 @@ class ExportKerasFile(Rewrite):
 
     def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:
         keras_model, flavour = load_keras(model.path, model.kind, options.unsafe_load)
-        dest = scratch / "saved_model"
-        export_keras(keras_model, flavour, dest)
-        exported = open_saved_model(dest)
-        if exported.entry is None:
-            raise RewriteFailed("the export has no serving signature")
-        entry = exported.entry
-
-        def run_keras(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-            inputs = [feeds[p.name] for p in entry.inputs]
-            with captured_stderr():
-                return _by_port(keras_model(inputs[0] if len(inputs) == 1 else inputs, training=False), entry.outputs)
-
-        if options.sample is not None:
-            feeds = load_sample(options.sample, entry.inputs)
-            reference = run_keras(feeds)
-        else:
-            pool = exported.info.string_pool if exported.info is not None else ()
-            feeds, reference = generate_valid(entry.inputs, run_keras, options.seed, options.batch, strings=pool)
-        with captured_stderr():
-            got = serving_callable(load(dest, exported.tags), entry)({k: tf().constant(v) for k, v in feeds.items()})
-        parity = compare(reference, {k: np.asarray(v) for k, v in got.items()}, exported.entry.outputs, options.tolerance)
-        if not parity.ok:
-            raise RewriteFailed(f"the exported SavedModel does not match the Keras model (max diff {parity.worst:.3g})")
+        exported, worst = checked_export(keras_model, flavour, scratch / "saved_model", options)
         exported = replace(exported, keras_file=model.path)
-        return Applied(exported, f"loaded with {flavour} and exported to a SavedModel (export matches Keras, max diff {parity.worst:.2g})")
+        return Applied(exported, f"loaded with {flavour} and exported to a SavedModel (export matches Keras, max diff {worst:.2g})")
