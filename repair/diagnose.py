@@ -211,6 +211,23 @@ def static_findings(model: WorkingModel, options: Options) -> list[Finding]:
     return out
 
 
+def _keras_file_pruning(model: WorkingModel) -> list[Finding]:
+    """PRUNING_WRAPPERS for a .h5/.keras file whose config JSON has PruneLowMagnitude layers (read, never loaded)."""
+    from rewrites.strip_pruning_keras_file import keras_file_config, pruned_layers
+
+    wrappers = pruned_layers(keras_file_config(model.path, model.kind))
+    if not wrappers:
+        return []
+    return [_finding(
+        FindingKind.PRUNING_WRAPPERS, Severity.WARNING, Source.STATIC,
+        "Pruning wrappers were left in (saved without strip_pruning)",
+        "The file needs tensorflow-model-optimization to load at all, and once exported, masks and kernels become "
+        "resource variables with an init subgraph that many delegates and micro runtimes cannot run.",
+        evidence="PruneLowMagnitude layers in the file's model config: " + ", ".join(wrappers[:4])
+        + (f" (+{len(wrappers) - 4} more)" if len(wrappers) > 4 else ""),
+    )]
+
+
 def conversion_findings(conversion: Conversion) -> list[Finding]:
     """Findings from a failed conversion, one per failure class."""
     found = []
@@ -377,7 +394,7 @@ def diagnose(model: WorkingModel, options: Options, reference: Reference | None 
             "The converter and TF Serving need a SavedModel directory: 'SavedModel file does not exist at: "
             f"{model.path}/{{saved_model.pbtxt|saved_model.pb}}'.",
             evidence=str(model.path),
-        )])
+        )] + _keras_file_pruning(model))
     timings: dict[str, float] = {}
     start = time.perf_counter()
     findings = static_findings(model, options)
