@@ -23,6 +23,7 @@ from rich.table import Table
 from repair.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, Recorder
 from repair.errors import BadInput, ExitCode, RepairError
 from repair.options import IoHint, Options, Target, Tolerance
+from repair.request import parse_request
 
 app = typer.Typer(
     add_completion=False,
@@ -60,7 +61,7 @@ a - accept this fix and every remaining one (unsafe ones too)
 q - quit: reject this fix and every remaining one (what was accepted so far is kept)
 d - show details (the finding, the rewrite's documentation, the site)
 ? - this help
-Enter takes the default: yes for safe fixes, no for unsafe ones."""
+Enter takes the default: yes for safe and verified fixes, no for unsafe ones."""
 
 
 class Prompt:
@@ -73,21 +74,19 @@ class Prompt:
         self.asked = 0
 
     def __call__(self, proposal: Proposal) -> Decision:
-        from repair.safety import Safety
-
         if self.stopped:
             return Decision.REJECT
-        if self.accept_rest or (self.auto_safe and proposal.safety is Safety.SAFE):
+        if self.accept_rest or (self.auto_safe and proposal.safety.by_default):
             return Decision.ACCEPT
         self.asked += 1
-        colour = "green" if proposal.safety is Safety.SAFE else "yellow"
+        colour = "green" if proposal.safety.by_default else "yellow"
         out.print(f"\n[bold]fix {self.asked}[/] ({proposal.kind.value}) [bold]{proposal.rewrite_id}[/] "
                   f"[{colour}]{proposal.safety.value}[/]  {proposal.location}", highlight=False)
         out.print(f"  {proposal.title}", highlight=False)
         with err.status("applying it in scratch to show what it changes...") if proposal.kind is ProposalKind.MODEL else nullcontext():
             preview = proposal.preview()
         _print_diff_or_text(preview)
-        default = "y" if proposal.safety is Safety.SAFE else "n"
+        default = "y" if proposal.safety.by_default else "n"
         choices = "[Y]es / [n]o" if default == "y" else "[y]es / [N]o"
         while True:
             out.print(f"Apply this fix? {choices} / [a]ll remaining / [q]uit / [d]etails / ? ", end="", highlight=False, markup=False)
@@ -113,6 +112,9 @@ class Prompt:
 
     def why_not(self, proposal: Proposal) -> str:
         return "quit before it was accepted" if self.stopped else "rejected at the prompt"
+
+    def why_yes(self, proposal: Proposal) -> str:
+        return "accepted at the prompt"
 
 
 def _print_diff_or_text(text: str) -> None:
@@ -177,24 +179,6 @@ def _hints(values: list[str] | None) -> tuple[IoHint, ...]:
     return tuple(hints)
 
 
-def request_keys(path: Path) -> tuple[str, ...]:
-    """Input keys from a TF Serving REST body: {"instances": [{...}]} or {"inputs": {...}}."""
-    try:
-        body = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"--request {path}: not a readable JSON file ({exc.__class__.__name__})") from None
-    if isinstance(body, dict):
-        instances = body.get("instances")
-        if isinstance(instances, list) and instances and isinstance(instances[0], dict):
-            return tuple(k for k in instances[0] if k != "b64")
-        inputs = body.get("inputs")
-        if isinstance(inputs, dict):
-            return tuple(inputs)
-        if instances is not None or inputs is not None:
-            return ()  # a single unnamed input: no key contract to check
-    raise BadInput(f"--request {path}: expected a TF Serving REST body with 'instances' or 'inputs'")
-
-
 def _options(target: Target, pin: list[str] | None, sample: Path | None, input_keys: str | None, rename: list[str] | None,
              request: Path | None, io_hint: list[str] | None, signature: str | None, unsafe_load: bool, seed: int,
              batch: int, atol: float = 1e-5, rtol: float = 1e-4) -> Options:
@@ -207,7 +191,7 @@ def _options(target: Target, pin: list[str] | None, sample: Path | None, input_k
         io_hints=_hints(io_hint),
         input_keys=tuple(k.strip() for k in input_keys.split(",") if k.strip()) if input_keys else (),
         renames=dict(_pairs(rename, "--rename")),
-        request_keys=request_keys(request) if request else (),
+        request=parse_request(request) if request else (),
         signature=signature,
         tolerance=Tolerance(atol, rtol),
         seed=seed,
@@ -248,8 +232,28 @@ def _print_findings(findings, console: Console) -> None:  # type: ignore[no-unty
             console.print(f"         no automatic fix: {escape(f.no_fix_reason)}", highlight=False)
 
 
-def _print_next(model: Path, findings, target: Target = Target.TFLITE) -> None:  # type: ignore[no-untyped-def]
-    """One closing line: how many findings block, and the command to run next."""
+def _given_flags(target: Target, pin: list[str] | None, sample: Path | None, input_keys: str | None,
+                 rename: list[str] | None, request: Path | None, io_hint: list[str] | None, signature: str | None,
+                 unsafe_load: bool, seed: int, batch: int) -> list[str]:
+    """The flags the user gave to ``diagnose`` that ``fix`` needs too, so the suggested command does what it says."""
+    flags: list[str] = []
+    if target is not Target.TFLITE:
+        flags += ["--target", target.value]
+    flags += [a for value in pin or [] for a in ("--pin", value)]
+    flags += ["--sample", str(sample)] if sample is not None else []
+    flags += ["--input-keys", input_keys] if input_keys else []
+    flags += [a for value in rename or [] for a in ("--rename", value)]
+    flags += ["--request", str(request)] if request is not None else []
+    flags += [a for value in io_hint or [] for a in ("--io-hint", value)]
+    flags += ["--signature", signature] if signature else []
+    flags += ["--unsafe-load"] if unsafe_load else []
+    flags += ["--seed", str(seed)] if seed != 0 else []
+    flags += ["--batch", str(batch)] if batch != 2 else []
+    return flags
+
+
+def _print_next(model: Path, findings, flags: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """One closing line: how many findings block, and the command to run next (with every flag given)."""
     from repair.findings import blocking
 
     blockers = blocking(findings)
@@ -262,9 +266,7 @@ def _print_next(model: Path, findings, target: Target = Target.TFLITE) -> None: 
         out.print(f"{len(blockers)} blocking; the catalog cannot fix {', '.join(stuck)} (see above)", highlight=False)
         return
     stem = model.name.removesuffix(model.suffix) if model.is_file() else model.name
-    command = f"repair fix {shlex.quote(str(model))} --out {shlex.quote(str(model.parent / (stem + '-fixed')))}"
-    if target is not Target.TFLITE:
-        command += f" --target {target.value}"
+    command = shlex.join(["repair", "fix", str(model), "--out", str(model.parent / (stem + "-fixed")), *flags])
     out.print(f"{len(blockers)} blocking; next: {command}", highlight=False)
 
 
@@ -314,7 +316,8 @@ def diagnose(
             if diag.parity is not None:
                 out.print(f"parity (.tflite vs TensorFlow): max abs diff {diag.parity.worst:.3g}", highlight=False)
             _print_findings(diag.findings, out)
-            _print_next(model, diag.findings, options.target)
+            _print_next(model, diag.findings, _given_flags(target, pin, sample, input_keys, rename, request, io_hint,
+                                                           signature, unsafe_load, seed, batch))
             if verbose:
                 for f in diag.findings:
                     if f.evidence:
@@ -387,6 +390,8 @@ def fix(
         for r in result.fixes:
             mark = {"applied": "[green]applied[/]", "rejected": "[yellow]rejected[/]", "failed": "[red]failed[/]"}.get(r.outcome.value, r.outcome.value)
             out.print(f"  {mark} {r.rewrite_id}: {escape(r.summary)}", highlight=False)
+            if r.why and r.safety != "safe":
+                out.print(f"           why: {escape(r.why)}", highlight=False)
         for c in result.gate:
             out.print(f"  gate {'[green]pass[/]' if c.ok else '[red]FAIL[/]'} {c.name}: {escape(c.detail)}", highlight=False)
         if result.final is not None and result.final.findings and result.final is not result.original:
@@ -585,11 +590,16 @@ def rewrites(rewrite_id: Annotated[Optional[str], typer.Argument(help="Show one 
         from rewrites.source import SOURCE_BY_ID, SOURCE_CATALOG
 
         if rewrite_id is None:
-            table = Table("id", "safety", "answers", "what it does", box=None, header_style="bold", title="model rewrites (repair fix)")
+            from rich.table import Column
+
+            # Ids never wrap or get cut: they are what users paste into `repair rewrites ID` and plan files.
+            table = Table(Column("id", no_wrap=True), "safety", "answers", "what it does", box=None, header_style="bold",
+                          title="model rewrites (repair fix)")
             for r in CATALOG:
                 table.add_row(r.id, r.safety.value, ", ".join(sorted(k.value for k in r.answers)), r.title)
             out.print(table)
-            table = Table("id", "safety", "mirrors", "what it does", box=None, header_style="bold", title="source rewrites (repair codemod)")
+            table = Table(Column("id", no_wrap=True), "safety", "mirrors", "what it does", box=None, header_style="bold",
+                          title="source rewrites (repair codemod)")
             for s in SOURCE_CATALOG:
                 table.add_row(s.id, s.safety.value, s.model_rewrite or "-", s.title)
             out.print(table)

@@ -71,17 +71,27 @@ class AutoDecider:
     consented: frozenset[str] = frozenset()  # unsafe rewrite ids whose parametrizing flag was given (--pin, --rename ...)
 
     def __call__(self, proposal: Proposal) -> Decision:
-        if proposal.safety is Safety.SAFE:
+        if proposal.safety.by_default:
             return Decision.ACCEPT if self.yes or self.unsafe else Decision.REJECT
         if proposal.safety is Safety.UNSAFE:
             return Decision.ACCEPT if self.unsafe or proposal.rewrite_id in self.consented else Decision.REJECT
         return Decision.REJECT
 
+    def why_yes(self, proposal: Proposal) -> str:
+        """Why an accepted proposal was accepted, in words for the report."""
+        if proposal.safety is Safety.SAFE:
+            return "safe: applied by default"
+        if proposal.safety is Safety.VERIFIED:
+            return "verified: applied by default because it keeps the serving contract and the gate proves the numbers"
+        if proposal.rewrite_id in self.consented and not self.unsafe:
+            return "unsafe: the flag that gives its values is the consent (--pin, --sample, --rename, --input-keys, --request, --target)"
+        return "unsafe: accepted by --unsafe-fixes"
+
     def why_not(self, proposal: Proposal) -> str:
         """The flag that would have accepted a rejected proposal."""
         if proposal.safety is Safety.UNSAFE:
             return "unsafe: pass --unsafe-fixes (or decide with -i / --plan-in)"
-        if proposal.safety is Safety.SAFE:
+        if proposal.safety.by_default:
             return "pass --yes (or decide with -i / --plan-in)"
         return "display-only: never applied"
 
@@ -99,6 +109,9 @@ class PlanDecider:
             self.unplanned.append(proposal.id)
             return Decision.REJECT
         return decision
+
+    def why_yes(self, proposal: Proposal) -> str:
+        return "accepted in the plan file"
 
     def why_not(self, proposal: Proposal) -> str:
         if proposal.id in self.unplanned:
@@ -138,6 +151,9 @@ class Recorder:
         why = getattr(self.inner, "why_not", None)
         return why(proposal) if why else "rejected"
 
+    def why_yes(self, proposal: Proposal) -> str:
+        return why_yes(self.inner, proposal)
+
 
 def stopped(decider: Decider) -> bool:
     """Whether the decider has quit (the prompt's [q]): every later proposal is rejected without asking."""
@@ -148,6 +164,12 @@ def why_not(decider: Decider, proposal: Proposal) -> str:
     """Why a proposal was rejected, in words that name the flag to change it."""
     why = getattr(decider, "why_not", None)
     return why(proposal) if why else "rejected"
+
+
+def why_yes(decider: Decider, proposal: Proposal) -> str:
+    """Why a proposal was accepted (by default, by a flag, in a plan file, at the prompt)."""
+    why = getattr(decider, "why_yes", None)
+    return why(proposal) if why else "accepted"
 
 
 def fingerprint(paths: list[Path]) -> str:

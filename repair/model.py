@@ -44,6 +44,25 @@ class Port:
         return "[" + ",".join("?" if d is None else str(d) for d in self.shape) + "]"
 
 
+def pin_conflict(port: Port, pin: tuple[int | None, ...]) -> str | None:
+    """Why ``--pin`` cannot apply to this input (a rank or a static dim it contradicts), or None."""
+    if port.shape is None:
+        return None
+    if len(pin) != len(port.shape):
+        return f"rank {len(pin)} given, the input has rank {len(port.shape)} {port.shape_text()}"
+    for i, (have, want) in enumerate(zip(port.shape, pin)):
+        if have is not None and want is not None and have != want:
+            return f"dimension {i} is fixed at {have} in the model, {want} given ({port.shape_text()})"
+    return None
+
+
+def merged_pin(port: Port, pin: tuple[int | None, ...]) -> tuple[int | None, ...]:
+    """The shape after pinning: the pin's sizes, and the model's own where the pin says -1."""
+    if port.shape is None:
+        return pin
+    return tuple(have if want is None else want for have, want in zip(port.shape, pin))
+
+
 @dataclass(frozen=True)
 class Entry:
     kind: EntryKind

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from repair.request import RequestInput
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Options:
     io_hints: tuple[IoHint, ...] = ()
     input_keys: tuple[str, ...] = ()  # wanted input keys, in the order diagnose lists the inputs
     renames: dict[str, str] = field(default_factory=dict)  # old key -> new key, inputs or outputs
-    request_keys: tuple[str, ...] = ()  # input keys seen in a sample TF Serving REST request
+    request: tuple[RequestInput, ...] = ()  # a sample TF Serving REST request's inputs (keys, value kinds, shapes)
     signature: str | None = None  # which named signature becomes serving_default
     tolerance: Tolerance = Tolerance()
     seed: int = 0
@@ -52,5 +53,27 @@ class Options:
     convert_original: bool = False  # fix: convert and run the original too, even when its protos decide the fixes
 
     @property
+    def request_keys(self) -> tuple[str, ...]:
+        return tuple(r.key for r in self.request)
+
+    @property
     def wanted_input_keys(self) -> tuple[str, ...]:
         return self.input_keys or self.request_keys
+
+    def input_aliases(self, name: str, origin: str, index: int, count: int) -> tuple[str, ...]:
+        """Every key the user may call one serving input by in this run.
+
+        Its current key, its key in the original model, the key ``--rename`` gives it, and the key at its
+        position in ``--input-keys`` / ``--request`` (when those list one key per input): a user who renames
+        ``input_1`` to ``image`` naturally writes ``--pin image=...``.
+        """
+        names = [name, origin]
+        if name in self.renames:
+            names.append(self.renames[name])
+        if len(self.input_keys) == count:
+            names.append(self.input_keys[index])
+        return tuple(dict.fromkeys(names))
+
+    def pin_for(self, name: str, origin: str, index: int, count: int) -> tuple[int | None, ...] | None:
+        """The ``--pin`` the user gave for this input (under any of its aliases), or None."""
+        return next((self.pins[a] for a in self.input_aliases(name, origin, index, count) if a in self.pins), None)

@@ -19,12 +19,13 @@ from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, detect_kind
 from repair.diagnose import Diagnosis, Reference, diagnose, make_feeds, tf_parity
 from repair.errors import BadInput, ExitCode, RepairError
 from repair.findings import Finding, FindingKind, blocking
-from repair.model import Entry, WorkingModel, forget, open_file_artifact, open_saved_model, reopen, save_serving
+from repair.model import Entry, WorkingModel, forget, open_file_artifact, open_saved_model, pin_conflict, reopen, save_serving
 from repair.options import Options
 from repair.parity import Parity, compare
-from repair.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, why_not
+from repair.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, why_not, why_yes
 from repair.plan import FixRecord, Outcome, ProposedFix, annotate, consented, proposals
 from repair.rewrite import Applied
+from repair.safety import Safety
 from repair.rewrite import RewriteFailed
 
 if TYPE_CHECKING:
@@ -80,11 +81,17 @@ def validate_flags(model: WorkingModel, options: Options) -> None:
             raise BadInput(f"--signature {options.signature}: no such signature (have: {', '.join(keys)})")
     if model.entry is None:
         return
-    inputs = {n for p in model.entry.inputs for n in (p.name, p.origin)}
+    ports = model.entry.inputs
+    aliases = {a: p for i, p in enumerate(ports) for a in options.input_aliases(p.name, p.origin, i, len(ports))}
+    inputs = {n for p in ports for n in (p.name, p.origin)}
     outputs = {n for p in model.entry.outputs for n in (p.name, p.origin)}
-    for name in options.pins:
-        if name not in inputs:
-            raise BadInput(f"--pin {name}=...: no input is called '{name}' (inputs: {', '.join(p.name for p in model.entry.inputs)})")
+    for name, pin in options.pins.items():
+        port = aliases.get(name)
+        if port is None:
+            raise BadInput(f"--pin {name}=...: no input is called '{name}' (inputs: {', '.join(p.name for p in ports)})")
+        problem = pin_conflict(port, pin)
+        if problem:
+            raise BadInput(f"--pin {name}={','.join('-1' if d is None else str(d) for d in pin)}: {problem}")
     for name in options.renames:
         if name not in inputs | outputs:
             raise BadInput(f"--rename {name}=...: no input or output is called '{name}' "
@@ -113,6 +120,7 @@ def run_diagnosis(path: Path, options: Options) -> Diagnosis:
         except RewriteFailed as exc:
             diag.findings = [replace(f, no_fix_reason=str(exc), fix=None) for f in diag.findings]
             return diag
+        validate_flags(exported, options)
         inner = diagnose(exported, options)
         inner.findings = diag.findings + annotate(inner.findings, exported, options)
         inner.model = model
@@ -132,7 +140,9 @@ def _export(model: WorkingModel, dest: Path) -> WorkingModel:
     """Export stage: save the pending entry as serving_default and reopen it, keeping port origins."""
     assert model.entry is not None
     save_serving(model, dest)
-    return reopen(dest, model.entry)
+    # The user's Keras file still describes this model (same layers and weights, a new contract around them):
+    # rewrites that rebuild from it (unroll_keras_rnn) must still find it.
+    return replace(reopen(dest, model.entry), keras_file=model.keras_file)
 
 
 def _dir_bytes(path: Path) -> int:
@@ -158,8 +168,13 @@ def _check_paths(src: Path, out: Path, force: bool) -> None:
         raise BadInput(f"--out {out} exists and is not empty; pass --force to replace it")
 
 
-def _gate(final: Diagnosis, fixed: Parity | None) -> list[GateCheck]:
-    """The verification gate: every check must pass before anything is published."""
+def _gate(final: Diagnosis, fixed: Parity | None, claimed: dict[str, set[str]] | None = None) -> list[GateCheck]:
+    """The verification gate: every check must pass before anything is published.
+
+    ``claimed`` maps each applied fix to the findings it answered: the output was diagnosed again from scratch
+    (protos, conversion, .tflite, parity), and a finding a fix claimed to remove that is still there refuses the
+    run, whatever its severity: a model with its defect still inside is never published as repaired.
+    """
     model = final.model
     info = model.info
     checks = [
@@ -191,6 +206,12 @@ def _gate(final: Diagnosis, fixed: Parity | None) -> list[GateCheck]:
         checks.append(GateCheck("TensorFlow matches the original", fixed.ok, f"max abs diff {fixed.worst:.3g}"))
     remaining = [f for f in blocking(final.findings)]
     checks.append(GateCheck("no blocking findings", not remaining, ", ".join(f.id for f in remaining) or "none"))
+    if claimed:
+        still = {f.id for f in final.findings}
+        left = [f"{finding} (after {fix})" for fix, findings in claimed.items() for finding in sorted(findings & still)]
+        checks.append(GateCheck("fixed defects are gone from the output", not left,
+                                "still present: " + ", ".join(left) if left else
+                                "re-detected none of: " + ", ".join(sorted({f for fs in claimed.values() for f in fs}))))
     return checks
 
 
@@ -249,6 +270,7 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
     offers: SourceOffers | None = None
     reference = Reference(model) if model.entry is not None and model.info is not None else None
     records: list[FixRecord] = []
+    claimed: dict[str, set[str]] = {}  # applied fix -> the findings it answered (the gate re-checks them)
     crashed: set[str] = set()  # fixes that raised something other than RewriteFailed
     done: set[str] = set()
     first: Diagnosis | None = None
@@ -292,6 +314,9 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
                     crashed.add(proposal.rewrite.id)
                 continue
             model, changed = applied.model, True
+            answered = {f.id for f in diag.findings if f.fix == proposal.rewrite.id} | {proposal.finding.id}
+            claimed.setdefault(proposal.rewrite.id, set()).update(
+                answered - {k.value for k in applied.partly})
             if applied.reference_adapter is not None and reference is not None:
                 reference = Reference(reference.model, applied.reference_adapter)
             elif applied.rebase_reference or reference is None:
@@ -299,6 +324,7 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
             records.append(FixRecord(
                 proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.APPLIED, applied.summary,
                 attempt.seconds, before, _signature_rows(model.entry), tuple((applied.op_delta or {}).items()),
+                why_yes(decider, question),
             ))
         if not changed:
             if diag.static_only:
@@ -344,13 +370,16 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
         t0 = time.perf_counter()
         result.tf_parity = tf_parity(diag, options)
         result.timings["tf_parity"] = time.perf_counter() - t0
-    result.gate = _gate(diag, result.tf_parity)
+    result.gate = _gate(diag, result.tf_parity, claimed)
     if not all(c.ok for c in result.gate):
         failed = [c for c in result.gate if not c.ok]
         result.status, result.exit_code = "verification-failed", ExitCode.VERIFICATION_FAILED
         result.message = "verification failed: " + "; ".join(f"{c.name}: {c.detail}" for c in failed)
         return _finish(result, None, report_dir, started, write_reports)
 
+    proof = _proof(diag, result.tf_parity)
+    result.fixes = [replace(r, why=f"{r.why}; {proof}") if r.outcome is Outcome.APPLIED and r.safety == Safety.VERIFIED.value
+                    else r for r in result.fixes]
     final_dir = diag.model.path
     if final_dir == original_model.path:  # nothing needed changing: publish a verified copy
         final_dir = scratch / "final"
@@ -374,6 +403,18 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
     if result.source_patch is not None and result.source_patch.parent == final_dir:
         result.source_patch = out / result.source_patch.name
     return result
+
+
+def _proof(final: Diagnosis, fixed: Parity | None) -> str:
+    """What the gate proved about the numbers, for fixes that run because it proves them."""
+    parts = []
+    if final.parity is not None:
+        parts.append(f".tflite max abs diff {final.parity.worst:.3g}")
+    if fixed is not None:
+        parts.append(f"SavedModel max abs diff {fixed.worst:.3g}")
+    tol = final.parity.tolerance if final.parity is not None else None
+    within = f" (atol {tol.atol:g}, rtol {tol.rtol:g})" if tol is not None else ""
+    return "parity holds against the original: " + ", ".join(parts) + within
 
 
 def _annotated(model: WorkingModel, options: Options, reference: Reference | None, static_only: bool = False) -> Diagnosis:

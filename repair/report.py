@@ -75,7 +75,7 @@ def to_json(result: RunResult) -> dict[str, Any]:
         "after": _diag_json(result.final),
         "fixes": [
             {"rewrite": r.rewrite_id, "finding": r.finding_id, "safety": r.safety, "outcome": r.outcome.value,
-             "summary": r.summary, "seconds": round(r.seconds, 3),
+             "summary": r.summary, "why": r.why, "seconds": round(r.seconds, 3),
              "signature_before": [list(row) for row in r.signature_before],
              "signature_after": [list(row) for row in r.signature_after],
              "tf_op_delta": dict(r.op_delta)}
@@ -125,6 +125,8 @@ def to_markdown(result: RunResult) -> str:
         lines += ["None applied.", ""]
     for r in result.fixes:
         lines += [f"### `{r.rewrite_id}` ({r.safety}): {r.outcome.value}", "", f"Answers `{r.finding_id}`. {r.summary}", ""]
+        if r.why:
+            lines += [f"Why it ran: {r.why}.", ""]
         if r.op_delta:
             lines += ["TF graph ops: " + ", ".join(f"{op} {n:+d}" for op, n in r.op_delta), ""]
         if r.signature_before or r.signature_after:

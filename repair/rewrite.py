@@ -38,6 +38,9 @@ class Applied:
     # so parity still runs the original model (e.g. features -> serialized tf.Example strings).
     reference_adapter: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     op_delta: dict[str, int] | None = None  # TF graph ops added/removed by a graph-surgery fix
+    # Finding kinds this fix answered only in part (a loop unrolled, another left alone with the reason in the
+    # summary): the gate does not expect them gone from the output. Every other answered finding must be.
+    partly: frozenset[FindingKind] = frozenset()
 
 
 class Rewrite(ABC):

@@ -9,6 +9,7 @@ from repair.errors import BadInput
 from repair.findings import Finding, FindingKind
 from repair.model import WorkingModel
 from repair.options import Options
+from repair.request import InputPort, match_keys
 from repair.rewrite import Applied, Rewrite, Safety
 
 
@@ -29,11 +30,9 @@ def key_mapping(model: WorkingModel, options: Options) -> dict[str, str] | str:
         return f"the model has {len(have)} inputs ({', '.join(have)}) but {len(wanted)} keys were asked for; use --rename old=new"
     if options.input_keys:
         return {old: new for old, new in zip(have, wanted) if old != new}
-    missing_have = [k for k in have if k not in wanted]
-    missing_want = [k for k in wanted if k not in have]
-    if len(missing_have) == 1 and len(missing_want) == 1:
-        return {missing_have[0]: missing_want[0]}
-    return f"cannot tell which of {', '.join(missing_have)} should become {', '.join(missing_want)}; use --rename old=new"
+    ports = [InputPort(p.name, p.dtype, p.shape) for p in model.entry.inputs]
+    match = match_keys(ports, options.request)
+    return match.problem or match.mapping
 
 
 class RenameServingKeys(Rewrite):
@@ -48,7 +47,11 @@ class RenameServingKeys(Rewrite):
         '"features" is not a valid input key'.
     Safety:
         unsafe: the contract changes for every existing client. Keys come from --rename old=new,
-        --input-keys (in the order diagnose lists the inputs) or a sample --request body.
+        --input-keys (in the order diagnose lists the inputs) or a sample --request body. With several
+        inputs, a request's keys are paired with the model's by what the values allow (dtype kind, rank,
+        known sizes), then by related names, then, when the model's names are generic (input_1,
+        keras_tensor_3), by the order of the keys in the request; the summary says which decided. When
+        nothing decides, the reason names the exact --input-keys line to paste.
     References:
         ATLAS.md section 5 (verified, diff 0).
     """
@@ -77,4 +80,7 @@ class RenameServingKeys(Rewrite):
         if len(set(names)) != len(names):
             raise BadInput("the renamed keys collide: " + ", ".join(names))
         text = ", ".join(f"{old} -> {new}" for old, new in mapping.items())
+        if not options.renames and not options.input_keys and len(mapping) > 1:
+            ports = [InputPort(p.name, p.dtype, p.shape) for p in model.entry.inputs]
+            text += f" (matched by {match_keys(ports, options.request).how})"
         return Applied(model.with_entry(replace(model.entry, inputs=inputs, outputs=outputs)), f"renamed {text}")
