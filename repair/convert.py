@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from repair.classify import Classified, classify
+from repair.findings import FindingKind
+from repair.supervise import breadcrumb, known_crash, next_conversion
 from repair.tfenv import captured_stderr, tf
 
 
@@ -67,9 +69,18 @@ def _locations(exc: BaseException) -> frozenset[tuple[str, int]]:
 
 def convert_saved_model(path: Path, *, tags: frozenset[str] | None = None, signature_key: str | None = None) -> Conversion:
     """Convert builtins-only. ``tags``/``signature_key`` let diagnosis look past a wrong tag set."""
+    ordinal = next_conversion()
+    crash = known_crash(ordinal)
+    if crash is not None:  # this very conversion killed an earlier attempt of this run: do not try it again
+        signal, last = str(crash.get("signal", "a signal")), str(crash.get("stderr", "")).strip()
+        text = (f"The TFLite converter crashed the process ({signal}) converting {path}.\n"
+                f"Its last stderr lines:\n{last or '(none)'}")
+        detail = f"the converter crashed the process ({signal})" + (f": {last.splitlines()[-1][:200]}" if last else "")
+        return Conversion(tflite=None, classified=(Classified(FindingKind.CONVERTER_CRASH, (), detail),), text=text,
+                          exception="ConverterCrash")
     t = tf()
     start = time.perf_counter()
-    with captured_stderr() as err:
+    with breadcrumb("convert", ordinal, str(path)) as log, captured_stderr(log) as err:
         try:
             converter = t.lite.TFLiteConverter.from_saved_model(
                 str(path),

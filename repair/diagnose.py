@@ -17,7 +17,7 @@ import numpy as np
 from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, SignatureInfo
 from repair.convert import Conversion, convert_saved_model
 from repair.findings import Finding, FindingKind, Severity, Source
-from repair.model import EntryKind, Port, WorkingModel, load, serving_callable
+from repair.model import EntryKind, Port, WorkingModel, load, merged_pin, serving_callable
 from repair.options import Options, Target
 from repair.parity import Feeds, Parity, compare, generate_valid, load_sample, same_outputs
 from repair.tflite import TfliteInfo, inspect_tflite, run_tflite
@@ -162,14 +162,22 @@ def static_findings(model: WorkingModel, options: Options) -> list[Finding]:
         strict = options.target.strict
         first = 0 if strict else 1  # the strict target wants the batch dimension fixed too
         dynamic = [p for p in entry.inputs if p.shape is None or any(d is None for d in p.shape[first:])]
-        if dynamic:
-            listed = ", ".join(f"{p.name} {p.shape_text()}" for p in dynamic)
+        # An explicit --pin is a contract: an input it would change is a finding even when the model converts as it
+        # is (only its batch unknown), so the pin is applied and reported, never dropped in silence.
+        count = len(entry.inputs)
+        pinned = {p.name: merged_pin(p, pin) for i, p in enumerate(entry.inputs)
+                  if (pin := options.pin_for(p.name, p.origin, i, count)) is not None and merged_pin(p, pin) != p.shape}
+        if dynamic or pinned:
+            listed = ", ".join(f"{p.name} {p.shape_text()}" + (f" (--pin asks for {list(pinned[p.name])})" if p.name in pinned else "")
+                               for p in entry.inputs if p in dynamic or p.name in pinned)
             out.append(_finding(
-                FindingKind.DYNAMIC_DIMS, Severity.ERROR if strict else Severity.WARNING, Source.STATIC,
-                "Inputs have unknown dimensions" if strict else "Inputs have unknown non-batch dimensions",
-                "The converter accepts them, but the .tflite must be resized before each call, graphs that only work at "
-                "one size fail at others, and delegates and micro runtimes refuse dynamic shapes.",
-                evidence=listed, subject=", ".join(p.name for p in dynamic),
+                FindingKind.DYNAMIC_DIMS, Severity.ERROR if strict or pinned else Severity.WARNING, Source.STATIC,
+                "--pin asks for other input shapes than the signature's" if not dynamic
+                else "Inputs have unknown dimensions" if strict else "Inputs have unknown non-batch dimensions",
+                ("The pin you gave is the serving contract: the signature must take exactly that shape. " if pinned else "")
+                + "The converter accepts unknown dims, but the .tflite must be resized before each call, graphs that only "
+                "work at one size fail at others, and delegates and micro runtimes refuse dynamic shapes.",
+                evidence=listed, subject=", ".join(dict.fromkeys([p.name for p in dynamic] + list(pinned))),
             ))
         wanted = options.wanted_input_keys
         have = [p.name for p in entry.inputs]
@@ -243,11 +251,19 @@ def conversion_findings(conversion: Conversion) -> list[Finding]:
             FindingKind.FLOAT64_OPS: ("float64 computation: " + ops,
                 "The failing ops run on float64 tensors, which TFLite builtins do not support. The op itself is fine in "
                 "float32: float64 is the root cause (often tnp.asarray of Python floats, tnp.arange or a float64 model)."),
+            FindingKind.FLOAT16_OPS: ("float16/bfloat16 computation (mixed precision): " + ops,
+                "The failing ops run on float16 (or bfloat16) tensors, which TFLite builtins have no kernels for. This is "
+                "the compute dtype of a Keras mixed-precision policy (mixed_float16 or mixed_bfloat16 set when the model "
+                "was built): variables stay float32 and are cast to float16 for every layer. The ops are fine in float32."),
             FindingKind.TENSORLIST_LOOP: ("A loop accumulates into a TensorList" + (f" ({ops})" if ops else ""),
                 "TensorArray loops and Keras LSTM/GRU/SimpleRNN layers with unroll=False lower to TensorList ops that "
                 "need a static element shape; builtins-only conversion fails even at static shapes."),
             FindingKind.TAG_SET_NOT_SERVE: ("The converter found no {'serve'} meta graph", c.detail),
             FindingKind.NO_SIGNATURE_NEVER_TRACED: ("The converter found no signature", c.detail),
+            FindingKind.CONVERTER_CRASH: ("The TFLite converter crashed: " + c.detail,
+                "The converter aborted or segfaulted instead of raising an error (an LLVM ERROR such as 'Failed to "
+                "infer result type(s)', or a crash in a conversion pass). repair ran it in a supervised process, so "
+                "the crash is reported here; its last stderr lines are the evidence."),
             FindingKind.CONVERTER_ERROR: ("Conversion failed: " + c.detail,
                 "The converter failed in a way this version does not classify; the full text is in the evidence."),
         }

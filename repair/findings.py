@@ -53,8 +53,10 @@ class FindingKind(enum.Enum):
     NEEDS_FLEX_OPS = "needs-flex-ops"
     NEEDS_CUSTOM_OPS = "needs-custom-ops"
     FLOAT64_OPS = "float64-ops"
+    FLOAT16_OPS = "float16-ops"  # float16/bfloat16 compute (a Keras mixed-precision policy)
     TENSORLIST_LOOP = "tensorlist-loop"
     CONVERTER_ERROR = "converter-error"
+    CONVERTER_CRASH = "converter-crash"  # the converter killed the process (LLVM ERROR abort, segfault)
     # produced .tflite
     UNBOUND_VARIABLES = "unbound-variables"
     RESOURCE_VARIABLES = "resource-variables"

@@ -26,6 +26,7 @@ from repair.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind
 from repair.plan import FixRecord, Outcome, ProposedFix, annotate, consented, proposals
 from repair.rewrite import Applied
 from repair.safety import Safety
+from repair.supervise import note_scratch
 from repair.rewrite import RewriteFailed
 
 if TYPE_CHECKING:
@@ -114,6 +115,7 @@ def run_diagnosis(path: Path, options: Options) -> Diagnosis:
     if not todo:
         return diag
     with tempfile.TemporaryDirectory(prefix=".repair-diagnose-") as tmp:
+        note_scratch(Path(tmp))
         proposal = todo[0]
         try:
             exported = proposal.rewrite.apply(model, proposal.finding, options, Path(tmp)).model
@@ -246,6 +248,7 @@ def run_fix(src: Path, out: Path | None, options: Options, *, force: bool = Fals
         scratch = Path(tempfile.mkdtemp(prefix=f".repair-{out.name}-", dir=out.parent))
     else:
         scratch = Path(tempfile.mkdtemp(prefix=".repair-plan-"))
+    note_scratch(scratch)  # a supervisor removes it if the converter kills this process
     try:
         return _run(src, out, model, options, decider, scratch, report_dir, started, write_reports, source, timings)
     finally:

@@ -21,11 +21,14 @@ NO_FIX = {
     FindingKind.NO_SIGNATURE_NEVER_TRACED: "no graph was saved: only the source can fix it (add input_signature= to the "
     "@tf.function, or pass signatures= to tf.saved_model.save, then save again)",
     FindingKind.NEEDS_FLEX_OPS: "no builtin equivalent for these ops in the catalog (`repair rewrites substitute_flex_ops` "
-    "lists the ones it has); rewrite them in the source. SELECT_TF_OPS converts but the result cannot run without Flex",
+    "lists the ones it has); rewrite them in the source, and move string processing (tf.strings, string hashing) out "
+    "of the model so it serves numeric ids. SELECT_TF_OPS converts but the result cannot run without Flex",
     FindingKind.NEEDS_CUSTOM_OPS: "these ops have no TFLite kernel, builtin or Flex: rewrite them in other TF ops in the "
     "source (tf.py_function has no automatic fix)",
     FindingKind.FLOAT64_OPS: "compute in float32: cast inputs and weights to tf.float32 in the source (tnp.asarray of "
     "Python floats, tnp.arange and tnp.linspace produce float64)",  # shown only if compute_in_float32 cannot apply
+    FindingKind.FLOAT16_OPS: "build the model for inference under the float32 policy (keras.mixed_precision."
+    "set_global_policy('float32') before building it, then load the trained weights) and export that",
     FindingKind.TENSORLIST_LOOP: "unroll the loop: Keras RNN layers with unroll=True over a static time dimension, or a "
     "Python loop with a list and tf.stack instead of TensorArray. Do not use the converter's single-batch flag: it is "
     "wrong at batch > 1",
@@ -36,6 +39,9 @@ NO_FIX = {
     "blocking only for --target tflite-strict",
     FindingKind.FLOAT64_TENSORS: "give the model a float32 signature in the source",
     FindingKind.CONVERTER_ERROR: "unclassified converter failure: read the evidence",
+    FindingKind.CONVERTER_CRASH: "a converter bug, not a defect the catalog knows: the evidence has the converter's last "
+    "words; simplify or replace the op it names in the source, try another TensorFlow version, and report it upstream "
+    "with the SavedModel",
     FindingKind.INTERPRETER_FAILURE: "the graph only works at some input sizes: pin them with --pin",
     FindingKind.REFERENCE_FAILURE: "give real input sizes with --pin NAME=... or real inputs with --sample FILE.npz",
     FindingKind.PARITY_MISMATCH: "the conversion changes the numbers; no catalog fix applies",
@@ -81,6 +87,7 @@ class FixRecord:
     signature_before: tuple[tuple[str, str, str, str], ...] = ()  # (side, key, dtype, shape)
     signature_after: tuple[tuple[str, str, str, str], ...] = ()
     op_delta: tuple[tuple[str, int], ...] = ()  # TF graph ops, for graph-surgery fixes
+    why: str = ""  # why it ran: safe by default, consented by a flag, accepted at the prompt or in a plan file
 
 
 def annotate(findings: list[Finding], model: WorkingModel, options: Options) -> list[Finding]:

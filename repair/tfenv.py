@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 _QUIET_ENV = {
@@ -44,12 +45,16 @@ class _Captured:
 
 
 @contextlib.contextmanager
-def captured_stderr() -> Iterator[_Captured]:
-    """Redirect fd 2 to a temporary file for the duration; the text is in ``.text`` afterwards."""
+def captured_stderr(keep: Path | None = None) -> Iterator[_Captured]:
+    """Redirect fd 2 to a temporary file for the duration; the text is in ``.text`` afterwards.
+
+    ``keep`` names the file instead: its text survives the process if the stage kills it (the supervisor
+    reads the converter's last words there, see repair/supervise.py).
+    """
     result = _Captured()
     sys.stderr.flush()
     saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
+    with (open(keep, "w+b") if keep is not None else tempfile.TemporaryFile(mode="w+b")) as tmp:
         os.dup2(tmp.fileno(), 2)
         try:
             yield result

@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class Corpus:
-    """Builds cases on first use; all builds start at once on a 2-worker pool (2 cores)."""
+    """Builds each case once, on a 2-worker pool (2 cores): the cases the collected tests are parametrized over
+    are queued when the session starts (in test order), any other case when a test first asks for it. A run
+    that deselects the end-to-end tests (``make test-fast``) builds only what its tests use."""
 
     def __init__(self, root: Path) -> None:
         from corpora import all_cases
@@ -34,13 +36,13 @@ class Corpus:
             raise RuntimeError(f"building {case_id} failed:\n{proc.stderr[-3000:]}")
         return Path(proc.stdout.strip().splitlines()[-1])
 
-    def start_all(self) -> None:
-        for case_id in self.cases:
-            if case_id not in self._futures:
+    def prefetch(self, case_ids: list[str]) -> None:
+        for case_id in case_ids:
+            if case_id in self.cases and case_id not in self._futures:
                 self._futures[case_id] = self._pool.submit(self._build, case_id)
 
     def artifact(self, case_id: str) -> Path:
-        self.start_all()
+        self.prefetch([case_id])
         future = self._futures[case_id]
         if future.cancel():  # still queued behind others: build it now, in this thread
             done: Future[Path] = Future()
@@ -52,9 +54,24 @@ class Corpus:
         return self.root / case_id
 
 
+_PLANNED: list[str] = []  # corpus case ids of the collected tests, in run order
+
+
+@pytest.hookimpl(trylast=True)  # after -m/-k have deselected
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Remember which corpus cases the selected tests are parametrized over (after -m/-k deselection)."""
+    del config
+    for item in items:
+        case_id = getattr(getattr(item, "callspec", None), "params", {}).get("case_id")
+        if isinstance(case_id, str) and case_id not in _PLANNED:
+            _PLANNED.append(case_id)
+
+
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
-    return Corpus(tmp_path_factory.mktemp("corpus"))
+    built = Corpus(tmp_path_factory.mktemp("corpus"))
+    built.prefetch(_PLANNED)
+    return built
 
 
 def tree_digest(path: Path) -> str:
