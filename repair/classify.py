@@ -62,6 +62,7 @@ _SELECT_OPS = re.compile(r"TF Select ops: (.+)")
 _CUSTOM_OPS = re.compile(r"Custom ops: (.+)")
 _DETAIL_LINE = re.compile(r"^\s*tf\.(\w+)\((.*)$", re.MULTILINE)
 _F64 = re.compile(r"xf64>|<f64>")
+_F16 = re.compile(r"x(?:b?f16)>|<(?:b?f16)>")  # float16 and bfloat16: a mixed-precision policy's compute dtype
 
 
 def _split_ops(text: str) -> tuple[str, ...]:
@@ -71,6 +72,11 @@ def _split_ops(text: str) -> tuple[str, ...]:
 def float64_ops(text: str) -> tuple[str, ...]:
     """Ops whose ``Details:`` line shows float64 tensors: float64 is then the root cause, not the op."""
     return tuple(sorted({m.group(1) for m in _DETAIL_LINE.finditer(text) if _F64.search(m.group(2))}))
+
+
+def float16_ops(text: str) -> tuple[str, ...]:
+    """Ops whose ``Details:`` line shows float16/bfloat16 tensors (Keras mixed precision), the root cause then."""
+    return tuple(sorted({m.group(1) for m in _DETAIL_LINE.finditer(text) if _F16.search(m.group(2))}))
 
 
 def classify(error_codes: list[tuple[str, str]], text: str) -> list[Classified]:
@@ -92,6 +98,10 @@ def classify(error_codes: list[tuple[str, str]], text: str) -> list[Classified]:
     if f64:
         found.append(Classified(FindingKind.FLOAT64_OPS, f64, "the failing ops run on float64 tensors"))
         flex = [op for op in flex if op not in f64]
+    f16 = float16_ops(text)
+    if f16:
+        found.append(Classified(FindingKind.FLOAT16_OPS, f16, "the failing ops run on float16 tensors"))
+        flex = [op for op in flex if op not in f16]
     if flex:
         found.append(Classified(FindingKind.NEEDS_FLEX_OPS, tuple(flex), "TF Select ops: " + ", ".join(flex)))
     if custom:

@@ -1,4 +1,4 @@
-"""compute_in_float32: run a float64 graph in float32 inside, keeping the signature's dtypes."""
+"""compute_in_float32: run a float64 or float16 graph in float32 inside, keeping the signature's dtypes."""
 
 from __future__ import annotations
 
@@ -12,22 +12,29 @@ from repair.rewrite import Applied, Rewrite, RewriteFailed, Safety
 from repair.surgery import FrozenGraph, freeze, op_delta, save_frozen
 from repair.tfenv import tf
 
-_DOUBLE = 2  # types_pb2.DT_DOUBLE
 _FLOAT = 1  # types_pb2.DT_FLOAT
+# The float types TFLite builtins have no arithmetic kernels for (types_pb2 values): they all become float32.
+_RETYPED = {2: "float64", 19: "float16", 14: "bfloat16"}  # DT_DOUBLE, DT_HALF, DT_BFLOAT16 -> name
 
 
-def _retype_attrs(node: Any) -> bool:
-    """float64 -> float32 in every type attr and constant of one node; True if anything changed."""
+def _retype_attrs(node: Any, seen: set[str]) -> bool:
+    """float64/float16/bfloat16 -> float32 in every type attr and constant of one node; True if anything changed.
+
+    The names of the types it replaced are added to ``seen``.
+    """
     t = tf()
     changed = False
     for attr in node.attr.values():
-        if attr.WhichOneof("value") == "type" and attr.type == _DOUBLE:
+        if attr.WhichOneof("value") == "type" and attr.type in _RETYPED:
+            seen.add(_RETYPED[attr.type])
             attr.type = _FLOAT
             changed = True
-        elif attr.WhichOneof("value") == "list" and _DOUBLE in attr.list.type:
-            attr.list.type[:] = [_FLOAT if x == _DOUBLE else x for x in attr.list.type]
+        elif attr.WhichOneof("value") == "list" and any(x in _RETYPED for x in attr.list.type):
+            seen.update(_RETYPED[x] for x in attr.list.type if x in _RETYPED)
+            attr.list.type[:] = [_FLOAT if x in _RETYPED else x for x in attr.list.type]
             changed = True
-        elif attr.WhichOneof("value") == "tensor" and attr.tensor.dtype == _DOUBLE:
+        elif attr.WhichOneof("value") == "tensor" and attr.tensor.dtype in _RETYPED:
+            seen.add(_RETYPED[attr.tensor.dtype])
             value = t.make_ndarray(attr.tensor).astype("float32")
             attr.tensor.CopyFrom(t.make_tensor_proto(value, dtype=t.float32))
             changed = True
@@ -43,52 +50,69 @@ def _cast_node(graph_def: Any, name: str, source: str, src: int, dst: int) -> st
     return f"{name}:0"
 
 
-def to_float32(frozen: FrozenGraph) -> int:
-    """Retype the graph to float32; float64 inputs are cast on entry and float64 outputs on exit."""
+def to_float32(frozen: FrozenGraph) -> tuple[int, list[str]]:
+    """Retype the graph to float32; float64/float16 inputs are cast on entry and such outputs on exit.
+
+    Returns how many nodes changed and which float types (sorted names) the graph computed in.
+    """
     graph_def = frozen.graph_def
     inputs = {ref.split(":")[0] for ref in frozen.input_tensors}
-    double_inputs = [n for n in graph_def.node if n.name in inputs and n.attr["dtype"].type == _DOUBLE]
-    changed = sum(_retype_attrs(n) for n in graph_def.node if n.name not in inputs)
+    narrow_inputs = [n for n in graph_def.node if n.name in inputs and n.attr["dtype"].type in _RETYPED]
+    seen: set[str] = set()
+    changed = sum(_retype_attrs(n, seen) for n in graph_def.node if n.name not in inputs)
     for fn in graph_def.library.function:
-        changed += sum(_retype_attrs(n) for n in fn.node_def)
+        changed += sum(_retype_attrs(n, seen) for n in fn.node_def)
         for arg in list(fn.signature.input_arg) + list(fn.signature.output_arg):
-            if arg.type == _DOUBLE:
+            if arg.type in _RETYPED:
+                seen.add(_RETYPED[arg.type])
                 arg.type = _FLOAT
-    for node in double_inputs:  # the signature keeps float64; the graph gets float32
-        cast = _cast_node(graph_def, f"{node.name}/repair/to_float32", f"{node.name}:0", _DOUBLE, _FLOAT)
+    for node in narrow_inputs:  # the signature keeps its dtype; the graph gets float32
+        dtype = node.attr["dtype"].type
+        cast = _cast_node(graph_def, f"{node.name}/repair/to_float32", f"{node.name}:0", dtype, _FLOAT)
         for other in graph_def.node:
             if other.name == cast.split(":")[0]:
                 continue
             other.input[:] = [cast if ref in (node.name, f"{node.name}:0") else ref for ref in other.input]
+    by_name = {name: enum for enum, name in _RETYPED.items()}
     outputs = []
     for port, ref in zip(frozen.outputs, frozen.output_tensors):
-        if port.dtype == "float64":
-            ref = _cast_node(graph_def, f"{ref.split(':')[0]}/repair/to_float64", ref, _FLOAT, _DOUBLE)
+        if port.dtype in by_name:
+            ref = _cast_node(graph_def, f"{ref.split(':')[0]}/repair/to_{port.dtype}", ref, _FLOAT, by_name[port.dtype])
         outputs.append(ref)
     frozen.output_tensors = tuple(outputs)
-    return changed
+    return changed, sorted(seen)
 
 
 class ComputeInFloat32(Rewrite):
-    """Compute in float32 inside the graph while the signature keeps its float64 inputs and outputs.
+    """Compute in float32 inside the graph while the signature keeps its float64/float16 inputs and outputs.
 
     What it fixes:
         float64 leaks: a float64 model, tnp.asarray of Python floats, tnp.linspace, tnp.arange(int)
-        promoting float32 to float64.
+        promoting float32 to float64. float16 compute: a Keras model built under the mixed_float16 (or
+        mixed_bfloat16) policy, saved with model.export, as a .keras/.h5 file or with tf.saved_model.save.
     Why it fails:
         TFLite builtins have no float64 kernels, so AddV2/MatMul/Mul on f64 tensors become Flex ops
         (ERROR_NEEDS_FLEX_OPS with tensor<...xf64> in the Details lines); the op is not the problem.
+        Likewise they have no float16 Conv2D/MatMul/BiasAdd/Relu: a mixed-precision model keeps float32
+        variables and casts them and every layer's input to float16, so each layer's ops need Flex
+        (tensor<...xf16> in the Details lines). Its signature is float32 in, and float32 out when the
+        last layer has dtype="float32"; float16 out otherwise, which is kept by a cast.
     Safety:
         unsafe: float64 arithmetic becomes float32 (about 7 significant digits). The signature's dtypes
         are unchanged (casts at the inputs and outputs) and the verification gate checks the result
         against the float64 original within the tolerance; the report shows the figure.
+        For a float16 original, float32 is the more precise of the two: the differences the gate sees are
+        float16's rounding in the original (about 3 significant digits), not an error of the fix.
     References:
         ATLAS.md §3 (tnp float64 leaks) and §7 (float64 signature + weights: CAST x2 + FC, diff 9.5e-7).
+        Keras mixed_float16 conv+dense, model.export: ERROR_NEEDS_FLEX_OPS on Conv2D, BiasAdd, MatMul, Relu
+        with xf16 types; computed in float32: CONV_2D, MEAN, FULLY_CONNECTED only, max diff 1.1e-4 on outputs
+        up to 0.1 (float16 rounding in the original).
     """
 
     id = "compute_in_float32"
-    title = "compute float64 graphs in float32, keeping the signature"
-    answers = frozenset({FindingKind.FLOAT64_OPS})
+    title = "compute float64/float16 graphs in float32, keeping the signature"
+    answers = frozenset({FindingKind.FLOAT64_OPS, FindingKind.FLOAT16_OPS})
     safety = Safety.UNSAFE
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
@@ -98,11 +122,14 @@ class ComputeInFloat32(Rewrite):
         assert model.entry is not None
         frozen = freeze(model)
         ops_before = frozen.op_counts()
-        changed = to_float32(frozen)
+        changed, types = to_float32(frozen)
         if not changed:
-            raise RewriteFailed("no float64 computation found in the frozen serving graph")
+            raise RewriteFailed("no float64 or float16 computation found in the frozen serving graph")
         new = save_frozen(frozen, scratch / "saved_model", model.entry)
-        kept = [p.name for p in model.entry.inputs + model.entry.outputs if p.dtype == "float64"]
-        note = f"; float64 kept at {', '.join(kept)} by casts" if kept else ""
-        return Applied(new, f"{changed} node(s) moved from float64 to float32 (precision: ~7 digits){note}",
+        kept = [f"{p.name} ({p.dtype})" for p in model.entry.inputs + model.entry.outputs if p.dtype in _RETYPED.values()]
+        note = f"; {', '.join(kept)} kept at the signature by casts" if kept else ""
+        precision = ("~7 significant digits, fewer than float64's ~16" if "float64" in types
+                     else "~7 significant digits, more than float16's ~3" if "float16" in types
+                     else "~7 significant digits, more than bfloat16's ~2")
+        return Applied(new, f"{changed} node(s) moved from {'/'.join(types)} to float32 (precision: {precision}){note}",
                        op_delta=op_delta(ops_before, frozen.op_counts()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from repair.classify import classify, float64_ops
+from repair.classify import classify, float16_ops, float64_ops
 from repair.convert import convert_saved_model
 from repair.findings import FindingKind
 from repair.model import open_saved_model
@@ -24,6 +24,21 @@ Details:
 \ttf.MatMul(tensor<?x4xf64>, tensor<4x8xf64>) -> (tensor<?x8xf64>)
 \ttf.Relu(tensor<?x8xf64>) -> (tensor<?x8xf64>) : {device = ""}
 """
+# Keras 3 mixed_float16 MLP (model.export, float16 output) and the same under mixed_bfloat16, TF 2.21.
+F16_TEXT = """TF Select ops: BiasAdd, MatMul, Relu
+Details:
+\ttf.BiasAdd(tensor<?x16xf16>, tensor<16xf16>) -> (tensor<?x16xf16>) : {data_format = "NHWC", device = ""}
+\ttf.BiasAdd(tensor<?x3xf16>, tensor<3xf16>) -> (tensor<?x3xf16>) : {data_format = "NHWC", device = ""}
+\ttf.MatMul(tensor<?x16xf16>, tensor<3x16xf16>) -> (tensor<?x3xf16>) : {grad_a = false, grad_b = false, transpose_a = false, transpose_b = true}
+\ttf.MatMul(tensor<?x8xf16>, tensor<16x8xf16>) -> (tensor<?x16xf16>) : {grad_a = false, grad_b = false, transpose_a = false, transpose_b = true}
+\ttf.Relu(tensor<?x16xf16>) -> (tensor<?x16xf16>) : {device = ""}
+"""
+BF16_TEXT = """TF Select ops: BiasAdd, MatMul, Relu
+Details:
+\ttf.BiasAdd(tensor<?x16xbf16>, tensor<16xbf16>) -> (tensor<?x16xbf16>) : {data_format = "NHWC", device = ""}
+\ttf.MatMul(tensor<?x8xbf16>, tensor<16x8xbf16>) -> (tensor<?x16xbf16>) : {grad_a = false, grad_b = false, transpose_a = false, transpose_b = true}
+\ttf.Relu(tensor<?x16xbf16>) -> (tensor<?x16xbf16>) : {device = ""}
+"""
 CUSTOM_TEXT = """'tf.Cross' op is neither a custom op nor a flex op
 Some ops in the model are custom ops, See instructions to implement custom ops
 Custom ops: Cross
@@ -41,6 +56,14 @@ def test_float64_is_the_root_cause_not_the_ops() -> None:
     found = classify([("ERROR_NEEDS_FLEX_OPS", "tf.AddV2")], F64_TEXT)
     assert [c.kind for c in found] == [FindingKind.FLOAT64_OPS]
     assert float64_ops(F64_TEXT) == ("AddV2", "MatMul", "Relu")
+
+
+@pytest.mark.parametrize("text", [F16_TEXT, BF16_TEXT], ids=["float16", "bfloat16"])
+def test_float16_is_the_root_cause_not_the_ops(text: str) -> None:
+    codes = [("ERROR_NEEDS_FLEX_OPS", f"tf.{op}") for op in ("BiasAdd", "MatMul", "Relu")]
+    found = classify(codes, text)
+    assert [(c.kind, c.ops) for c in found] == [(FindingKind.FLOAT16_OPS, ("BiasAdd", "MatMul", "Relu"))]
+    assert float64_ops(text) == () and float16_ops(F64_TEXT) == ()
 
 
 def test_custom_is_not_flex_even_with_the_shared_line() -> None:
@@ -68,6 +91,7 @@ def test_unknown_text_is_kept() -> None:
         ("ops/py_function", FindingKind.NEEDS_CUSTOM_OPS, ("EagerPyFunc",)),
         ("ops/float64_model", FindingKind.FLOAT64_OPS, None),
         ("ops/tnp_arange", FindingKind.FLOAT64_OPS, None),
+        ("ops/mixed_float16_export", FindingKind.FLOAT16_OPS, ("BiasAdd", "Conv2D", "MatMul", "Relu")),
         ("loops/keras_lstm", FindingKind.TENSORLIST_LOOP, None),
         ("loops/tensorarray", FindingKind.TENSORLIST_LOOP, None),
         ("signatures/parse_example", FindingKind.NEEDS_FLEX_OPS, ("ParseExampleV2",)),
