@@ -143,3 +143,94 @@ def test_depthwise_and_separable_wrappers_are_stripped(corpus: Corpus, tmp_path:
     assert np.mean(pointwise == 0) >= 0.5  # ConstantSparsity 0.5, folded in
     depthwise = [v for k, v in after.items() if "/depthwise_kernel/" in k]
     assert len(depthwise) == 2 and all(np.mean(v == 0) < 0.5 for v in depthwise)  # never pruned by tfmot
+
+
+def test_pruning_variable_names_and_keras_file_config() -> None:
+    from rewrites.strip_pruning_graph import is_pruning_variable
+    from rewrites.strip_pruning_keras_file import _key, _own, pruned_layers
+
+    assert is_pruning_variable("prune_low_magnitude_dense/mask:0") and is_pruning_variable("w/threshold_1:0")
+    assert is_pruning_variable("prune_low_magnitude_conv2d/pruning_step")
+    assert not is_pruning_variable("dense/kernel:0") and not is_pruning_variable("attention/masked_kernel:0")
+    assert _key("prune_low_magnitude_lstm/lstm_cell/kernel:0") == "lstm_cell/kernel" and _key("conv2d/bias:0") == "bias"
+    assert _own("prune_low_magnitude_dense/mask:0", "prune_low_magnitude_dense") == "mask"
+    assert _own("prune_low_magnitude_dense/kernel:0", "prune_low_magnitude_dense") is None  # the inner layer's
+    assert _own("dense/mask:0", "prune_low_magnitude_dense") is None
+    config = {"class_name": "Sequential", "config": {"layers": [
+        {"class_name": "InputLayer", "config": {"name": "x"}},
+        {"class_name": "PruneLowMagnitude", "config": {"name": "prune_low_magnitude_dense", "layer": {}}}]}}
+    assert pruned_layers(config) == ["prune_low_magnitude_dense"]
+    assert pruned_layers(None) == [] and pruned_layers({"class_name": "Sequential"}) == []
+
+
+_ORIGINAL_WITH_TFMOT = """
+import os, sys
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+import numpy as np, tensorflow as tf, tf_keras, tensorflow_model_optimization as tfmot
+artifact, fixed = sys.argv[1], sys.argv[2]
+if artifact.endswith(".h5"):
+    with tfmot.sparsity.keras.prune_scope():
+        original = tf_keras.models.load_model(artifact, compile=False)
+    run = lambda x: original(x, training=False).numpy()
+else:
+    sig = tf.saved_model.load(artifact).signatures["serving_default"]
+    run = lambda x: list(sig(tf.constant(x)).values())[0].numpy()
+served = tf.saved_model.load(fixed).signatures["serving_default"]
+x = np.random.default_rng(1).standard_normal((4, 8, 8, int(sys.argv[3]))).astype("float32")
+print(float(np.max(np.abs(run(x) - list(served(tf.constant(x)).values())[0].numpy()))))
+"""
+
+_WITHOUT_TFMOT = """
+import sys
+sys.modules["tensorflow_model_optimization"] = None  # the tool's own install has no tfmot: any import fails
+from repair.cli import app
+app(sys.argv[1:])
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case_id, channels", [("pruning/h5_without_tfmot", 3), ("pruning/tf_saved_model_save", 1)])
+def test_stripped_output_matches_the_pruned_original_run_by_tfmot(corpus: Corpus, tmp_path: Path, case_id: str,
+                                                                   channels: int) -> None:
+    """Proof against the original itself, loaded with tfmot in a separate process; the fix runs with tfmot blocked."""
+    import os
+    import subprocess
+    import sys
+
+    artifact, out = corpus.artifact(case_id), tmp_path / "o"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    fix = subprocess.run([sys.executable, "-c", _WITHOUT_TFMOT, "fix", str(artifact), "--out", str(out)],
+                         capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[1])
+    assert fix.returncode == 0, fix.stdout + fix.stderr[-2000:]
+    report = json.loads((out / "report.json").read_text())
+    assert not {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE"} & set(report["after"]["tflite"]["ops"])
+    check = subprocess.run([sys.executable, "-c", _ORIGINAL_WITH_TFMOT, str(artifact), str(out), str(channels)],
+                           capture_output=True, text=True, env=env)
+    assert check.returncode == 0, check.stderr[-2000:]
+    assert float(check.stdout.strip().splitlines()[-1]) < 1e-5
+
+
+@pytest.mark.slow
+def test_pruned_tf_keras_dot_keras_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    """tf_keras can write a .keras v3 zip with wrappers; its weights layout is not read here: refused, not crashed."""
+    import os
+    import subprocess
+    import sys
+
+    script = """
+import os, sys
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+import tf_keras, tensorflow_model_optimization as tfmot
+base = tf_keras.Sequential([tf_keras.layers.Dense(3, input_shape=(4,))])
+tfmot.sparsity.keras.prune_low_magnitude(base).save(sys.argv[1])
+"""
+    path = tmp_path / "pruned.keras"
+    built = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
+                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert built.returncode == 0, built.stderr[-2000:]
+    diagnosis = repair("diagnose", str(path), "--json")
+    ids = {f["id"] for f in json.loads(diagnosis.stdout)["findings"]}
+    assert {"keras-file", "pruning-wrappers"} <= ids
+    run = repair("fix", str(path), "--out", str(tmp_path / "o"))
+    assert run.exit_code == 1 and not (tmp_path / "o").exists()
+    assert "strip_pruning(model)" in run.stdout + run.stderr
