@@ -46,6 +46,11 @@ _RULES: tuple[_Rule, ...] = (
         re.compile(r"Lowering tensor list ops is failed"),
         "TensorList lowering failed",
     ),
+    _Rule(  # a TensorArray filled in a Python loop (no While): the lowering leaves a use before its definition
+        FindingKind.TENSORLIST_LOOP,
+        re.compile(r"\[\"TensorList\w+:\".*operand #\d+ does not dominate this use"),
+        "a TensorList written in straight-line code (a TensorArray filled in a Python loop) cannot be lowered",
+    ),
     _Rule(
         FindingKind.TAG_SET_NOT_SERVE,
         re.compile(r"MetaGraphDef associated with tags \{.*\} could not be found in SavedModel"),
@@ -113,7 +118,7 @@ def classify(error_codes: list[tuple[str, str]], text: str) -> list[Classified]:
             continue
         match = rule.pattern.search(text)
         if match:
-            ops = tuple(sorted(set(re.findall(r"'tf\.(TensorList\w+)'", text)))) if rule.kind is FindingKind.TENSORLIST_LOOP else ()
+            ops = tuple(sorted(set(re.findall(r"(?:'tf\.|\[\")(TensorList\w+)", text)))) if rule.kind is FindingKind.TENSORLIST_LOOP else ()
             found.append(Classified(rule.kind, ops, rule.detail))
             seen.add(rule.kind)
     if not found:

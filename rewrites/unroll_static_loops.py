@@ -146,6 +146,7 @@ class UnrollStaticLoops(Rewrite):
     title = "unroll loops with a static trip count"
     answers = frozenset({FindingKind.WHILE_LOOP, FindingKind.TENSORLIST_LOOP})
     safety = Safety.SAFE
+    tried_in_diagnose = True  # its conditions are only known on the frozen graph
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         return None if model.entry is not None else "no serving entry"
@@ -156,7 +157,9 @@ class UnrollStaticLoops(Rewrite):
         ops_before = frozen.op_counts()
         loops = [n for n in frozen.graph_def.node if n.op in _WHILE_OPS]
         if not loops:
-            raise RewriteFailed("no top-level While in the frozen serving graph (nested loops are not unrolled)")
+            if not any(n.op.startswith("TensorList") for n in frozen.graph_def.node):
+                raise RewriteFailed("no top-level While in the frozen serving graph (nested loops are not unrolled)")
+            return self._straight_line(model, frozen, ops_before, scratch)
         done, left = [], []
         for node in loops:
             control = control_slice(frozen, node)
@@ -187,3 +190,19 @@ class UnrollStaticLoops(Rewrite):
             note = f"; {lists} TensorList read(s)/stack(s) replaced by Unpack/Pack" + note
         return Applied(new, f"unrolled {len(done)} loop(s) ({', '.join(f'{n} trips' for n in done)}){note}",
                        op_delta=op_delta(ops_before, frozen.op_counts()))
+
+    @staticmethod
+    def _straight_line(model: WorkingModel, frozen: FrozenGraph, ops_before: Any, scratch: Path) -> Applied:
+        """TensorLists without a loop: a TensorArray written in a Python ``for i in range(n)`` at trace time.
+
+        The converter fails on these too ("operand #0 does not dominate this use"), but every index is
+        already a constant: the lists are eliminated as they are, with nothing to unroll.
+        """
+        assert model.entry is not None
+        try:
+            lists = eliminate(frozen)
+        except TensorListError as exc:
+            raise RewriteFailed(f"no loop, and the TensorLists cannot be resolved statically: {exc}") from None
+        new = save_frozen(frozen, scratch / "saved_model", model.entry)
+        return Applied(new, f"no loop to unroll: {lists} TensorList read(s)/stack(s) of straight-line code replaced "
+                            "by Unpack/Pack", op_delta=op_delta(ops_before, frozen.op_counts()))

@@ -77,6 +77,23 @@ def test_tensorlist_has_no_code() -> None:
     assert found[0].ops == ("TensorListReserve",)
 
 
+# Verbatim TF 2.21 text for a TensorArray filled in a Python `for i in range(4)` loop (no While; corpus case
+# loops/tensorarray_straight_line): no TensorList wording in the message, only the failing op in the location.
+DOMINANCE_TEXT = """<unknown>:0: error: loc(callsite(fused["TensorListReserve:", "TensorArrayV2@__inference_serve_33"] at callsite(fused["StatefulPartitionedCall:", "StatefulPartitionedCall@__inference_signature_wrapper_serve_41"] at fused["StatefulPartitionedCall:", "StatefulPartitionedCall"]))): operand #0 does not dominate this use
+<unknown>:0: note: loc(fused["StatefulPartitionedCall:", "StatefulPartitionedCall"]): called from
+<unknown>:0: note: loc(callsite(fused["Tanh:", "Tanh@__inference_serve_33"] at callsite(fused["StatefulPartitionedCall:", "StatefulPartitionedCall@__inference_signature_wrapper_serve_41"] at fused["StatefulPartitionedCall:", "StatefulPartitionedCall"]))): operand defined here (op in the same block)"""
+
+
+def test_straight_line_tensorarray_is_a_tensorlist_loop() -> None:
+    found = classify([], DOMINANCE_TEXT)
+    assert [(c.kind, c.ops) for c in found] == [(FindingKind.TENSORLIST_LOOP, ("TensorListReserve",))]
+
+
+def test_dominance_error_without_tensorlist_stays_unclassified() -> None:
+    text = DOMINANCE_TEXT.replace("TensorListReserve:", "Tanh:")
+    assert [c.kind for c in classify([], text)] == [FindingKind.CONVERTER_ERROR]
+
+
 def test_unknown_text_is_kept() -> None:
     found = classify([], "something new broke\nsecond line")
     assert found[0].kind is FindingKind.CONVERTER_ERROR and found[0].detail == "something new broke"
@@ -94,6 +111,8 @@ def test_unknown_text_is_kept() -> None:
         ("ops/mixed_float16_export", FindingKind.FLOAT16_OPS, ("BiasAdd", "Conv2D", "MatMul", "Relu")),
         ("loops/keras_lstm", FindingKind.TENSORLIST_LOOP, None),
         ("loops/tensorarray", FindingKind.TENSORLIST_LOOP, None),
+        ("loops/tensorarray_straight_line", FindingKind.TENSORLIST_LOOP, ("TensorListReserve",)),
+        ("loops/keras_tensorarray_layer", FindingKind.TENSORLIST_LOOP, ("TensorListReserve",)),
         ("signatures/parse_example", FindingKind.NEEDS_FLEX_OPS, ("ParseExampleV2",)),
     ],
 )
