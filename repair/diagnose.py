@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -236,10 +236,36 @@ def _keras_file_pruning(model: WorkingModel) -> list[Finding]:
     )]
 
 
+def is_random_op(op: str) -> bool:
+    """An op that draws random numbers (tf.random.*, Dropout(training=True), Keras 3 seed generators)."""
+    return op.startswith(("Random", "StatelessRandom", "StatelessTruncatedNormal", "StatelessMultinomial",
+                          "StatelessParameterized", "Multinomial", "TruncatedNormal", "ParameterizedTruncatedNormal",
+                          "Rng", "NonDeterministicInts"))
+
+
+def _stochastic(ops: list[str], severity: Severity, source: Source, evidence: str, converts: bool) -> Finding:
+    """Serving draws random numbers: named as such, whatever else the ops do (Flex or builtin)."""
+    return _finding(
+        FindingKind.NONDETERMINISTIC_OUTPUTS, severity, source,
+        "Serving is stochastic: the serving path draws random numbers" + (f" ({', '.join(ops)})" if ops else ""),
+        "The model is random at inference: the same input gives other outputs on every call, so no conversion can be "
+        "checked against it. A Dropout or noise layer called with training=True (or a tf.random call) in the "
+        "serving function is the usual cause" + ("." if converts else
+        "; these random ops are also not TFLite builtins (Keras 3 seed generators lower to Flex StatelessRandom ops)."),
+        evidence=evidence, subject=", ".join(ops), data={"ops": ops},
+    )
+
+
 def conversion_findings(conversion: Conversion) -> list[Finding]:
-    """Findings from a failed conversion, one per failure class."""
+    """Findings from a failed conversion, one per failure class (random ops named as such, apart from the rest)."""
     found = []
     for c in conversion.classified:
+        random = [op for op in c.ops if is_random_op(op)]
+        if random and c.kind in (FindingKind.NEEDS_FLEX_OPS, FindingKind.NEEDS_CUSTOM_OPS):
+            found.append(_stochastic(random, Severity.ERROR, Source.CONVERTER, conversion.text, converts=False))
+            c = replace(c, ops=tuple(op for op in c.ops if not is_random_op(op)))
+            if not c.ops:
+                continue
         ops = ", ".join(c.ops)
         texts = {
             FindingKind.NEEDS_FLEX_OPS: ("Ops that TFLite builtins do not have: " + ops,
@@ -438,14 +464,11 @@ def diagnose(model: WorkingModel, options: Options, reference: Reference | None 
     try:
         feeds, expected = make_feeds(entry.inputs, reference, options)
     except Nondeterministic:
-        random_ops = sorted(op for op in model.info.best_graph().op_counts if op.startswith(("Random", "StatelessRandom", "Multinomial")))
-        findings.append(_finding(
-            FindingKind.NONDETERMINISTIC_OUTPUTS, Severity.WARNING, Source.PARITY,
-            "The model's outputs change from run to run on the same inputs",
-            "Parity cannot be checked: the original itself is random at inference"
-            + (f" (random ops: {', '.join(random_ops)})" if random_ops else "")
-            + ". A dropout or noise layer left active is the usual cause; a --sample with the training switch off helps.",
-            evidence=f"two TensorFlow runs on identical inputs differ; random ops in the graph: {', '.join(random_ops) or 'none found'}",
+        random_ops = sorted(op for op in model.info.best_graph().op_counts if is_random_op(op))
+        findings.append(_stochastic(
+            random_ops, Severity.WARNING, Source.PARITY,
+            f"two TensorFlow runs on identical inputs differ; random ops in the graph: {', '.join(random_ops) or 'none found'}",
+            converts=True,
         ))
         timings["parity"] = time.perf_counter() - start
         return diag

@@ -110,6 +110,7 @@ def run_diagnosis(path: Path, options: Options) -> Diagnosis:
     diag = diagnose(model, options)
     diag.findings = annotate(diag.findings, model, options)
     if model.info is not None:
+        diag.findings = _tried(diag.findings, model, options)
         return diag
     todo = proposals(diag.findings, set())
     if not todo:
@@ -124,10 +125,45 @@ def run_diagnosis(path: Path, options: Options) -> Diagnosis:
             return diag
         validate_flags(exported, options)
         inner = diagnose(exported, options)
-        inner.findings = diag.findings + annotate(inner.findings, exported, options)
+        inner.findings = diag.findings + _tried(annotate(inner.findings, exported, options), exported, options)
         inner.model = model
         forget(Path(tmp))
         return inner
+
+
+def _tried(findings: list[Finding], model: WorkingModel, options: Options) -> list[Finding]:
+    """Diagnose announces a graph-surgery fix only after applying it in scratch: one that declines loses its
+    ``fix`` and says why instead (`repair fix` would decline the same way)."""
+    from rewrites import BY_ID
+
+    tried = [f for f in findings if f.fix and BY_ID[f.fix].tried_in_diagnose]
+    if not tried:
+        return findings
+    verdicts: dict[str, str | None] = {}
+    with tempfile.TemporaryDirectory(prefix=".repair-diagnose-try-") as tmp:
+        note_scratch(Path(tmp))
+        for n, finding in enumerate(tried):
+            rewrite = BY_ID[finding.fix]  # type: ignore[index]
+            key = f"{rewrite.id}:{finding.id}"
+            if key in verdicts:
+                continue
+            work = Path(tmp) / f"{n:02d}-{rewrite.id}"
+            work.mkdir()
+            try:
+                rewrite.apply(model, finding, options, work)
+                verdicts[key] = None
+            except RepairError:
+                raise
+            except RewriteFailed as exc:
+                verdicts[key] = f"{rewrite.id} was tried on this model and declined: {exc}"
+            except Exception as exc:  # TensorFlow refusing the rewritten graph: the fix would fail the same way
+                verdicts[key] = f"{rewrite.id} was tried on this model and failed: {_one_line(exc)}"
+            forget(work)
+    out = []
+    for finding in findings:
+        reason = verdicts.get(f"{finding.fix}:{finding.id}")
+        out.append(replace(finding, fix=None, no_fix_reason=reason) if reason else finding)
+    return out
 
 
 def _signature_rows(entry: Entry | None) -> tuple[tuple[str, str, str, str], ...]:

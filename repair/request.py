@@ -159,14 +159,14 @@ def match_keys(ports: list[InputPort], request: tuple[RequestInput, ...]) -> Key
     if len(candidates) > 1:
         named = [c for c in candidates if all(_related(p.name, r.key) for p, r in zip(have, c))]
         if len(named) == 1:
-            candidates, how = named, "the names"
+            candidates, how = named, how + ", then the names"
     if len(candidates) > 1 and all(_GENERIC.match(p.name) for p in have):
         # The k-th model input in natural name order (input_2 before input_10) gets the k-th key of the request.
         ordered = sorted(want, key=lambda r: list(by_key).index(r.key))
         positions = sorted(range(len(have)), key=lambda i: _natural(have[i].name))
         choice = tuple(ordered[positions.index(i)] for i in range(len(have)))
         if choice in candidates:
-            candidates, how = [choice], "the order of the keys in the request (the model's input names are generic)"
+            candidates, how = [choice], how + ", then the order of the keys in the request (the model's names are generic)"
     if len(candidates) > 1:
         guess = {p.name: r.key for p, r in zip(have, candidates[0])}
         line = ",".join(guess.get(p.name, p.name) for p in ports)

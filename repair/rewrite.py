@@ -48,6 +48,10 @@ class Rewrite(ABC):
     title: ClassVar[str]
     answers: ClassVar[frozenset[FindingKind]]
     safety: ClassVar[Safety]
+    # Graph surgery whose conditions are only known once the graph is frozen (a Roll's shift, a loop's trip
+    # count, an area resize's sizes): `repair diagnose` applies it in scratch before announcing it, so it never
+    # promises a fix that `repair fix` would then decline.
+    tried_in_diagnose: ClassVar[bool] = False
 
     def claims(self, finding: Finding) -> bool:
         """Whether this finding is one the rewrite is about (a rewrite may answer only some Flex ops)."""
