@@ -160,6 +160,14 @@ def startup(n: int) -> list[tuple[str, Stat, bool]]:
         imp = subprocess.run([PY, "-X", "importtime", REPAIR, *args], capture_output=True, text=True)
         tf_imported = any(ln.rsplit("|", 1)[-1].strip() == "tensorflow" for ln in imp.stderr.splitlines())
         rows.append(("repair " + " ".join(args), s, tf_imported))
+    # The supervisor (repair/supervise.py) that survives converter crashes: the same diagnose run with and without
+    # it, paired, on a path that ends at once (bad input), so the difference is the parent process alone.
+    for label, env in (("repair diagnose MISSING (supervised)", None),
+                       ("repair diagnose MISSING (REPAIR_NO_SUPERVISOR=1)", dict(os.environ, REPAIR_NO_SUPERVISOR="1"))):
+        s = Stat()
+        for _ in range(n):
+            s.values.append(run([REPAIR, "diagnose", "/nonexistent/model"], env=env).wall)
+        rows.append((label, s, False))
     return rows
 
 
