@@ -147,7 +147,11 @@ def cut_at_parse(frozen: FrozenGraph, parse: Any, features: list[Feature]) -> tu
         n.input[:] = [ref for ref in n.input if not (ref.startswith("^") and ref[1:] in before_parse)]
     uses = _downstream(graph_def, raw) & _upstream(graph_def, {ref.split(":")[0] for ref in frozen.output_tensors})
     if uses:
-        raise RewriteFailed(f"the serving function uses the serialized examples besides parsing them ({min(uses)})")
+        # The first real op on the way from the strings (the node order of a traced graph follows the data flow).
+        used = [n for n in graph_def.node if n.name in uses]
+        first = next((n for n in used if n.op not in ("Placeholder", "Identity")), used[-1])
+        raise RewriteFailed(f"the serving function uses the serialized examples besides parsing them: {first.op} "
+                            f"({first.name})")
     ports = tuple(Port(key, key, feeds[index], dtype, shape) for key, index, dtype, shape in features)
     frozen.inputs = ports
     frozen.input_tensors = tuple(feeds[index] for _, index, _, _ in features)
