@@ -37,10 +37,10 @@ CATALOG: tuple[Rewrite, ...] = (
     BypassExampleParsing(),
     StripPruningWrappers(),
     StripPruningGraph(),
+    UnrollKerasRnn(),  # a rebuild from the Keras configs, before pins: with --pin it applies the pin in the Input
     PinDynamicDims(),
     ComputeInFloat32(),
     SubstituteFlexOps(),
-    UnrollKerasRnn(),
     UnrollStaticLoops(),
     RebindVariables(),
     RenameServingKeys(),
