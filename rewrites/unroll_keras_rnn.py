@@ -166,7 +166,9 @@ class UnrollKerasRnn(Rewrite):
         Keras RNN layers (LSTM, GRU, SimpleRNN, nested in Bidirectional or a sub-model) with unroll=False
         (the default), in a model given as a .keras or .h5 file (Keras 3 or tf_keras) or as a tf_keras
         SavedModel (model.save(dir), which keeps the layer configs in keras_metadata.pb). A time axis of
-        None needs --pin (or --sample): the pin is written into the rebuilt Input, batch included.
+        None needs its length: with --pin this rewrite also answers dynamic-dims and writes the pin into
+        the rebuilt Input, batch included (no wrapper signature); a --sample shape is pinned by
+        pin_dynamic_dims first and then kept by the rebuild.
     Why it fails:
         The RNN loop accumulates into TensorLists that need a static element shape; builtins-only
         conversion fails ("'tf.TensorListReserve' op requires element_shape to be static") even with
@@ -175,8 +177,10 @@ class UnrollKerasRnn(Rewrite):
     Safety:
         safe. Strategies, in order, and the report says which one worked:
         1. rebuild: the same layer configs with unroll=True and the inputs' static shapes (the pins), the
-           same weights, exported again (Keras 3: model.export; tf_keras: SavedModel) and checked against
-           the rebuilt Keras model. The serving signature then carries the pinned shape.
+           same weights, exported again (Keras 3: model.export with the Inputs' own signature, since its
+           default makes the batch None; tf_keras: SavedModel) and checked against the model it replaces
+           on the same inputs. The serving signature then carries the pinned shape. Pinning changes the
+           serving contract: it happens only with --pin, which is the consent.
         2. graph: when the model cannot be rebuilt (custom layers, no configs), the loop is unrolled in the
            frozen graph, as unroll_static_loops does.
         The time loop is unrolled at trace time, which needs a static time dimension.

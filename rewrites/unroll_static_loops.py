@@ -127,12 +127,16 @@ class UnrollStaticLoops(Rewrite):
         maximum_iterations: the .tflite keeps a WHILE op with cond/body subgraphs. And loops that
         accumulate into TensorLists (TensorArray loops, Keras LSTM/GRU/SimpleRNN with unroll=False in a
         SavedModel): once unrolled and inlined, every list index is a constant, so the lists become
-        Unpack/Pack and plain wiring.
+        Unpack/Pack and plain wiring. List sizes and indices computed from input shapes (a tf_keras
+        return_sequences list sized from the time axis while the batch is None) fold from the static
+        dims. TensorArrays written in straight-line code (a Python range loop: no While at all) have
+        their lists eliminated the same way, with nothing to unroll.
     Why it fails:
         A plain loop does not fail in TF 2.21 (WHILE is a builtin), but it runs about 2x slower than the
         unrolled body on small loops (ATLAS §6) and many delegates and micro runtimes do not support
         WHILE, which is why --target tflite-strict blocks it. TensorList loops do fail builtins-only
-        ("'tf.TensorListReserve' op requires element_shape to be static"), even at static shapes.
+        ("'tf.TensorListReserve' op requires element_shape to be static"), even at static shapes, and
+        straight-line ones fail with "operand #0 does not dominate this use".
     Safety:
         safe. A loop is unrolled only when every loop variable its condition depends on (closed under
         the body) depends on the inputs only through their shapes (a constant, a Keras time-step count)
