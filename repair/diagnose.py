@@ -153,8 +153,9 @@ def static_findings(model: WorkingModel, options: Options) -> list[Finding]:
         out.append(_finding(
             FindingKind.SERIALIZED_EXAMPLE_INPUT, Severity.ERROR, Source.STATIC,
             "The serving input is serialized tf.Example strings",
-            "An estimator-style serving_input_receiver_fn parses tf.Example protos inside the graph; ParseExampleV2 is "
-            "not a TFLite builtin and needs Flex ops the pip interpreters cannot run.",
+            "The serving function parses tf.Example protos (an estimator serving_input_receiver_fn, or a TF2 "
+            "tf.function calling tf.io.parse_example); ParseExampleV2 is not a TFLite builtin and needs Flex ops the "
+            "pip interpreters cannot run.",
             evidence=", ".join(f"{op} x{graph.op_counts[op]}" for op in _PARSE_OPS if graph.op_counts[op]),
             subject=", ".join(p.name for p in entry.inputs if p.dtype == "string"),
         ))

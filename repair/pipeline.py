@@ -20,7 +20,7 @@ from repair.diagnose import Diagnosis, Reference, diagnose, make_feeds, tf_parit
 from repair.errors import BadInput, ExitCode, RepairError
 from repair.findings import Finding, FindingKind, blocking
 from repair.model import Entry, WorkingModel, forget, open_file_artifact, open_saved_model, pin_conflict, reopen, save_serving
-from repair.options import Options
+from repair.options import Options, Tolerance
 from repair.parity import Parity, compare
 from repair.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, why_not, why_yes
 from repair.plan import FixRecord, Outcome, ProposedFix, annotate, consented, proposals
@@ -310,6 +310,7 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
     reference = Reference(model) if model.entry is not None and model.info is not None else None
     records: list[FixRecord] = []
     claimed: dict[str, set[str]] = {}  # applied fix -> the findings it answered (the gate re-checks them)
+    widened_by = ""  # the fix whose lower-precision original widened the parity tolerance, if any
     crashed: set[str] = set()  # fixes that raised something other than RewriteFailed
     done: set[str] = set()
     first: Diagnosis | None = None
@@ -353,6 +354,8 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
                     crashed.add(proposal.rewrite.id)
                 continue
             model, changed = applied.model, True
+            if applied.tolerance_floor is not None:
+                options, widened_by = _widened(options, applied.tolerance_floor), proposal.rewrite.id
             answered = {f.id for f in diag.findings if f.fix == proposal.rewrite.id} | {proposal.finding.id}
             claimed.setdefault(proposal.rewrite.id, set()).update(
                 answered - {k.value for k in applied.partly})
@@ -384,6 +387,10 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
     if diag.static_only and not export_error:  # the loop ended on a static round: verify what it produced
         diag = _annotated(model, options, reference)
 
+    if widened_by:
+        records = [replace(r, why=f"{r.why}; parity tolerance widened to the original's own precision "
+                                  f"(atol {options.tolerance.atol:g}, rtol {options.tolerance.rtol:g})")
+                   if r.rewrite_id == widened_by and r.outcome is Outcome.APPLIED else r for r in records]
     result = RunResult(src, None, options, "", ExitCode.OK, "", first, diag, records,
                        input_bytes=_dir_bytes(src), reference=reference.describe() if reference else "the model itself",
                        timings=timings)
@@ -442,6 +449,12 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
     if result.source_patch is not None and result.source_patch.parent == final_dir:
         result.source_patch = out / result.source_patch.name
     return result
+
+
+def _widened(options: Options, floor: Tolerance) -> Options:
+    """The options with a tolerance at least ``floor`` (the user's, where it is wider)."""
+    have = options.tolerance
+    return replace(options, tolerance=Tolerance(max(have.atol, floor.atol), max(have.rtol, floor.rtol)))
 
 
 def _proof(final: Diagnosis, fixed: Parity | None) -> str:

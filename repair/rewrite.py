@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from repair.findings import Finding, FindingKind
 from repair.model import WorkingModel
-from repair.options import Options
+from repair.options import Options, Tolerance
 from repair.safety import Safety
 
 __all__ = ["Applied", "Rewrite", "RewriteFailed", "Safety"]
@@ -41,6 +41,9 @@ class Applied:
     # Finding kinds this fix answered only in part (a loop unrolled, another left alone with the reason in the
     # summary): the gate does not expect them gone from the output. Every other answered finding must be.
     partly: frozenset[FindingKind] = frozenset()
+    # The original computes at a lower precision than the fix (a float16 model made float32): parity can only hold
+    # at the original's own precision, so the gate uses at least this tolerance and says so.
+    tolerance_floor: Tolerance | None = None
 
 
 class Rewrite(ABC):

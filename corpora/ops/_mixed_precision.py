@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-# Parity against a float16 original: float16 keeps ~3 significant digits, so its own rounding (measured 1e-4 to 7e-4
-# on these models) is far above the default rtol 1e-4. The repaired float32 model is the more precise of the two.
-# --unsafe-fixes: compute_in_float32 changes the numbers (harmless once it runs by default as a verified fix).
-FLOAT16_FIX_ARGS = ("--unsafe-fixes", "--atol", "1e-3", "--rtol", "1e-2")
+# No flags: compute_in_float32 is a verified fix (it runs by default), and parity against a float16 original is
+# measured at the original's own precision (float16 keeps ~3 significant digits; its rounding, 1e-4 to 7e-4 on these
+# models, is far above the default rtol 1e-4): the fix widens the gate's tolerance to that and the report says so.
+FLOAT16_FIX_ARGS: tuple[str, ...] = ()
 
 
 def cnn(keras: Any, policy: str = "mixed_float16", float32_output: bool = True) -> Any:
