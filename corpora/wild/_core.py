@@ -38,7 +38,7 @@ class WildCase:
     legacy_keras: bool = False  # tf_keras / tfmot build (TF_USE_LEGACY_KERAS=1)
     args: tuple[str, ...] = ()  # flags a user would pass to `repair fix` ({case_dir} = the build dir)
     reason: str = ""  # refused: a substring (case-insensitive) the message/report must contain
-    exit_code: int = 1  # refused: the documented exit code (1 refused, 3 cannot be verified)
+    exit_codes: tuple[int, ...] = (1,)  # refused: the accepted exit codes (1 refused, 3 cannot be verified)
     rewrites: tuple[str, ...] = ()  # rewrites the report must list as applied (optional)
     pinned: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # repaired: exact OUT input shapes
     key_map: Mapping[str, str] = field(default_factory=dict)  # reference input name -> OUT key (request/keys)

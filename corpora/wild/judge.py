@@ -143,11 +143,13 @@ def judge(case: WildCase, artifact: Path, case_dir: Path, out: Path, report_dir:
     report = json.loads(report_path.read_text()) if report_path.is_file() else {}
     message = str(report.get("message", ""))
     if case.expect == "refused":
-        if exit_code != case.exit_code:
-            problems.append(f"exit {exit_code}, expected {case.exit_code} (refused): {message or text[-300:]}")
+        if exit_code not in case.exit_codes:
+            problems.append(f"exit {exit_code}, expected {case.exit_codes} (refused): {message or text[-300:]}")
         if out.exists():
             problems.append("a refused run published OUT")
-        haystack = (text + "\n" + json.dumps(report)).lower()
+        # What the user reads (the message and the CLI output), not the verbatim evidence buried in the JSON:
+        # an op name inside a converter trace does not count as the tool naming the reason.
+        haystack = (message + "\n" + text).lower()
         if case.reason.lower() not in haystack:
             problems.append(f"the refusal does not name the reason {case.reason!r}: {message or text[-300:]}")
         return problems

@@ -7,7 +7,9 @@ StridedSlice with ``new_axis_mask`` is not lowered to builtins (ATLAS 10: Keras-
 
 Rebuilt: Keras 3 Input((None,), name="waveform") (any number of samples) -> Spectrogram layer
 (``tf.signal.stft(frame_length=64, frame_step=32)``, magnitude, ``[..., tf.newaxis]``) -> Conv2D(4, 3) ->
-GlobalMaxPooling2D -> Dense(3); ``model.export(dir)``. Must be repaired (same numbers, no Flex) without flags.
+GlobalMaxPooling2D -> Dense(3); ``model.export(dir)``. The user has recorded clips and hands one over as
+``--sample sample.npz`` (an unknown length cannot be guessed: a generated 16-sample input is shorter than one
+STFT frame, and the tool says so, asking for --pin or --sample). Must be repaired: same numbers, no Flex.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from corpora.wild._core import WildCase, rng, write_reference
 
 def build(dest: Path) -> Path:
     import keras
+    import numpy as np
     import tensorflow as tf
 
     keras.utils.set_random_seed(0)
@@ -36,6 +39,7 @@ def build(dest: Path) -> Path:
     model.export(str(path))
     x = rng(14).standard_normal((1, 800)).astype("float32")
     write_reference(dest, {"waveform": x}, {"output_0": model(x, training=False)})
+    np.savez(dest / "sample.npz", waveform=x)  # the user's recorded clip
     return path
 
 
@@ -45,4 +49,5 @@ CASE = WildCase(
     summary="Keras 3 audio model, stft magnitude [..., tf.newaxis] on unknown length: Flex StridedSlice",
     build=build,
     expect="repaired",
+    args=("--sample", "{case_dir}/sample.npz"),
 )
