@@ -10,7 +10,7 @@ import numpy as np
 from repair.errors import BadInput
 from repair.findings import Finding, FindingKind
 from repair.graph import Library, fixed_input_shape
-from repair.model import Port, WorkingModel
+from repair.model import Port, WorkingModel, merged_pin, pin_conflict
 from repair.options import Options
 from repair.rewrite import Applied, Rewrite, Safety
 from repair.tfenv import tf
@@ -63,10 +63,11 @@ def wanted_shapes(model: WorkingModel, options: Options) -> dict[str, Dims]:
                         shapes[port.name] = tuple(None if i == 0 and port.shape and port.shape[0] is None else d
                                                   for i, d in enumerate(dims))
                         break
-    for port in model.entry.inputs:
-        for key in (port.name, port.origin):
-            if key in options.pins:
-                shapes[port.name] = options.pins[key]
+    count = len(model.entry.inputs)
+    for index, port in enumerate(model.entry.inputs):
+        pin = options.pin_for(port.name, port.origin, index, count)
+        if pin is not None and pin_conflict(port, pin) is None:  # a conflicting pin is bad input (validate_flags)
+            shapes[port.name] = merged_pin(port, pin)
     if options.target.strict:  # micro runtimes and delegates want a fixed batch: 1 unless the user pinned one
         for port in model.entry.inputs:
             shape = shapes.get(port.name, port.shape)
@@ -76,13 +77,10 @@ def wanted_shapes(model: WorkingModel, options: Options) -> dict[str, Dims]:
 
 
 def _pinned(port: Port, shape: Dims) -> Port:
-    if port.shape is not None:
-        if len(shape) != len(port.shape):
-            raise BadInput(f"--pin {port.name}: rank {len(shape)} given, the input has rank {len(port.shape)} {port.shape_text()}")
-        for i, (have, want) in enumerate(zip(port.shape, shape)):
-            if have is not None and have != want:
-                raise BadInput(f"--pin {port.name}: dimension {i} is fixed at {have} in the model, {want} given")
-    return replace(port, shape=shape)
+    problem = pin_conflict(port, shape)
+    if problem:
+        raise BadInput(f"--pin {port.name}: {problem}")
+    return replace(port, shape=merged_pin(port, shape))
 
 
 def pin_flags(model: WorkingModel) -> str:
@@ -124,9 +122,10 @@ class PinDynamicDims(Rewrite):
     safety = Safety.UNSAFE
 
     def claims(self, finding: Finding) -> bool:
-        # tf.ensure_shape on a dynamic input stays a Flex EnsureShape; with static shapes it folds away.
+        # tf.ensure_shape on a dynamic input stays a Flex EnsureShape, and so does a slice with new axes
+        # (x[..., tf.newaxis]) on two or more unknown dims; with static shapes both fold away (measured, TF 2.21).
         if finding.kind is FindingKind.NEEDS_FLEX_OPS:
-            return set(finding.data.get("ops", [])) <= _SHAPE_CHECK_OPS  # type: ignore[arg-type]
+            return set(finding.data.get("ops", [])) <= _SHAPE_CHECK_OPS | {"StridedSlice"}  # type: ignore[arg-type]
         return super().claims(finding)
 
     def consented(self, options: Options) -> bool:
@@ -137,6 +136,23 @@ class PinDynamicDims(Rewrite):
         if model.entry is None:
             return "no serving entry"
         shapes = wanted_shapes(model, options)
+        if finding.kind is FindingKind.NEEDS_FLEX_OPS and "StridedSlice" in finding.data.get("ops", []):  # type: ignore[operator]
+            # Only fully static inputs are sure to fold the slice away: an unknown batch alone keeps it Flex when
+            # another dim along the way is computed (an STFT of [?,16000] audio; measured), so the batch is pinned too.
+            dynamic = [p for p in model.entry.inputs if p.shape is None or None in p.shape]
+            if not dynamic:
+                return "the inputs are already static: pinning cannot remove this StridedSlice"
+            wanted = {p.name: shapes.get(p.name, p.shape) for p in dynamic}
+            unpinned = [name for name, dims in wanted.items() if dims is None or None in dims]
+            if unpinned:
+                flags = " ".join(
+                    f"--pin {name}=" + (",".join("1" if i == 0 and d is None else ("N" if d is None else str(d))
+                                                 for i, d in enumerate(wanted[name] or ())) or "SHAPE")
+                    for name in unpinned)
+                names = ", ".join(f"`{name}`" for name in unpinned)
+                return (f"pinning {names} removes this (at static shapes the StridedSlice folds away): "
+                        f"paste {flags}")
+            return None
         missing = []
         for port in model.entry.inputs:
             wanted = shapes.get(port.name, port.shape)
