@@ -266,9 +266,10 @@ def _mask_bits(node: Any, name: str) -> int:
 def _strided_slice(frozen: FrozenGraph, node: Any) -> Plan | str | None:
     """``x[..., None]`` and friends: slice without the new axes, then ExpandDims at their output positions.
 
-    Measured in TF 2.21: a StridedSlice with new_axis_mask whose input has two or more unknown dims
-    (``x[..., tf.newaxis]`` on a [?,?] spectrogram, ``mask[None, :, :]`` on a [T,T] causal mask) stays
-    a Flex StridedSlice; ``tf.expand_dims`` and slices without new axes convert to builtins at any shape.
+    Measured in TF 2.21: a StridedSlice with new_axis_mask on unknown dims can stay a Flex StridedSlice
+    (``x[..., tf.newaxis]`` and ``x[:, :, None]`` on [?, ?], ``mask[None, :, :]`` on a [T, T] causal mask,
+    ``x[None, ...]`` on [?, ?, ?]; ``x[:, None]`` on [?, ?] happens to convert). ``tf.expand_dims`` and
+    slices without new axes (``x[..., 0]``, ``x[:, ::2]``) convert to builtins at any shape.
     """
     new_axis = _mask_bits(node, "new_axis_mask")
     rank, dims = _rank_and_dims(frozen, node.input[0])
@@ -435,25 +436,38 @@ class SubstituteFlexOps(Rewrite):
     """Replace Flex and custom ops by exact builtin equivalents, in the SavedModel's graph.
 
     What it fixes:
-        Roll, Cumprod, Cross, PrintV2, DenseBincount, MatrixInverse, MatrixDeterminant and ResizeArea
-        (and the tf.experimental.numpy calls that lower to them: tnp.roll, tnp.cumprod, tnp.cross).
+        Roll, Cumprod, Cross, PrintV2, DenseBincount, MatrixInverse, MatrixDeterminant, ResizeArea
+        (any size), StridedSlice with new axes on dynamic dims (x[..., tf.newaxis], mask[None, :, :]),
+        and integer-keyed lookup tables (keras IntegerLookup, StaticHashTable int64 -> int64/float),
+        also when one replaced op feeds another (tf.roll into tf.math.cumprod); and the
+        tf.experimental.numpy calls that lower to them (tnp.roll, tnp.cumprod, tnp.cross).
     Why it fails:
         They are not TFLite builtins: ERROR_NEEDS_FLEX_OPS ("TF Select ops: Roll") or, worse,
-        ERROR_NEEDS_CUSTOM_OPS ("Custom ops: Cross"), which SELECT_TF_OPS does not rescue. The pip
-        interpreters cannot run Flex ops at all.
+        ERROR_NEEDS_CUSTOM_OPS ("Custom ops: ResizeArea"), which SELECT_TF_OPS does not rescue. The pip
+        interpreters cannot run Flex ops at all. A StridedSlice with new_axis_mask can stay Flex when
+        dims are unknown (x[..., tf.newaxis] on [?, ?], mask[None, :, :] on [T, T]; measured, TF 2.21);
+        at static shapes it folds away, and tf.expand_dims is builtin at any shape.
+        Only string<->int64 hash tables are builtins.
     Safety:
-        safe. Each row is exact under its condition (a constant shift, a static axis length, an
-        integer resize factor, ...) and the verification gate still checks parity; a node whose
-        condition fails is refused with the reason. Variables are frozen into constants.
+        safe. Each row is exact under its condition (a constant shift, a static axis length, static
+        image sizes, constant slice bounds, a table whose contents the restored model holds, ...) and
+        the verification gate still checks parity; a node whose condition fails is refused with the
+        reason. Variables are frozen into constants; a replaced table's contents become constants.
+        The serving contract is unchanged: a Flex StridedSlice is substituted (dims stay dynamic)
+        rather than pinned, because the pin changes the contract; with --pin the pin runs first
+        and the slice folds away.
     References:
         ATLAS.md §3 and §7 (each equivalent verified: Roll 0, Cumprod 2.3e-10, Cross 0, bincount 0,
-        3x3 inverse 6e-8, area resize 6e-8).
+        3x3 inverse 6e-8, area resize 6e-8). Measured for this rewrite: new-axis slices 0 (TF and
+        .tflite), area weights read off TF's own ResizeArea 1e-6 for up-, down- and mixed scaling,
+        integer tables 0; avg_pool is kept for integer downscales (5-23x faster than the matrices).
     """
 
     id = "substitute_flex_ops"
     title = "replace Flex/custom ops by builtin equivalents"
     answers = frozenset({FindingKind.NEEDS_FLEX_OPS, FindingKind.NEEDS_CUSTOM_OPS})
     safety = Safety.SAFE
+    tried_in_diagnose = True  # its conditions are only known on the frozen graph
 
     def claims(self, finding: Finding) -> bool:
         ops = set(finding.data.get("ops", []))  # type: ignore[arg-type]
@@ -514,10 +528,16 @@ class SubstituteFlexOps(Rewrite):
         except Exception as exc:
             raise RewriteFailed(f"{self.id}: saving the rewritten graph failed: {_first_line(exc)}") from exc
         counts = ", ".join(f"{op} x{done.count(op)}" for op in sorted(set(done)))
-        return Applied(new, f"replaced {counts} by builtin equivalents (variables frozen into constants)",
+        summary = f"replaced {counts} by builtin equivalents (variables frozen into constants)"
+        if "StridedSlice" in done:
+            summary += "; the inputs keep their unknown dims (pinning them with --pin folds these slices away instead)"
+        return Applied(new, summary,
                        op_delta=op_delta(ops_before, frozen.op_counts()))
 
 
 def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}"[:300]
+    """One line for an exception; a trace-time error ("in user code:" + a traceback) gives its last line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = lines[-1] if lines and lines[0].endswith(":") else (lines[0] if lines else "")
+    name = type(exc).__name__
+    return (text if text.startswith(f"{name}:") else f"{name}: {text}")[:300]
