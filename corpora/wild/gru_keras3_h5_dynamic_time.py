@@ -38,6 +38,4 @@ CASE = WildCase(
     expect="repaired",
     args=("--pin", "frames=1,20,13"),
     pinned={"frames": (1, 20, 13)},
-    xfail=('exit 1: unroll_keras_rnn failed: the time dimension of gru is unknown; give the Input a fixed '
-           'length (the --pin is not used)'),
 )

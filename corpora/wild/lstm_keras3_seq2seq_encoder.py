@@ -39,6 +39,4 @@ CASE = WildCase(
     expect="repaired",
     args=("--pin", "encoder_inputs=1,7,12"),
     pinned={"encoder_inputs": (1, 7, 12)},
-    xfail=('exit 1: unroll_keras_rnn failed: the time dimension of lstm is unknown; give the Input a fixed '
-           'length (the --pin is not used)'),
 )

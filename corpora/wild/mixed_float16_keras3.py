@@ -44,6 +44,4 @@ CASE = WildCase(
     expect="repaired",
     atol=2e-3,
     rtol=2e-2,
-    xfail=('exit 1: parity-mismatch: the mismatch is not caused by unbound variables (float16 compute '
-           'differs by 3.1e-5 > default atol 1e-5)'),
 )
