@@ -57,21 +57,92 @@ def _take(x: Any, axis: int, start: int | None, stop: int | None) -> Any:
     return x[(slice(None),) * axis + (slice(start, stop),)]
 
 
+# Ops whose value the static evaluator computes from static shapes and constants (NumPy semantics match TF's
+# for these on integers); what tf.signal.fftshift builds its shift and axes from.
+_STATIC_BINARY = {"AddV2": np.add, "Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "FloorDiv": np.floor_divide,
+                  "FloorMod": np.mod, "Less": np.less, "Greater": np.greater, "Maximum": np.maximum,
+                  "Minimum": np.minimum}
+
+
+def _static_value(frozen: FrozenGraph, ref: str, depth: int = 0) -> Any | None:
+    """The value of an integer tensor computed only from constants and static shapes, or None.
+
+    ``tf.signal.fftshift`` computes its Roll's shift as ``gather(shape(x), axes) // 2``: constant once
+    the rolled axes have static lengths, though not a Const node. Unknown dims are carried as None in
+    object arrays, so any arithmetic that touches one fails and the value is not static.
+    """
+    node = frozen.node(ref.split(":")[0].lstrip("^"))
+    if node is None or depth > 32:
+        return None
+    try:
+        if node.op == "Const":
+            return frozen.const(node.name)
+        inputs = [i for i in node.input if not i.startswith("^")]
+        if node.op in ("Shape", "Rank", "Size"):
+            rank, dims = _rank_and_dims(frozen, inputs[0])
+            if rank is None:
+                return None
+            if node.op == "Rank":
+                return np.array(rank)
+            if node.op == "Size":
+                return np.array(int(np.prod(dims))) if None not in dims else None
+            return np.array(dims, dtype=object)
+        args = [_static_value(frozen, i, depth + 1) for i in inputs]
+        if any(a is None for a in args):
+            return None
+        if node.op in ("Identity", "Cast"):
+            return args[0]
+        if node.op == "Neg":
+            return -args[0]
+        if node.op in _STATIC_BINARY:
+            return _STATIC_BINARY[node.op](args[0], args[1])
+        if node.op in ("Select", "SelectV2"):
+            return np.where(args[0].astype(bool), args[1], args[2])
+        if node.op == "GatherV2":
+            return np.take(args[0], args[1].astype(int), axis=int(args[2]))
+        if node.op == "Pack":
+            return np.stack(args, axis=int(node.attr["axis"].i))
+        if node.op == "StridedSlice":
+            return args[0][tuple(_sparse_index(node, args[1], args[2], args[3]))]
+    except (TypeError, ValueError, IndexError):  # an unknown dim (None) met arithmetic: not static
+        return None
+    return None
+
+
+def _static_ints(frozen: FrozenGraph, ref: str) -> list[int] | None:
+    value = _static_value(frozen, ref)
+    if value is None:
+        return None
+    try:
+        return [int(v) for v in np.atleast_1d(np.asarray(value)).tolist()]
+    except (TypeError, ValueError):
+        return None
+
+
 def _roll(frozen: FrozenGraph, node: Any) -> Plan | str:
-    shift, axis = _scalar(frozen, node.input[1]), _scalar(frozen, node.input[2])
-    if shift is None or axis is None:
-        return "Roll with a tensor shift or axis (only constant scalar shift and axis are replaced)"
+    shifts, axes = _static_ints(frozen, node.input[1]), _static_ints(frozen, node.input[2])
+    if shifts is None or axes is None:
+        return ("Roll whose shift or axis is not fixed by constants and static shapes (a shift read from the data, or "
+                "fftshift over an unknown dim: pin that dim with --pin)")
+    if len(shifts) != len(axes):
+        shifts, axes = np.broadcast_to(shifts, max(len(shifts), len(axes))).tolist(), np.broadcast_to(
+            axes, max(len(shifts), len(axes))).tolist()
     rank, dims = _rank_and_dims(frozen, node.input[0])
     if rank is None:
         return "Roll on a tensor of unknown rank"
-    axis %= rank
-    n = dims[axis]
-    if n is None:
-        return f"Roll along axis {axis} whose length is unknown; pin it with --pin"
-    s = shift % n
+    steps = []  # (axis, length, shift): rolls along several axes compose one after the other
+    for shift, axis in zip(shifts, axes):
+        axis %= rank
+        n = dims[axis]
+        if n is None:
+            return f"Roll along axis {axis} whose length is unknown; pin it with --pin"
+        if shift % n:
+            steps.append((axis, n, shift % n))
 
     def build(x: Any) -> Any:
-        return x if s == 0 else tf().concat([_take(x, axis, n - s, None), _take(x, axis, 0, n - s)], axis=axis)
+        for axis, n, s in steps:
+            x = tf().concat([_take(x, axis, n - s, None), _take(x, axis, 0, n - s)], axis=axis)
+        return x if steps else tf().identity(x)
 
     return Plan((node.input[0],), build)
 
@@ -263,6 +334,26 @@ def _mask_bits(node: Any, name: str) -> int:
     return int(node.attr[name].i)
 
 
+def _sparse_index(node: Any, begin: Any, end: Any, strides: Any) -> list[Any]:
+    """A StridedSlice's index as the Python the user wrote: Ellipsis, None (new axis), int (shrink) or slice."""
+    begin_mask, end_mask = _mask_bits(node, "begin_mask"), _mask_bits(node, "end_mask")
+    ellipsis, new_axis = _mask_bits(node, "ellipsis_mask"), _mask_bits(node, "new_axis_mask")
+    shrink = _mask_bits(node, "shrink_axis_mask")
+    sparse: list[Any] = []
+    for i in range(len(begin)):
+        bit = 1 << i
+        if ellipsis & bit:
+            sparse.append(Ellipsis)
+        elif new_axis & bit:
+            sparse.append(None)
+        elif shrink & bit:
+            sparse.append(int(begin[i]))
+        else:
+            sparse.append(slice(None if begin_mask & bit else int(begin[i]), None if end_mask & bit else int(end[i]),
+                                int(strides[i])))
+    return sparse
+
+
 def _strided_slice(frozen: FrozenGraph, node: Any) -> Plan | str | None:
     """``x[..., None]`` and friends: slice without the new axes, then ExpandDims at their output positions.
 
@@ -280,20 +371,7 @@ def _strided_slice(frozen: FrozenGraph, node: Any) -> Plan | str | None:
     begin, end, strides = (frozen.const(ref) for ref in node.input[1:4])
     if begin is None or end is None or strides is None:
         return "StridedSlice with new axes and tensor (non-constant) bounds"
-    begin_mask, end_mask = _mask_bits(node, "begin_mask"), _mask_bits(node, "end_mask")
-    ellipsis, shrink = _mask_bits(node, "ellipsis_mask"), _mask_bits(node, "shrink_axis_mask")
-    sparse: list[Any] = []  # the Python index the user wrote: Ellipsis, None, int or slice per entry
-    for i in range(len(begin)):
-        bit = 1 << i
-        if ellipsis & bit:
-            sparse.append(Ellipsis)
-        elif new_axis & bit:
-            sparse.append(None)
-        elif shrink & bit:
-            sparse.append(int(begin[i]))
-        else:
-            sparse.append(slice(None if begin_mask & bit else int(begin[i]), None if end_mask & bit else int(end[i]),
-                                int(strides[i])))
+    sparse = _sparse_index(node, begin, end, strides)
     consumed = sum(1 for item in sparse if item is not None and item is not Ellipsis)
     if consumed > rank or sparse.count(Ellipsis) > 1:
         return "StridedSlice whose index does not fit its input's rank"
@@ -403,7 +481,8 @@ def _never(reason: str) -> Callable[[FrozenGraph, Any], Plan | str]:
 TABLE: dict[str, Substitution] = {
     s.op: s
     for s in (
-        Substitution("Roll", "concat of two slices (constant shift and axis, static axis length)", _roll),
+        Substitution("Roll", "concat of two slices per axis (shift and axis fixed by constants or static shapes, as in "
+                     "tf.signal.fftshift)", _roll),
         Substitution("Cumprod", "running product of slices along a static axis (exclusive and reverse kept)", _cumprod),
         Substitution("Cross", "explicit component formula", _cross),
         Substitution("PrintV2", "removed: it only prints", _print),
@@ -439,8 +518,8 @@ class SubstituteFlexOps(Rewrite):
         Roll, Cumprod, Cross, PrintV2, DenseBincount, MatrixInverse, MatrixDeterminant, ResizeArea
         (any size), StridedSlice with new axes on dynamic dims (x[..., tf.newaxis], mask[None, :, :]),
         and integer-keyed lookup tables (keras IntegerLookup, StaticHashTable int64 -> int64/float),
-        also when one replaced op feeds another (tf.roll into tf.math.cumprod); and the
-        tf.experimental.numpy calls that lower to them (tnp.roll, tnp.cumprod, tnp.cross).
+        also when one replaced op feeds another (tf.roll into tf.math.cumprod); and the calls that
+        lower to them (tf.signal.fftshift/ifftshift, tnp.roll, tnp.cumprod, tnp.cross).
     Why it fails:
         They are not TFLite builtins: ERROR_NEEDS_FLEX_OPS ("TF Select ops: Roll") or, worse,
         ERROR_NEEDS_CUSTOM_OPS ("Custom ops: ResizeArea"), which SELECT_TF_OPS does not rescue. The pip
