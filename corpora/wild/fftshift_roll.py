@@ -44,6 +44,4 @@ CASE = WildCase(
     build=build,
     expect="repaired",
     rewrites=("substitute_flex_ops",),
-    xfail=('exit 1: substitute_flex_ops failed: Roll (.../fftshift): Roll with a tensor shift or axis '
-           '(only constant scalar shift and axis are replaced)'),
 )
