@@ -59,10 +59,9 @@ class FrozenGraph:
         return tf().make_ndarray(node.attr["value"].tensor)
 
 
-def freeze(model: WorkingModel) -> FrozenGraph:
-    """The model's serving entry (pending contract changes included) as a frozen, flat GraphDef."""
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
+def serving_function(model: WorkingModel) -> Any:
+    """The model's serving entry (pending contract changes included) traced as one concrete function whose
+    positional inputs are the entry's inputs, in port order, and whose outputs are a dict by port name."""
     assert model.entry is not None
     t = tf()
     entry = model.entry
@@ -73,7 +72,18 @@ def freeze(model: WorkingModel) -> FrozenGraph:
         return call(dict(zip(names, args)))
 
     with captured_stderr():
-        concrete = t.function(serve, input_signature=[tensor_spec(p) for p in entry.inputs]).get_concrete_function()
+        return t.function(serve, input_signature=[tensor_spec(p) for p in entry.inputs]).get_concrete_function()
+
+
+def freeze(model: WorkingModel) -> FrozenGraph:
+    """The model's serving entry (pending contract changes included) as a frozen, flat GraphDef."""
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    assert model.entry is not None
+    entry = model.entry
+    names = [p.name for p in entry.inputs]
+    concrete = serving_function(model)
+    with captured_stderr():
         frozen = convert_variables_to_constants_v2(concrete, lower_control_flow=False)
     out_keys = sorted(concrete.structured_outputs)  # flatten order of a dict: sorted keys
     by_name = {p.name: p for p in entry.outputs}

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 
 from repair.findings import Finding, FindingKind
-from repair.model import WorkingModel, load, serving_callable, tensor_spec
+from repair.model import WorkingModel
 from repair.options import Options
 from repair.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.surgery import FrozenGraph, op_delta, prune_dead, save_frozen
+from repair.surgery import FrozenGraph, op_delta, prune_dead, save_frozen, serving_function
 from repair.tfenv import captured_stderr, tf
 
 _WRAPPER = b"PruneLowMagnitude"
@@ -46,17 +46,9 @@ def _trace(model: WorkingModel) -> _Traced:
     # the variables are frozen here, by hand, after the assignments are folded.
     from tensorflow.python.framework.convert_to_constants import _run_inline_graph_optimization
 
-    assert model.entry is not None
     t = tf()
-    entry = model.entry
-    call = serving_callable(load(model.path, model.tags), entry)
-    names = [p.name for p in entry.inputs]
-
-    def serve(*args: Any) -> dict[str, Any]:
-        return call(dict(zip(names, args)))
-
+    concrete = serving_function(model)
     with captured_stderr():
-        concrete = t.function(serve, input_signature=[tensor_spec(p) for p in entry.inputs]).get_concrete_function()
         graph_def = _run_inline_graph_optimization(concrete, lower_control_flow=False, aggressive_inlining=True)
     by_handle = {id(v.handle): v for v in concrete.graph.variables}
     variables = {}
