@@ -321,7 +321,7 @@ def diagnose(
             if verbose:
                 for f in diag.findings:
                     if f.evidence:
-                        out.print(f"\n[bold]{f.id}[/] evidence:\n{f.evidence}", highlight=False, markup=True)
+                        out.print(f"\n[bold]{f.id}[/] evidence:\n{escape(f.evidence)}", highlight=False, markup=True)
         return int(ExitCode.FINDINGS_REMAIN if blocking(diag.findings) else ExitCode.OK)
 
     raise typer.Exit(_guard(body))
