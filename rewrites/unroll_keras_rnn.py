@@ -146,9 +146,14 @@ def _load_source(model: WorkingModel, options: Options) -> tuple[Any, str, str]:
         return keras_model, flavour, model.keras_file.name
     import tf_keras
 
+    # Reviving layers from keras_metadata.pb runs from_config, and a Lambda's config holds marshalled Python:
+    # an untrusted SavedModel must not run code the user did not allow.
+    metadata = model.info.keras_metadata if model.info is not None else b""
+    if b'"Lambda"' in metadata and not options.unsafe_load:
+        raise RewriteFailed("the Keras configs hold a Lambda layer (code): rerun with --unsafe-load if you trust the model")
     try:
         with captured_stderr():
-            keras_model = tf_keras.models.load_model(str(model.path), compile=False)
+            keras_model = tf_keras.models.load_model(str(model.path), compile=False, safe_mode=not options.unsafe_load)
     except Exception as exc:  # tf_keras raises ValueError, TypeError, KeyError... for layers it cannot revive
         raise RewriteFailed(f"tf_keras cannot load the SavedModel: {_one_line(exc)}") from None
     return keras_model, "tf_keras", "keras_metadata.pb"
