@@ -124,7 +124,12 @@ class StripPruningWrappers(Rewrite):
         config, names = unwrapped_config(root)
         if not names:
             raise RewriteFailed("no PruneLowMagnitude layer in the model config")
-        with captured_stderr():
+        # from_config outside a safe-mode scope would unmarshal a Lambda's Python: never without the user's consent.
+        if model.info is not None and b'"Lambda"' in model.info.keras_metadata and not options.unsafe_load:
+            raise RewriteFailed("the Keras configs hold a Lambda layer (code): rerun with --unsafe-load if you trust the model")
+        from tf_keras.src.saving.serialization_lib import SafeModeScope
+
+        with captured_stderr(), SafeModeScope(not options.unsafe_load):
             try:
                 builder = tf_keras.Sequential if root["class_name"] == "Sequential" else tf_keras.Model
                 clean = builder.from_config(config)
