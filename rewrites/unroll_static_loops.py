@@ -62,7 +62,9 @@ def shape_only(frozen: FrozenGraph, ref: str) -> bool:
         if name in inputs:
             return False
         node = nodes.get(name)
-        if node is None or node.op in _SHAPE_OPS:
+        if node is None:
+            return False  # a tensor this graph does not define: nothing proves it is a constant
+        if node.op in _SHAPE_OPS:
             continue  # a shape is static here or it would not convert; the gate checks other sizes
         stack.extend(r.lstrip("^").split(":")[0] for r in node.input if not r.startswith("^"))
     return True
@@ -165,7 +167,10 @@ class UnrollStaticLoops(Rewrite):
                 raise RewriteFailed("no top-level While in the frozen serving graph (nested loops are not unrolled)")
             return self._straight_line(model, frozen, ops_before, scratch)
         done, left = [], []
-        for node in loops:
+        # By name: unrolling a loop rebuilds the node list, so a NodeDef held from before is a stale copy whose
+        # inputs still name the loop just replaced (two loops in a row: the second read the first's old outputs).
+        for name in [n.name for n in loops]:
+            node = next(n for n in frozen.graph_def.node if n.name == name)
             control = control_slice(frozen, node)
             if isinstance(control, str):
                 left.append(f"{node.name}: {control}")
@@ -192,8 +197,12 @@ class UnrollStaticLoops(Rewrite):
         note = f"; left alone: {'; '.join(left)}" if left else ""
         if lists:
             note = f"; {lists} TensorList read(s)/stack(s) replaced by Unpack/Pack" + note
+        # Loops left alone (a data-dependent count, a nested loop) keep the while-loop finding: the gate must not
+        # expect it gone from the output.
+        loops_left = bool(left) or any(op in _WHILE_OPS for op in frozen.op_counts())
         return Applied(new, f"unrolled {len(done)} loop(s) ({', '.join(f'{n} trips' for n in done)}){note}",
-                       op_delta=op_delta(ops_before, frozen.op_counts()))
+                       op_delta=op_delta(ops_before, frozen.op_counts()),
+                       partly=frozenset({FindingKind.WHILE_LOOP}) if loops_left else frozenset())
 
     @staticmethod
     def _straight_line(model: WorkingModel, frozen: FrozenGraph, ops_before: Any, scratch: Path) -> Applied:
