@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SCRIPTS = Path(__file__).parent / "scripts"
+WILD_SCRIPTS = Path(__file__).parent / "wild"
 
-__all__ = ["SCRIPTS", "SOURCE_CASES", "SourceCase", "get_source_case"]
+__all__ = ["SCRIPTS", "SOURCE_CASES", "WILD_SCRIPTS", "SourceCase", "all_source_cases", "get_source_case"]
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,21 @@ class SourceCase:
     diagnose_args: tuple[str, ...] = ()  # flags for both diagnoses (original and fixed), e.g. --target tflite-strict
     stays_broken: bool = False  # the codemod must change nothing (only warn); the fixed model is not checked
     legacy_keras: bool = False  # the script uses tf_keras/tfmot (it sets TF_USE_LEGACY_KERAS itself)
+    # A wild case: a script rebuilt from a public thread (``url``), in corpora/sources/wild/. Its fixed model must
+    # have no *blocking* finding (a real script may keep an info/warning, e.g. a dynamic batch it never pinned),
+    # convert builtins-only and match the original script's outputs within atol/rtol.
+    url: str = ""
+    atol: float = 1e-5
+    rtol: float = 1e-4
+    no_while: bool = False  # wild: the fixed .tflite must hold no WHILE (loop cases)
+
+    @property
+    def wild(self) -> bool:
+        return bool(self.url)
 
     @property
     def script(self) -> Path:
-        return SCRIPTS / f"{self.id}.py"
+        return (WILD_SCRIPTS if self.wild else SCRIPTS) / f"{self.id}.py"
 
     def codemod_args(self) -> list[str]:
         """The flags of ``repair codemod`` for this case (without the path and --write)."""
@@ -162,8 +174,15 @@ SOURCE_CASES: tuple[SourceCase, ...] = (
 )
 
 
+def all_source_cases() -> tuple[SourceCase, ...]:
+    """The unit scripts, then the wild ones (corpora/sources/wild)."""
+    from corpora.sources.wild import WILD_SOURCE_CASES
+
+    return SOURCE_CASES + WILD_SOURCE_CASES
+
+
 def get_source_case(case_id: str) -> SourceCase:
-    for case in SOURCE_CASES:
+    for case in all_source_cases():
         if case.id == case_id:
             return case
     raise KeyError(case_id)
