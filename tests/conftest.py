@@ -67,6 +67,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             _PLANNED.append(case_id)
 
 
+def planned_case_ids() -> list[str]:
+    """The ``case_id`` parameters of the selected tests (any corpus: models, wild, sources), in run order."""
+    return list(_PLANNED)
+
+
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     built = Corpus(tmp_path_factory.mktemp("corpus"))

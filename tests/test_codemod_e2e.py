@@ -49,6 +49,7 @@ import pytest
 from corpora.sources import SourceCase, all_source_cases
 from repair.decide import AutoDecider
 from tests.cli_helpers import repair
+from tests.conftest import planned_case_ids
 
 pytestmark = pytest.mark.slow
 
@@ -164,35 +165,50 @@ def difflib_diff(before: str, after: str, path: str) -> str:
 
 
 class SourceCorpus:
-    """Runs every case once: originals first on a 2-worker pool, codemods here, then the rewritten scripts."""
+    """Runs each selected case once: originals first on a 2-worker pool, codemods here, then the rewritten scripts.
 
-    def __init__(self, root: Path) -> None:
+    Only the cases the selected tests use are queued up front (``-k wild`` runs no unit script); a case asked for
+    later runs on demand."""
+
+    def __init__(self, root: Path, planned: list[str]) -> None:
         self.root = root
         self.cases = {c.id: c for c in ALL_CASES}
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._original: dict[str, Future[Path]] = {}
         self._fixed: dict[str, Future[Path] | None] = {}
         self._codemod: dict[str, Codemod | Exception] = {}
-        for case in ALL_CASES:
-            self._original[case.id] = self._pool.submit(_run_script, case.script, root / case.id / "original")
-        use_cli = _cli_has_codemod()
-        for case in ALL_CASES:
-            copy = root / case.id / "src" / case.script.name
-            copy.parent.mkdir(parents=True)
-            shutil.copyfile(case.script, copy)
-            try:
-                self._codemod[case.id] = done = (_codemod_cli if use_cli else _codemod_api)(case, copy)
-            except Exception as exc:  # reported by the tests of this case, not the whole session
-                self._codemod[case.id] = exc
-                self._fixed[case.id] = None
-                continue
-            changed = done.after != done.before
-            self._fixed[case.id] = self._pool.submit(_run_script, copy, root / case.id / "fixed") if changed else None
+        self._use_cli = _cli_has_codemod()
+        wanted = [c for c in ALL_CASES if c.id in planned]
+        for case in wanted:
+            self._start(case)
+        for case in wanted:
+            self._run_codemod(case)
+
+    def _start(self, case: SourceCase) -> None:
+        if case.id not in self._original:
+            self._original[case.id] = self._pool.submit(_run_script, case.script, self.root / case.id / "original")
+
+    def _run_codemod(self, case: SourceCase) -> None:
+        if case.id in self._codemod:
+            return
+        copy = self.root / case.id / "src" / case.script.name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(case.script, copy)
+        try:
+            self._codemod[case.id] = done = (_codemod_cli if self._use_cli else _codemod_api)(case, copy)
+        except Exception as exc:  # reported by the tests of this case, not the whole session
+            self._codemod[case.id] = exc
+            self._fixed[case.id] = None
+            return
+        changed = done.after != done.before
+        self._fixed[case.id] = self._pool.submit(_run_script, copy, self.root / case.id / "fixed") if changed else None
 
     def original(self, case_id: str) -> Path:
+        self._start(self.cases[case_id])
         return self._original[case_id].result()
 
     def codemod(self, case_id: str) -> Codemod:
+        self._run_codemod(self.cases[case_id])
         result = self._codemod[case_id]
         if isinstance(result, Exception):
             raise AssertionError(f"the codemod failed on {case_id}: {result}") from result
@@ -216,7 +232,7 @@ def _missing(case: SourceCase) -> set[str]:
 
 @pytest.fixture(scope="session")
 def sources(tmp_path_factory: pytest.TempPathFactory) -> SourceCorpus:
-    return SourceCorpus(tmp_path_factory.mktemp("sources"))
+    return SourceCorpus(tmp_path_factory.mktemp("sources"), planned_case_ids())
 
 
 def _diagnose(model: Path, case: SourceCase) -> list[dict[str, str]]:
