@@ -433,7 +433,7 @@ def codemod(
 
     Prints a unified diff of the safe fixes (unsafe ones with --unsafe-fixes); --write applies them. Warnings
     (display-only) and fixes not applied go to stderr, then one summary line. A file that does not parse is
-    reported and left alone. A line with `# repair: ignore` is never changed.
+    reported and left alone (a file found in a folder is parsed only when the pre-filter lets it through). A line with `# repair: ignore` is never changed.
     Exit 0: done; 1: some files could not be read, parsed or written; 2: bad input.
     """
 
@@ -485,7 +485,8 @@ def codemod(
                     sys.stdout.flush()
 
         started = time.perf_counter()
-        summary = run_codemod(files, chosen, options, decider, write, 1 if interactive else jobs, show)
+        named = [path for path in paths if path.is_file()]  # syntax-checked even when the pre-filter skips them
+        summary = run_codemod(files, chosen, options, decider, write, 1 if interactive else jobs, show, named)
         seconds = time.perf_counter() - started
         if plan_out is not None:
             write_plan(plan_out, "codemod", [str(p) for p in paths], fingerprint(files), entries)

@@ -12,10 +12,11 @@ Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -104,6 +105,12 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
         return result
     decided: dict[str, Decision] = {}
     code = text
+    # Rewrites run on the text as earlier rewrites left it; notes and prompts name lines of the file on disk.
+    origin = list(range(1, text.count("\n") + 2))  # line of the current code -> line of ``text``
+
+    def located(site: Site) -> Site:
+        return replace(site, line=origin[min(max(site.line, 1), len(origin)) - 1])
+
     for _ in range(MAX_ROUNDS):
         changed = False
         names = Names.of(code)  # one import table per version of the tree
@@ -112,8 +119,9 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
                 continue
             current = module
 
-            def select(site: Site, current: cst.Module = current, rewrite: SourceRewrite = rewrite) -> bool:
+            def select(found: Site, current: cst.Module = current, rewrite: SourceRewrite = rewrite) -> bool:
                 """Decide a site the moment the pass finds it: one pass both finds and applies."""
+                site = located(found)
                 if site.key in decided:  # rejected before (accepted ones are applied and do not match again)
                     return decided[site.key] is Decision.ACCEPT
 
@@ -131,9 +139,10 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
             for site in done.sites:
                 if site.safety is Safety.DISPLAY_ONLY and site.key not in decided:
                     decided[site.key] = Decision.REJECT
-                    result.edits.append(Edit(site, False, "display-only: no safe automatic fix"))
+                    result.edits.append(Edit(located(site), False, "display-only: no safe automatic fix"))
             new_code = done.module.code if done.module is not module else code
             if new_code != code:
+                origin = [origin[line - 1] for line in line_origins(code, new_code)]
                 module, code, changed = done.module, new_code, True
                 names = Names.of(code)
         if not changed or stopped(decider):
@@ -141,6 +150,21 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
     result.after = code
     result.status = "changed" if result.after != text else "unchanged"
     return result
+
+
+def line_origins(before: str, after: str) -> list[int]:
+    """For each line of ``after`` (1-based), the line of ``before`` it comes from: its own line where the text is
+    unchanged, the replaced line where a block was rewritten, the following line where lines were inserted."""
+    old, new = before.splitlines(), after.splitlines()
+    last = max(len(old), 1)
+    origins: list[int] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if tag == "delete":
+            continue
+        for k in range(j2 - j1):
+            line = i1 + k if tag == "equal" else i1 + min(k, max(i2 - i1 - 1, 0))
+            origins.append(min(line + 1, last))
+    return origins + [last] * (after.count("\n") + 1 - len(origins))  # a trailing line splitlines() does not count
 
 
 def discover(paths: Sequence[Path]) -> Iterator[Path]:
@@ -173,8 +197,11 @@ def write_atomic(path: Path, before: str, after: str) -> None:
 
 
 def process_file(path: Path, rewrites: Sequence[SourceRewrite], options: SourceOptions, decider: Decider,
-                 write: bool) -> FileResult:
-    """Read, rewrite and (with ``write``) save one file. Never raises for a bad file: it becomes ``failed``."""
+                 write: bool, named: bool = False) -> FileResult:
+    """Read, rewrite and (with ``write``) save one file. Never raises for a bad file: it becomes ``failed``.
+
+    A file the user ``named`` on the command line is always checked for syntax, even when the pre-filter skips it;
+    files found by walking a folder are not (parsing a whole tree is what the pre-filter saves)."""
     name = str(path)
     try:
         raw = path.read_bytes()
@@ -182,7 +209,8 @@ def process_file(path: Path, rewrites: Sequence[SourceRewrite], options: SourceO
         return FileResult(name, "failed", error=f"cannot read: {exc.strerror or exc}")
     quick = [r for r in rewrites if r.active(options) and any(t.encode() in raw for t in r.triggers)]
     if not quick:
-        return FileResult(name, "skipped")
+        error = _syntax_error(raw) if named else ""
+        return FileResult(name, "failed", error=error) if error else FileResult(name, "skipped")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -198,6 +226,17 @@ def process_file(path: Path, rewrites: Sequence[SourceRewrite], options: SourceO
         except OSError as exc:
             result.status, result.error = "failed", f"cannot write: {exc.strerror or exc}"
     return result
+
+
+def _syntax_error(raw: bytes) -> str:
+    """Why the bytes are not Python, or "" (CPython's own parser: far cheaper than building a libcst tree)."""
+    try:
+        ast.parse(raw)
+    except SyntaxError as exc:
+        return f"does not parse: {exc.msg} (line {exc.lineno})"
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, nesting
+        return f"does not parse: {exc}"
+    return ""
 
 
 @dataclass
@@ -240,9 +279,10 @@ def _init_worker(rewrites: Sequence[SourceRewrite], options: SourceOptions, deci
     _WORKER = (rewrites, options, decider, write)
 
 
-def _work(path: Path) -> tuple[FileResult, int]:
+def _work(job: tuple[Path, bool]) -> tuple[FileResult, int]:
     assert _WORKER is not None
-    result = process_file(path, *_WORKER)
+    path, named = job
+    result = process_file(path, *_WORKER, named=named)
     return _slim(result), _size(path)
 
 
@@ -261,15 +301,19 @@ def _size(path: Path) -> int:
 
 
 def run_codemod(paths: Sequence[Path], rewrites: Sequence[SourceRewrite], options: SourceOptions, decider: Decider,
-                write: bool, jobs: int = 1, on_result: Callable[[FileResult], None] | None = None) -> Summary:
+                write: bool, jobs: int = 1, on_result: Callable[[FileResult], None] | None = None,
+                named: Collection[Path] | None = None) -> Summary:
     """Run over every file; ``on_result`` sees each file's result in path order. ``jobs`` > 1 uses processes
-    (only for deciders that need no terminal: automatic and plan file)."""
+    (only for deciders that need no terminal: automatic and plan file). ``named``: the files the user named
+    (default: the files in ``paths``), which are checked for syntax even when the pre-filter skips them."""
     files = list(discover(paths))
+    named = set(named) if named is not None else {path for path in paths if path.is_file()}
     summary = Summary()
     if jobs > 1 and len(files) > 1:
         with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
                                  initargs=(tuple(rewrites), options, decider, write)) as pool:
-            for result, size in pool.map(_work, files, chunksize=max(1, min(64, len(files) // (jobs * 8) or 1))):
+            jobs_ = [(path, path in named) for path in files]
+            for result, size in pool.map(_work, jobs_, chunksize=max(1, min(64, len(files) // (jobs * 8) or 1))):
                 summary.add(result, size)
                 if on_result:
                     on_result(result)
@@ -278,7 +322,7 @@ def run_codemod(paths: Sequence[Path], rewrites: Sequence[SourceRewrite], option
         if stopped(decider):
             result = FileResult(str(path), "unchanged")  # quit: files not reached are left as they are
         else:
-            result = process_file(path, rewrites, options, decider, write)
+            result = process_file(path, rewrites, options, decider, write, named=path in named)
         summary.add(result, _size(path))
         if on_result:
             on_result(_slim(result))

@@ -63,3 +63,41 @@ def test_bad_usage_is_one_line(tmp_path: Path) -> None:
                  ["codemod", str(tmp_path), "-j", "0"], ["codemod", str(tmp_path), "-i"]):
         run = repair(*args)
         assert run.exit_code == 2 and len(run.stderr.strip().splitlines()) == 1, (args, run.stderr)
+
+
+def test_notes_name_lines_of_the_file_on_disk(tmp_path: Path) -> None:
+    """A rewrite that removes an import shifts the lines later rewrites see; the notes still point at the file as it
+    is on disk (the py_function call is on line 12 of the original, line 11 of the rewritten text)."""
+    script = tmp_path / "train.py"
+    script.write_text('''import tensorflow as tf
+import tensorflow.experimental.numpy as tnp
+
+
+class Layer(tf.keras.layers.Layer):
+    def call(self, x):
+        return tnp.exp(x)
+
+
+@tf.function
+def f(x):
+    y = tf.py_function(lambda a: a, [x], tf.float32)
+    return y
+''')
+    run = repair("codemod", str(script), "--unsafe-fixes")
+    assert run.exit_code == 0, run.stderr
+    assert "-import tensorflow.experimental.numpy as tnp" in run.stdout
+    assert f"{script}:12: warning warn_py_function" in run.stderr
+
+
+def test_named_file_with_a_syntax_error_fails_even_when_the_prefilter_would_skip_it(tmp_path: Path) -> None:
+    """Named on the command line, a file that is not Python is reported (exit 1) though no rewrite's trigger is in
+    it; found by walking a folder, it is skipped unparsed (parsing the tree is what the pre-filter saves)."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    bad = folder / "notes.py"
+    bad.write_text("def f(:\n    pass\n")
+    named = repair("codemod", str(bad))
+    assert named.exit_code == 1 and f"{bad}: failed: does not parse: invalid syntax (line 1)" in named.stderr
+    assert "1 files scanned: 0 changed, 0 unchanged, 0 skipped by the pre-filter, 1 failed" in named.stderr
+    walked = repair("codemod", str(folder), "-j", "2")
+    assert walked.exit_code == 0 and "1 skipped by the pre-filter, 0 failed" in walked.stderr

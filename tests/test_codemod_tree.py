@@ -54,6 +54,8 @@ def test_installed_packages(tmp_path: Path) -> None:
     rewritten = [p for p, text in originals.items() if p.read_text(encoding="utf-8", errors="replace") != text]
     assert len(rewritten) == changed
     for path in rewritten:
-        cst.parse_module(path.read_text(encoding="utf-8"))  # still Python
+        text = path.read_text(encoding="utf-8")
+        cst.parse_module(text)  # still Python to libcst ...
+        compile(text, str(path), "exec", dont_inherit=True)  # ... and to CPython, which also rejects what parses but cannot compile (e.g. a misplaced return)
     fixed_lines = re.findall(r"^(\S+): fixed \(", run.stderr, re.MULTILINE)
     assert sorted(fixed_lines) == sorted(str(p) for p in rewritten)
