@@ -25,7 +25,7 @@ demo: setup
 	@echo; echo "Repaired model and report: $(DEMO)/fixed (report.md, report.json, model.tflite)"
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
