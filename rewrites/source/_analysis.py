@@ -89,6 +89,81 @@ class Bindings(cst.CSTVisitor):
             self._bind(target, None)
 
 
+class _ScopeBindings(Bindings):
+    """The bindings of one scope only (a function, or the module): nested function, class and lambda bodies are
+    other scopes (their names are bound here, their contents are not); ``global``/``nonlocal`` names are noted."""
+
+    def __init__(self, root: cst.Module | cst.FunctionDef) -> None:
+        self._root = root
+        self.declared: set[str] = set()  # names a global/nonlocal statement takes out of this scope
+        super().__init__(root)  # type: ignore[arg-type]  # Bindings only calls root.visit
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        if node is self._root:
+            return True
+        super().visit_FunctionDef(node)
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        super().visit_ClassDef(node)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.declared.update(n.name.value for n in node.names)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self.declared.update(n.name.value for n in node.names)
+
+
+class Scopes(cst.CSTVisitor):
+    """Python's rule for a plain name: a name bound anywhere in a function is that function's local; otherwise it
+    is the enclosing function's, then the module's. ``values`` reads a name that way, so ``model`` in ``main`` and
+    ``model`` in ``build_model`` are two names (``Bindings`` alone mixes them and reads both as unknown)."""
+
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__()
+        self.module = module
+        self.all = Bindings(module)
+        self.chains: dict[int, tuple[cst.FunctionDef, ...]] = {}  # id(function) -> it and its enclosing functions
+        self._stack: list[cst.FunctionDef] = []
+        self._scopes: dict[int, _ScopeBindings] = {}
+        module.visit(self)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._stack.append(node)
+        self.chains[id(node)] = tuple(reversed(self._stack))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._stack.pop()
+
+    def _scope(self, root: cst.Module | cst.FunctionDef) -> _ScopeBindings:
+        if id(root) not in self._scopes:
+            self._scopes[id(root)] = _ScopeBindings(root)
+        return self._scopes[id(root)]
+
+    def chain(self, func: cst.FunctionDef | None) -> tuple[cst.FunctionDef, ...]:
+        """``func`` and the functions around it, innermost first (empty at module level)."""
+        return self.chains.get(id(func), ()) if func is not None else ()
+
+    def values(self, name: str, chain: tuple[cst.FunctionDef, ...]) -> list[cst.BaseExpression] | None:
+        """Every value bound to ``name`` in the scope it resolves to from ``chain`` (innermost function first), or
+        None when one binding is not a plain assignment or a global/nonlocal statement hides where it lives.
+        Dotted names (``self.model``) are attributes, not scoped: read file-wide as ``Bindings.only``."""
+        if "." in name:
+            return self.all.only(name)
+        for func in chain:
+            local = self._scope(func)
+            if name in local.declared:
+                return None
+            if name in local.values:
+                return local.only(name)
+        top = self._scope(self.module)
+        return top.only(name) if name not in top.declared else None
+
+
 def class_def(bindings: Bindings, name: str) -> cst.ClassDef | None:
     """The file's only class called ``name`` (a name defined twice reads as unknown)."""
     found = bindings.classes.get(name, [])

@@ -10,16 +10,17 @@ from libcst.helpers import get_full_name_for_node
 from repair.findings import FindingKind
 from repair.safety import Safety
 from repair.source import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
-from rewrites.source._analysis import SAVE, Bindings, argument, class_def, derives, returns
+from rewrites.source._analysis import SAVE, Scopes, argument, class_def, derives, returns
 
 # Keras 3 only (``import keras``, ``tf.keras`` since TF 2.16): tf_keras models save serving_default correctly.
 _MODEL_CLASSES = frozenset({"keras.Model", "keras.models.Model", "keras.Sequential", "keras.models.Sequential"})
 _BUILDERS = _MODEL_CLASSES | {"keras.models.load_model", "keras.saving.load_model"}
+Chain = tuple[cst.FunctionDef, ...]  # the functions around a name, innermost first
 
 
-def _builds_model(names: Names, bindings: Bindings, expr: cst.BaseExpression, seen: frozenset[str]) -> bool:
+def _builds_model(names: Names, scopes: Scopes, expr: cst.BaseExpression, chain: Chain, seen: frozenset[str]) -> bool:
     """A call that returns a Keras 3 model: a constructor, load_model, an application, an in-file subclass, or
-    an in-file function every return of which is one of those."""
+    an in-file function every return of which is one of those (read in that function's own scope)."""
     if not isinstance(expr, cst.Call):
         return False
     name = names.qualify(expr.func)
@@ -28,32 +29,49 @@ def _builds_model(names: Names, bindings: Bindings, expr: cst.BaseExpression, se
     if not isinstance(expr.func, cst.Name) or name is not None or expr.func.value in seen:
         return False
     local = expr.func.value
-    cls = class_def(bindings, local)
+    cls = class_def(scopes.all, local)
     if cls is not None:
-        return derives(names, bindings, cls, _MODEL_CLASSES)
-    funcs = bindings.functions.get(local, [])
-    results = returns(funcs[0]) if len(funcs) == 1 else []
-    return bool(results) and all(r is not None and _is_keras_model(names, bindings, r, seen | {local}) for r in results)
+        return derives(names, scopes.all, cls, _MODEL_CLASSES)
+    funcs = scopes.all.functions.get(local, [])
+    if len(funcs) != 1:
+        return False
+    results, inner = returns(funcs[0]), scopes.chain(funcs[0])
+    return bool(results) and all(r is not None and _is_keras_model(names, scopes, r, inner, seen | {local}) for r in results)
 
 
-def _is_keras_model(names: Names, bindings: Bindings, expr: cst.BaseExpression, seen: frozenset[str] = frozenset()) -> bool:
+def _is_keras_model(names: Names, scopes: Scopes, expr: cst.BaseExpression, chain: Chain,
+                    seen: frozenset[str] = frozenset()) -> bool:
+    """Whether ``expr``, read in the scope ``chain`` (innermost function first), is a Keras 3 model."""
     if isinstance(expr, (cst.Name, cst.Attribute)):
         dotted = get_full_name_for_node(expr) or ""
-        values = bindings.only(dotted) if dotted not in seen else None
-        return bool(values) and all(_builds_model(names, bindings, v, seen | {dotted}) for v in values or [])
-    return _builds_model(names, bindings, expr, seen)
+        key = f"{dotted}@{id(chain[0]) if chain else 0}"  # the same name in two scopes is two names
+        values = scopes.values(dotted, chain) if key not in seen else None
+        return bool(values) and all(_builds_model(names, scopes, v, chain, seen | {key}) for v in values or [])
+    return _builds_model(names, scopes, expr, chain, seen)
 
 
 class _Export(SourceTransformer):
+    def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
+        super().__init__(rewrite, ctx, select)
+        self.functions: list[cst.FunctionDef] = []  # the functions around the current node, outermost first
+
     @functools.cached_property
-    def bindings(self) -> Bindings:  # walked only once a save call is found
-        return Bindings(self.ctx.module)
+    def scopes(self) -> Scopes:  # walked only once a save call is found
+        return Scopes(self.ctx.module)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.append(node)
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self.functions.pop()
+        return updated
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if not self.names.is_(original.func, SAVE) or len(original.args) != 2:
             return updated
         obj, path = argument(original, 0, "obj"), argument(original, 1, "export_dir")
-        if obj is None or path is None or not _is_keras_model(self.names, self.bindings, obj.value):
+        chain = tuple(reversed(self.functions))
+        if obj is None or path is None or not _is_keras_model(self.names, self.scopes, obj.value, chain):
             return updated
         new_obj, new_path = (updated.args[next(i for i, b in enumerate(original.args) if b is a)] for a in (obj, path))
         replacement = updated.with_changes(
@@ -72,8 +90,9 @@ class ExportKerasModel(SourceRewrite):
         (keras.Model / keras.Sequential / keras.models.load_model / keras.saving.load_model /
         keras.applications.X / an instance of a class of the file deriving from keras.Model / a call of a
         function of the file whose every return is one of those), with
-        nothing but the model and the directory. Only names every assignment of which builds a
-        Keras 3 model are rewritten; tf_keras models (which save serving_default correctly), calls with
+        nothing but the model and the directory. Names are read in Python's scopes (a `model` local to
+        build_model() and the caller's `model` are two names). Only names every assignment of which (in the
+        scope the name resolves to) builds a Keras 3 model are rewritten; tf_keras models (which save serving_default correctly), calls with
         signatures= or options= (model.export has no equivalent) and names it cannot resolve are left alone.
     Why it fails:
         ATLAS 1i: the save succeeds and the .tflite converts without a word, but its outputs are
@@ -136,6 +155,17 @@ class ExportKerasModel(SourceRewrite):
             "def main(out):\n    net = build_model()\n    net.fit(x, y)\n    net.export(str(out / \"sm\"))\n",
             unsafe=True,
         ),
+        Example(  # the factory's local and the caller's variable share a name: two scopes, two names
+            "import tensorflow as tf\nfrom tensorflow import keras\n\n"
+            "def build_model():\n    model = keras.Sequential([keras.layers.Dense(2)])\n    model.compile('adam', 'mse')\n"
+            "    return model\n\n"
+            "def main(path):\n    model = build_model()\n    tf.saved_model.save(model, path)\n",
+            "import tensorflow as tf\nfrom tensorflow import keras\n\n"
+            "def build_model():\n    model = keras.Sequential([keras.layers.Dense(2)])\n    model.compile('adam', 'mse')\n"
+            "    return model\n\n"
+            "def main(path):\n    model = build_model()\n    model.export(path)\n",
+            unsafe=True,
+        ),
         # Left alone: tf_keras; signatures=/options=; a name also bound to something else; a tf.Module;
         # a parameter of unknown type; a function that may return something else; recursion.
         Example("import tf_keras\nimport tensorflow as tf\n\nmodel = tf_keras.Sequential([])\ntf.saved_model.save(model, out)\n"),
@@ -151,6 +181,11 @@ class ExportKerasModel(SourceRewrite):
             "def loop():\n    return loop()\n"
             "tf.saved_model.save(make(True), out4)\n"
             "tf.saved_model.save(loop(), out5)\n"
+        ),
+        Example(  # the function's model is its parameter, not the module's; a global statement hides the binding
+            "import keras\nimport tensorflow as tf\n\nmodel = keras.Sequential([])\n"
+            "def save(model, path):\n    tf.saved_model.save(model, path)\n"
+            "def reload(path):\n    global model\n    model = load(path)\n    tf.saved_model.save(model, path)\n"
         ),
         Example("import keras\nimport tensorflow as tf\n\nmodel = keras.Sequential([])\ntf.saved_model.save(model, out)  # repair: ignore\n"),
     )

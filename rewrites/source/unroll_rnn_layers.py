@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import libcst as cst
 
 from repair.findings import FindingKind
 from repair.safety import Safety
 from repair.source import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
-from rewrites.source._analysis import with_keyword
+from rewrites.source._analysis import Scopes, with_keyword
 
 _KERAS = ("keras.layers.", "tf_keras.layers.", "tensorflow.keras.layers.")  # the last: tf.compat.v1.keras
 _RNN = frozenset({"LSTM", "GRU", "SimpleRNN", "RNN"})
@@ -25,6 +28,17 @@ def _qualified(names: Names, expr: cst.BaseExpression) -> str | None:
     return names.qualify(expr) if isinstance(head, cst.Name) else None
 
 
+def _constant(scopes: Scopes, chain: tuple[cst.FunctionDef, ...], expr: cst.BaseExpression) -> int | None:
+    """An int literal, or a plain name every binding of which (in the scope it resolves to) is the same int literal
+    (``TIMESTEPS = 12`` at module level); None otherwise."""
+    if isinstance(expr, cst.Name):
+        values = scopes.values(expr.value, chain) or []
+        found = {_constant(scopes, (), v) if isinstance(v, cst.Integer) else None for v in values}
+        return found.pop() if len(found) == 1 else None
+    number = expr.evaluated_value if isinstance(expr, cst.Integer) else None
+    return number if isinstance(number, int) else None
+
+
 def _layer(qualified: str | None) -> str | None:
     """The class name of a Keras layer constructor (keras.layers.LSTM -> LSTM), or None."""
     if qualified is None:
@@ -37,46 +51,89 @@ def _layer(qualified: str | None) -> str | None:
     return None
 
 
-def _time(call: cst.Call, positional_shape: bool) -> tuple[bool, int | None]:
+Constant = Callable[[cst.BaseExpression], "int | None"]  # a time-dimension expression -> its int, if it has one
+
+
+def _time(call: cst.Call, positional_shape: bool, constant: Constant) -> tuple[bool, int | None]:
     """Whether ``call`` declares an input shape, and the time dimension it gives (None: unknown)."""
     shapes = [(a.value, _SHAPE_KEYWORDS[a.keyword.value]) for a in call.args
               if a.keyword is not None and a.keyword.value in _SHAPE_KEYWORDS]
     if positional_shape and call.args and call.args[0].keyword is None and not call.args[0].star:
         shapes.append((call.args[0].value, 0))
+    return _shape_time(shapes, constant)
+
+
+def _shape_time(shapes: list[tuple[cst.BaseExpression, int]], constant: Constant) -> tuple[bool, int | None]:
+    """The time dimension of the one declared shape (entry ``index`` of a literal tuple or list)."""
     if not shapes:
         return False, None
     shape, index = shapes[0]
     if len(shapes) > 1 or not isinstance(shape, (cst.Tuple, cst.List)) or len(shape.elements) <= index:
         return True, None
-    value = shape.elements[index].value
-    number = value.evaluated_value if isinstance(value, cst.Integer) else None
-    return True, number if isinstance(number, int) else None
+    return True, constant(shape.elements[index].value)
+
+
+def _build_shape(call: cst.Call) -> list[tuple[cst.BaseExpression, int]] | None:
+    """``model.build((None, T, F))`` / ``model.build(input_shape=[...])``: a subclassed model's declared input (the
+    batch is part of the shape, so time is entry 1); None for any other call."""
+    if not isinstance(call.func, cst.Attribute) or call.func.attr.value != "build" or len(call.args) != 1:
+        return None
+    arg = call.args[0]
+    if arg.star or (arg.keyword is not None and arg.keyword.value != "input_shape"):
+        return None
+    return [(arg.value, 1)] if isinstance(arg.value, (cst.Tuple, cst.List)) else None
 
 
 class _Unroll(SourceTransformer):
     def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
         super().__init__(rewrite, ctx, select)
-        # Every model input the file declares (Input, InputLayer, a layer's input_shape): all must be static.
+        # Every model input the file declares (Input, InputLayer, a layer's input_shape, a subclassed model's
+        # build(shape)): all must be static. A dimension may be a literal or a name bound once to one.
         times: list[int | None] = []
         names = self.names
+        scopes = self.scopes = Scopes(ctx.module)
+        self.functions: list[cst.FunctionDef] = []  # around the current node, outermost first
 
         class Inputs(cst.CSTVisitor):
+            def __init__(self) -> None:
+                super().__init__()
+                self.functions: list[cst.FunctionDef] = []
+
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+                self.functions.append(node)
+
+            def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+                self.functions.pop()
+
             def visit_Call(self, node: cst.Call) -> None:
+                constant = functools.partial(_constant, scopes, tuple(reversed(self.functions)))
+                build = _build_shape(node)
+                if build is not None:
+                    times.append(_shape_time(build, constant)[1])
+                    return
                 layer = _layer(_qualified(names, node.func))
                 if layer is None:
                     return
-                declared, time = _time(node, positional_shape=layer in _INPUTS)
+                declared, time = _time(node, layer in _INPUTS, constant)
                 if declared or layer in _INPUTS:  # an Input without a shape (tensor=, type_spec=) is unknown too
                     times.append(time)
 
         ctx.module.visit(Inputs())
         self._static = bool(times) and None not in times
 
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.append(node)
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self.functions.pop()
+        return updated
+
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         layer = _layer(_qualified(self.names, original.func))
         if layer not in _RNN or not original.args or any(a.star for a in original.args):
             return updated
-        declared, own = _time(original, positional_shape=False)
+        constant = functools.partial(_constant, self.scopes, tuple(reversed(self.functions)))
+        declared, own = _time(original, False, constant)
         if (own is None) if declared else not self._static:
             return updated  # Keras: "Cannot unroll a RNN if the time dimension is undefined"
         why = f"time dimension {own}" if declared else "every model input in this file has a static time dimension"
@@ -98,7 +155,9 @@ class UnrollRnnLayers(SourceRewrite):
         `keras.layers.LSTM(16)` (and GRU, SimpleRNN, RNN(cell); through keras, tf.keras, tf_keras or a
         from-import) without unroll=, or with an explicit unroll=False, in a file whose model inputs have
         a literal time dimension: the layer's own input_shape=(T, F), or every keras.Input(shape=...) /
-        InputLayer / input_shape= in the file starting with an int literal (batch_shape: its second entry).
+        InputLayer / input_shape= in the file starting with an int literal (batch_shape: its second entry),
+        or with a name bound only to one int literal (`TIMESTEPS = 12`); a subclassed model declares its
+        input with model.build((None, T, F)), which counts the same way.
     Why it fails:
         ATLAS section 6 and 9.4: every Keras RNN layer with unroll=False fails builtins-only conversion
         ("'tf.TensorListReserve' op requires element_shape to be static"), even with static shapes and
@@ -149,11 +208,27 @@ class UnrollRnnLayers(SourceRewrite):
             "import tf_keras\n\nx = tf_keras.layers.Input(batch_shape=(1, 7, 2))\ny = tf_keras.layers.GRU(4)(x)\n",
             "import tf_keras\n\nx = tf_keras.layers.Input(batch_shape=(1, 7, 2))\ny = tf_keras.layers.GRU(4, unroll=True)(x)\n",
         ),
+        Example(  # sizes from module constants; a subclassed model declared by build((None, T, F))
+            "import tensorflow as tf\nfrom tensorflow import keras\n\nTIMESTEPS = 12\nFEATURES = 3\n\n"
+            "def build():\n    return keras.Sequential([keras.layers.Input(shape=(TIMESTEPS, FEATURES)), keras.layers.LSTM(8)])\n\n"
+            "class Net(keras.Model):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.gru = keras.layers.GRU(8)\n\n"
+            "net = Net()\nnet.build((None, TIMESTEPS, FEATURES))\n",
+            "import tensorflow as tf\nfrom tensorflow import keras\n\nTIMESTEPS = 12\nFEATURES = 3\n\n"
+            "def build():\n    return keras.Sequential([keras.layers.Input(shape=(TIMESTEPS, FEATURES)), keras.layers.LSTM(8, unroll=True)])\n\n"
+            "class Net(keras.Model):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.gru = keras.layers.GRU(8, unroll=True)\n\n"
+            "net = Net()\nnet.build((None, TIMESTEPS, FEATURES))\n",
+        ),
         # Left alone: an unknown time dimension anywhere, no declared input, a non-Keras LSTM, an unroll
         # value that is not a literal, an ignore comment.
         Example("import keras\n\na = keras.Input(shape=(5, 8))\nb = keras.Input(shape=(None, 8))\n"
                 "x = keras.layers.LSTM(16)(a)\n"),
         Example("from tensorflow import keras\n\nmodel = keras.Sequential([keras.layers.LSTM(16), keras.layers.Dense(1)])\n"),
+        Example("import keras\n\nT = 5\nif long:\n    T = 50\ninputs = keras.Input(shape=(T, 8))\nx = keras.layers.LSTM(16)(inputs)\n"),
+        Example("import keras\n\nT = 5\n\ndef make(T):\n    return keras.Input(shape=(T, 8))\n\nx = keras.layers.LSTM(16)(make(T))\n"),
+        Example("import keras\n\nlayer = keras.layers.LSTM(16)\nnet.build((None, None, 8))\n"),
+
         Example("import keras\nimport mylib\n\ninputs = keras.Input(shape=(5, 8))\n"
                 "x = mylib.LSTM(16)(inputs)\ny = keras.layers.LSTM(4, unroll=flag)(inputs)\n"),
         Example("import keras\n\ninputs = keras.Input(shape=(5, 8))\nx = keras.layers.LSTM(16)(inputs)  # repair: ignore\n"),

@@ -26,4 +26,13 @@ WILD_SOURCE_CASES: tuple[SourceCase, ...] = (
     # --- pins (pin_none_dims, add_input_signature) ---
     # --- LiteRT migration, newaxis -> expand_dims ---
     # --- the other source rewrites on real scripts ---
+    SourceCase(
+        id="real_lstm_sensor_saved_model_save",
+        url="https://github.com/tensorflow/tensorflow/issues/70502",
+        summary="Keras 3 (from tensorflow import keras) Sequential LSTM over TIMESTEPS/N_FEATURES module constants, "
+                "build_model() whose local is also called model, tf.saved_model.save: TensorList loop + garbage",
+        unsafe=True,  # model.export renames the input key 'inputs' -> the Input's name
+        rewrites=frozenset({"export_keras_model", "unroll_rnn_layers"}),
+        findings=frozenset({"unbound-variables", "tensorlist-loop"}),
+    ),
 )
