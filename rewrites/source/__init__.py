@@ -13,6 +13,8 @@ from rewrites.source.rename_serving_keys_source import RenameServingKeysSource
 from rewrites.source.strip_pruning_before_export import StripPruningBeforeExport
 from rewrites.source.swap_tnp_calls import SwapTnpCalls
 from rewrites.source.unroll_rnn_layers import UnrollRnnLayers
+from rewrites.source.unroll_tensor_array_loop import UnrollTensorArrayLoop
+from rewrites.source.unroll_tf_range_loop import UnrollTfRangeLoop
 from rewrites.source.unroll_while_loop import UnrollWhileLoop
 from rewrites.source.warn_py_function import WarnPyFunction
 
@@ -20,6 +22,8 @@ SOURCE_CATALOG: tuple[SourceRewrite, ...] = (
     SwapTnpCalls(),
     ExplicitFloat32(),
     UnrollWhileLoop(),
+    UnrollTfRangeLoop(),
+    UnrollTensorArrayLoop(),
     UnrollRnnLayers(),
     ExportKerasModel(),
     ExportWithSignature(),

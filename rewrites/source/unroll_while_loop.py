@@ -40,6 +40,15 @@ def _int(expr: cst.BaseExpression) -> int | None:
     return None
 
 
+def static_int(names: Names, bindings: _Bindings, expr: cst.BaseExpression) -> int | None:
+    """A Python int the code fixes: an int literal, a module constant bound once to one, or tf.constant(<int literal>)."""
+    if isinstance(expr, cst.Name) and bindings.count[expr.value] == 1:
+        return bindings.constants.get(expr.value)
+    if isinstance(expr, cst.Call) and _qualified(names, expr.func) == "tensorflow.constant":
+        return _int(expr.args[0].value) if len(expr.args) == 1 and expr.args[0].keyword is None else None
+    return _int(expr)
+
+
 def _bound_names(target: cst.BaseExpression) -> list[str]:
     """The names an assignment target binds (``a.b`` and ``a[0]`` bind none)."""
     if isinstance(target, cst.Name):
@@ -52,13 +61,14 @@ def _bound_names(target: cst.BaseExpression) -> list[str]:
 
 
 class _Bindings(cst.CSTVisitor):
-    """How often each name is bound anywhere in the file, module-level int constants, and plain top-level defs."""
+    """How often each name is bound anywhere in the file, module-level int constants, and plain defs (at module
+    level or nested in a function or method: not methods themselves)."""
 
     def __init__(self) -> None:
         self.count: Counter[str] = Counter()
         self.constants: dict[str, int] = {}
         self.defs: dict[str, cst.FunctionDef] = {}
-        self._classes = 0
+        self._scopes: list[str] = []  # "class" / "def" around the current node
 
     def _bind(self, *names: str) -> None:
         self.count.update(names)
@@ -115,15 +125,20 @@ class _Bindings(cst.CSTVisitor):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._bind(node.name.value)
-        self._classes += 1
+        self._scopes.append("class")
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self._classes -= 1
+        self._scopes.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._bind(node.name.value)
-        if not self._classes and not node.decorators and node.asynchronous is None:
+        in_class = bool(self._scopes) and self._scopes[-1] == "class"  # a method: its name is an attribute
+        if not in_class and not node.decorators and node.asynchronous is None:
             self.defs[node.name.value] = node
+        self._scopes.append("def")
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._scopes.pop()
 
 
 class _Names(cst.CSTVisitor):
@@ -154,11 +169,43 @@ def _names(node: cst.CSTNode, skip: Sequence[cst.CSTNode] = ()) -> set[str]:
 
 
 def _positional(params: cst.Parameters, count: int) -> list[str] | None:
-    """The parameter names of a lambda/def called with ``count`` positional values, None if it takes others."""
-    names = [p.name.value for p in (*params.posonly_params, *params.params)]
-    if params.kwonly_params or params.star_kwarg is not None or isinstance(params.star_arg, cst.Param):
+    """The parameter names a lambda/def binds when called with ``count`` positional values (more parameters are
+    fine when they have defaults), None if it takes others."""
+    listed = [*params.posonly_params, *params.params]
+    if params.star_kwarg is not None or isinstance(params.star_arg, cst.Param) or len(listed) < count:
         return None
-    return names if len(names) == count else None
+    if any(p.default is None for p in (*listed[count:], *params.kwonly_params)):
+        return None
+    return [p.name.value for p in listed[:count]]
+
+
+def _defaults(params: cst.Parameters, count: int) -> dict[str, cst.BaseExpression]:
+    """Parameters a call with ``count`` positional values leaves at their defaults, with those defaults."""
+    listed = [*params.posonly_params, *params.params]
+    return {p.name.value: p.default for p in (*listed[count:], *params.kwonly_params) if p.default is not None}
+
+
+def _only_return(fn: cst.FunctionDef) -> cst.BaseExpression | None:
+    """What a def returns when its body is that one ``return`` statement."""
+    block = fn.body
+    lines = block.body if isinstance(block, cst.IndentedBlock) else [block]
+    if len(lines) != 1 or not isinstance(lines[0], (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+        return None
+    small = lines[0].body
+    return small[0].value if len(small) == 1 and isinstance(small[0], cst.Return) else None
+
+
+def _final_return(fn: cst.FunctionDef) -> cst.BaseExpression | None:
+    """What a def returns when its only ``return`` is its last statement (any statements before it)."""
+    from rewrites.source._analysis import returns
+
+    block = fn.body
+    if not isinstance(block, cst.IndentedBlock) or len(returns(fn)) != 1:
+        return _only_return(fn)
+    last = block.body[-1]
+    if isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1 and isinstance(last.body[0], cst.Return):
+        return last.body[0].value
+    return None
 
 
 def _single_line(node: cst.CSTNode) -> bool:
@@ -189,6 +236,7 @@ class _Unroll(SourceTransformer):
         self.bindings = _Bindings()
         ctx.module.visit(self.bindings)
         self._scopes: list[cst.Module | cst.FunctionDef | cst.ClassDef] = [ctx.module]
+        self._statements: set[int] = set()  # while_loop calls that are the value of a one-statement assignment
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._scopes.append(node)
@@ -206,24 +254,36 @@ class _Unroll(SourceTransformer):
 
     def _bound(self, expr: cst.BaseExpression) -> int | None:
         """An int literal, a module constant bound once to one, or tf.constant(<int literal>)."""
-        if isinstance(expr, cst.Name) and self.bindings.count[expr.value] == 1:
-            return self.bindings.constants.get(expr.value)
-        if isinstance(expr, cst.Call) and _qualified(self.names, expr.func) == "tensorflow.constant":
-            return _int(expr.args[0].value) if len(expr.args) == 1 and expr.args[0].keyword is None else None
-        return _int(expr)
+        return static_int(self.names, self.bindings, expr)
 
-    def _limit(self, cond: cst.BaseExpression, count: int) -> int | None:
-        """N for a condition ``lambda i, ...: i < N`` (or tf.less(i, N)) over ``count`` loop variables."""
-        if not isinstance(cond, cst.Lambda):
-            return None
-        params = cond.params
-        names = [p.name.value for p in (*params.posonly_params, *params.params)]
+    def _code(self, node: cst.CSTNode) -> str:
+        return cst.Module([]).code_for_node(node).strip().splitlines()[0][:80]
+
+    def _def(self, expr: cst.BaseExpression) -> cst.FunctionDef | None:
+        """The plain def a name bound once in the file refers to."""
+        if isinstance(expr, cst.Name) and self.bindings.count[expr.value] == 1:
+            return self.bindings.defs.get(expr.value)
+        return None
+
+    def _limit(self, cond: cst.BaseExpression, count: int) -> int | str | None:
+        """N for a condition ``i < N`` (or tf.less(i, N)) over ``count`` loop variables, a lambda or a def of this file
+        whose only statement returns it; None for an always-true condition (``lambda *_: True``: the loop runs
+        maximum_iterations times); else why the trip count is not static."""
+        fn = self._def(cond)
+        if isinstance(cond, cst.Lambda):
+            params, test = cond.params, cond.body
+        elif fn is not None and (returned := _only_return(fn)) is not None:
+            params, test = fn.params, returned
+        else:
+            return f"its condition `{self._code(cond)}` is not a lambda or a one-line def of this file"
+        listed = [p.name.value for p in (*params.posonly_params, *params.params)]
         star = isinstance(params.star_arg, cst.Param)
-        if not names or params.kwonly_params or params.star_kwarg is not None or len(names) > count:
+        names = listed[:count] if len(listed) >= count else listed
+        if params.star_kwarg is not None or (not star and _positional(params, count) is None) or (star and len(listed) > count):
+            return "its condition does not take the loop variables as positional parameters"
+        if isinstance(test, cst.Name) and test.value == "True":
             return None
-        if not star and len(names) != count:
-            return None
-        test = cond.body
+        defaults = _defaults(params, count)
         if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 \
                 and isinstance(test.comparisons[0].operator, cst.LessThan):
             left, right = test.left, test.comparisons[0].comparator
@@ -231,67 +291,79 @@ class _Unroll(SourceTransformer):
                 and all(a.keyword is None and not a.star for a in test.args):
             left, right = test.args[0].value, test.args[1].value
         else:
-            return None
-        if not isinstance(left, cst.Name) or left.value != names[0]:
-            return None
-        return self._bound(right)
+            return f"its condition `{self._code(test)}` is not `counter < N` (the trip count depends on values)"
+        if not names or not isinstance(left, cst.Name) or left.value != names[0]:
+            return "its condition does not compare the first loop variable (the counter)"
+        if isinstance(right, cst.Name) and right.value in defaults:  # `def cond(i, x, n=STEPS)`: never passed
+            right = defaults[right.value]
+        bound = self._bound(right)
+        if bound is None:
+            return (f"its bound `{self._code(right)}` is not a constant the source fixes (an int literal, a module "
+                    f"constant or a default argument of the condition): the trip count may depend on the input")
+        return bound
 
-    def _step(self, body: cst.BaseExpression, count: int) -> _Step | None:
-        """The body's parameters, its returned tuple (first element ``i + 1``) and its def, if it has that shape."""
-        fn: cst.FunctionDef | None = None
+    def _step(self, body: cst.BaseExpression, count: int, counted: bool) -> _Step | str:
+        """The body's parameters, its returned tuple (first element ``i + 1`` when ``counted``) and its def."""
+        fn = self._def(body)
         if isinstance(body, cst.Lambda):
             params, result = body.params, body.body
-        elif isinstance(body, cst.Name) and self.bindings.count[body.value] == 1 and body.value in self.bindings.defs:
-            fn = self.bindings.defs[body.value]
-            block = fn.body
-            lines = block.body if isinstance(block, cst.IndentedBlock) else [block]
-            if len(lines) != 1 or not isinstance(lines[0], (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-                return None
-            small = lines[0].body
-            if len(small) != 1 or not isinstance(small[0], cst.Return) or small[0].value is None:
-                return None
-            params, result = fn.params, small[0].value
+        elif fn is not None and (returned := _final_return(fn)) is not None:
+            params, result = fn.params, returned
         else:
-            return None
+            return f"its body `{self._code(body)}` is not a lambda or a def of this file ending in its only return"
         names = _positional(params, count)
-        if names is None or not isinstance(result, (cst.Tuple, cst.List)) or len(result.elements) != count:
-            return None
-        if any(isinstance(e, cst.StarredElement) for e in result.elements):
-            return None
-        first = result.elements[0].value
-        if not (isinstance(first, cst.BinaryOperation) and isinstance(first.operator, cst.Add)
-                and isinstance(first.left, cst.Name) and first.left.value == names[0] and _int(first.right) == 1):
-            return None
-        if self._counter_needs_tensor(result, names[0]):
-            return None
+        if names is None:
+            return "its body does not take the loop variables as positional parameters"
+        if not isinstance(result, (cst.Tuple, cst.List)) or len(result.elements) != count \
+                or any(isinstance(e, cst.StarredElement) for e in result.elements):
+            return "its body does not return a tuple of the loop variables"
+        if counted:
+            first = result.elements[0].value
+            if not (isinstance(first, cst.BinaryOperation) and isinstance(first.operator, cst.Add)
+                    and isinstance(first.left, cst.Name) and first.left.value == names[0] and _int(first.right) == 1):
+                return "its counter does not step by exactly 1"
+            if fn is not None and _rebinds(fn.body, names[0]):
+                return f"its body rebinds the counter `{names[0]}`"
         return names, result, fn
 
-    def _counter_needs_tensor(self, result: cst.BaseExpression, counter: str) -> bool:
-        """Whether the counter, a Python int once unrolled, reaches tf.cond or has an attribute read (``i.dtype``)."""
+    def _needs_tensor(self, where: cst.CSTNode, name: str) -> bool:
+        """Whether a loop variable that stays a Python int once unrolled reaches tf.cond or has an attribute read."""
         found = False
         names = self.names
 
         class Look(cst.CSTVisitor):
             def visit_Attribute(self, node: cst.Attribute) -> None:
                 nonlocal found
-                found |= isinstance(node.value, cst.Name) and node.value.value == counter
+                found |= isinstance(node.value, cst.Name) and node.value.value == name
 
             def visit_Call(self, node: cst.Call) -> None:
                 nonlocal found
-                found |= _qualified(names, node.func) in _NEEDS_TENSOR and counter in _names(node)
+                found |= _qualified(names, node.func) in _NEEDS_TENSOR and name in _names(node)
 
-        result.visit(Look())
+        where.visit(Look())
         return found
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if _qualified(self.names, node.func) == "tensorflow.while_loop" and id(node) not in self._statements:
+            self.warn(node, "tf.while_loop stays a WHILE loop: its result is not unpacked into names by a plain "
+                            "assignment, so it cannot become a for loop here")
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        if len(node.body) == 1 and isinstance(node.body[0], cst.Assign):
+            self._statements.add(id(node.body[0].value))
 
     def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
                                   ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
         plan = self._plan(original)
         if plan is None:
             return updated
+        if isinstance(plan, str):
+            self.warn(original, f"tf.while_loop stays a WHILE loop: {plan}")
+            return updated
         statements, message = plan
         return self.edit(original, updated, cst.FlattenSentinel(statements), message)  # type: ignore[arg-type,return-value]
 
-    def _plan(self, line: cst.SimpleStatementLine) -> tuple[list[cst.BaseStatement], str] | None:
+    def _plan(self, line: cst.SimpleStatementLine) -> tuple[list[cst.BaseStatement], str] | str | None:
         if len(line.body) != 1 or not isinstance(line.body[0], cst.Assign) or len(line.body[0].targets) != 1:
             return None
         assign = line.body[0]
@@ -299,50 +371,74 @@ class _Unroll(SourceTransformer):
         if not isinstance(call, cst.Call) or _qualified(self.names, call.func) != "tensorflow.while_loop":
             return None
         if isinstance(self._scopes[-1], cst.ClassDef):  # a name bound in a class body becomes a class attribute
-            return None
+            return "it is in a class body"
         args: dict[str, cst.BaseExpression] = {}
         for position, arg in enumerate(call.args):
             if arg.star or (arg.keyword is None and position > 2):
-                return None
+                return "its arguments are not plain"
             args[arg.keyword.value if arg.keyword is not None else ("cond", "body", "loop_vars")[position]] = arg.value
-        if not _REQUIRED <= args.keys() or args.keys() - _REQUIRED - {"maximum_iterations"} - _NEUTRAL:
-            return None
+        extra = args.keys() - _REQUIRED - {"maximum_iterations"} - _NEUTRAL
+        if not _REQUIRED <= args.keys() or extra:
+            return f"it has {', '.join(f'`{k}=`' for k in sorted(extra)) or 'no cond/body/loop_vars'}"
         loop_vars, target = args["loop_vars"], assign.targets[0].target
         if not isinstance(loop_vars, (cst.Tuple, cst.List)) or not isinstance(target, (cst.Tuple, cst.List)):
-            return None
+            return "its loop_vars or its result is not a tuple of names"
         count = len(loop_vars.elements)
         targets = [e.value.value if isinstance(e, cst.Element) and isinstance(e.value, cst.Name) else "" for e in target.elements]
         if count < 2 or len(targets) != count or "" in targets \
                 or any(isinstance(e, cst.StarredElement) for e in loop_vars.elements):
-            return None
+            return "its loop_vars or its result is not a tuple of two or more names"
         named = [t for t in targets if t != "_"]
-        start, limit = self._bound(loop_vars.elements[0].value), self._limit(args["cond"], count)
-        step = self._step(args["body"], count)
-        if start is None or limit is None or step is None or len(set(named)) != len(named):
-            return None
-        trips = limit - start
+        if len(set(named)) != len(named):
+            return "its result unpacks into the same name twice"
+        limit = self._limit(args["cond"], count)
+        if isinstance(limit, str):
+            return limit
         maximum = args.get("maximum_iterations")
-        if not 1 <= trips <= _MAX_TRIPS or self.bindings.count["range"]:
-            return None
-        if maximum is not None and not (isinstance(maximum, cst.Name) and maximum.value == "None"):
-            bound = self._bound(maximum)
-            if bound is None or bound < trips:
-                return None
+        if maximum is not None and isinstance(maximum, cst.Name) and maximum.value == "None":
+            maximum = None
+        most = self._bound(maximum) if maximum is not None else None
+        if maximum is not None and most is None:
+            return f"its maximum_iterations `{self._code(maximum)}` is not a constant the source fixes"
+        if limit is None:  # always true: maximum_iterations alone counts the steps
+            if most is None:
+                return "its condition is always true and it has no constant maximum_iterations"
+            trips = most
+        else:
+            start = self._bound(loop_vars.elements[0].value)
+            if start is None:
+                return "its counter does not start at a constant"
+            trips = limit - start if most is None else min(limit - start, most)
+        if not 1 <= trips <= _MAX_TRIPS:
+            return f"its trip count ({trips}) is not between 1 and {_MAX_TRIPS}"
+        if self.bindings.count["range"]:
+            return "the file rebinds `range`"
+        step = self._step(args["body"], count, counted=limit is not None)
+        if isinstance(step, str):
+            return step
         params, result, fn = step
+        # A loop variable that starts as a Python int stays one (tf.while_loop made it a tensor).
+        where: cst.CSTNode = result if fn is None else fn.body
+        for param, initial in zip(params, loop_vars.elements):
+            if (limit is not None and param == params[0]) or self._bound(initial.value) is not None:
+                if self._needs_tensor(where, param):
+                    return f"`{param}` would be a Python int, and the body hands it to tf.cond/tf.case or reads an attribute"
         # Inside the loop: a lambda's body is inlined, so its parameters are the loop variables; a def is
         # called, so the targets themselves can be (a `_` target keeps the parameter's name).
         loop = params if fn is None else [t if t != "_" else p for t, p in zip(targets, params)]
         # Names the new code binds must not mean anything else in the scope (nor make a global local).
-        taken = _names(self._scopes[-1], [line, *([fn] if fn is not None else [])]) | _names(loop_vars)
+        cond_fn = self._def(args["cond"])  # a def condition is no longer called: its own names do not count
+        skip = [line, *(d for d in (fn, cond_fn) if d is not None)]
+        taken = _names(self._scopes[-1], skip) | _names(loop_vars)
         taken |= {fn.name.value} if fn is not None else set()
         fresh = [v for v, t in zip(loop, targets) if v != t]
         if len(set(loop)) != count or "_" in loop or any(v in taken or v in named for v in fresh):
-            return None
+            return "the names the for loop would bind are already used in this scope"
         if fn is not None and set(loop) & (_names(fn) - set(params)):  # the def reads one of them from outside
-            return None
+            return "its body reads one of the loop variables' names from outside"
         index = next((n for n in ("_", "_step") if n not in taken and n not in loop), None)
         if index is None:
-            return None
+            return "no free name for the for loop's index"
         value: cst.BaseExpression = _unparenthesized(result) if fn is None else cst.Call(
             cst.Name(fn.name.value), [cst.Arg(cst.Name(v)) for v in loop])
         body = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(_tuple(loop))], value)])
@@ -356,6 +452,27 @@ class _Unroll(SourceTransformer):
             statements.append(cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(_tuple([t for t, _ in last]))],
                                                                   _tuple([v for _, v in last]))]))
         return statements, f"tf.while_loop with a static trip count ({trips}) -> Python for loop unrolled at trace time"
+
+
+def _rebinds(node: cst.CSTNode, name: str) -> bool:
+    """Whether an assignment, augmented assignment or for loop under ``node`` binds ``name``."""
+    found = False
+
+    class Look(cst.CSTVisitor):
+        def visit_Assign(self, n: cst.Assign) -> None:
+            nonlocal found
+            found |= any(name in _bound_names(t.target) for t in n.targets)
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            nonlocal found
+            found |= name in _bound_names(n.target)
+
+        def visit_For(self, n: cst.For) -> None:
+            nonlocal found
+            found |= name in _bound_names(n.target)
+
+    node.visit(Look())
+    return found
 
 
 class UnrollWhileLoop(SourceRewrite):
@@ -414,18 +531,50 @@ class UnrollWhileLoop(SourceRewrite):
             "def g(x, y):\n    n, x, y = 0, x, y  # loop\n    for _ in range(4):\n        n, x, y = step(n, x, y)\n"
             "    return x\n",
         ),
-        # Left alone: a data-dependent condition, a non-literal start, a step of 2, a counter fed to tf.cond,
-        # maximum_iterations below the trip count, a loop-variable name used elsewhere in the scope.
+        # Named defs (nested in a method), the bound as a default argument of the condition, a body of several
+        # statements, shape-neutral keywords; maximum_iterations caps the trip count.
+        Example(
+            "import tensorflow as tf\n\nSTEPS = 6\n\n\nclass Refiner(tf.Module):\n"
+            "    @tf.function\n    def __call__(self, x):\n"
+            "        def cond(i, h, limit=STEPS):\n            return tf.less(i, limit)\n\n"
+            "        def body(i, h):\n            h = tf.tanh(h @ self.w)\n            h = h * 0.5\n"
+            "            return [i + 1, h]\n\n"
+            "        _, h = tf.while_loop(cond, body, loop_vars=[tf.constant(0), x], maximum_iterations=4, back_prop=False)\n"
+            "        return h\n",
+            "import tensorflow as tf\n\nSTEPS = 6\n\n\nclass Refiner(tf.Module):\n"
+            "    @tf.function\n    def __call__(self, x):\n"
+            "        def cond(i, h, limit=STEPS):\n            return tf.less(i, limit)\n\n"
+            "        def body(i, h):\n            h = tf.tanh(h @ self.w)\n            h = h * 0.5\n"
+            "            return [i + 1, h]\n\n"
+            "        i, h = tf.constant(0), x\n        for _ in range(4):\n            i, h = body(i, h)\n"
+            "        return h\n",
+        ),
+        # An always-true condition: maximum_iterations alone counts the steps.
+        Example(
+            "import tensorflow as tf\n\n\ndef f(a, b):\n"
+            "    a, b = tf.while_loop(lambda *_: True, lambda a, b: (a + b, b * 2.0), [a, b], maximum_iterations=3)\n"
+            "    return a\n",
+            "import tensorflow as tf\n\n\ndef f(a, b):\n"
+            "    a, b = a, b\n    for _ in range(3):\n        a, b = a + b, b * 2.0\n"
+            "    return a\n",
+        ),
+        # Left alone with a note: a data-dependent condition, a non-literal start, a step of 2, a counter fed to
+        # tf.cond, a loop-variable name used elsewhere in the scope, a result that is not unpacked.
         Example("import tensorflow as tf\n\n"
-                "i, x = tf.while_loop(lambda i, x: tf.reduce_max(x) > 0.5, lambda i, x: (i + 1, x / 2), (0, x))\n"),
+                "i, x = tf.while_loop(lambda i, x: tf.reduce_max(x) > 0.5, lambda i, x: (i + 1, x / 2), (0, x))\n",
+                warns=1),
         Example("import tensorflow as tf\n\n"
                 "i, x = tf.while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, x * w), (start, x))\n"
                 "j, y = tf.while_loop(lambda j, y: j < 8, lambda j, y: (j + 2, y * w), (0, y))\n"
-                "k, z = tf.while_loop(lambda k, z: k < 3, lambda k, z: (k + 1, tf.cond(k > 0, f, g)), (0, z))\n"
-                "m, z = tf.while_loop(lambda m, z: m < 9, lambda m, z: (m + 1, z * w), (0, z), maximum_iterations=4)\n"),
+                "k, z = tf.while_loop(lambda k, z: k < 3, lambda k, z: (k + 1, tf.cond(k > 0, f, g)), (0, z))\n",
+                warns=3),
         Example("import tensorflow as tf\n\n\ndef f(x, h):\n"
                 "    _, out = tf.while_loop(lambda i, h: i < 3, lambda i, h: (i + 1, h * x), (0, h))\n"
-                "    return out + h\n"),
+                "    return out + h\n", warns=1),
+        Example("import tensorflow as tf\n\n\ndef g(x, n):\n"
+                "    def cond(i, x):\n        return i < n\n\n"
+                "    return tf.while_loop(cond, lambda i, x: (i + 1, x * 2.0), (0, x))[1]\n", warns=1),
+        # Left alone: opted out.
         Example("import tensorflow as tf\n\n"
                 "i, x = tf.while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, x * w), (0, x))  # repair: ignore\n"),
     )
