@@ -22,8 +22,59 @@ from corpora.sources import SourceCase
 
 WILD_SOURCE_CASES: tuple[SourceCase, ...] = (
     # --- float64 under numpy behavior (swap_tnp_calls, explicit_float32) ---
+    SourceCase(
+        id="tnp_module_mixed_matmul",
+        url="https://github.com/tensorflow/tensorflow/issues/62729",
+        summary="tf.Module solver, numpy behavior on: tnp.eye/ones/linspace/asarray of floats meet float32 in tnp.matmul "
+                "(float64 export; the old edit set died with a MatMul float32/float64 TypeError)",
+        unsafe=True,  # float64 constants become float32
+        rewrites=frozenset({"explicit_float32", "swap_tnp_calls"}),
+        findings=frozenset({"float64-ops"}),
+        atol=1e-5, rtol=1e-5,  # float64 -> float32 constants: float32 rounding of the original
+    ),
+    SourceCase(
+        id="tnp_keras_attention_missed",
+        url="https://github.com/tensorflow/tensorflow/issues/49969",
+        summary="Keras 3 attention layer, numpy behavior on: dtype=float, int tensor / int tensor and np.float64 "
+                "promote the scores to float64 (Flex Mul), producers the old codemod never saw",
+        unsafe=True,
+        rewrites=frozenset({"explicit_float32", "swap_tnp_calls"}),
+        findings=frozenset({"float64-ops"}),
+        atol=1e-5, rtol=1e-5,
+    ),
     # --- loops (unroll_while_loop and the loop forms) ---
     # --- pins (pin_none_dims, add_input_signature) ---
+    SourceCase(
+        id="pin_keras3_light_level",
+        url="https://github.com/tensorflow/tensorflow/issues/58622",
+        summary="Keras 3 tf.keras.layers.Input(shape=(None, None, CHANNELS), name='input_image'), model.export: "
+                "shape_signature [-1, -1, -1, 3]; the pin's batch goes into model.export(input_signature=...)",
+        pins=("input_image=1,32,32,3",),
+        rewrites=frozenset({"pin_none_dims"}),
+        findings=frozenset({"dynamic-dims"}),
+        diagnose_args=("--target", "tflite-strict"),
+    ),
+    SourceCase(
+        id="pin_tfkeras_sequential_lstm",
+        url="https://github.com/tensorflow/tensorflow/issues/40344",
+        summary="tf_keras Sequential, LSTM(8, input_shape=(STEPS, FEATURES)) with STEPS = None, model.save: served "
+                "as lstm_input [-1, -1, 4]; pinned with batch_size=1, then the static LSTM is unrolled",
+        pins=("lstm_input=1,10,4",),
+        rewrites=frozenset({"pin_none_dims", "unroll_rnn_layers"}),
+        findings=frozenset({"dynamic-dims"}),
+        diagnose_args=("--target", "tflite-strict"),
+        legacy_keras=True,
+    ),
+    SourceCase(
+        id="pin_keras3_export_signature",
+        url="https://github.com/tensorflow/tensorflow/issues/40185",
+        summary="Keras 3 model.export(path, input_signature=[tf.TensorSpec(shape=[None, None, ROW], ..., "
+                "name='pixels')]): dynamic batch and rows",
+        pins=("pixels=1,28,28",),
+        rewrites=frozenset({"pin_none_dims"}),
+        findings=frozenset({"dynamic-dims"}),
+        diagnose_args=("--target", "tflite-strict"),
+    ),
     # --- LiteRT migration, newaxis -> expand_dims ---
     # --- the other source rewrites on real scripts ---
     SourceCase(
@@ -34,5 +85,25 @@ WILD_SOURCE_CASES: tuple[SourceCase, ...] = (
         unsafe=True,  # model.export renames the input key 'inputs' -> the Input's name
         rewrites=frozenset({"export_keras_model", "unroll_rnn_layers"}),
         findings=frozenset({"unbound-variables", "tensorlist-loop"}),
+    ),
+    SourceCase(
+        id="real_gru_subclass_saved_model_save",
+        url="https://github.com/tensorflow/tensorflow/issues/69307",
+        summary="Keras 3 keras.Model subclass with a GRU, model.build((None, SEQ_LEN, N_FEATURES)) from constants, "
+                "tf.saved_model.save: TensorList loop + unbound variables",
+        unsafe=True,  # model.export: the input key becomes args_0 (the call argument), not inputs
+        rewrites=frozenset({"export_keras_model", "unroll_rnn_layers"}),
+        findings=frozenset({"unbound-variables", "tensorlist-loop"}),
+    ),
+    SourceCase(
+        id="real_pruned_lstm_tfkeras",
+        url="https://github.com/tensorflow/tensorflow/issues/57710",
+        summary="tf_keras (from tensorflow import keras) LSTM pruned with tfmot, saved with "
+                "tf.keras.models.save_model(model_for_pruning, dir): TensorList loop, pruning wrappers, client key",
+        renames=("input_features=features",),
+        rewrites=frozenset({"strip_pruning_before_export", "unroll_rnn_layers", "rename_serving_keys_source"}),
+        findings=frozenset({"pruning-wrappers", "tensorlist-loop", "serving-key-mismatch"}),
+        diagnose_args=("--input-keys", "features"),
+        legacy_keras=True,
     ),
 )
