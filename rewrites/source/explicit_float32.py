@@ -6,123 +6,117 @@ import libcst as cst
 
 from repair.findings import FindingKind
 from repair.safety import Safety
-from repair.source import Example, NewImport, Names, Select, SourceContext, SourceRewrite, SourceTransformer
-from rewrites.source._analysis import keyword, kwarg, with_keyword
-
-_TNP = "tensorflow.experimental.numpy."
-# tnp constructor -> (positional index of dtype, keyword that carries the data, or None: the call always gets float32)
-_CONSTRUCTORS: dict[str, tuple[int, str | None]] = {"asarray": (1, "a"), "array": (1, "val"), "linspace": (5, None),
-                                                     "arange": (3, None)}
-# Calls whose arguments are indices: an arange there must stay an integer.
-_INDEXERS = frozenset({"take", "take_along_axis", "gather", "gather_nd", "one_hot", "scatter_nd", "tensor_scatter_nd_update"})
-
-
-def _qualified(names: Names, expr: cst.BaseExpression) -> str | None:
-    """The qualified name of a plain dotted name; None for ``f(x).y`` or ``a[0].b``, which Names.qualify would name."""
-    head = expr
-    while isinstance(head, cst.Attribute):
-        head = head.value
-    return names.qualify(expr) if isinstance(head, cst.Name) else None
-
-
-def _number(expr: cst.BaseExpression) -> str | None:
-    """'float' or 'int' for a Python number literal, None for anything else."""
-    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, (cst.Minus, cst.Plus)):
-        expr = expr.expression
-    return "float" if isinstance(expr, cst.Float) else "int" if isinstance(expr, cst.Integer) else None
-
-
-def _leaves(expr: cst.BaseExpression) -> list[str | None]:
-    """The kinds of every leaf of a literal: numbers, lists/tuples of them, or ``[0.1] * 8``."""
-    if isinstance(expr, (cst.List, cst.Tuple)):
-        if not expr.elements or any(isinstance(e, cst.StarredElement) for e in expr.elements):
-            return [None]
-        return [kind for e in expr.elements for kind in _leaves(e.value)]
-    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Multiply):
-        for seq, count in ((expr.left, expr.right), (expr.right, expr.left)):
-            if isinstance(seq, (cst.List, cst.Tuple)) and isinstance(count, cst.Integer):
-                return _leaves(seq)
-        return [None]
-    return [_number(expr)]
-
-
-def _floats(expr: cst.BaseExpression) -> bool:
-    """Python data that tnp turns into float64: all number literals, at least one of them a float."""
-    kinds = _leaves(expr)
-    return None not in kinds and "float" in kinds
-
+from repair.source import Example, Select, SourceContext, SourceRewrite, SourceTransformer
+from rewrites.source._analysis import kwarg, with_keyword
+from rewrites.source._float64_flow import Flow, Producer, module_of
+from rewrites.source.swap_tnp_calls import data_args
 
 class _Float32(SourceTransformer):
-    def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
-        super().__init__(rewrite, ctx, select)
-        self._indices: set[int] = set()  # ids of expressions used as indices
-        self._cast: set[int] = set()  # ids of expressions already cast (a wrapped linspace)
+    def visit_Module(self, node: cst.Module) -> None:
+        # One decision per group of float64 producers whose values meet in one op: all become float32, or none does.
+        self.flow = Flow(node, self.names, data_args, lambda line: self.ctx.ignored(line, line, self.rewrite.id)
+                         or self.ctx.ignored(line, line, "swap_tnp_calls"))
+        self._accepted: set[int] = set()
+        for group in self.flow.groups:
+            if group.owner != self.rewrite.id:
+                continue
+            free = [p for p in group.producers if not p.blocked]
+            if not free:
+                continue  # nothing here could change: nothing to decide or to warn about
+            if group.blocked:
+                why = "; ".join(f"{p.label} (line {p.line}) is {p.blocked}" for p in group.blocked)
+                way_out = "remove the ignore comment, or make them float32 by hand" \
+                    if any("ignore" in p.blocked for p in group.blocked) else \
+                    "`repair fix` (compute_in_float32) keeps a float64 interface and computes in float32 inside"
+                self.warn(free[0].node, f"float64 left as it is: {group.describe()} meet in one op, and {why}; making "
+                          f"only the others float32 would mix float32 and float64 (tf ops do not promote), so nothing "
+                          f"was changed: {way_out}")
+                continue
+            met = f"; their values meet in one op, so all {len(group.producers)} change together" \
+                if len(group.producers) > 1 else ""
+            site = self._site(group.producers[0].node, f"float64 -> float32: {group.describe()}{met}", Safety.UNSAFE)
+            if site is not None and self.select(site):
+                self._accepted.update(id(p.node) for p in group.producers)
 
-    def visit_SubscriptElement(self, node: cst.SubscriptElement) -> None:
-        if isinstance(node.slice, cst.Index):
-            self._indices.add(id(node.slice.value))
+    def _producer(self, original: cst.CSTNode) -> Producer | None:
+        if id(original) not in self._accepted:
+            return None
+        return next(p for p in self.flow.group_of[id(original)].producers if p.node is original)
 
-    def visit_Call(self, node: cst.Call) -> None:
-        name = _qualified(self.names, node.func) or ""
-        if name.rsplit(".", 1)[-1] in _INDEXERS:
-            self._indices.update(id(a.value) for a in node.args)
-        if node.args and (name == "tensorflow.cast" or name in (_TNP + "asarray", _TNP + "array") and keyword(node, "dtype")):
-            self._cast.add(id(node.args[0].value))
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        producer = self._producer(original)
+        return updated if producer is None else updated.with_changes(attr=cst.Name("float32"))
+
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
+        producer = self._producer(original)
+        if producer is None:
+            return updated
+        quote = updated.value[-1]
+        return updated.with_changes(value=f"{updated.prefix}{quote}float32{quote}")
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        # A builtin ``float`` as a dtype: every library here reads the string.
+        return updated if self._producer(original) is None else cst.SimpleString('"float32"')
+
+    def leave_BinaryOperation(self, original: cst.BinaryOperation, updated: cst.BinaryOperation) -> cst.BaseExpression:
+        producer = self._producer(original)
+        if producer is None:
+            return updated
+        tf, imports = self.tf()
+        self.imports.extend(imports)
+        sides = [updated.left, updated.right]
+        for index in producer.literal_args:
+            sides[index] = self._cast(tf, sides[index])
+        return updated.with_changes(left=sides[0], right=sides[1])
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        name = _qualified(self.names, original.func)
-        if not name or not name.startswith(_TNP) or name[len(_TNP):] not in _CONSTRUCTORS:
+        producer = self._producer(original)
+        if producer is None:
             return updated
-        short = name[len(_TNP):]
-        dtype_at, data_keyword = _CONSTRUCTORS[short]
-        positional = [a for a in original.args if a.keyword is None]
-        if not original.args or any(a.star for a in original.args) or len(positional) > dtype_at:
-            return updated
-        given = keyword(original, "dtype")
-        if short == "linspace":
-            # TF 2.21 with NumPy 2 ignores linspace's dtype (it takes the type of start * 1.0): cast the result.
-            retstep = keyword(original, "retstep") or (positional[4] if len(positional) > 4 else None)
-            if retstep is not None and not (isinstance(retstep.value, cst.Name) and retstep.value.value == "False"):
-                return updated  # a (samples, step) pair
-            if id(original) in self._cast or given is not None and not self._float32(given.value):
-                return updated
-            return self._cast_linspace(original, updated)
-        if given is not None or short == "arange" and id(original) in self._indices:
-            return updated
-        if data_keyword is not None:
-            data = positional[:1] or [a for a in original.args if a.keyword is not None and a.keyword.value == data_keyword]
-            if not data or not _floats(data[0].value):
-                return updated
-        imports: list[NewImport] = []
-        if isinstance(original.func, cst.Attribute):  # the call's own module: tnp.float32, np2.float32 ...
-            dtype: cst.BaseExpression = cst.Attribute(original.func.value, cst.Name("float32"))
-        else:  # a from-imported function: tnp accepts tf dtypes
-            tf, imports = self.tf()
-            dtype = cst.Attribute(cst.Name(tf), cst.Name("float32"))
-        why = "is int64 and promotes float32 math to float64 (keep it if it is used as indices)" if short == "arange" \
-            else "of Python floats is float64"
-        code = self.ctx.module.code_for_node(dtype)
-        return self.edit(original, updated, with_keyword(updated, "dtype", dtype), f"tnp.{short} {why}: dtype={code}",
-                         imports=imports)
+        module = module_of(original)
+        if producer.kind == "np_astype":
+            dtype = cst.Attribute(module, cst.Name("float32")) if module is not None else cst.SimpleString('"float32"')
+            return cst.Call(cst.Attribute(updated, cst.Name("astype")), [cst.Arg(dtype)])
+        if producer.kind == "add_dtype":
+            return with_keyword(updated, "dtype", self._float32(module))
+        if producer.kind == "wrap":
+            if module is None:
+                tf, imports = self.tf()
+                self.imports.extend(imports)
+                return self._cast(tf, updated)
+            return cst.Call(cst.Attribute(module, cst.Name("asarray")),
+                            [cst.Arg(updated, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                             kwarg("dtype", cst.Attribute(module, cst.Name("float32")))])
+        # literal_args: the Python-float data becomes a float32 array; the tnp call stays.
+        args = list(updated.args)
+        for index in producer.literal_args:
+            literal = args[index].value
+            if module is None:
+                tf, imports = self.tf()
+                self.imports.extend(imports)
+                wrapped = cst.Call(cst.Attribute(cst.Name(tf), cst.Name("constant")),
+                                   [cst.Arg(literal, comma=_COMMA), kwarg("dtype", cst.Attribute(cst.Name(tf), cst.Name("float32")))])
+            else:
+                wrapped = cst.Call(cst.Attribute(module, cst.Name("asarray")),
+                                   [cst.Arg(literal, comma=_COMMA), kwarg("dtype", cst.Attribute(module, cst.Name("float32")))])
+            args[index] = args[index].with_changes(value=wrapped)
+        return updated.with_changes(args=args)
 
-    def _float32(self, dtype: cst.BaseExpression) -> bool:
-        if isinstance(dtype, cst.SimpleString):
-            return dtype.evaluated_value == "float32"
-        return (_qualified(self.names, dtype) or "").endswith(".float32")
+    def _float32(self, module: cst.BaseExpression | None) -> cst.BaseExpression:
+        """float32 spelled through the call's own module (tnp.float32, np.float32), or tf.float32 for a from-import."""
+        if module is not None:
+            return cst.Attribute(module, cst.Name("float32"))
+        tf, imports = self.tf()
+        self.imports.extend(imports)
+        return cst.Attribute(cst.Name(tf), cst.Name("float32"))
 
-    def _cast_linspace(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        imports: list[NewImport] = []
-        first = cst.Arg(updated, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        if isinstance(original.func, cst.Attribute):  # tnp.asarray(tnp.linspace(...), dtype=tnp.float32)
-            module = original.func.value
-            func: cst.BaseExpression = cst.Attribute(module, cst.Name("asarray"))
-            dtype = kwarg("dtype", cst.Attribute(module, cst.Name("float32")))
-        else:  # a from-imported linspace: tf.cast(linspace(...), tf.float32)
-            tf, imports = self.tf()
-            func, dtype = cst.Attribute(cst.Name(tf), cst.Name("cast")), cst.Arg(cst.Attribute(cst.Name(tf), cst.Name("float32")))
-        shown = self.ctx.module.code_for_node(cst.Call(func, [cst.Arg(cst.Ellipsis(), comma=first.comma), dtype]))
-        return self.edit(original, updated, cst.Call(func, [first, dtype]),
-                         f"tnp.linspace is float64 whatever its dtype= says (TF 2.21, NumPy 2): {shown}", imports=imports)
+    @staticmethod
+    def _cast(tf: str, expr: cst.BaseExpression) -> cst.Call:
+        return cst.Call(cst.Attribute(cst.Name(tf), cst.Name("cast")),
+                        [cst.Arg(expr, comma=_COMMA), cst.Arg(cst.Attribute(cst.Name(tf), cst.Name("float32")))])
+
+
+_COMMA = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 
 
 class ExplicitFloat32(SourceRewrite):

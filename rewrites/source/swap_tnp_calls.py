@@ -6,8 +6,9 @@ import libcst as cst
 
 from repair.findings import FindingKind
 from repair.safety import Safety
-from repair.source import Example, Select, SourceContext, SourceRewrite, SourceTransformer
+from repair.source import Example, NewImport, Select, SourceContext, SourceRewrite, SourceTransformer
 from rewrites.source._analysis import dotted, with_keyword
+from rewrites.source._float64_flow import Flow
 
 # tnp function -> (tf function, keyword renames, tnp keywords that have no tf equivalent: leave the call alone).
 _SAME = {"keepdims": "keepdims"}
@@ -59,17 +60,34 @@ def _is_number(expr: cst.BaseExpression) -> bool:
 
 
 def _is_literal(expr: cst.BaseExpression) -> bool:
-    """A Python number, or a list/tuple of them: data that tnp turns into float64."""
+    """A Python number, or a list/tuple of them: data that tnp turns into float64 (int64 for integers)."""
     if isinstance(expr, (cst.List, cst.Tuple)):
         return bool(expr.elements) and all(_is_number(e.value) or _is_literal(e.value) for e in expr.elements)
     return _is_number(expr)
 
 
-def _data_args(short: str, call: cst.Call) -> list[cst.BaseExpression]:
-    """The arguments that carry data (not axes or shapes)."""
+def _data_positions(short: str, call: cst.Call) -> list[int]:
+    """Positions in ``call.args`` of the arguments that carry data (not axes or shapes)."""
     arity = 2 if short in _BINARY else 3 if short in ("where", "clip") else 1
-    positional = [a.value for a in call.args if a.keyword is None][:arity]
-    return positional + [a.value for a in call.args if a.keyword is not None and a.keyword.value in _DATA_KEYWORDS]
+    positional = [i for i, a in enumerate(call.args) if a.keyword is None][:arity]
+    return positional + [i for i, a in enumerate(call.args) if a.keyword is not None and a.keyword.value in _DATA_KEYWORDS]
+
+
+def _swappable(short: str, call: cst.Call) -> bool:
+    """Whether the tf op computes what the tnp call does, argument for argument (NumPy defaults that differ, dtype=,
+    out= and *args keep the call)."""
+    _, _, blockers, required = TABLE[short]
+    keywords = {a.keyword.value for a in call.args if a.keyword is not None}
+    if keywords & blockers or any(a.star for a in call.args):
+        return False
+    return not (required and not (keywords & required) and len(call.args) <= _AXIS_POSITION.get(short, 99))
+
+
+def data_args(short: str, call: cst.Call) -> tuple[list[int], bool] | None:
+    """For the float64 analysis: the data arguments of a tnp call this rewrite knows, and whether it can swap it."""
+    if short not in TABLE:
+        return None
+    return _data_positions(short, call), _swappable(short, call)
 
 
 def _head(expr: cst.BaseExpression) -> str | None:
@@ -79,32 +97,65 @@ def _head(expr: cst.BaseExpression) -> str | None:
 
 
 class _Swap(SourceTransformer):
+    def visit_Module(self, node: cst.Module) -> None:
+        # Float64 decided per data flow: a group of tnp calls on Python floats (and nothing else that is float64)
+        # is swapped all together or not at all, as one site.
+        self.flow = Flow(node, self.names, data_args, lambda line: self.ctx.ignored(line, line, self.rewrite.id)
+                         or self.ctx.ignored(line, line, "explicit_float32"))
+        self._accepted: set[int] = set()
+        for group in self.flow.groups:
+            if group.owner != self.rewrite.id:
+                continue
+            calls = ", ".join(dict.fromkeys(p.label.rsplit(" ", 1)[-1] for p in group.producers))
+            met = f"; their values meet in one op, so all {len(group.producers)} change together" \
+                if len(group.producers) > 1 else ""
+            site = self._site(group.producers[0].node, f"{calls} on Python floats -> tf ops (float64 in tnp, float32 in "
+                              f"tf): {group.describe()}{met}", Safety.UNSAFE)
+            if site is not None and self.select(site):
+                self._accepted.update(id(p.node) for p in group.producers)
+
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         name = self.names.qualify(original.func)
         if not name or not name.startswith("tensorflow.experimental.numpy."):
             return updated
         short = name.rsplit(".", 1)[1]
-        if short not in TABLE:
+        if short not in TABLE or not _swappable(short, original):
             return updated
-        target, renames, blockers, required = TABLE[short]
+        replacement, imports, head = self._swapped(short, updated)
+        if id(original) in self.flow.group_of:  # a float64 producer: decided with its group
+            if id(original) not in self._accepted:
+                return updated
+            self.imports.extend(imports)
+            if head is not None and head in self.names.statement:
+                self.drop_if_unused.append(self.names.statement[head])
+            return replacement
+        data = [original.args[i].value for i in _data_positions(short, original)]
+        if any(_is_literal(v) for v in data) and all(_is_literal(v) for v in data):
+            return updated  # integers only: tnp makes int64 (or float64 for exp/sqrt...), tf int32 or an error
+        if any(_is_literal(v) and not _is_number(v) for v in data):
+            return updated  # an integer list next to a tensor: int64 in tnp, which promotes; tf keeps the tensor's type
+        if short in ("stack", "concatenate") and data and isinstance(data[0], (cst.List, cst.Tuple)):
+            data = [e.value for e in data[0].elements]  # each array of the sequence is an operand
+        if len(data) > 1 and (self.flow.groups or any(self.flow.touches(v) for v in data)):
+            # tnp promotes mixed operands, tf ops do not: while the file still makes float64, a swap could turn
+            # float64-meets-float32 into a TypeError. Once its producers are float32 (explicit_float32, this
+            # rewrite's own group sites), the next round swaps it.
+            return updated
+        return self.edit(original, updated, replacement, f"tnp.{short} -> tf.{TABLE[short][0]}", safety=Safety.SAFE,
+                         imports=imports, replaces=head)
+
+    def _swapped(self, short: str, updated: cst.Call) -> tuple[cst.Call, list[NewImport], str | None]:
+        """The tf call for a tnp call, the import it needs and the tnp name it stops using."""
+        target, renames, _, _ = TABLE[short]
         keywords = {a.keyword.value for a in updated.args if a.keyword is not None}
-        if keywords & blockers or any(a.star for a in updated.args):
-            return updated
-        if required and not (keywords & required) and len(updated.args) <= _AXIS_POSITION.get(short, 99):
-            return updated
         args = [a.with_changes(keyword=cst.Name(renames[a.keyword.value])) if a.keyword is not None and a.keyword.value in renames
                 else a for a in updated.args]
         tf, imports = self.tf()
         replacement = updated.with_changes(func=dotted(tf, target), args=args)
         if short == "concatenate" and "axis" not in keywords and len(args) < 2:  # numpy's default axis is 0; tf.concat has none
             replacement = with_keyword(replacement, "axis", cst.Integer("0"))
-        literal = any(_is_literal(v) for v in _data_args(short, original))
-        # On tensors the result is identical; on Python literals tnp computes in float64 and tf in float32.
-        safety = Safety.UNSAFE if literal else Safety.SAFE
-        why = " (Python literal argument: float64 in tnp, float32 in tf)" if literal else ""
-        head = _head(original.func)
-        return self.edit(original, updated, replacement, f"tnp.{short} -> tf.{target}{why}", safety=safety, imports=imports,
-                         replaces=head if head != tf else None)
+        head = _head(updated.func)
+        return replacement, imports, head if head != tf else None
 
 
 class SwapTnpCalls(SourceRewrite):
