@@ -43,6 +43,34 @@ WILD_SOURCE_CASES: tuple[SourceCase, ...] = (
         atol=1e-5, rtol=1e-5,
     ),
     # --- loops (unroll_while_loop and the loop forms) ---
+    SourceCase(
+        id="loop_tflm_while_def",
+        url="https://github.com/tensorflow/tensorflow/issues/74665",
+        summary="tf.Module for TFLite Micro: tf.while_loop(cond, body, ...) with named defs nested in the method, a "
+                "module-constant bound and maximum_iterations=: one WHILE, which the micro runtime fails on",
+        rewrites=frozenset({"unroll_while_loop"}),
+        findings=frozenset({"while-loop"}),
+        diagnose_args=("--target", "tflite-strict"),
+        no_while=True,
+    ),
+    SourceCase(
+        id="loop_tensor_array_decoder",
+        url="https://github.com/tensorflow/tensorflow/issues/42181",
+        summary="greedy decoder collecting ids and scores in tf.TensorArrays over a Python range(MAX_LEN) loop: "
+                "TensorListReserve/SetItem/Stack, which the builtins-only converter refuses (no WHILE involved)",
+        rewrites=frozenset({"unroll_tensor_array_loop"}),
+        findings=frozenset({"tensorlist-loop"}),
+        no_while=True,
+    ),
+    SourceCase(
+        id="loop_keras_layer_tf_range",
+        url="https://github.com/tensorflow/tensorflow/issues/37134",
+        summary="Keras 3 custom recurrent layer: @tf.function call with `for t in tf.range(TIME_STEPS)`, "
+                "set_loop_options(shape_invariants=...) and a TensorArray of the steps, model.export: TensorList loop",
+        rewrites=frozenset({"unroll_tf_range_loop", "unroll_tensor_array_loop"}),
+        findings=frozenset({"tensorlist-loop"}),
+        no_while=True,
+    ),
     # --- pins (pin_none_dims, add_input_signature) ---
     SourceCase(
         id="pin_keras3_light_level",
