@@ -66,6 +66,17 @@ class _FunctionAttributes(cst.CSTVisitor):
             self.found = True
 
 
+def _reusable(value: cst.BaseExpression) -> bool:
+    """Whether ``value`` may be written twice and stay one function: a name (``m.predict``, ``fn``) or
+    ``<name>.get_concrete_function(...)``, which returns the same concrete function for the same specs (a second
+    call finds the first trace in the function's cache, so nothing is traced twice)."""
+    if isinstance(value, (cst.Name, cst.Attribute)):
+        return get_full_name_for_node(value) is not None
+    return isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) \
+        and value.func.attr.value == "get_concrete_function" and isinstance(value.func.value, (cst.Name, cst.Attribute)) \
+        and get_full_name_for_node(value.func.value) is not None
+
+
 class _Signature(SourceTransformer):
     @functools.cached_property
     def bindings(self) -> Bindings:  # walked only once a save call is found
@@ -117,13 +128,15 @@ class _Signature(SourceTransformer):
         element = table.elements[0]
         key = element.key
         if not isinstance(key, cst.SimpleString) or string_value(key) in (None, SERVING_DEFAULT) \
-                or not isinstance(element.value, (cst.Name, cst.Attribute)) or "b" in key.prefix.lower():
+                or not _reusable(element.value) or "b" in key.prefix.lower():
             return updated
         index = next(i for i, a in enumerate(original.args) if a is signatures)
         new_table = updated.args[index].value
         assert isinstance(new_table, cst.Dict)
         kept = new_table.elements[0]
-        comma = kept.comma if isinstance(kept.comma, cst.Comma) else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        # One entry per line stays one entry per line: the new entry ends where the dict's first line break is.
+        layout = new_table.lbrace.whitespace_after
+        comma = cst.Comma(whitespace_after=layout if isinstance(layout, cst.ParenthesizedWhitespace) else cst.SimpleWhitespace(" "))
         first = kept.with_changes(key=cst.SimpleString(f"{key.prefix}{key.quote}{SERVING_DEFAULT}{key.quote}"), comma=comma)
         args = list(updated.args)
         args[index] = args[index].with_changes(value=new_table.with_changes(elements=[first, kept]))
@@ -140,7 +153,8 @@ class ExportWithSignature(SourceRewrite):
         @tf.function(input_signature=...): adds signatures=m.<method>, the first of __call__, call,
         serve, serving, predict, forward, inference (with none of those names it only warns).
         (2) signatures={"k": f} with one entry and no "serving_default": adds "serving_default": f
-        beside it.
+        beside it (f a name, or X.get_concrete_function(...) written out again: the second call returns
+        the first one's cached trace).
         Left alone: a single input_signature method (tf.saved_model.save already exports it as
         serving_default), functions without input_signature (add_input_signature's job: passing them
         to signatures= raises at save), Keras models, classes with bases from other files,
@@ -197,6 +211,15 @@ class ExportWithSignature(SourceRewrite):
             "import tensorflow as tf\n\ntf.saved_model.save(m, out, signatures={'predict': m.predict})\n",
             "import tensorflow as tf\n\ntf.saved_model.save(m, out, signatures={'serving_default': m.predict, 'predict': m.predict})\n",
         ),
+        Example(  # an inline get_concrete_function, one entry per line: the same call, cached, serves both names
+            "import tensorflow as tf\n\ntf.saved_model.save(\n    m,\n    out,\n    signatures={\n"
+            "        \"predict\": m.predict.get_concrete_function(tf.TensorSpec([None], tf.float32)),\n    },\n)\n",
+            "import tensorflow as tf\n\ntf.saved_model.save(\n    m,\n    out,\n    signatures={\n"
+            "        \"serving_default\": m.predict.get_concrete_function(tf.TensorSpec([None], tf.float32)),\n"
+            "        \"predict\": m.predict.get_concrete_function(tf.TensorSpec([None], tf.float32)),\n    },\n)\n",
+        ),
+        Example(  # any other call may not be the same function twice
+            "import tensorflow as tf\n\ntf.saved_model.save(m, out, signatures={'predict': make_fn()})\n"),
         # Left alone: one input_signature function (already exported as serving_default); only bare
         # @tf.function; an inline instance; an object bound twice; serving_default already in the dict;
         # a function attached later; names it cannot choose from (warned about).

@@ -2,21 +2,120 @@
 
 from __future__ import annotations
 
+import functools
+
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
 from repair.findings import FindingKind
 from repair.safety import Safety
-from repair.source import Example, NewImport, Select, SourceContext, SourceRewrite, SourceTransformer
-from rewrites.source._analysis import SAVE, argument
+from repair.source import Example, Names, NewImport, Select, SourceContext, SourceRewrite, SourceTransformer
+from rewrites.source._analysis import SAVE, Bindings, argument
 
 _SPARSITY = "tensorflow_model_optimization.sparsity.keras"
+_CLONE = ("keras.models.clone_model", "tf_keras.models.clone_model")
 _PRUNE = f"{_SPARSITY}.prune_low_magnitude"
 _STRIP = f"{_SPARSITY}.strip_pruning"
 # Functions that export their first argument: (position, keyword).
 _EXPORTERS = {SAVE: (0, "obj"), "tensorflow.lite.TFLiteConverter.from_keras_model": (0, "model"),
               "keras.models.save_model": (0, "model"), "keras.saving.save_model": (0, "model"),
               "tf_keras.models.save_model": (0, "model"), "tf_keras.saving.save_model": (0, "model")}
+
+
+def _prune_func(names: Names, bindings: Bindings, value: cst.BaseExpression | None,
+                seen: frozenset[str]) -> cst.BaseExpression | None:
+    """The prune call's func if ``value`` is a model wrapped for pruning, else None: a prune call;
+    ``clone_model(m, clone_function=f)`` where ``f`` (a lambda or the file's only def of that name) calls
+    prune_low_magnitude (the tfmot guide's way to prune some layers); a call of the file's only def of that
+    name every return of which is such a model (``def make_pruned(): ... return pruned``)."""
+    if not isinstance(value, cst.Call):
+        return None
+    if names.is_(value.func, _PRUNE):
+        return value.func
+    if names.is_(value.func, *_CLONE):
+        clone = argument(value, 2, "clone_function")
+        body: cst.CSTNode | None = clone.value if clone is not None and isinstance(clone.value, cst.Lambda) else None
+        if clone is not None and isinstance(clone.value, cst.Name):
+            defs = bindings.functions.get(clone.value.value, [])
+            body = defs[0] if len(defs) == 1 else None
+        return _prune_inside(names, body) if body is not None else None
+    if isinstance(value.func, cst.Name) and names.qualify(value.func) is None and value.func.value not in seen:
+        defs = bindings.functions.get(value.func.value, [])
+        if len(defs) != 1:
+            return None
+        replay = _Replay(names, bindings, defs[0], seen | {value.func.value})
+        defs[0].visit(replay)
+        found = replay.returned
+        return found[0] if found and all(f is not None for f in found) else None
+    return None
+
+
+def _prune_inside(names: Names, node: cst.CSTNode) -> cst.BaseExpression | None:
+    """The func of a prune call anywhere in ``node``."""
+    found: list[cst.BaseExpression] = []
+
+    class Find(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            if names.is_(call.func, _PRUNE):
+                found.append(call.func)
+
+    node.visit(Find())
+    return found[0] if found else None
+
+
+class _Replay(cst.CSTVisitor):
+    """One function's own assignments in file order, as ``_Strip`` reads them, and what each ``return`` gives:
+    the prune call's func of a returned pruned model, or None."""
+
+    def __init__(self, names: Names, bindings: Bindings, func: cst.FunctionDef, seen: frozenset[str]) -> None:
+        super().__init__()
+        self.names, self.bindings, self.func, self.seen = names, bindings, func, seen
+        self.pruned: dict[str, cst.BaseExpression | None] = {}
+        self.returned: list[cst.BaseExpression | None] = []
+
+    def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        name = get_full_name_for_node(target) if isinstance(target, (cst.Name, cst.Attribute)) else None
+        if name:
+            self.pruned[name] = _prune_func(self.names, self.bindings, value, self.seen)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind(element.value, None)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._bind(target.target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bind(node.target, node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind(node.target, None)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind(node.target, None)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind(node.asname.name, None)
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self._bind(node.name, None)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        value = node.value
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            self.returned.append(self.pruned.get(get_full_name_for_node(value) or ""))
+        else:
+            self.returned.append(_prune_func(self.names, self.bindings, value, self.seen))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return node is self.func  # a nested def's returns are not this function's
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
 
 
 class _Strip(SourceTransformer):
@@ -34,8 +133,18 @@ class _Strip(SourceTransformer):
             return
         name = get_full_name_for_node(target) if isinstance(target, (cst.Name, cst.Attribute)) else None
         if name:
-            prune = isinstance(value, cst.Call) and self.names.is_(value.func, _PRUNE)
-            self.pruned[name] = value.func if prune and isinstance(value, cst.Call) else None
+            self.pruned[name] = self._prune_func(value)
+
+    @functools.cached_property
+    def bindings(self) -> Bindings:  # walked only for a file that clones or calls its own functions
+        return Bindings(self.ctx.module)
+
+    def _prune_func(self, value: cst.BaseExpression | None) -> cst.BaseExpression | None:
+        if not isinstance(value, cst.Call):
+            return None
+        if self.names.is_(value.func, _PRUNE):  # the common case: no walk of the file
+            return value.func
+        return _prune_func(self.names, self.bindings, value, frozenset())
 
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
         for target in original.targets:
@@ -96,6 +205,12 @@ class _Strip(SourceTransformer):
         if strip is None or exported is None:
             return updated
         strip_func, imports = strip
+        if qualified == SAVE and argument(original, 2, "signatures") is not None:
+            # The signature functions were traced from (or will trace) the wrapped model: stripping only the saved
+            # object would save a second, stripped model beside signatures that still read the wrappers.
+            self.warn(original, f"{name} still has its pruning wrappers, and signatures= serves functions of it: "
+                                f"strip first ({name} = strip_pruning({name})) and build the signatures from the result")
+            return updated
         if arg is None:
             assert isinstance(updated.func, cst.Attribute)
             wrapped = cst.Call(strip_func, [cst.Arg(updated.func.value)])
@@ -115,12 +230,15 @@ class StripPruningBeforeExport(SourceRewrite):
     What it fixes:
         A name whose latest assignment (in file order) is tfmot.sparsity.keras.prune_low_magnitude(...)
         (any import alias: tfmot, `from tensorflow_model_optimization.sparsity import keras as sparsity`,
-        a from-import of prune_low_magnitude) that is then exported with X.save(...), X.export(...),
+        a from-import of prune_low_magnitude), or is keras.models.clone_model(m, clone_function=f) whose f
+        calls prune_low_magnitude (the tfmot guide's way to prune some layers), or is a call of a function
+        of the file whose every return is such a model, that is then exported with X.save(...), X.export(...),
         tf.saved_model.save(X, ...), keras/tf_keras models.save_model(X, ...) or
         tf.lite.TFLiteConverter.from_keras_model(X). The exported argument becomes
         strip_pruning(X), spelled through the same alias. X itself is untouched, so training code after
         the export still sees the wrapped model. Left alone: a name reassigned after pruning (for example
-        X = strip_pruning(X)), a parameter, anything it cannot trace to a prune call.
+        X = strip_pruning(X)), a parameter, anything it cannot trace to a prune call. tf.saved_model.save
+        with signatures= is only warned about: its functions trace the wrapped model whatever object is saved.
     Why it fails:
         ATLAS section 4: unstripped wrappers do not break conversion, but the .tflite doubles (417 KB vs
         208 KB) and carries resource variables, a CALL_ONCE init subgraph and kernel*mask computed at run
@@ -168,6 +286,38 @@ class StripPruningBeforeExport(SourceRewrite):
             "net = prune_low_magnitude(net)\ntf_keras.models.save_model(net, \"net.h5\")\n",
             "import tf_keras\nfrom tensorflow_model_optimization.sparsity.keras import strip_pruning, prune_low_magnitude\n\n"
             "net = prune_low_magnitude(net)\ntf_keras.models.save_model(strip_pruning(net), \"net.h5\")\n",
+        ),
+        Example(  # the tfmot guide's clone_model(clone_function=...) recipe; a factory that returns the pruned model
+            "import tensorflow as tf\nimport tensorflow_model_optimization as tfmot\n\n"
+            "def apply_pruning_to_dense(layer):\n    if isinstance(layer, tf.keras.layers.Dense):\n"
+            "        return tfmot.sparsity.keras.prune_low_magnitude(layer)\n    return layer\n\n"
+            "def make_pruned(base):\n    pruned = tfmot.sparsity.keras.prune_low_magnitude(base)\n    pruned.compile('adam', 'mse')\n"
+            "    return pruned\n\n"
+            "model_for_pruning = tf.keras.models.clone_model(base, clone_function=apply_pruning_to_dense)\n"
+            "model_for_pruning.save(out)\n"
+            "other = make_pruned(base)\ntf.keras.models.save_model(other, out2)\n",
+            "import tensorflow as tf\nimport tensorflow_model_optimization as tfmot\n\n"
+            "def apply_pruning_to_dense(layer):\n    if isinstance(layer, tf.keras.layers.Dense):\n"
+            "        return tfmot.sparsity.keras.prune_low_magnitude(layer)\n    return layer\n\n"
+            "def make_pruned(base):\n    pruned = tfmot.sparsity.keras.prune_low_magnitude(base)\n    pruned.compile('adam', 'mse')\n"
+            "    return pruned\n\n"
+            "model_for_pruning = tf.keras.models.clone_model(base, clone_function=apply_pruning_to_dense)\n"
+            "tfmot.sparsity.keras.strip_pruning(model_for_pruning).save(out)\n"
+            "other = make_pruned(base)\ntf.keras.models.save_model(tfmot.sparsity.keras.strip_pruning(other), out2)\n",
+        ),
+        Example(  # signatures= serves functions of the wrapped model: stripping only the saved object cannot help
+            "import tensorflow as tf\nimport tensorflow_model_optimization as tfmot\n\n"
+            "model = tfmot.sparsity.keras.prune_low_magnitude(base)\n"
+            "tf.saved_model.save(model, out, signatures={'serving_default': serve})\n",
+            warns=1,
+        ),
+        # Left alone: a clone without a prune call; a factory that may return an unpruned model.
+        Example(
+            "import tensorflow as tf\nimport tensorflow_model_optimization as tfmot\n\n"
+            "def make(base, prune):\n    if prune:\n        return tfmot.sparsity.keras.prune_low_magnitude(base)\n"
+            "    return base\n\n"
+            "copy = tf.keras.models.clone_model(base, clone_function=lambda layer: layer)\ncopy.save(out)\n"
+            "m = make(base, False)\nm.save(out2)\n"
         ),
         # Left alone: already stripped; saved before pruning; a parameter; not tfmot.
         Example(
