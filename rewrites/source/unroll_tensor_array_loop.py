@@ -127,6 +127,8 @@ class _Uses(cst.CSTVisitor):
         return False
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
+        if isinstance(node.value, cst.Call) and _consumer(self.name, node.value) == "size":
+            self.other.append(_Use(node, self.top))  # `ta.size().numpy()`: len() gives a Python int
         node.value.visit(self)
         return False
 
@@ -493,6 +495,8 @@ class UnrollTensorArrayLoop(SourceRewrite):
         Example("import tensorflow as tf\n\n\ndef f(x):\n    ta = tf.TensorArray(tf.float32, size=3)\n"
                 "    for i in range(3):\n        if i > 0:\n            ta = ta.write(i, x)\n    return ta.stack()\n",
                 warns=1),
+        Example("import tensorflow as tf\n\n\ndef f(x):\n    ta = tf.TensorArray(tf.float32, size=2)\n"
+                "    for i in range(2):\n        ta = ta.write(i, x)\n    return ta.stack(), ta.size().dtype\n", warns=1),
         # Left alone: opted out.
         Example("import tensorflow as tf\n\n\ndef f(x):\n    ta = tf.TensorArray(tf.float32, size=1)  # repair: ignore\n"
                 "    ta = ta.write(0, x)\n    return ta.stack()\n"),
