@@ -107,7 +107,7 @@ class _Plan:
     pins: dict[int, tuple[str, Dims]]  # id(form call) -> (pin key, dims)
     unnamed_warning: str | None  # for unnamed Keras forms when a pin matched nothing in this file
     export_spec: _Form | None  # the file's only Keras 3 input, pinned with a batch: model.export gets its spec
-    export_batch: int | None  # that batch (or the batch no export could be given)
+    keras3_batch: bool  # some Keras 3 input is pinned with a batch: its model.export needs an input_signature
 
 
 class _Pin(SourceTransformer):
@@ -142,9 +142,8 @@ class _Pin(SourceTransformer):
                        "give it name= to pin it")
         keras3 = [f for f in forms if f.kind != "spec" and not f.legacy]
         batches = {matched[id(f.call)][1][0] for f in keras3 if id(f.call) in matched} - {None}
-        batch = next(iter(batches)) if len(batches) == 1 else (min(batches) if batches else None)
-        only = keras3[0] if len(keras3) == 1 and len(batches) == 1 else None
-        return _Plan(matched, warning, only, batch)
+        only = keras3[0] if len(keras3) == 1 and batches else None
+        return _Plan(matched, warning, only, bool(batches))
 
     def _value(self, expr: cst.BaseExpression) -> int | None | object:
         """A dim's value: a literal, or a name every binding of which is the same literal; else _UNKNOWN."""
@@ -210,12 +209,10 @@ class _Pin(SourceTransformer):
                 return updated
         elif batch is not None and form.kind != "spec" and not form.legacy:
             note = f" (Keras 3 exports the batch as unknown: {batch} goes into model.export's input_signature)"
-            if self.plan.export_spec is None or not self.scan.exports:
+            if not self.scan.exports:
                 # Shown at the callee, which this edit leaves as it is: the next round finds the same site.
-                self.warn(original.func, f"--pin {key}: the batch {batch} is not pinned: Keras 3 model.export makes the batch "
-                          "unknown unless it is given input_signature=, and " + (
-                              "this file has no model.export call" if self.plan.export_spec is not None else
-                              "this file declares several Keras inputs, so the codemod cannot write one for each model"))
+                self.warn(original.func, f"--pin {key}: the batch {batch} is not pinned: Keras 3 model.export makes the "
+                          "batch unknown unless it is given input_signature=, and this file has no model.export call")
         if self.ctx.module.code_for_node(call) == self.ctx.module.code_for_node(updated):
             return updated
         shown = ", ".join("-1" if d is None else str(d) for d in pin)
@@ -239,34 +236,80 @@ class _Pin(SourceTransformer):
 
     def _export(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         """``model.export(path)`` of a Keras 3 model whose Input was pinned with a batch: give it that batch."""
-        form, batch = self.plan.export_spec, self.plan.export_batch
-        if batch is None or keyword(original, "input_signature") is not None or argument(original, 0, "filepath") is None:
+        if not self.plan.keras3_batch or keyword(original, "input_signature") is not None or argument(
+                original, 0, "filepath") is None:
             return updated
         fmt = keyword(original, "format")
         if fmt is not None and string_value(fmt.value) != "tf_saved_model":
             return updated
-        if form is None:
-            self.warn(original, f"the pinned batch {batch} cannot be written here: Keras 3 model.export makes the batch "
-                      "unknown unless it is given input_signature=, and this file declares several Keras inputs; pass "
-                      "input_signature=[keras.InputSpec(shape=(...), dtype=..., name=...)] yourself")
+        assert isinstance(original.func, cst.Attribute)
+        resolved = self._model_inputs(original.func.value)
+        if resolved is None and self.plan.export_spec is not None:  # the file's only Keras input
+            resolved = [self.plan.export_spec], False
+        if resolved is None:
+            self.warn(original, "a pinned batch cannot be written here: Keras 3 model.export makes the batch unknown "
+                      "unless it is given input_signature=, and the codemod cannot tell which of this file's Keras "
+                      "inputs this model has; pass input_signature=[keras.InputSpec(shape=(...), dtype=..., name=...)]")
             return updated
-        key, pin = self.plan.pins[id(form.call)]
-        assert form.shape is not None and isinstance(form.shape.value, (cst.List, cst.Tuple))
-        values = [self._value(e.value) for e in form.shape.value.elements][0 if not form.with_batch else 1:]
-        dims = [batch] + [d if d is not None else (v if isinstance(v, int) else None) for v, d in zip(values, pin[1:])]
+        forms, nested = resolved
+        pinned = [self.plan.pins[id(f.call)] for f in forms if id(f.call) in self.plan.pins]
+        if not any(pin[0] is not None for _, pin in pinned):
+            return updated  # this model's inputs keep their batch
+        keras, imports = self._keras()
+        specs = []
+        for form in forms:
+            spec = self._spec(form, keras)
+            if isinstance(spec, str) and spec.startswith("!"):
+                self.warn(original, spec[1:] + ": model.export is not given the pinned batch; pass input_signature=")
+                return updated
+            specs.append(spec)
+        body = ", ".join(specs)
+        signature = cst.parse_expression(f"[[{body}]]" if nested else f"[{body}]")
+        keys = ", ".join(f"'{key}'" for key, _ in pinned)
+        return self.edit(original, updated, with_keyword(updated, "input_signature", signature),
+                         f"export {keys} with the pinned batch (Keras 3 model.export makes it unknown)", imports=imports)
+
+    def _model_inputs(self, receiver: cst.BaseExpression) -> tuple[list[_Form], bool] | None:
+        """The input forms of ``model`` when every binding of it is ``keras.Model(inputs, ...)`` with inputs a name
+        (or a list of names) each bound to one input form of this file; and whether they are a list."""
+        if not isinstance(receiver, cst.Name):
+            return None
+        values = self.bindings.only(receiver.value)
+        if not values or len(values) != 1 or not isinstance(values[0], cst.Call):
+            return None
+        if self.names.qualify(values[0].func) not in {"keras.Model", "keras.models.Model"}:
+            return None
+        inputs = argument(values[0], 0, "inputs")
+        if inputs is None:
+            return None
+        nested = isinstance(inputs.value, (cst.List, cst.Tuple))
+        exprs = [e.value for e in inputs.value.elements] if nested else [inputs.value]
+        forms = []
+        for expr in exprs:
+            bound = self.bindings.only(expr.value) if isinstance(expr, cst.Name) else None
+            form = self.scan.forms.get(id(bound[0])) if bound and len(bound) == 1 else None
+            if form is None or form.kind == "spec" or form.legacy:
+                return None
+            forms.append(form)
+        return forms, nested
+
+    def _spec(self, form: _Form, keras: str) -> str:
+        """``keras.InputSpec(shape=(1, 10, 12), dtype="float32", name="x")`` for a form; "!why" when it cannot be."""
+        key, pin = self.plan.pins.get(id(form.call), (form.key, None))
+        if key is None or form.shape is None or not isinstance(form.shape.value, (cst.List, cst.Tuple)):
+            return f"!the input at {self.ctx.module.code_for_node(form.call)[:40]} has no readable name or shape"
+        values = [self._value(e.value) for e in form.shape.value.elements][1 if form.with_batch else 0:]
+        wanted = list(pin[1:]) if pin is not None else [None] * len(values)
+        if any(v is _UNKNOWN and d is None for v, d in zip(values, wanted)) or len(wanted) != len(values):
+            return f"!--pin {key}: a dim of the Input is not readable"
+        dims = [pin[0] if pin is not None else None] + [d if d is not None else v for v, d in zip(values, wanted)]
         dtype = "float32"
         if form.dtype is not None:
             dtype = string_value(form.dtype.value) or dtype_name(self.names, form.dtype.value) or ""
             if not dtype:
-                self.warn(original, f"--pin {key}: the dtype of the Input is not a literal, so model.export cannot be "
-                          "given the pinned batch: pass input_signature= yourself")
-                return updated
-        keras, imports = self._keras()
+                return f"!--pin {key}: the dtype of the Input is not a literal"
         shape = "(" + ", ".join("None" if d is None else str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
-        spec = cst.parse_expression(f"[{keras}.InputSpec(shape={shape}, dtype=\"{dtype}\", name=\"{key}\")]")
-        return self.edit(original, updated, with_keyword(updated, "input_signature", spec),
-                         f"export '{key}' with the pinned batch {batch} (Keras 3 model.export makes it unknown)",
-                         imports=imports)
+        return f"{keras}.InputSpec(shape={shape}, dtype=\"{dtype}\", name=\"{key}\")"
 
     def _keras(self) -> tuple[str, list[NewImport]]:
         local = self.names.local("keras")
@@ -401,16 +444,34 @@ class PinNoneDims(SourceRewrite):
             "def build(size):\n    return tf.TensorSpec([None, size, size, 3], name=\"image\")\n",
             options=_PINS, warns=4,
         ),
-        # Warned about: Keras 3 batch with several Keras inputs (at the Input and at the export); an unnamed input
-        # when a pin matched nothing. The shapes are still pinned.
+        Example(  # seq2seq: several Keras inputs; each export gets the inputs of the keras.Model it exports
+            "import keras\n\nT = 12\n"
+            "encoder_inputs = keras.Input(shape=(None, T), name=\"encoder_inputs\")\n"
+            "decoder_inputs = keras.Input(shape=(None, T), name=\"decoder_inputs\")\n"
+            "encoder_model = keras.Model(encoder_inputs, enc_states)\n"
+            "model = keras.Model([encoder_inputs, decoder_inputs], outputs)\n"
+            "encoder_model.export(\"enc\")\nmodel.export(\"train\")\n",
+            "import keras\n\nT = 12\n"
+            "encoder_inputs = keras.Input(shape=(10, T), name=\"encoder_inputs\")\n"
+            "decoder_inputs = keras.Input(shape=(None, T), name=\"decoder_inputs\")\n"
+            "encoder_model = keras.Model(encoder_inputs, enc_states)\n"
+            "model = keras.Model([encoder_inputs, decoder_inputs], outputs)\n"
+            "encoder_model.export(\"enc\", input_signature=[keras.InputSpec(shape=(1, 10, 12), dtype=\"float32\", "
+            "name=\"encoder_inputs\")])\n"
+            "model.export(\"train\", input_signature=[[keras.InputSpec(shape=(1, 10, 12), dtype=\"float32\", "
+            "name=\"encoder_inputs\"), keras.InputSpec(shape=(None, None, 12), dtype=\"float32\", name=\"decoder_inputs\")]])\n",
+            options=SourceOptions(pins={"encoder_inputs": (1, 10, 12)}), unsafe=True,
+        ),
+        # Warned about: a Keras 3 batch for a model.export whose model the codemod cannot trace to this file's
+        # Inputs (several of them); an unnamed input when a pin matched nothing. The shapes are still pinned.
         Example(
             "import keras\n\n"
             "a = keras.Input((None, 4), name=\"a\")\nb = keras.Input((4,), name=\"b\")\n"
-            "model.export(\"out\")\n",
+            "model = build()\nmodel.export(\"out\")\n",
             "import keras\n\n"
             "a = keras.Input((6, 4), name=\"a\")\nb = keras.Input((4,), name=\"b\")\n"
-            "model.export(\"out\")\n",
-            options=SourceOptions(pins={"a": (1, 6, 4)}), warns=2, unsafe=True,
+            "model = build()\nmodel.export(\"out\")\n",
+            options=SourceOptions(pins={"a": (1, 6, 4)}), warns=1, unsafe=True,
         ),
         Example(
             "import keras\n\nx = keras.Input((None, 4))\n",
