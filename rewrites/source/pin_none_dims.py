@@ -341,7 +341,8 @@ class PinNoneDims(SourceRewrite):
         Keras 3 model.export always exports the batch as unknown (measured: batch_size=1 and
         batch_shape=(1, ...) both give -1), so the Input keeps its batch (training is unaffected) and
         model.export(path) gets input_signature=[keras.InputSpec(shape=(N, ...), dtype=..., name=KEY)]
-        (measured: that gives exactly [N, ...]) when the file has a single Keras 3 input.
+        (measured: that gives exactly [N, ...]) for the inputs of the keras.Model(inputs, ...) it exports
+        ([[...]] for a list of inputs), or for the file's only Keras 3 input.
         An input without name= serves under a key Keras makes up (keras_tensor_N, input_N): a pin of such a
         key applies to the file's only unnamed input. None literals are replaced; a name dim (module
         constant) is read through its bindings.
