@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from repair.source import SourceRewrite
 from rewrites.source.add_input_signature import AddInputSignature
+from rewrites.source.expand_dims_not_newaxis import ExpandDimsNotNewaxis
 from rewrites.source.explicit_float32 import ExplicitFloat32
 from rewrites.source.export_keras_model import ExportKerasModel
 from rewrites.source.export_with_signature import ExportWithSignature
+from rewrites.source.migrate_to_litert import MigrateToLitert
 from rewrites.source.pin_none_dims import PinNoneDims
 from rewrites.source.rename_serving_keys_source import RenameServingKeysSource
 from rewrites.source.strip_pruning_before_export import StripPruningBeforeExport
@@ -20,6 +22,7 @@ from rewrites.source.warn_py_function import WarnPyFunction
 
 SOURCE_CATALOG: tuple[SourceRewrite, ...] = (
     SwapTnpCalls(),
+    ExpandDimsNotNewaxis(),
     ExplicitFloat32(),
     UnrollWhileLoop(),
     UnrollTfRangeLoop(),
@@ -31,6 +34,7 @@ SOURCE_CATALOG: tuple[SourceRewrite, ...] = (
     PinNoneDims(),
     StripPruningBeforeExport(),
     RenameServingKeysSource(),
+    MigrateToLitert(),
     WarnPyFunction(),
 )
 

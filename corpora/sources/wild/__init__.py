@@ -104,6 +104,51 @@ WILD_SOURCE_CASES: tuple[SourceCase, ...] = (
         diagnose_args=("--target", "tflite-strict"),
     ),
     # --- LiteRT migration, newaxis -> expand_dims ---
+    SourceCase(
+        id="litert_tf_lite_interpreter_streaming",
+        url="https://github.com/OHF-Voice/micro-wake-word/issues/85",
+        summary="Keras wake-word model checked window by window with tf.lite.Interpreter(model_content=, num_threads=): "
+                "deprecated, scheduled for deletion",
+        rewrites=frozenset({"migrate_to_litert"}),
+    ),
+    SourceCase(
+        id="litert_tflite_runtime_fallback",
+        url="https://github.com/dscripka/openWakeWord/issues/205",
+        summary="try: import tflite_runtime.interpreter as tflite / except ImportError: import tensorflow.lite as tflite "
+                "(tflite-runtime has no Python 3.12 wheels; only the deprecated fallback runs)",
+        rewrites=frozenset({"migrate_to_litert"}),
+    ),
+    SourceCase(
+        id="litert_op_resolver_signature_runner",
+        url="https://github.com/Samsung/ONE/issues/15328",
+        summary="tf.lite.Interpreter with OpResolverType.BUILTIN_REF, preserve_all_tensors and an optional "
+                "load_delegate, run through its signature runner (ai_edge_litert rejects tf.lite's enum)",
+        rewrites=frozenset({"migrate_to_litert"}),
+    ),
+    SourceCase(
+        id="newaxis_transformer_padding_mask",
+        url="https://github.com/tensorflow/tensorflow/issues/33616",
+        summary="Transformer tutorial's create_padding_mask: seq[:, tf.newaxis, tf.newaxis, :] on [?, ?] token ids: "
+                "Flex StridedSlice (new_axis_mask)",
+        rewrites=frozenset({"expand_dims_not_newaxis"}),
+        findings=frozenset({"needs-flex-ops"}),
+    ),
+    SourceCase(
+        id="newaxis_keras_functional_last_dim",
+        url="https://github.com/tensorflow/tensorflow/issues/48018",
+        summary="Keras functional audio model: waveform[..., None] before Conv1D on keras.Input(shape=(None,)): "
+                "Flex StridedSlice (new_axis_mask)",
+        rewrites=frozenset({"expand_dims_not_newaxis"}),
+        findings=frozenset({"needs-flex-ops"}),
+    ),
+    SourceCase(
+        id="newaxis_keras3_ops_attention_mask",
+        url="https://github.com/keras-team/keras-hub/pull/2608",
+        summary="Keras 3 keras.ops attention layer: padding_mask[:, None, :] and attention_mask[:, None, :, :] on "
+                "dynamic dims: Flex StridedSlice (new_axis_mask)",
+        rewrites=frozenset({"expand_dims_not_newaxis"}),
+        findings=frozenset({"needs-flex-ops"}),
+    ),
     # --- the other source rewrites on real scripts ---
     SourceCase(
         id="real_lstm_sensor_saved_model_save",

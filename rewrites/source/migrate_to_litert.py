@@ -1,0 +1,378 @@
+"""migrate_to_litert: tf.lite.Interpreter / tflite_runtime.interpreter -> ai_edge_litert.interpreter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+
+from repair.findings import FindingKind
+from repair.safety import Safety
+from repair.source import Example, NewImport, Select, SourceContext, SourceRewrite, SourceTransformer, canonical
+from rewrites.source._analysis import Bindings
+
+_TARGET = "ai_edge_litert.interpreter"
+# What ai_edge_litert.interpreter has under the same name and signature as the old modules (checked against
+# ai-edge-litert 2.3 and TF 2.21: Interpreter's keywords are a superset of tf.lite.Interpreter's, in the same order).
+_MEMBERS = frozenset({"Interpreter", "load_delegate", "OpResolverType", "SignatureRunner", "Delegate"})
+# Modules whose whole public API is ai_edge_litert.interpreter's (the same file, shipped in three packages).
+_MODULES = ("tflite_runtime.interpreter", "tensorflow.lite.python.interpreter")
+# The public tf.lite spellings of the same objects.
+_TF_PUBLIC = {
+    "tensorflow.lite.Interpreter": "Interpreter",
+    "tensorflow.lite.experimental.load_delegate": "load_delegate",
+    "tensorflow.lite.experimental.OpResolverType": "OpResolverType",
+}
+# tf.lite.Interpreter's parameters, in order (TF 2.21); ai_edge_litert's Interpreter takes the same ones first.
+_PARAMS = ("model_path", "model_content", "experimental_delegates", "num_threads", "experimental_op_resolver_type",
+           "experimental_preserve_all_tensors", "experimental_disable_delegate_clustering",
+           "experimental_default_delegate_latest_features")
+_RESOLVER = "experimental_op_resolver_type"
+_CUSTOM_OPS = ("InterpreterWithCustomOps: its custom_op_registerers name functions linked into the old wrapper, "
+               "which ai_edge_litert's does not hold")
+
+
+def old_member(qualified: str | None) -> str | None:
+    """``tensorflow.lite.Interpreter`` / ``tflite_runtime.interpreter.load_delegate`` ... -> the member name
+    ai_edge_litert.interpreter has for it; ``InterpreterWithCustomOps`` for that one (it does not map)."""
+    if not qualified:
+        return None
+    if qualified in _TF_PUBLIC:
+        return _TF_PUBLIC[qualified]
+    for module in _MODULES:
+        if qualified.startswith(module + "."):
+            rest = qualified[len(module) + 1:]
+            if rest in _MEMBERS or rest == "InterpreterWithCustomOps":
+                return rest
+    return None
+
+
+def _module_of(dotted: str) -> str | None:
+    """The old module an import names (``tensorflow.lite`` counts: its alias may stand for the interpreter module)."""
+    if dotted in _MODULES or dotted == "tensorflow.lite":
+        return dotted
+    return None
+
+
+def _target_expr(dotted_name: str) -> cst.BaseExpression:
+    head, *rest = dotted_name.split(".")
+    expr: cst.BaseExpression = cst.Name(head)
+    for part in rest:
+        expr = cst.Attribute(expr, cst.Name(part))
+    return expr
+
+
+@dataclass
+class _Plan:
+    """The whole file read before anything is edited: the migration is all or nothing."""
+
+    moved_imports: set[int] = field(default_factory=set)  # id() of Import/ImportFrom statements rewritten in place
+    moved_locals: set[str] = field(default_factory=set)  # names those imports bind: their uses keep their spelling
+    blockers: list[tuple[cst.CSTNode, str]] = field(default_factory=list)
+
+
+class _Scan(cst.CSTVisitor):
+    """Every old import, every attribute used through each local name, every call of an old Interpreter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.imports: list[tuple[cst.Import | cst.ImportFrom, list[tuple[str, str]]]] = []  # statement, (local, target)
+        self.attrs: dict[str, set[str]] = {}  # local name -> first attributes used through it
+        self.calls: list[cst.Call] = []
+        self.attributes: list[cst.Attribute] = []
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        bound = []
+        for alias in node.names:
+            dotted = get_full_name_for_node(alias.name) or ""
+            if alias.asname is not None:
+                bound.append((get_full_name_for_node(alias.asname.name) or "", dotted))
+            else:
+                bound.append((dotted.split(".")[0], dotted))
+        self.imports.append((node, bound))
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        if node.module is None or node.relative or isinstance(node.names, cst.ImportStar):
+            return False
+        base = get_full_name_for_node(node.module) or ""
+        bound = []
+        for alias in node.names:
+            name = get_full_name_for_node(alias.name) or ""
+            local = get_full_name_for_node(alias.asname.name) if alias.asname is not None else name
+            bound.append((local or name, f"{base}.{name}"))
+        self.imports.append((node, bound))
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.attributes.append(node)
+        if isinstance(node.value, cst.Name):
+            self.attrs.setdefault(node.value.value, set()).add(node.attr.value)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+
+
+class _Migrate(SourceTransformer):
+    def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
+        super().__init__(rewrite, ctx, select)
+        self.plan = _Plan()
+        self._in_import = 0
+
+    # -- reading the file -------------------------------------------------------------------------------------
+    def visit_Module(self, node: cst.Module) -> None:
+        scan = _Scan()
+        node.visit(scan)
+        plan = self.plan
+        by_local: dict[str, list[tuple[cst.Import | cst.ImportFrom, str]]] = {}
+        for statement, bound in scan.imports:
+            for local, target in bound:
+                by_local.setdefault(local, []).append((statement, target))
+        for local, bindings in by_local.items():
+            kinds = [self._import_kind(statement, target, local, scan) for statement, target in bindings]
+            if all(k == "other" for k in kinds):
+                continue
+            # `import tensorflow.lite as tflite` moves only as the fallback of a tflite_runtime import; bound
+            # alone, its uses are rewritten one by one (it may also name the converter).
+            fallback = "move" in kinds
+            kinds = [("move" if fallback else "ref") if k == "move-if-fallback" else k for k in kinds]
+            blocked = [k for k in kinds if k.startswith("blocked")]
+            if blocked:
+                plan.blockers.append((bindings[0][0], blocked[0].partition(":")[2]))
+                continue
+            if len(bindings) > 1 and len(set(kinds)) > 1:
+                plan.blockers.append((bindings[0][0], f"`{local}` is bound by several imports, not all of them the "
+                                                      "interpreter module"))
+                continue
+            if all(k == "move" for k in kinds):
+                plan.moved_locals.add(local)
+                plan.moved_imports.update(id(statement) for statement, _ in bindings)
+        # A from-import that mixes moving names with others would have to be split: not done automatically.
+        for statement, bound in scan.imports:
+            if isinstance(statement, cst.ImportFrom) and id(statement) in plan.moved_imports:
+                if not all(local in plan.moved_locals for local, _ in bound):
+                    plan.moved_imports.discard(id(statement))
+                    plan.blockers.append((statement, "imports interpreter names together with other names: split the "
+                                                     "import first"))
+        bindings = Bindings(node)
+        for call in scan.calls:
+            self._check_call(call, bindings, plan)
+        # The names a use-by-use rewrite imports must be free: a class or function of that name would be shadowed.
+        for attribute in scan.attributes:
+            head = attribute
+            while isinstance(head, cst.Attribute):
+                head = head.value  # type: ignore[assignment]
+            if not isinstance(head, cst.Name) or head.value in plan.moved_locals:
+                continue
+            member = old_member(self.names.qualify(attribute))
+            if member in _MEMBERS:
+                bound = self.names.bound.get(member)
+                mine = bound is not None and (bound == f"{_TARGET}.{member}" or old_member(canonical(bound)) == member)
+                if (bound is not None and not mine) or member in bindings.classes or member in bindings.functions:
+                    plan.blockers.append((attribute, f"the file already binds `{member}` to something else"))
+        if plan.blockers:
+            for where, why in plan.blockers:
+                self.warn(where, f"not migrated to ai_edge_litert.interpreter: {why}")
+
+    def _import_kind(self, statement: cst.Import | cst.ImportFrom, target: str, local: str, scan: _Scan) -> str:
+        """``move``: the import is rewritten in place; ``ref``: its uses are rewritten; ``blocked``; ``other``."""
+        member = old_member(target)
+        if member == "InterpreterWithCustomOps":
+            return "blocked:" + _CUSTOM_OPS
+        if member is not None:
+            return "move"  # from M import Interpreter / from tensorflow.lite import Interpreter
+        module = _module_of(target)
+        if module is None:
+            return "ref" if target.split(".")[0] in ("tensorflow", "tflite_runtime") and "." not in local else "other"
+        if isinstance(statement, cst.Import) and not any(a.asname is not None for a in statement.names):
+            return "ref"  # `import tflite_runtime.interpreter`: uses spell the full path, rewritten one by one
+        used = scan.attrs.get(local, set())
+        if module == "tensorflow.lite":
+            return "move-if-fallback" if used <= _MEMBERS else "ref"
+        if "InterpreterWithCustomOps" in used:
+            return "blocked:" + _CUSTOM_OPS
+        unknown = sorted(used - _MEMBERS)
+        return f"blocked:`{local}.{unknown[0]}` has no same-named LiteRT counterpart checked here" if unknown else "move"
+
+    def _check_call(self, call: cst.Call, bindings: Bindings, plan: _Plan) -> None:
+        member = old_member(self.names.qualify(call.func))
+        if member == "InterpreterWithCustomOps":
+            plan.blockers.append((call, _CUSTOM_OPS))
+            return
+        if member != "Interpreter":
+            return
+        positional = 0
+        for arg in call.args:
+            if arg.star:
+                plan.blockers.append((call, f"`{arg.star}` arguments: the keywords (and an OpResolverType, which "
+                                            "ai_edge_litert rejects from tf.lite) cannot be checked"))
+                return
+            name = arg.keyword.value if arg.keyword is not None else (_PARAMS[positional] if positional < len(_PARAMS) else "")
+            if arg.keyword is None:
+                positional += 1
+            if name not in _PARAMS:
+                plan.blockers.append((call, f"argument `{name or 'positional'}` is not one of tf.lite.Interpreter's"))
+                return
+            if name == _RESOLVER and not self._is_resolver(arg.value, bindings):
+                plan.blockers.append((call, "experimental_op_resolver_type is not spelled as an OpResolverType member: "
+                                            "ai_edge_litert raises ValueError on tf.lite's OpResolverType"))
+                return
+
+    def _is_resolver(self, expr: cst.BaseExpression, bindings: Bindings, depth: int = 0) -> bool:
+        """An OpResolverType member this migration rewrites too (or ai_edge_litert's own)."""
+        if isinstance(expr, cst.Attribute):
+            owner = self.names.qualify(expr.value)
+            return old_member(owner) == "OpResolverType" or owner == f"{_TARGET}.OpResolverType"
+        if isinstance(expr, cst.Name) and depth < 3:
+            values = bindings.only(expr.value)
+            return bool(values) and all(self._is_resolver(v, bindings, depth + 1) for v in values or [])
+        return False
+
+    # -- editing ----------------------------------------------------------------------------------------------
+    def visit_Import(self, node: cst.Import) -> bool:
+        self._in_import += 1
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        self._in_import += 1
+        return False
+
+    def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import:
+        self._in_import -= 1
+        if self.plan.blockers or id(original) not in self.plan.moved_imports:
+            return updated
+        aliases = []
+        for alias in updated.names:
+            dotted = get_full_name_for_node(alias.name) or ""
+            aliases.append(alias.with_changes(name=_target_expr(_TARGET)) if _module_of(dotted) else alias)
+        return self.edit(original, updated, updated.with_changes(names=aliases),
+                         "import the LiteRT interpreter (ai_edge_litert.interpreter: same API; pip install ai-edge-litert)")
+
+    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
+        self._in_import -= 1
+        if self.plan.blockers or id(original) not in self.plan.moved_imports or updated.module is None:
+            return updated
+        base = get_full_name_for_node(updated.module) or ""
+        if _module_of(base) or base in ("tensorflow.lite", "tensorflow.lite.experimental"):
+            module = _target_expr(_TARGET)  # from tflite_runtime.interpreter import Interpreter
+        else:
+            module = _target_expr("ai_edge_litert")  # from tflite_runtime import interpreter
+        return self.edit(original, updated, updated.with_changes(module=module),
+                         "import from the LiteRT interpreter (ai_edge_litert.interpreter: same API; pip install ai-edge-litert)")
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        if self.plan.blockers or self._in_import:
+            return updated
+        head = original
+        while isinstance(head, cst.Attribute):
+            head = head.value  # type: ignore[assignment]
+        if not isinstance(head, cst.Name) or head.value in self.plan.moved_locals:
+            return updated
+        member = old_member(self.names.qualify(original))
+        if member is None or member == "InterpreterWithCustomOps":
+            return updated
+        spelled = self.ctx.module.code_for_node(original)
+        return self.edit(original, updated, cst.Name(member), f"{spelled} -> ai_edge_litert.interpreter.{member} "
+                         "(same API; pip install ai-edge-litert)", imports=[NewImport(_TARGET, member)],
+                         replaces=head.value)
+
+
+class MigrateToLitert(SourceRewrite):
+    """Move tf.lite.Interpreter and tflite_runtime to the LiteRT interpreter (ai_edge_litert.interpreter).
+
+    What it fixes:
+        Scripts that run a .tflite with ``tf.lite.Interpreter`` (deprecated: it warns on every construction
+        that it is scheduled for deletion), ``tf.lite.experimental.load_delegate``, or the frozen
+        ``tflite_runtime`` package (no wheels after Python 3.11). Imports of ``tflite_runtime.interpreter`` or
+        ``tensorflow.lite.python.interpreter`` (``import ... as tflite``, ``from ... import Interpreter,
+        load_delegate``, the ``try: tflite_runtime / except ImportError: tensorflow.lite`` fallback) are
+        rewritten in place; ``tf.lite.Interpreter``, ``tf.lite.experimental.load_delegate`` and
+        ``tf.lite.experimental.OpResolverType`` spelled through ``tf`` become the names imported from
+        ``ai_edge_litert.interpreter``, and an import left unused is removed. Strings and comments are not code.
+    Why it fails:
+        ATLAS section 10: ai_edge_litert is the successor runtime and the one users can install on current
+        Python; tf.lite.Interpreter is scheduled for deletion. Measured (TF 2.21, ai-edge-litert 2.3): the
+        constructor keywords of tf.lite.Interpreter are all accepted, in the same order, by
+        ai_edge_litert's (which adds experimental_compress_quantization_zero_points); load_delegate takes the
+        same (library, options); a Delegate from either is accepted by either. One thing does not carry over:
+        ai_edge_litert raises ``ValueError: Unrecognized passed in op resolver type`` on tf.lite's
+        OpResolverType enum, so the enum is migrated with the interpreter. Neither interpreter runs Flex ops.
+    Safety:
+        safe when every argument maps 1:1: the migration is made for the whole file or not at all. It is
+        display-only (nothing edited, the reason shown) when an Interpreter call passes ``*args``/``**kwargs``
+        or an op resolver the file does not spell as an OpResolverType member, when InterpreterWithCustomOps
+        is used (its registerers name functions of the old wrapper), when a from-import mixes interpreter names
+        with others, or when the name to import is already bound to something else.
+    References:
+        ATLAS.md section 10; the LiteRT migration guide (https://ai.google.dev/edge/litert/migration).
+    """
+
+    id = "migrate_to_litert"
+    title = "tf.lite.Interpreter / tflite_runtime -> ai_edge_litert.interpreter"
+    safety = Safety.SAFE
+    answers = frozenset({FindingKind.NEEDS_FLEX_OPS})
+    model_rewrite = None
+    triggers = ("Interpreter", "load_delegate", "OpResolverType", "tflite_runtime")
+    modules = ("tensorflow.lite", "tflite_runtime")
+    examples = (
+        Example(
+            "import numpy as np\nimport tensorflow as tf\n\nblob = tf.lite.TFLiteConverter.from_saved_model('m').convert()\n"
+            "interpreter = tf.lite.Interpreter(model_content=blob, num_threads=2)\n"
+            "# tf.lite.Interpreter is deprecated\nprint(\"tf.lite.Interpreter\")\n",
+            "import numpy as np\nimport tensorflow as tf\nfrom ai_edge_litert.interpreter import Interpreter\n\n"
+            "blob = tf.lite.TFLiteConverter.from_saved_model('m').convert()\n"
+            "interpreter = Interpreter(model_content=blob, num_threads=2)\n"
+            "# tf.lite.Interpreter is deprecated\nprint(\"tf.lite.Interpreter\")\n",
+        ),
+        Example(
+            "import tflite_runtime.interpreter as tflite\n\n"
+            "it = tflite.Interpreter(model_path, experimental_delegates=[tflite.load_delegate('libedgetpu.so.1')])\n",
+            "import ai_edge_litert.interpreter as tflite\n\n"
+            "it = tflite.Interpreter(model_path, experimental_delegates=[tflite.load_delegate('libedgetpu.so.1')])\n",
+        ),
+        Example(
+            "try:\n    from tflite_runtime.interpreter import Interpreter, load_delegate\n"
+            "except ImportError:\n    from tensorflow.lite.python.interpreter import Interpreter, load_delegate\n\n"
+            "it = Interpreter(model_path='m.tflite')\n",
+            "try:\n    from ai_edge_litert.interpreter import Interpreter, load_delegate\n"
+            "except ImportError:\n    from ai_edge_litert.interpreter import Interpreter, load_delegate\n\n"
+            "it = Interpreter(model_path='m.tflite')\n",
+        ),
+        Example(  # the enum moves with the interpreter: ai_edge_litert rejects tf.lite's
+            "import tensorflow as tf\n\n"
+            "it = tf.lite.Interpreter(model_path='m.tflite',\n"
+            "                         experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF,\n"
+            "                         experimental_preserve_all_tensors=True)\n"
+            "d = tf.lite.experimental.load_delegate('libdelegate.so')\n",
+            "from ai_edge_litert.interpreter import Interpreter, OpResolverType, load_delegate\n\n"
+            "it = Interpreter(model_path='m.tflite',\n"
+            "                         experimental_op_resolver_type=OpResolverType.BUILTIN_REF,\n"
+            "                         experimental_preserve_all_tensors=True)\n"
+            "d = load_delegate('libdelegate.so')\n",
+        ),
+        Example(  # an alias only used for the interpreter is removed
+            "import tensorflow.lite as tfl\n\nit = tfl.Interpreter(model_content=blob)\n",
+            "from ai_edge_litert.interpreter import Interpreter\n\nit = Interpreter(model_content=blob)\n",
+        ),
+        Example(
+            "try:\n    import tflite_runtime.interpreter as tflite\nexcept ImportError:\n    import tensorflow.lite as tflite\n\n"
+            "it = tflite.Interpreter(model_path='m.tflite')\n",
+            "try:\n    import ai_edge_litert.interpreter as tflite\nexcept ImportError:\n    import ai_edge_litert.interpreter as tflite\n\n"
+            "it = tflite.Interpreter(model_path='m.tflite')\n",
+        ),
+        # Display-only: **kwargs may carry tf.lite's OpResolverType; a resolver read from elsewhere; custom ops.
+        Example("import tensorflow as tf\n\nit = tf.lite.Interpreter(**options)\n", warns=1),
+        Example("import tensorflow as tf\n\ndef load(resolver):\n"
+                "    return tf.lite.Interpreter(model_path='m.tflite', experimental_op_resolver_type=resolver)\n", warns=1),
+        Example("from tflite_runtime.interpreter import InterpreterWithCustomOps\n\n"
+                "it = InterpreterWithCustomOps(custom_op_registerers=['TF_AddOps'], model_path='m.tflite')\n", warns=2),
+        # Left alone: the converter, ai_edge_litert itself, text that names the old API, an ignore comment.
+        Example("import tensorflow as tf\n\nblob = tf.lite.TFLiteConverter.from_saved_model('m').convert()\n"),
+        Example("from ai_edge_litert.interpreter import Interpreter\n\nit = Interpreter(model_content=blob)\n"),
+        Example("import tensorflow as tf\n\nprint('use tf.lite.Interpreter(model_content=blob)')\n"),
+        Example("import tensorflow as tf\n\nit = tf.lite.Interpreter(model_content=blob)  # repair: ignore\n"),
+    )
+
+    def transformer(self, ctx: SourceContext, select: Select) -> SourceTransformer:
+        return _Migrate(self, ctx, select)
