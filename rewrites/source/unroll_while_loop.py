@@ -260,8 +260,19 @@ class _Unroll(SourceTransformer):
         return cst.Module([]).code_for_node(node).strip().splitlines()[0][:80]
 
     def _def(self, expr: cst.BaseExpression) -> cst.FunctionDef | None:
-        """The plain def a name bound once in the file refers to."""
-        if isinstance(expr, cst.Name) and self.bindings.count[expr.value] == 1:
+        """The plain def a name refers to: bound once in the enclosing function (a local ``def body`` shadows others of
+        the same name elsewhere in the file), or else bound once in the file."""
+        if not isinstance(expr, cst.Name):
+            return None
+        scope = self._scopes[-1]
+        if isinstance(scope, cst.FunctionDef) and isinstance(scope.body, cst.IndentedBlock):
+            local = _Bindings()
+            for stmt in scope.body.body:
+                stmt.visit(local)
+            if local.count[expr.value]:
+                found = local.defs.get(expr.value)
+                return found if local.count[expr.value] == 1 and any(found is s for s in scope.body.body) else None
+        if self.bindings.count[expr.value] == 1:
             return self.bindings.defs.get(expr.value)
         return None
 
