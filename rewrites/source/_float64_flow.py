@@ -114,6 +114,13 @@ def is_float64(names: Names, expr: cst.BaseExpression) -> bool:
     return qualify(names, expr) in FLOAT64_NAMES
 
 
+def _spelled_float64(names: Names, expr: cst.BaseExpression) -> bool:
+    """float64 as a dtype value outside a call: the builtin ``float``, ``"float64"``/``"double"``, a float64 name."""
+    if isinstance(expr, cst.SimpleString):
+        return expr.evaluated_value in ("float64", "double")
+    return is_float64(names, expr)
+
+
 def is_float32(names: Names, expr: cst.BaseExpression) -> bool:
     if isinstance(expr, cst.SimpleString):
         return expr.evaluated_value == "float32"
@@ -290,6 +297,14 @@ class _Walk(cst.CSTVisitor):
         token = self._name_token(node.name)
         if token:
             self._add(token, node.name)
+        if node.default is not None and "dtype" in node.name.value.lower() and _spelled_float64(self.names, node.default):
+            self._dtype_producer(node.default, f"the default of {node.name.value}")
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        # A dtype constant (``DTYPE = "float64"``, ``dtype = float``); ``tnp.float64`` anywhere is found by its name.
+        named = [t.target for t in node.targets if isinstance(t.target, cst.Name) and "dtype" in t.target.value.lower()]
+        if named and _spelled_float64(self.names, node.value):
+            self._dtype_producer(node.value, f"constant {named[0].value}")
 
     def visit_Return(self, node: cst.Return) -> None:
         if self._functions:

@@ -8,7 +8,7 @@ from repair.findings import FindingKind
 from repair.safety import Safety
 from repair.source import Example, NewImport, Select, SourceContext, SourceRewrite, SourceTransformer
 from rewrites.source._analysis import dotted, with_keyword
-from rewrites.source._float64_flow import Flow
+from rewrites.source._float64_flow import Flow, Group
 
 # tnp function -> (tf function, keyword renames, tnp keywords that have no tf equivalent: leave the call alone).
 _SAME = {"keepdims": "keepdims"}
@@ -99,20 +99,28 @@ def _head(expr: cst.BaseExpression) -> str | None:
 class _Swap(SourceTransformer):
     def visit_Module(self, node: cst.Module) -> None:
         # Float64 decided per data flow: a group of tnp calls on Python floats (and nothing else that is float64)
-        # is swapped all together or not at all, as one site.
+        # is swapped all together or not at all, as one site, decided where the file first reaches it.
         self.flow = Flow(node, self.names, data_args, lambda line: self.ctx.ignored(line, line, self.rewrite.id)
                          or self.ctx.ignored(line, line, "explicit_float32"))
         self._accepted: set[int] = set()
-        for group in self.flow.groups:
-            if group.owner != self.rewrite.id:
-                continue
-            calls = ", ".join(dict.fromkeys(p.label.rsplit(" ", 1)[-1] for p in group.producers))
-            met = f"; their values meet in one op, so all {len(group.producers)} change together" \
-                if len(group.producers) > 1 else ""
-            site = self._site(group.producers[0].node, f"{calls} on Python floats -> tf ops (float64 in tnp, float32 in "
-                              f"tf): {group.describe()}{met}", Safety.UNSAFE)
-            if site is not None and self.select(site):
-                self._accepted.update(id(p.node) for p in group.producers)
+        self._decided: set[int] = set()
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        group = self.flow.group_of.get(id(node)) if hasattr(self, "flow") else None
+        if group is not None and id(group) not in self._decided:
+            self._decided.add(id(group))
+            if group.owner == self.rewrite.id:
+                self._decide(node, group)
+        return super().on_visit(node)
+
+    def _decide(self, node: cst.CSTNode, group: Group) -> None:
+        calls = ", ".join(dict.fromkeys(p.label.rsplit(" ", 1)[-1] for p in group.producers))
+        met = f"; their values meet in one op, so all {len(group.producers)} change together" \
+            if len(group.producers) > 1 else ""
+        site = self._site(node, f"{calls} on Python floats -> tf ops (float64 in tnp, float32 in tf): "
+                          f"{group.describe()}{met}", Safety.UNSAFE)
+        if site is not None and self.select(site):
+            self._accepted.update(id(p.node) for p in group.producers)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         name = self.names.qualify(original.func)
@@ -163,16 +171,27 @@ class SwapTnpCalls(SourceRewrite):
 
     What it fixes:
         Model code written against tf.experimental.numpy (tnp). tnp follows NumPy's type promotion, so
-        a call on Python numbers or lists computes in float64, which TFLite runs only as Flex ops; the
-        plain tf op computes in the tensor's own dtype. The tnp import is removed once nothing uses it.
+        a call on Python float data (`tnp.exp([0.1, 0.2])`, `tnp.subtract(x, [0.5, 1.5])`, `tnp.sqrt(2.0)`)
+        computes in float64, which TFLite runs only as Flex ops; the plain tf op computes in float32. The
+        tnp import is removed once nothing uses it.
     Why it fails:
         ATLAS section 3: most tnp calls convert fine on float32 tensors; what fails is float64 leaking
-        in (Flex AddV2/Mul on f64). Writing the tf op states the dtype and removes the NumPy layer.
+        in (Flex AddV2/Mul on f64). Writing the tf op states the dtype and removes the NumPy layer. But tnp
+        ops promote mixed operands and tf ops do not: measured on TF 2.21, `tf.linalg.matmul(tnp.eye(3), x)`
+        and `tf.math.multiply(tnp.eye(3), x)` raise (float64 meets float32) where the tnp calls promoted. So
+        the float64 decisions are taken per data-flow group, shared with explicit_float32
+        (rewrites/source/_float64_flow.py, documented in `repair rewrites explicit_float32`): the calls on
+        Python floats whose values meet in one op are swapped together as one site, and only when nothing else
+        in their group is float64 (otherwise explicit_float32 owns the group).
     Safety:
-        safe when every argument is a tensor expression (identical ops and dtypes); unsafe when an
-        argument is a Python literal (tnp would compute it in float64, tf in float32). Calls whose
-        NumPy defaults differ from tf's (cumsum/argmax without an axis) or that pass dtype=/out= are
-        left alone.
+        safe for a call on tensors that cannot meet float64: a one-operand call (tanh, sum, reshape ...)
+        always; a call with several operands (matmul, add, where, stack, concatenate ...) only once the file
+        makes no float64 any more (while it does, it is left for a later round, after explicit_float32).
+        unsafe for a group of calls on Python floats (tnp computes them in float64, tf in float32). Calls whose
+        NumPy defaults differ from tf's (cumsum/argmax without an axis), that pass dtype=/out=, or whose data
+        are only Python integers (int64 in tnp, int32 or an error in tf) are left alone. Limits: a float64
+        value the analysis does not see (from another file, a caller's argument) can still meet a swapped
+        several-operand call.
     References:
         ATLAS.md section 3 and section 9.1; the model-level counterpart is compute_in_float32.
     """
@@ -210,12 +229,26 @@ class SwapTnpCalls(SourceRewrite):
             "import tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n\ny = tnp.roll(tnp.abs(x), 1)\n",
             "import tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n\ny = tnp.roll(tf.math.abs(x), 1)\n",
         ),
+        Example(  # one group: both calls on Python floats meet in the multiply; swapped together, then the multiply
+            "import tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n\n\n"
+            "def f(x):\n    centered = tnp.subtract(x, [0.5, 1.5])\n    scale = tnp.exp([0.1, 0.2])\n"
+            "    return tnp.multiply(centered, scale)\n",
+            "import tensorflow as tf\n\n\n"
+            "def f(x):\n    centered = tf.math.subtract(x, [0.5, 1.5])\n    scale = tf.math.exp([0.1, 0.2])\n"
+            "    return tf.math.multiply(centered, scale)\n",
+            unsafe=True,
+        ),
+        Example(  # the matmul waits: tnp.eye is float64 (explicit_float32's), and tf.linalg.matmul would not promote
+            "import tensorflow.experimental.numpy as tnp\n\n\ndef f(x):\n    return tnp.tanh(tnp.matmul(x, tnp.eye(3)))\n",
+            "import tensorflow.experimental.numpy as tnp\nimport tensorflow as tf\n\n\n"
+            "def f(x):\n    return tf.math.tanh(tnp.matmul(x, tnp.eye(3)))\n",
+        ),
         # Left alone: numpy's axis=None flattens, tf's default is axis 0; dtype= has no tf equivalent;
         # plain numpy is not tnp; an ignore comment opts a line out.
         Example("import tensorflow.experimental.numpy as tnp\n\ny = tnp.cumsum(x)\nz = tnp.sum(x, dtype=tnp.float64)\n"),
         Example("import numpy as tnp\n\ny = tnp.tanh(x)\n"),
         Example("import tensorflow.experimental.numpy as tnp\n\ny = tnp.tanh(x)  # repair: ignore\n"),
-        Example("import tensorflow.experimental.numpy as tnp\n\ny = tnp.roll(x, 1)\n"),
+        Example("import tensorflow.experimental.numpy as tnp\n\ny = tnp.roll(x, 1)\nz = tnp.exp([1, 2])\n"),
     )
 
     def transformer(self, ctx: SourceContext, select: Select) -> SourceTransformer:

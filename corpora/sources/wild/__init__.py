@@ -42,6 +42,16 @@ WILD_SOURCE_CASES: tuple[SourceCase, ...] = (
         findings=frozenset({"float64-ops"}),
         atol=1e-5, rtol=1e-5,
     ),
+    SourceCase(
+        id="tnp_anchor_decoder",
+        url="https://github.com/fisakhan/Face_Pose/pull/4",
+        summary="detector post-processing moved onto tnp: int64 tnp.arange anchors, tnp.full of a float, a np.float64 "
+                "module constant as a default argument, .astype(tnp.float64): Flex Mul/AddV2 on f64",
+        unsafe=True,
+        rewrites=frozenset({"explicit_float32", "swap_tnp_calls"}),
+        findings=frozenset({"float64-ops"}),
+        atol=1e-5, rtol=1e-5,
+    ),
     # --- loops (unroll_while_loop and the loop forms) ---
     SourceCase(
         id="loop_tflm_while_def",
