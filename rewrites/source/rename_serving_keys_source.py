@@ -7,7 +7,7 @@ import libcst as cst
 from repair.findings import FindingKind
 from repair.safety import Safety
 from repair.source import Example, Select, SourceContext, SourceOptions, SourceRewrite, SourceTransformer
-from rewrites.source._analysis import argument, keyword, string_value, tf_function_call
+from rewrites.source._analysis import Scopes, argument, keyword, string_value, tf_function_call
 
 # Calls whose dict arguments are keyed by serving keys: qualified name -> ((position, keyword), ...).
 _KEYED = {
@@ -26,6 +26,44 @@ class _Rename(SourceTransformer):
         # A rename whose new key is itself renamed would never settle (a -> b, b -> c; a <-> b).
         self.renames = {old: new for old, new in self.options.renames.items() if new not in self.options.renames and old != new}
         self.serving: list[bool] = []  # per enclosing function: a tf.function with an input_signature
+        # name=INPUT_NAME: the string literal the constant is bound to (id of the node -> why), renamed where it is
+        # written, so every other use of the constant (a feed dict, get_layer) follows.
+        self.constants: dict[int, str] = self._constants() if self.renames else {}
+
+    def _constants(self) -> dict[int, str]:
+        scopes = Scopes(self.ctx.module)
+        names, found = self.names, {}
+
+        class Find(cst.CSTVisitor):
+            def __init__(self) -> None:
+                super().__init__()
+                self.functions: list[cst.FunctionDef] = []
+
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+                self.functions.append(node)
+
+            def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+                self.functions.pop()
+
+            def visit_Call(self, node: cst.Call) -> None:
+                qualified = names.qualify(node.func) or ""
+                if qualified not in _NAMED:
+                    return
+                position = _NAMED[qualified]
+                arg = argument(node, position, "name") if position is not None else keyword(node, "name")
+                if arg is None or not isinstance(arg.value, cst.Name):
+                    return
+                values = scopes.values(arg.value.value, tuple(reversed(self.functions))) or []
+                if values and all(isinstance(v, cst.SimpleString) for v in values):
+                    for value in values:
+                        found[id(value)] = f"{arg.value.value}, the name= of {qualified.rsplit('.', 1)[1]}"
+
+        self.ctx.module.visit(Find())
+        return found
+
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
+        where = self.constants.get(id(original))
+        return self._string(original, updated, where) if where is not None else updated
 
     def _string(self, original: cst.BaseExpression, updated: cst.BaseExpression, where: str) -> cst.BaseExpression:
         """A string literal equal to an old key -> the new key, same prefix and quotes."""
@@ -92,7 +130,9 @@ class RenameServingKeysSource(SourceRewrite):
         tf.estimator.export.build_raw_serving_input_receiver_fn; the inputs and outputs dicts of
         (tf.compat.v1.)saved_model.predict_signature_def and signature_def_utils.predict_signature_def;
         name= of tf.TensorSpec (also its third positional argument) and keras.Input / tf_keras.Input,
-        which become the signature's input keys; the keys of a dict returned by a
+        which become the signature's input keys (a name= that is a name bound only to such a literal,
+        INPUT_NAME = "input_features", is renamed where the literal is written, so the constant's other
+        uses follow); the keys of a dict returned by a
         @tf.function(input_signature=...), which become its output keys. Quote style and prefix stay.
         Left alone without --rename, and for renames that chain or swap (a -> b with b -> c), which
         could not settle. The signatures={...} dict of tf.saved_model.save holds signature names, not
@@ -142,6 +182,20 @@ class RenameServingKeysSource(SourceRewrite):
             "        return {\"probabilities\": input_features}  # keys are the output keys\n\n"
             "inp = keras.Input((4,), name=\"features\")\n",
             options=_RENAMES, unsafe=True,
+        ),
+        Example(  # a module constant as name=: renamed where it is written, so its other uses follow
+            "import keras\n\nINPUT_NAME = 'input_features'\n\n"
+            "def build():\n    inputs = keras.Input(shape=(4,), name=INPUT_NAME)\n    return inputs\n\n"
+            "feed = {INPUT_NAME: x}\n",
+            "import keras\n\nINPUT_NAME = 'features'\n\n"
+            "def build():\n    inputs = keras.Input(shape=(4,), name=INPUT_NAME)\n    return inputs\n\n"
+            "feed = {INPUT_NAME: x}\n",
+            options=_RENAMES, unsafe=True,
+        ),
+        Example(  # a constant bound to something else too is not followed
+            "import keras\n\nNAME = 'input_features'\nif other:\n    NAME = make_name()\n"
+            "inputs = keras.Input(shape=(4,), name=NAME)\n",
+            options=_RENAMES,
         ),
         # Left alone: no renames; other strings equal to the key; a chain of renames; signature names.
         Example("import tensorflow as tf\n\nspec = tf.TensorSpec([None, 4], tf.float32, name='input_features')\n"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import libcst as cst
 
 from repair.findings import FindingKind
@@ -22,17 +24,59 @@ def _qualified(names: Names, expr: cst.BaseExpression) -> str | None:
     return names.qualify(expr) if isinstance(head, cst.Name) else None
 
 
+class _Uses(cst.CSTVisitor):
+    """For each name, how many times the file reads it, and how many of those are an argument of a tf.data method
+    (``ds.map(load_example)``): a function read only that way runs in the input pipeline, never in the model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: Counter[str] = Counter()
+        self.in_pipeline: Counter[str] = Counter()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.reads[node.value] += 1
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _PIPELINE:
+            for arg in node.args:
+                if isinstance(arg.value, cst.Name):
+                    self.in_pipeline[arg.value.value] += 1
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.reads[node.name.value] -= 1  # the def's own name is a binding, not a read
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)  # ``x.map``: ``map`` is an attribute, not a read of a name ``map``
+        return False
+
+    def pipeline_only(self, name: str) -> bool:
+        return self.reads[name] > 0 and self.reads[name] == self.in_pipeline[name]
+
+
 class _Warn(SourceTransformer):
     def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
         super().__init__(rewrite, ctx, select)
-        self._pipeline = 0  # depth of tf.data method calls around the current node
+        self._pipeline = 0  # depth of tf.data method calls around the current node, and of pipeline-only defs
+        self._uses: _Uses | None = None  # walked once a def is entered
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if self._uses is None:
+            self._uses = _Uses()
+            self.ctx.module.visit(self._uses)
+        self._pipeline += self._uses.pipeline_only(node.name.value)
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        assert self._uses is not None
+        self._pipeline -= self._uses.pipeline_only(original.name.value)
+        return updated
 
     def _check(self, node: cst.CSTNode, func: cst.BaseExpression, args: tuple[cst.Arg, ...]) -> None:
         op = _PY_FUNCS.get(_qualified(self.names, func) or "")
         if op is None or self._pipeline:
             return
         spelled = self.ctx.module.code_for_node(func)
-        wrapped = args[0].value if args and args[0].keyword is None else None
+        func_arg = next((a for a in args if a.keyword is not None and a.keyword.value == "func"), None)
+        wrapped = func_arg.value if func_arg is not None else args[0].value if args and args[0].keyword is None else None
         what = f"`{self.ctx.module.code_for_node(wrapped)}`" if isinstance(wrapped, (cst.Name, cst.Attribute)) else "the function"
         self.warn(node, f"{spelled} saves as the custom op {op}: TFLite has no kernel for it and SELECT_TF_OPS does not "
                         f"help; rewrite {what} in TF ops (a tf.data pipeline may keep it)")
@@ -65,7 +109,8 @@ class WarnPyFunction(SourceRewrite):
         The only fix is to express the function in TF ops.
     Safety:
         display-only: there is no mechanical translation of arbitrary Python. Calls inside a tf.data
-        method (map, filter, interleave ...) are not warned about: the input pipeline is not exported.
+        method (map, filter, interleave ...), and inside a def of the file that is only ever passed to one
+        (ds.map(load_example)), are not warned about: the input pipeline is not exported.
     References:
         ATLAS.md section 7 (`tf.py_function` / `tf.numpy_function`: CUSTOM EagerPyFunc / PyFunc, select FAIL)
         and section 9.10.
@@ -91,6 +136,17 @@ class WarnPyFunction(SourceRewrite):
         Example("def py_function(f, args):\n    return f(*args)\n\ny = py_function(abs, [-1])\n"),
         Example("import numpy as np\n\nf = np.vectorize(lambda a: a + 1)  # not a numpy_function\n"),
         Example("import tensorflow as tf\n\nds = ds.map(lambda x: tf.py_function(decode, [x], tf.float32))\n"),
+        Example(  # a named function that only tf.data maps over runs in the pipeline; one the model calls does not
+            "import tensorflow as tf\n\ndef load(raw):\n    return tf.py_function(decode, [raw], tf.float32)\n\n"
+            "def serve(x):\n    return tf.py_function(func=rule, inp=[x], Tout=tf.float32)\n\n"
+            "ds = ds.map(load).filter(keep)\nmodel_fn = serve\n",
+            warns=1,
+        ),
+        Example(  # also read elsewhere (called in the model): warned
+            "import tensorflow as tf\n\ndef load(raw):\n    return tf.py_function(decode, [raw], tf.float32)\n\n"
+            "ds = ds.map(load)\ny = load(x)\n",
+            warns=1,
+        ),
         Example("import tensorflow as tf\n\ny = tf.py_function(f, [x], tf.float32)  # repair: ignore\n"),
     )
 

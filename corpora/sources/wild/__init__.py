@@ -179,6 +179,17 @@ WILD_SOURCE_CASES: tuple[SourceCase, ...] = (
         findings=frozenset({"unbound-variables", "tensorlist-loop"}),
     ),
     SourceCase(
+        id="real_keras_input_constant_saved_model_save",
+        url="https://github.com/tensorflow/serving/issues/1296",
+        summary="Keras 3 functional model, Input(name=INPUT_NAME) with INPUT_NAME = 'input_features' (also the "
+                "fit dict's key), tf.saved_model.save; REST clients send features",
+        renames=("input_features=features",),
+        unsafe=True,  # model.export: the input key becomes the Input's name
+        rewrites=frozenset({"export_keras_model", "rename_serving_keys_source"}),
+        findings=frozenset({"unbound-variables", "serving-key-mismatch"}),
+        diagnose_args=("--input-keys", "features"),
+    ),
+    SourceCase(
         id="real_pruned_lstm_tfkeras",
         url="https://github.com/tensorflow/tensorflow/issues/57710",
         summary="tf_keras (from tensorflow import keras) LSTM pruned with tfmot, saved with "
@@ -187,6 +198,55 @@ WILD_SOURCE_CASES: tuple[SourceCase, ...] = (
         rewrites=frozenset({"strip_pruning_before_export", "unroll_rnn_layers", "rename_serving_keys_source"}),
         findings=frozenset({"pruning-wrappers", "tensorlist-loop", "serving-key-mismatch"}),
         diagnose_args=("--input-keys", "features"),
+        legacy_keras=True,
+    ),
+    SourceCase(
+        id="real_pruned_dense_clone_tfkeras",
+        url="https://github.com/tensorflow/model-optimization/issues/722",
+        summary="tf_keras Dense layers pruned through tf.keras.models.clone_model(clone_function=...), "
+                "model_for_pruning.save(dir) with its wrappers; Input named input_features, clients send features",
+        renames=("input_features=features",),
+        rewrites=frozenset({"strip_pruning_before_export", "rename_serving_keys_source"}),
+        findings=frozenset({"pruning-wrappers", "resource-variables", "serving-key-mismatch"}),
+        diagnose_args=("--input-keys", "features"),
+        legacy_keras=True,
+    ),
+    SourceCase(
+        id="real_module_predict_signature_keys",
+        url="https://github.com/GoogleCloudPlatform/training-data-analyst/issues/380",
+        summary="tf.Module saved with signatures={'predict': m.predict.get_concrete_function(TensorSpec(..., "
+                "name='input_features'), ...)} inline: no serving_default; clients send features",
+        renames=("input_features=features",),
+        rewrites=frozenset({"export_with_signature", "rename_serving_keys_source"}),
+        findings=frozenset({"no-serving-default", "serving-key-mismatch"}),
+        diagnose_args=("--input-keys", "features,token_ids"),
+    ),
+    SourceCase(
+        id="real_keras_lambda_numpy_function",
+        url="https://github.com/tensorflow/tensorflow/issues/55445",
+        summary="Keras 3 Lambda layer whose function calls tf.numpy_function (NumPy clip), model.export: PyFunc "
+                "custom op; no automatic fix, a warning",
+        warnings=frozenset({"warn_py_function"}),
+        findings=frozenset({"needs-custom-ops"}),
+        stays_broken=True,
+    ),
+    SourceCase(
+        id="real_module_py_func_nms",
+        url="https://github.com/Thinklab-SJTU/R3Det_Tensorflow/issues/102",
+        summary="tf.Module serve() with tf.compat.v1.py_func NMS (warned) beside a tf.data map over a def using "
+                "tf.py_function (pipeline only: not warned)",
+        warnings=frozenset({"warn_py_function"}),
+        findings=frozenset({"needs-custom-ops"}),
+        stays_broken=True,
+    ),
+    SourceCase(
+        id="real_tfkeras_layer_py_function",
+        url="https://github.com/tensorflow/tensorflow/issues/34674",
+        summary="tf_keras custom Layer calling tf.py_function(func=..., inp=..., Tout=...), model.save(dir): "
+                "EagerPyFunc custom op; no automatic fix, a warning",
+        warnings=frozenset({"warn_py_function"}),
+        findings=frozenset({"needs-custom-ops"}),
+        stays_broken=True,
         legacy_keras=True,
     ),
 )
