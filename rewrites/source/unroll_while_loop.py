@@ -276,8 +276,8 @@ class _Unroll(SourceTransformer):
             return self.bindings.defs.get(expr.value)
         return None
 
-    def _limit(self, cond: cst.BaseExpression, count: int) -> int | str | None:
-        """N for a condition ``i < N`` (or tf.less(i, N)) over ``count`` loop variables, a lambda or a def of this file
+    def _limit(self, cond: cst.BaseExpression, count: int) -> tuple[int, cst.BaseExpression] | str | None:
+        """(N, its expression) for a condition ``i < N`` (or tf.less(i, N)) over ``count`` loop variables, a lambda or a def of this file
         whose only statement returns it; None for an always-true condition (``lambda *_: True``: the loop runs
         maximum_iterations times); else why the trip count is not static."""
         fn = self._def(cond)
@@ -311,7 +311,7 @@ class _Unroll(SourceTransformer):
         if bound is None:
             return (f"its bound `{self._code(right)}` is not a constant the source fixes (an int literal, a module "
                     f"constant or a default argument of the condition): the trip count may depend on the input")
-        return bound
+        return bound, right
 
     def _step(self, body: cst.BaseExpression, count: int, counted: bool) -> _Step | str:
         """The body's parameters, its returned tuple (first element ``i + 1`` when ``counted``) and its def."""
@@ -402,9 +402,10 @@ class _Unroll(SourceTransformer):
         named = [t for t in targets if t != "_"]
         if len(set(named)) != len(named):
             return "its result unpacks into the same name twice"
-        limit = self._limit(args["cond"], count)
-        if isinstance(limit, str):
-            return limit
+        found = self._limit(args["cond"], count)
+        if isinstance(found, str):
+            return found
+        limit, spelled = found if found is not None else (None, None)
         maximum = args.get("maximum_iterations")
         if maximum is not None and isinstance(maximum, cst.Name) and maximum.value == "None":
             maximum = None
@@ -420,6 +421,15 @@ class _Unroll(SourceTransformer):
             if start is None:
                 return "its counter does not start at a constant"
             trips = limit - start if most is None else min(limit - start, most)
+            spelled = spelled if start == 0 and trips == limit else None
+        # range() spells the count as the user did when it is a module constant (`range(NUM_STEPS)` stays right
+        # when NUM_STEPS changes); otherwise as its value.
+        count_expr: cst.BaseExpression = cst.Integer(str(trips))
+        for candidate in (spelled, maximum if most == trips else None):
+            if isinstance(candidate, cst.Name) and self.bindings.constants.get(candidate.value) == trips \
+                    and self.bindings.count[candidate.value] == 1:
+                count_expr = cst.Name(candidate.value)
+                break
         if not 1 <= trips <= _MAX_TRIPS:
             return f"its trip count ({trips}) is not between 1 and {_MAX_TRIPS}"
         if self.bindings.count["range"]:
@@ -455,7 +465,7 @@ class _Unroll(SourceTransformer):
         body = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(_tuple(loop))], value)])
         statements: list[cst.BaseStatement] = [
             line.with_changes(body=[cst.Assign([cst.AssignTarget(_tuple(loop))], _unparenthesized(loop_vars))]),
-            cst.For(cst.Name(index), cst.Call(cst.Name("range"), [cst.Arg(cst.Integer(str(trips)))]), cst.IndentedBlock([body])),
+            cst.For(cst.Name(index), cst.Call(cst.Name("range"), [cst.Arg(count_expr)]), cst.IndentedBlock([body])),
         ]
         # `_` targets are throwaway by convention; the rest get the final values, as the while_loop gave them.
         last = [(t, v) for t, v in zip(targets, loop) if t != v and t != "_"]
@@ -492,21 +502,28 @@ class UnrollWhileLoop(SourceRewrite):
     What it fixes:
         `i, x = tf.while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, step(x)), (0, x))`: a counter
         that starts at and is compared with `<` (or tf.less) to an int literal, a module constant bound
-        once to one, or tf.constant(<int literal>), and steps by exactly 1; the body is a lambda returning
-        the new values or a plain def whose only statement returns them. It becomes
-        `i, x = 0, x` / `for _ in range(3): i, x = i + 1, step(x)`, unrolled when the function is traced.
+        once to one, tf.constant(<int literal>) or a default argument of the condition (`def cond(i, h,
+        n=STEPS)`: tf.while_loop never passes it), and steps by exactly 1. The condition is a lambda or a
+        one-line def; the body a lambda returning the new values or a def (several statements are fine)
+        whose only return, its last statement, returns them. The defs may be nested in the method that
+        loops (looked up in the enclosing function first). maximum_iterations caps the count; with an
+        always-true condition (`lambda *_: True`) it alone is the count. It becomes `i, x = 0, x` /
+        `for _ in range(3): i, x = i + 1, step(x)` (a def body is called: `i, x = body(i, x)`), unrolled
+        when the function is traced; a count that is a module constant stays spelled (`range(NUM_STEPS)`).
     Why it fails:
         ATLAS section 6 and 9.3: a static while loop converts builtins-only in TF 2.21 (one WHILE op
         with cond/body subgraphs), so this is not a conversion fix for --target tflite; but the unrolled
         body runs about 2x faster per invoke (4.5 vs 9.8 us) and --target tflite-strict (delegates,
-        micro runtimes) requires no WHILE at all.
+        micro runtimes such as TFLite Micro) requires no WHILE at all. A TensorArray loop variable stays a
+        TensorList after the unroll (unroll_tensor_array_loop notes why it cannot take it).
     Safety:
-        safe. The same body runs the same number of times on the same values. A counter that starts as
-        a Python int stays one (tf.while_loop made it a tensor), so a loop whose body hands the counter
-        to tf.cond/case or reads an attribute of it is left alone. Left alone as well: data-dependent conditions, a non-literal start, any step but
-        +1, shape_invariants, a maximum_iterations below the trip count, more than 64 trips, and names
-        the new code would have to bind that are already used in the scope (the loop variables are the
-        lambda's parameters, the targets get the results after the loop).
+        safe. The same body runs the same number of times on the same values. A loop variable that starts
+        as a Python int stays one (tf.while_loop made it a tensor), so a loop whose body hands it to
+        tf.cond/case or reads an attribute of it is left alone. Left alone as well, each with a display-only
+        note saying why: data-dependent conditions (the bound is not a constant the source fixes), a
+        non-constant start, any step but +1, shape_invariants, more than 64 trips, a result that is not
+        unpacked into names, and names the new code would have to bind that are already used in the scope
+        (the loop variables are the lambda's parameters, the targets get the results after the loop).
     References:
         ATLAS.md section 6 (python-unrolled loop: 0 WHILE, 4.5 us vs 9.8 us per invoke, diff 1e-6) and
         section 9.3; the model-level counterpart is unroll_static_loops.
@@ -560,13 +577,13 @@ class UnrollWhileLoop(SourceRewrite):
             "        i, h = tf.constant(0), x\n        for _ in range(4):\n            i, h = body(i, h)\n"
             "        return h\n",
         ),
-        # An always-true condition: maximum_iterations alone counts the steps.
+        # An always-true condition: maximum_iterations alone counts the steps (a module constant stays spelled).
         Example(
-            "import tensorflow as tf\n\n\ndef f(a, b):\n"
-            "    a, b = tf.while_loop(lambda *_: True, lambda a, b: (a + b, b * 2.0), [a, b], maximum_iterations=3)\n"
+            "import tensorflow as tf\n\nSTEPS = 3\n\n\ndef f(a, b):\n"
+            "    a, b = tf.while_loop(lambda *_: True, lambda a, b: (a + b, b * 2.0), [a, b], maximum_iterations=STEPS)\n"
             "    return a\n",
-            "import tensorflow as tf\n\n\ndef f(a, b):\n"
-            "    a, b = a, b\n    for _ in range(3):\n        a, b = a + b, b * 2.0\n"
+            "import tensorflow as tf\n\nSTEPS = 3\n\n\ndef f(a, b):\n"
+            "    a, b = a, b\n    for _ in range(STEPS):\n        a, b = a + b, b * 2.0\n"
             "    return a\n",
         ),
         # Left alone with a note: a data-dependent condition, a non-literal start, a step of 2, a counter fed to
