@@ -489,12 +489,17 @@ class _Walk(cst.CSTVisitor):
         return None
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
-        if not isinstance(node.operator, cst.Divide):
-            return
         sides = (node.left, node.right)
-        if any(self._int_tensor(s) for s in sides) and all(self._int_tensor(s) or number(s) == "int" for s in sides):
-            self._produce(node, "int_divide", "integer tensor / integer (float64)", tnp=False,
-                          literal_args=tuple(i for i, s in enumerate(sides) if self._int_tensor(s)))
+        ints = tuple(i for i, s in enumerate(sides) if self._int_tensor(s))
+        if not ints:
+            return
+        if isinstance(node.operator, cst.Divide) and all(self._int_tensor(s) or number(s) == "int" for s in sides):
+            self._produce(node, "int_divide", "integer tensor / integer (float64)", tnp=False, literal_args=ints)
+        elif isinstance(node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.Divide)) \
+                and any(number(s) == "float" for s in sides):
+            # Under numpy behavior an int32 tensor meeting a Python float is float64 (tf.range(3) * 1.5).
+            self._produce(node, "int_divide", "integer tensor with a Python float (float64)", tnp=False,
+                          literal_args=ints)
 
     def _int_tensor(self, expr: cst.BaseExpression) -> bool:
         """``tf.shape(x)[i]``, ``tf.size(x)``, ``tf.rank(x)``, ``tf.range`` of integers: int32 tensors."""

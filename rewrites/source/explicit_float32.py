@@ -141,7 +141,8 @@ class ExplicitFloat32(SourceRewrite):
         spelling (tnp.float64, np.float64(0.5), tf.float64 in tf.cast, dtype=float, "float64" in a dtype position,
         x.astype(tnp.float64), a dtype constant or a dtype= default); NumPy float arrays that reach model code
         (np.array([0.5]) kept on self, np.random.randn(3)) get dtype float32 or .astype(np.float32); and `/`
-        between integer tensors (tf.shape(x)[0] / 2, tf.range(n) / n: float64) casts the integer tensors.
+        between integer tensors (tf.shape(x)[0] / 2, tf.range(n) / n: float64) or an integer tensor meeting a
+        Python float (tf.range(3) * 1.5: float64 under numpy behavior) casts the integer tensors.
         The decision is per group: producers whose values meet in one op (see below) all change, or none does,
         as one site. A group with a member that cannot change gets a display-only warning instead, never a
         partial edit.
@@ -237,7 +238,7 @@ class ExplicitFloat32(SourceRewrite):
             "class Layer(tf.Module):\n    def __init__(self):\n        self.bias = np.array([0.1, 0.2, 0.3])\n"
             "        self.w = tnp.ones((3, 3), DTYPE)\n\n"
             "    @tf.function\n    def __call__(self, x):\n"
-            "        y = tnp.matmul(x, basis(3)) * SCALE + self.bias + tf.range(3) / 3\n"
+            "        y = tnp.matmul(x, basis(3)) * SCALE + self.bias + tf.range(3) / 3 + tf.size(x) * 0.5\n"
             "        return tnp.matmul(y, self.w).astype(tnp.float64) + tnp.random.randn(3)\n",
             "import numpy as np\nimport tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n\n"
             "SCALE = np.float32(0.5)\nDTYPE = \"float32\"\n\n\n"
@@ -246,7 +247,8 @@ class ExplicitFloat32(SourceRewrite):
             "        self.bias = np.array([0.1, 0.2, 0.3], dtype=np.float32)\n"
             "        self.w = tnp.ones((3, 3), DTYPE)\n\n"
             "    @tf.function\n    def __call__(self, x):\n"
-            "        y = tnp.matmul(x, basis(3)) * SCALE + self.bias + tf.cast(tf.range(3), tf.float32) / 3\n"
+            "        y = tnp.matmul(x, basis(3)) * SCALE + self.bias + tf.cast(tf.range(3), tf.float32) / 3 + "
+            "tf.cast(tf.size(x), tf.float32) * 0.5\n"
             "        return tnp.matmul(y, self.w).astype(tnp.float32) + "
             "tnp.asarray(tnp.random.randn(3), dtype=tnp.float32)\n",
             unsafe=True,
