@@ -11,7 +11,8 @@ from rewrites.source.unroll_while_loop import _MAX_TRIPS, _NEEDS_TENSOR, _Bindin
 
 _RANGE = "tensorflow.range"
 _SET_LOOP_OPTIONS = "tensorflow.autograph.experimental.set_loop_options"
-_INT_DTYPES = frozenset({"tensorflow.int32", "tensorflow.int64"})
+# A Python int counter becomes int32 where ops convert it, as tf.range's default: an int64 counter would not.
+_INT_DTYPES = frozenset({"tensorflow.int32"})
 _RANGE_PARAMS = ("start", "limit", "delta")
 
 
@@ -145,7 +146,7 @@ class _Unroll(SourceTransformer):
             if arg.keyword is not None:
                 if arg.keyword.value == "dtype":
                     if _qualified(self.names, arg.value) not in _INT_DTYPES:
-                        return "its counter is not an integer (dtype)"
+                        return "its counter is not int32 (a Python int converts to int32, not to its dtype)"
                 elif arg.keyword.value in _RANGE_PARAMS:
                     values[arg.keyword.value] = arg.value
                 elif arg.keyword.value != "name":
@@ -203,7 +204,7 @@ class UnrollTfRangeLoop(SourceRewrite):
     """Unroll an AutoGraph `for i in tf.range(N):` loop whose trip count is a constant into a Python range loop.
 
     What it fixes:
-        `for i in tf.range(N):` (also tf.range(start, limit[, delta]) and dtype=tf.int32/int64) where every bound
+        `for i in tf.range(N):` (also tf.range(start, limit[, delta]) and dtype=tf.int32) where every bound
         is an int literal, a module constant bound once to one, or tf.constant(<int literal>), at most 64 trips.
         AutoGraph turns it into a WHILE loop (ATLAS section 6: builtins-only, but blocking for delegates and
         micro runtimes, and 2x slower per invoke); a TensorArray written in it becomes TensorList ops that
@@ -254,6 +255,8 @@ class UnrollTfRangeLoop(SourceRewrite):
         Example("import tensorflow as tf\n\n\ndef f(x):\n    for i in tf.range(5):\n        if tf.reduce_sum(x) > 3.0:\n"
                 "            break\n        x = x * 2.0\n    for j in tf.range(5):\n"
                 "        x = tf.cond(j > 2, lambda: x, lambda: x + 1.0)\n    return x\n", warns=2),
+        Example("import tensorflow as tf\n\n\ndef f(ids):\n    for k in tf.range(3, dtype=tf.int64):\n"
+                "        ids = tf.concat([ids, [k]], 0)\n    return ids\n", warns=1),
         # Left alone: not TensorFlow's range; opted out.
         Example("import numpy as np\n\nfor i in np.range(3):\n    pass\n"),
         Example("import tensorflow as tf\n\nfor i in tf.range(3):  # repair: ignore\n    print(i)\n"),
