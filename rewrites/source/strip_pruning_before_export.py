@@ -10,7 +10,7 @@ from libcst.helpers import get_full_name_for_node
 from repair.findings import FindingKind
 from repair.safety import Safety
 from repair.source import Example, Names, NewImport, Select, SourceContext, SourceRewrite, SourceTransformer
-from rewrites.source._analysis import SAVE, Bindings, argument
+from rewrites.source._analysis import SAVE, TF_MODULE, Bindings, argument, class_def, derives
 
 _SPARSITY = "tensorflow_model_optimization.sparsity.keras"
 _CLONE = ("keras.models.clone_model", "tf_keras.models.clone_model")
@@ -125,6 +125,7 @@ class _Strip(SourceTransformer):
         super().__init__(rewrite, ctx, select)
         self.pruned: dict[str, cst.BaseExpression | None] = {}  # name -> the prune call's func, None: bound otherwise
         self.scopes: list[dict[str, cst.BaseExpression | None]] = []
+        self.assigned: dict[int, str] = {}  # id of a call assigned to a name -> that name
 
     def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
         if isinstance(target, (cst.Tuple, cst.List)):
@@ -190,7 +191,58 @@ class _Strip(SourceTransformer):
             return None
         return cst.Name("strip_pruning"), [NewImport(_SPARSITY, "strip_pruning")]
 
+    def visit_Assign(self, node: cst.Assign) -> None:
+        target = node.targets[0].target if len(node.targets) == 1 else None
+        if isinstance(node.value, cst.Call) and isinstance(target, (cst.Name, cst.Attribute)):
+            self.assigned[id(node.value)] = get_full_name_for_node(target) or ""
+
+    @functools.cached_property
+    def exported(self) -> set[str]:
+        """Every name the file exports somewhere (an exporter's argument, the receiver of .save/.export)."""
+        found: set[str] = set()
+        names = self.names
+
+        class Find(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                qualified = names.qualify(node.func)
+                arg = argument(node, *_EXPORTERS[qualified]) if qualified in _EXPORTERS else None
+                value = arg.value if arg is not None else None
+                if qualified is None and isinstance(node.func, cst.Attribute) and node.func.attr.value in ("save", "export"):
+                    value = node.func.value
+                if isinstance(value, (cst.Name, cst.Attribute)):
+                    found.add(get_full_name_for_node(value) or "")
+
+        self.ctx.module.visit(Find())
+        return found
+
+    def _holder(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression | None:
+        """``exporter = ExportModule(model_for_pruning)`` where the file's tf.Module subclass instance is exported
+        later: the module would serve the wrapped model, so it gets ``strip_pruning(model_for_pruning)``."""
+        target = self.assigned.get(id(original))
+        if not target or target not in self.exported or not isinstance(original.func, cst.Name):
+            return None
+        cls = class_def(self.bindings, original.func.value)
+        if cls is None or not derives(self.names, self.bindings, cls, frozenset({TF_MODULE})):
+            return None
+        args, stripped, imports = list(updated.args), [], []
+        for index, arg in enumerate(original.args):
+            name = get_full_name_for_node(arg.value) if isinstance(arg.value, (cst.Name, cst.Attribute)) else None
+            func = self.pruned.get(name) if name and not arg.star else None
+            strip = self._strip(func) if func is not None else None
+            if strip is not None:
+                args[index] = args[index].with_changes(value=cst.Call(strip[0], [cst.Arg(args[index].value)]))
+                stripped.append(name)
+                imports += strip[1]
+        if not stripped:
+            return None
+        return self.edit(original, updated, updated.with_changes(args=args),
+                         f"{target} (exported) holds {', '.join(stripped)} still wrapped for pruning: pass strip_pruning(...)",
+                         imports=imports[:1])
+
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        held = self._holder(original, updated) if id(original) in self.assigned else None
+        if held is not None:
+            return held
         qualified = self.names.qualify(original.func)
         if qualified in _EXPORTERS:
             arg = argument(original, *_EXPORTERS[qualified])
@@ -236,7 +288,8 @@ class StripPruningBeforeExport(SourceRewrite):
         tf.saved_model.save(X, ...), keras/tf_keras models.save_model(X, ...) or
         tf.lite.TFLiteConverter.from_keras_model(X). The exported argument becomes
         strip_pruning(X), spelled through the same alias. X itself is untouched, so training code after
-        the export still sees the wrapped model. Left alone: a name reassigned after pruning (for example
+        the export still sees the wrapped model. An instance of a tf.Module subclass of the file that is
+        exported and built from X (exporter = ExportModule(X)) gets ExportModule(strip_pruning(X)). Left alone: a name reassigned after pruning (for example
         X = strip_pruning(X)), a parameter, anything it cannot trace to a prune call. tf.saved_model.save
         with signatures= is only warned about: its functions trace the wrapped model whatever object is saved.
     Why it fails:
@@ -304,6 +357,16 @@ class StripPruningBeforeExport(SourceRewrite):
             "model_for_pruning = tf.keras.models.clone_model(base, clone_function=apply_pruning_to_dense)\n"
             "tfmot.sparsity.keras.strip_pruning(model_for_pruning).save(out)\n"
             "other = make_pruned(base)\ntf.keras.models.save_model(tfmot.sparsity.keras.strip_pruning(other), out2)\n",
+        ),
+        Example(  # an exported tf.Module of the file that holds the pruned model: it gets the stripped one
+            "import tensorflow as tf\nfrom tensorflow_model_optimization.sparsity import keras as sparsity\n\n"
+            "class ExportModule(tf.Module):\n    def __init__(self, model):\n        self.model = model\n\n"
+            "pruned = sparsity.prune_low_magnitude(base)\nexporter = ExportModule(pruned)\nkept = ExportModule(pruned)\n"
+            "tf.saved_model.save(exporter, out)\n",
+            "import tensorflow as tf\nfrom tensorflow_model_optimization.sparsity import keras as sparsity\n\n"
+            "class ExportModule(tf.Module):\n    def __init__(self, model):\n        self.model = model\n\n"
+            "pruned = sparsity.prune_low_magnitude(base)\nexporter = ExportModule(sparsity.strip_pruning(pruned))\n"
+            "kept = ExportModule(pruned)\ntf.saved_model.save(exporter, out)\n",
         ),
         Example(  # signatures= serves functions of the wrapped model: stripping only the saved object cannot help
             "import tensorflow as tf\nimport tensorflow_model_optimization as tfmot\n\n"

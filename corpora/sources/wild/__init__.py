@@ -212,6 +212,15 @@ WILD_SOURCE_CASES: tuple[SourceCase, ...] = (
         legacy_keras=True,
     ),
     SourceCase(
+        id="real_module_exporter_pruned",
+        url="https://github.com/tensorflow/tensorflow/issues/36676",
+        summary="tf.Module export class with two input_signature methods holding a tfmot-pruned tf_keras model "
+                "(sparsity alias), tf.saved_model.save(exporter, export_dir=...): no signature, pruning wrappers",
+        rewrites=frozenset({"export_with_signature", "strip_pruning_before_export"}),
+        findings=frozenset({"no-signature-traced", "pruning-wrappers"}),
+        legacy_keras=True,
+    ),
+    SourceCase(
         id="real_module_predict_signature_keys",
         url="https://github.com/GoogleCloudPlatform/training-data-analyst/issues/380",
         summary="tf.Module saved with signatures={'predict': m.predict.get_concrete_function(TensorSpec(..., "
