@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 import libcst as cst
 from libcst.metadata import PositionProvider
@@ -10,7 +11,7 @@ from libcst.metadata import PositionProvider
 from repair.findings import FindingKind
 from repair.safety import Safety
 from repair.source import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
-from rewrites.source._analysis import Bindings, derives, tf_function_call
+from rewrites.source._analysis import Bindings, derives, dotted, tf_function_call
 
 _NEWAXIS = frozenset({"tensorflow.newaxis", "numpy.newaxis", "tensorflow.experimental.numpy.newaxis"})
 # Classes whose ``call`` is model code (Keras 3 through keras / tf.keras, Keras 2 through tf_keras).
@@ -18,7 +19,13 @@ _LAYERS = frozenset(f"{root}.{name}" for root in ("keras", "tf_keras") for name 
     "layers.Layer", "Layer", "Model", "models.Model", "Sequential", "models.Sequential"))
 _LAMBDA_LAYERS = frozenset({"keras.layers.Lambda", "tf_keras.layers.Lambda"})
 _KERAS_INPUTS = frozenset({"keras.Input", "keras.layers.Input", "tf_keras.Input", "tf_keras.layers.Input"})
+# tf./keras.ops functions whose results are not tensors (lists, NumPy arrays, datasets, files ...).
+_NOT_TENSORS = ("tensorflow.make_ndarray", "tensorflow.io.gfile.", "tensorflow.nest.", "tensorflow.config.",
+                "tensorflow.data.", "tensorflow.saved_model.", "tensorflow.train.", "tensorflow.summary.",
+                "tensorflow.lite.", "tensorflow.distribute.", "keras.ops.convert_to_numpy")
 _MAX_DEPTH = 4  # how far a name is followed through its assignments
+# An index holding None or a newaxis (``x[:, None]``, ``x[..., tf.newaxis]``): the text pre-filter.
+_INDEXES_NEW_AXIS = re.compile(r"\[[^\[\]]*(?:\bNone\b|newaxis)")
 
 
 def _is_full_slice(element: cst.SubscriptElement) -> bool:
@@ -117,13 +124,17 @@ class _Expand(SourceTransformer):
             return "keras" if "keras" in kinds else ("tf" if kinds else None)
         if isinstance(expr, cst.Call):
             name = self.names.qualify(expr.func) or ""
-            if name in _KERAS_INPUTS:
-                return "keras"
+            if name in _KERAS_INPUTS:  # Keras 3 symbolic tensors need keras.ops; Keras 2 ones take tf ops
+                return "keras" if name.startswith("keras.") else "tf"
+            if name.startswith(_NOT_TENSORS):
+                return None
             if name.startswith("keras.ops.") or (name.startswith("tensorflow.") and name[11:12].islower()):
                 return "tf" if self.functions else None  # in any function (a mask helper); not top-level data prep
             inner = expr.func  # keras.layers.Dense(4)(x): a layer called on a symbolic tensor
-            if isinstance(inner, cst.Call) and (self.names.qualify(inner.func) or "").split(".")[0] in ("keras", "tf_keras"):
-                return "keras" if any(self._tensor(a.value, depth + 1) == "keras" for a in expr.args) else None
+            root = (self.names.qualify(inner.func) or "").split(".")[0] if isinstance(inner, cst.Call) else ""
+            if root in ("keras", "tf_keras"):
+                kinds = {self._tensor(a.value, depth + 1) for a in expr.args}
+                return ("keras" if root == "keras" else "tf") if kinds & {"keras", "tf"} else None
             return None
         if isinstance(expr, cst.Name):
             scope = self.functions[-1][0] if self.functions else None
@@ -225,6 +236,9 @@ class _Expand(SourceTransformer):
             keras = self.names.local("keras")
             if keras is not None:
                 return cst.Attribute(cst.Attribute(cst.Name(keras), cst.Name("ops")), cst.Name("expand_dims")), []
+            if kind == "keras":  # a Keras 3 symbolic tensor: a tf op would refuse it (tf.keras is Keras 3 here)
+                tf, imports = self.tf()
+                return dotted(tf, "keras.ops.expand_dims"), imports
         tf, imports = self.tf()
         return cst.Attribute(cst.Name(tf), cst.Name("expand_dims")), imports
 
@@ -301,6 +315,14 @@ class ExpandDimsNotNewaxis(SourceRewrite):
             "import keras\n\nseq = keras.Input(shape=(None,))\nx = keras.layers.Dense(8)(seq[..., None])\n",
             "import keras\n\nseq = keras.Input(shape=(None,))\nx = keras.layers.Dense(8)(keras.ops.expand_dims(seq, -1))\n",
         ),
+        Example(  # Keras 3 through tf.keras: a symbolic tensor takes keras.ops, not a tf op
+            "import tensorflow as tf\n\nx = tf.keras.Input(shape=(None, None))\ny = tf.keras.layers.Dense(4)(x)[:, None]\n",
+            "import tensorflow as tf\n\nx = tf.keras.Input(shape=(None, None))\ny = tf.keras.ops.expand_dims(tf.keras.layers.Dense(4)(x), 1)\n",
+        ),
+        Example(  # Keras 2 (tf_keras) symbolic tensors take tf ops
+            "import tensorflow as tf\nimport tf_keras\n\nx = tf_keras.Input(shape=(None,))\ny = x[..., None]\n",
+            "import tensorflow as tf\nimport tf_keras\n\nx = tf_keras.Input(shape=(None,))\ny = tf.expand_dims(x, -1)\n",
+        ),
         Example(
             "import tensorflow as tf\n\nlayer = tf.keras.layers.Lambda(lambda t: t[None])\n",
             "import tensorflow as tf\n\nlayer = tf.keras.layers.Lambda(lambda t: tf.expand_dims(t, 0))\n",
@@ -319,11 +341,18 @@ class ExpandDimsNotNewaxis(SourceRewrite):
         Example("import numpy as np\nimport tensorflow as tf\n\nlabels = np.arange(4)[:, None]\n"
                 "y = tf.constant(labels)[..., None]\n"),
         Example("import tensorflow as tf\n\n@tf.function\ndef f(x, table):\n    return x[:, 0] + x[..., :2]\n"),
+        Example("import tensorflow as tf\n\ndef weights(proto):\n    return tf.make_ndarray(proto)[:, None]\n"),
+        Example("import tensorflow as tf\n\nclass Pos(tf.keras.layers.Layer):\n    def call(self, x):\n"
+                "        return x + self.table[None]  # an attribute: not provably a tensor\n"),
         Example("import tensorflow as tf\n\ndef helper(x):\n    return x[:, None]\n"),
         Example("import tensorflow as tf\n\ndef helper(x, flag):\n    if flag:\n        x = tf.cast(x, tf.float32)\n"
                 "    return x[:, None]\n"),
         Example("import tensorflow as tf\n\n@tf.function\ndef f(x):\n    return x[:, None]  # repair: ignore\n"),
     )
+
+    def could_match(self, text: str) -> bool:
+        """Nearly every file says ``None``: only one that indexes with it (or with a newaxis) is parsed."""
+        return _INDEXES_NEW_AXIS.search(text) is not None
 
     def transformer(self, ctx: SourceContext, select: Select) -> SourceTransformer:
         return _Expand(self, ctx, select)

@@ -141,7 +141,7 @@ class _Migrate(SourceTransformer):
             if blocked:
                 plan.blockers.append((bindings[0][0], blocked[0].partition(":")[2]))
                 continue
-            if len(bindings) > 1 and len(set(kinds)) > 1:
+            if "move" in kinds and len(set(kinds)) > 1:
                 plan.blockers.append((bindings[0][0], f"`{local}` is bound by several imports, not all of them the "
                                                       "interpreter module"))
                 continue
@@ -176,7 +176,8 @@ class _Migrate(SourceTransformer):
                 self.warn(where, f"not migrated to ai_edge_litert.interpreter: {why}")
 
     def _import_kind(self, statement: cst.Import | cst.ImportFrom, target: str, local: str, scan: _Scan) -> str:
-        """``move``: the import is rewritten in place; ``ref``: its uses are rewritten; ``blocked``; ``other``."""
+        """``move``: the import is rewritten in place; ``ref``: it stays and its uses are rewritten one by one;
+        ``blocked:why``; ``other``: nothing to do with the interpreter."""
         member = old_member(target)
         if member == "InterpreterWithCustomOps":
             return "blocked:" + _CUSTOM_OPS
@@ -184,9 +185,14 @@ class _Migrate(SourceTransformer):
             return "move"  # from M import Interpreter / from tensorflow.lite import Interpreter
         module = _module_of(target)
         if module is None:
-            return "ref" if target.split(".")[0] in ("tensorflow", "tflite_runtime") and "." not in local else "other"
-        if isinstance(statement, cst.Import) and not any(a.asname is not None for a in statement.names):
-            return "ref"  # `import tflite_runtime.interpreter`: uses spell the full path, rewritten one by one
+            return "other"
+        if isinstance(statement, cst.Import) and local == target.split(".")[0] != target:  # no alias: binds the head
+            if module != "tflite_runtime.interpreter":
+                return "ref"  # `import tensorflow.lite...`: `tensorflow` stays; its uses are rewritten one by one
+            # The import moves (it would fail where tflite_runtime is not installed) and so does every
+            # `tflite_runtime.interpreter` its uses spell.
+            extra = sorted(scan.attrs.get(local, set()) - {"interpreter"})
+            return f"blocked:`{local}.{extra[0]}` is not the interpreter module" if extra else "move"
         used = scan.attrs.get(local, set())
         if module == "tensorflow.lite":
             return "move-if-fallback" if used <= _MEMBERS else "ref"
@@ -267,6 +273,11 @@ class _Migrate(SourceTransformer):
         head = original
         while isinstance(head, cst.Attribute):
             head = head.value  # type: ignore[assignment]
+        if isinstance(head, cst.Name) and head.value == "tflite_runtime" and head.value in self.plan.moved_locals:
+            if original.value is head and original.attr.value == "interpreter":  # the module an alias-less import binds
+                return self.edit(original, updated, _target_expr(_TARGET), "tflite_runtime.interpreter -> "
+                                 "ai_edge_litert.interpreter (same API; pip install ai-edge-litert)")
+            return updated
         if not isinstance(head, cst.Name) or head.value in self.plan.moved_locals:
             return updated
         member = old_member(self.names.qualify(original))
@@ -361,10 +372,24 @@ class MigrateToLitert(SourceRewrite):
             "try:\n    import ai_edge_litert.interpreter as tflite\nexcept ImportError:\n    import ai_edge_litert.interpreter as tflite\n\n"
             "it = tflite.Interpreter(model_path='m.tflite')\n",
         ),
+        Example(  # an alias-less import moves with every path that spells it
+            "import tflite_runtime.interpreter\n\nit = tflite_runtime.interpreter.Interpreter(model_path='m.tflite')\n",
+            "import ai_edge_litert.interpreter\n\nit = ai_edge_litert.interpreter.Interpreter(model_path='m.tflite')\n",
+        ),
+        Example(  # the compat spelling, a class reference and positional arguments in tf.lite.Interpreter's order
+            "import tensorflow.compat.v1 as tf\n\nclass Runner(tf.lite.Interpreter):\n    pass\n\n"
+            "it = tf.lite.Interpreter('m.tflite', None, None, 2, tf.lite.experimental.OpResolverType.AUTO)\n",
+            "from ai_edge_litert.interpreter import Interpreter, OpResolverType\n\nclass Runner(Interpreter):\n    pass\n\n"
+            "it = Interpreter('m.tflite', None, None, 2, OpResolverType.AUTO)\n",
+        ),
         # Display-only: **kwargs may carry tf.lite's OpResolverType; a resolver read from elsewhere; custom ops.
         Example("import tensorflow as tf\n\nit = tf.lite.Interpreter(**options)\n", warns=1),
         Example("import tensorflow as tf\n\ndef load(resolver):\n"
                 "    return tf.lite.Interpreter(model_path='m.tflite', experimental_op_resolver_type=resolver)\n", warns=1),
+        Example("import tensorflow as tf\n\nclass Interpreter:\n    pass\n\nit = tf.lite.Interpreter(model_content=blob)\n",
+                warns=1),
+        Example("from tensorflow.lite import Interpreter, TFLiteConverter\n\nit = Interpreter(model_content=blob)\n",
+                warns=1),
         Example("from tflite_runtime.interpreter import InterpreterWithCustomOps\n\n"
                 "it = InterpreterWithCustomOps(custom_op_registerers=['TF_AddOps'], model_path='m.tflite')\n", warns=2),
         # Left alone: the converter, ai_edge_litert itself, text that names the old API, an ignore comment.
