@@ -322,7 +322,9 @@ class MigrateToLitert(SourceRewrite):
     id = "migrate_to_litert"
     title = "tf.lite.Interpreter / tflite_runtime -> ai_edge_litert.interpreter"
     safety = Safety.SAFE
-    answers = frozenset({FindingKind.NEEDS_FLEX_OPS})
+    # No model finding is about the script's runtime; the interpreter one is the nearest (``repair fix --source``
+    # offers it beside an interpreter failure, or at the end).
+    answers = frozenset({FindingKind.INTERPRETER_FAILURE})
     model_rewrite = None
     triggers = ("Interpreter", "load_delegate", "OpResolverType", "tflite_runtime")
     modules = ("tensorflow.lite", "tflite_runtime")
