@@ -136,6 +136,13 @@ WILD_SOURCE_CASES: tuple[SourceCase, ...] = (
         rewrites=frozenset({"migrate_to_litert"}),
     ),
     SourceCase(
+        id="litert_from_import_fallback_delegate",
+        url="https://github.com/blakeblackshear/frigate/pull/21876",
+        summary="from tflite_runtime.interpreter import Interpreter, load_delegate with an except ModuleNotFoundError "
+                "fallback to tensorflow.lite.python.interpreter; CPU or Edge TPU detector classes",
+        rewrites=frozenset({"migrate_to_litert"}),
+    ),
+    SourceCase(
         id="newaxis_transformer_padding_mask",
         url="https://github.com/tensorflow/tensorflow/issues/33616",
         summary="Transformer tutorial's create_padding_mask: seq[:, tf.newaxis, tf.newaxis, :] on [?, ?] token ids: "
