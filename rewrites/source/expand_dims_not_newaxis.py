@@ -262,8 +262,9 @@ class ExpandDimsNotNewaxis(SourceRewrite):
     What it fixes:
         New axes made by indexing a tensor (``x[:, None]``, ``x[..., tf.newaxis]``, ``x[None]``,
         ``mask[:, None, None, :]``) inside model code: a ``@tf.function``, the ``call`` of a Keras layer or model,
-        a ``keras.layers.Lambda`` function, or a functional Keras graph (a value from ``keras.Input`` or a layer
-        call). Each new axis becomes one ``expand_dims`` (``keras.ops.expand_dims`` in a Keras 3 layer written
+        a ``keras.layers.Lambda`` function, a functional Keras graph (a value from ``keras.Input`` or a layer
+        call), or a helper they call that indexes a tf./keras.ops value (the Transformer tutorial's
+        ``create_padding_mask``: ``seq = tf.cast(...); return seq[:, tf.newaxis, tf.newaxis, :]``). Each new axis becomes one ``expand_dims`` (``keras.ops.expand_dims`` in a Keras 3 layer written
         with keras.ops, and on symbolic Keras tensors). The index may hold full slices (``:``) and one
         ellipsis; axes after the ellipsis are counted from the end (``x[..., None, :]`` -> axis -2).
     Why it fails:
@@ -274,9 +275,12 @@ class ExpandDimsNotNewaxis(SourceRewrite):
         its own models; the model-level counterpart is substitute_flex_ops.
     Safety:
         safe: ``expand_dims`` at the computed axes is the same reshape, bit for bit (measured on every form
-        in the examples, static and dynamic shapes). Only subscripts that are provably tensors are touched: a
-        parameter of model code, a tf./keras.ops call made there, a symbolic Keras tensor, or a local name
-        every assignment of which is one of those. A new axis mixed with integer indexing or partial slices
+        in the examples, static and dynamic shapes, ranks 2 to 4: values, shapes and dtypes equal). Only
+        subscripts that are provably tensors are touched: a parameter of model code, the result of a tf. or
+        keras.ops call inside a function (not those that return lists, NumPy arrays or datasets), a symbolic
+        Keras tensor, or a local name every assignment of which is one of those (a helper's parameter counts
+        once a top-level assignment of a tensor rebinds it before the use). NumPy data preparation at module
+        level is left alone. A new axis mixed with integer indexing or partial slices
         (``x[:, 0, None]``, ``x[1:, None]``) is display-only: it has no single-call equivalent.
     References:
         ATLAS.md section 10 (Keras-Hub replaced ``x[:, None]`` with ``ops.expand_dims``); the model rewrite
