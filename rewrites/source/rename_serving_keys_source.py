@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import libcst as cst
 
 from repair.findings import FindingKind
@@ -31,8 +33,11 @@ class _Rename(SourceTransformer):
         self.constants: dict[int, str] = self._constants() if self.renames else {}
 
     def _constants(self) -> dict[int, str]:
+        """The literals of constants used as name= (id -> why). A constant is renamed only when every read of it
+        names the model's key (a name=, a feed dict's key, get_layer(...)); one read for anything else (a CSV
+        column, a record's field) could break the script, so that constant is only warned about."""
         scopes = Scopes(self.ctx.module)
-        names, found = self.names, {}
+        names, found, reads, keyed = self.names, {}, Counter[str](), Counter[str]()
 
         class Find(cst.CSTVisitor):
             def __init__(self) -> None:
@@ -45,7 +50,25 @@ class _Rename(SourceTransformer):
             def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
                 self.functions.pop()
 
+            def visit_Name(self, node: cst.Name) -> None:
+                reads[node.value] += 1
+
+            def visit_Attribute(self, node: cst.Attribute) -> bool:
+                node.value.visit(self)  # ``x.NAME`` reads x, not NAME
+                return False
+
+            def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+                if isinstance(node.target, cst.Name):
+                    reads[node.target.value] -= 1  # a binding, not a read
+
+            def visit_DictElement(self, node: cst.DictElement) -> None:
+                if isinstance(node.key, cst.Name):
+                    keyed[node.key.value] += 1
+
             def visit_Call(self, node: cst.Call) -> None:
+                if isinstance(node.func, cst.Attribute) and node.func.attr.value == "get_layer" and node.args \
+                        and isinstance(node.args[0].value, cst.Name):
+                    keyed[node.args[0].value.value] += 1
                 qualified = names.qualify(node.func) or ""
                 if qualified not in _NAMED:
                     return
@@ -53,17 +76,23 @@ class _Rename(SourceTransformer):
                 arg = argument(node, position, "name") if position is not None else keyword(node, "name")
                 if arg is None or not isinstance(arg.value, cst.Name):
                     return
+                keyed[arg.value.value] += 1
                 values = scopes.values(arg.value.value, tuple(reversed(self.functions))) or []
                 if values and all(isinstance(v, cst.SimpleString) for v in values):
                     for value in values:
-                        found[id(value)] = f"{arg.value.value}, the name= of {qualified.rsplit('.', 1)[1]}"
+                        found[id(value)] = arg.value.value
 
         self.ctx.module.visit(Find())
-        return found
+        return {key: f"{constant}, name= of an input" if reads[constant] == keyed[constant] else "" for key, constant
+                in found.items()}
 
     def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.BaseExpression:
         where = self.constants.get(id(original))
-        return self._string(original, updated, where) if where is not None else updated
+        if where == "" and self.renames.get(string_value(original) or "") is not None:
+            self.warn(original, f"{self.ctx.module.code_for_node(original)} names a serving input and is also read for "
+                                "something else: rename the input's key by hand (name=) or add the constant's new value")
+            return updated
+        return self._string(original, updated, where) if where else updated
 
     def _string(self, original: cst.BaseExpression, updated: cst.BaseExpression, where: str) -> cst.BaseExpression:
         """A string literal equal to an old key -> the new key, same prefix and quotes."""
@@ -132,7 +161,8 @@ class RenameServingKeysSource(SourceRewrite):
         name= of tf.TensorSpec (also its third positional argument) and keras.Input / tf_keras.Input,
         which become the signature's input keys (a name= that is a name bound only to such a literal,
         INPUT_NAME = "input_features", is renamed where the literal is written, so the constant's other
-        uses follow); the keys of a dict returned by a
+        uses follow, when every use names the model's key: name=, a feed dict's key, get_layer(); any
+        other use is a warning); the keys of a dict returned by a
         @tf.function(input_signature=...), which become its output keys. Quote style and prefix stay.
         Left alone without --rename, and for renames that chain or swap (a -> b with b -> c), which
         could not settle. The signatures={...} dict of tf.saved_model.save holds signature names, not
@@ -191,6 +221,11 @@ class RenameServingKeysSource(SourceRewrite):
             "def build():\n    inputs = keras.Input(shape=(4,), name=INPUT_NAME)\n    return inputs\n\n"
             "feed = {INPUT_NAME: x}\n",
             options=_RENAMES, unsafe=True,
+        ),
+        Example(  # a constant also read for something else (a CSV column) is only warned about
+            "import keras\n\nINPUT_NAME = 'input_features'\ninputs = keras.Input(shape=(4,), name=INPUT_NAME)\n"
+            "x = frame[INPUT_NAME]\n",
+            options=_RENAMES, warns=1,
         ),
         Example(  # a constant bound to something else too is not followed
             "import keras\n\nNAME = 'input_features'\nif other:\n    NAME = make_name()\n"
