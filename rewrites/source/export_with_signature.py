@@ -10,8 +10,8 @@ from libcst.helpers import get_full_name_for_node
 from repair.findings import FindingKind
 from repair.safety import Safety
 from repair.source import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
-from rewrites.source._analysis import (SAVE, TF_FUNCTION, TF_MODULE, Bindings, append_arg, argument, class_def,
-                                       derives, keyword, kwarg, string_value, tf_function_call)
+from rewrites.source._analysis import (SAVE, TF_FUNCTION, TF_MODULE, Bindings, Scopes, append_arg, argument, class_def,
+                                       derives, keyword, kwarg, returns, string_value, tf_function_call)
 
 SERVING_DEFAULT = "serving_default"
 # The functions people mean to serve, most likely first (as the model-level wrap_traced_function ranks them).
@@ -77,10 +77,50 @@ def _reusable(value: cst.BaseExpression) -> bool:
         and get_full_name_for_node(value.func.value) is not None
 
 
+def _instantiated(scopes: Scopes, expr: cst.BaseExpression, chain: tuple[cst.FunctionDef, ...],
+                  seen: frozenset[str]) -> set[str | None]:
+    """The names of the classes ``expr`` may be an instance of: ``Scorer()`` -> Scorer; a name -> what each of its
+    bindings instantiates (read in its scope); ``make()`` of the file's only def ``make`` -> what each of its returns
+    instantiates (``def make(): m = Scorer(); return m``). None stands for anything else."""
+    if isinstance(expr, (cst.Name, cst.Attribute)):
+        dotted = get_full_name_for_node(expr) or ""
+        key = f"{dotted}@{id(chain[0]) if chain else 0}"
+        values = scopes.values(dotted, chain) if key not in seen else None
+        if not values:
+            return {None}
+        return set().union(*(_instantiated(scopes, v, chain, seen | {key}) for v in values))
+    if not isinstance(expr, cst.Call) or not isinstance(expr.func, cst.Name):
+        return {None}
+    name = expr.func.value
+    defs = scopes.all.functions.get(name, [])
+    if name in scopes.all.classes or not defs:
+        return {name}
+    results = returns(defs[0]) if len(defs) == 1 and name not in seen else []
+    if not results or any(r is None for r in results):
+        return {None}
+    inner = scopes.chain(defs[0])
+    return set().union(*(_instantiated(scopes, r, inner, seen | {name}) for r in results if r is not None))
+
+
 class _Signature(SourceTransformer):
+    def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
+        super().__init__(rewrite, ctx, select)
+        self.functions: list[cst.FunctionDef] = []  # around the current node, outermost first
+
     @functools.cached_property
     def bindings(self) -> Bindings:  # walked only once a save call is found
-        return Bindings(self.ctx.module)
+        return self.scopes.all
+
+    @functools.cached_property
+    def scopes(self) -> Scopes:
+        return Scopes(self.ctx.module)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.append(node)
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self.functions.pop()
+        return updated
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if not self.names.is_(original.func, SAVE):
@@ -95,11 +135,11 @@ class _Signature(SourceTransformer):
     def _add_signatures(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         obj = argument(original, 0, "obj")
         dotted = get_full_name_for_node(obj.value) if obj is not None else None
-        if obj is None or not dotted or any(a.star for a in original.args):
-            return updated
-        values = self.bindings.only(dotted)
-        # Every binding must instantiate the same tf.Module subclass, and nothing may attach functions later.
-        heads = {v.func.value if isinstance(v, cst.Call) and isinstance(v.func, cst.Name) else None for v in values or []}
+        if obj is None or not dotted or not isinstance(obj.value, (cst.Name, cst.Attribute)) or any(a.star for a in original.args):
+            return updated  # an inline Scorer() has no name to take the signature from (a second Scorer() is another object)
+        # Every binding (in the scope the name resolves to, through the file's factory functions) must instantiate
+        # the same tf.Module subclass, and nothing may attach functions later.
+        heads = _instantiated(self.scopes, obj.value, tuple(reversed(self.functions)), frozenset())
         if len(heads) != 1 or None in heads or any(k.startswith(dotted + ".") for k in self.bindings.values):
             return updated
         cls = class_def(self.bindings, heads.pop() or "")
@@ -149,7 +189,8 @@ class ExportWithSignature(SourceRewrite):
 
     What it fixes:
         (1) tf.saved_model.save(m, dir) without signatures=, where m is (every binding of m is) an
-        instance of a tf.Module subclass of the file with two or more methods decorated
+        instance of a tf.Module subclass of the file (directly, or returned by a factory function of the
+        file; names read in Python's scopes) with two or more methods decorated
         @tf.function(input_signature=...): adds signatures=m.<method>, the first of __call__, call,
         serve, serving, predict, forward, inference (with none of those names it only warns).
         (2) signatures={"k": f} with one entry and no "serving_default": adds "serving_default": f
@@ -211,6 +252,15 @@ class ExportWithSignature(SourceRewrite):
             "import tensorflow as tf\n\ntf.saved_model.save(m, out, signatures={'predict': m.predict})\n",
             "import tensorflow as tf\n\ntf.saved_model.save(m, out, signatures={'serving_default': m.predict, 'predict': m.predict})\n",
         ),
+        Example(  # built by a factory whose local has the caller's name: read per scope
+            _MODULE + "def build():\n    scorer = Scorer()\n    return scorer\n\n"
+            "def main(out):\n    scorer = build()\n    tf.saved_model.save(scorer, export_dir=out)\n",
+            _MODULE + "def build():\n    scorer = Scorer()\n    return scorer\n\n"
+            "def main(out):\n    scorer = build()\n    tf.saved_model.save(scorer, export_dir=out, signatures=scorer.__call__)\n",
+        ),
+        Example(  # an inline instance, or a factory that may return something else: left alone
+            _MODULE + "def build(flag):\n    if flag:\n        return Scorer()\n    return load()\n\n"
+            "tf.saved_model.save(Scorer(), out)\nm = build(True)\ntf.saved_model.save(m, out)\n"),
         Example(  # an inline get_concrete_function, one entry per line: the same call, cached, serves both names
             "import tensorflow as tf\n\ntf.saved_model.save(\n    m,\n    out,\n    signatures={\n"
             "        \"predict\": m.predict.get_concrete_function(tf.TensorSpec([None], tf.float32)),\n    },\n)\n",
