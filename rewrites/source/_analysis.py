@@ -128,6 +128,10 @@ class Scopes(cst.CSTVisitor):
         self.module = module
         self.all = Bindings(module)
         self.chains: dict[int, tuple[cst.FunctionDef, ...]] = {}  # id(function) -> it and its enclosing functions
+        # name -> each ``name(...)`` call with the functions around it (innermost first), and how often the name
+        # is read at all (a function read as often as it is called is only ever called: ``f(x)``, never ``g(f)``)
+        self.calls: dict[str, list[tuple[cst.Call, tuple[cst.FunctionDef, ...]]]] = {}
+        self.reads: dict[str, int] = {}
         self._stack: list[cst.FunctionDef] = []
         self._scopes: dict[int, _ScopeBindings] = {}
         module.visit(self)
@@ -135,9 +139,38 @@ class Scopes(cst.CSTVisitor):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._stack.append(node)
         self.chains[id(node)] = tuple(reversed(self._stack))
+        self.reads[node.name.value] = self.reads.get(node.name.value, 0) - 1  # its def names it, reads nothing
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._stack.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Name):
+            self.calls.setdefault(node.func.value, []).append((node, tuple(reversed(self._stack))))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.reads[node.value] = self.reads.get(node.value, 0) + 1
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)  # ``x.f`` reads x, not a name f
+        return False
+
+    def parameter(self, name: str, chain: tuple[cst.FunctionDef, ...]) -> tuple[cst.FunctionDef, int | None] | None:
+        """When ``name`` in ``chain`` is a parameter of the innermost function that nothing in it rebinds: that
+        function and the parameter's position (None: keyword-only)."""
+        if not chain or "." in name:
+            return None
+        func = chain[0]
+        local = self._scope(func)
+        if local.values.get(name) != [None] or name in local.declared:
+            return None
+        positional = [*func.params.posonly_params, *func.params.params]
+        for index, param in enumerate(positional):
+            if param.name.value == name:
+                return func, index
+        if any(p.name.value == name for p in func.params.kwonly_params):
+            return func, None
+        return None
 
     def _scope(self, root: cst.Module | cst.FunctionDef) -> _ScopeBindings:
         if id(root) not in self._scopes:

@@ -10,7 +10,7 @@ from libcst.helpers import get_full_name_for_node
 from repair.findings import FindingKind
 from repair.safety import Safety
 from repair.source import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
-from rewrites.source._analysis import SAVE, Scopes, argument, class_def, derives, returns
+from rewrites.source._analysis import SAVE, Scopes, argument, class_def, derives, keyword, returns
 
 # Keras 3 only (``import keras``, ``tf.keras`` since TF 2.16): tf_keras models save serving_default correctly.
 _MODEL_CLASSES = frozenset({"keras.Model", "keras.models.Model", "keras.Sequential", "keras.models.Sequential"})
@@ -45,9 +45,31 @@ def _is_keras_model(names: Names, scopes: Scopes, expr: cst.BaseExpression, chai
     if isinstance(expr, (cst.Name, cst.Attribute)):
         dotted = get_full_name_for_node(expr) or ""
         key = f"{dotted}@{id(chain[0]) if chain else 0}"  # the same name in two scopes is two names
-        values = scopes.values(dotted, chain) if key not in seen else None
-        return bool(values) and all(_builds_model(names, scopes, v, chain, seen | {key}) for v in values or [])
+        if key in seen:
+            return False
+        values = scopes.values(dotted, chain)
+        if values is None:
+            return _parameter_is_model(names, scopes, dotted, chain, seen | {key})
+        return bool(values) and all(_builds_model(names, scopes, v, chain, seen | {key}) for v in values)
     return _builds_model(names, scopes, expr, chain, seen)
+
+
+def _parameter_is_model(names: Names, scopes: Scopes, name: str, chain: Chain, seen: frozenset[str]) -> bool:
+    """A parameter (``def export(model, path): tf.saved_model.save(model, path)``) is a Keras 3 model when the
+    function is the file's only def of its name, is only ever called (never passed around), is called at least
+    once, and every call passes a Keras 3 model for it (read in the caller's scope)."""
+    found = scopes.parameter(name, chain)
+    if found is None:
+        return False
+    func, position = found
+    calls = scopes.calls.get(func.name.value, [])
+    if scopes.all.functions.get(func.name.value) != [func] or not calls or scopes.reads.get(func.name.value) != len(calls):
+        return False
+    for call, caller in calls:
+        arg = argument(call, position, name) if position is not None else keyword(call, name)
+        if arg is None or arg.star or not _is_keras_model(names, scopes, arg.value, caller, seen):
+            return False
+    return True
 
 
 class _Export(SourceTransformer):
@@ -89,7 +111,8 @@ class ExportKerasModel(SourceRewrite):
         tf.saved_model.save(model, dir) where model is a Keras 3 model built or loaded in the same file
         (keras.Model / keras.Sequential / keras.models.load_model / keras.saving.load_model /
         keras.applications.X / an instance of a class of the file deriving from keras.Model / a call of a
-        function of the file whose every return is one of those), with
+        function of the file whose every return is one of those; a parameter of a save helper of the file
+        every call of which passes one of those), with
         nothing but the model and the directory. Names are read in Python's scopes (a `model` local to
         build_model() and the caller's `model` are two names). Only names every assignment of which (in the
         scope the name resolves to) builds a Keras 3 model are rewritten; tf_keras models (which save serving_default correctly), calls with
@@ -181,6 +204,25 @@ class ExportKerasModel(SourceRewrite):
             "def loop():\n    return loop()\n"
             "tf.saved_model.save(make(True), out4)\n"
             "tf.saved_model.save(loop(), out5)\n"
+        ),
+        Example(  # a save helper: every call of it passes a Keras 3 model
+            "import keras\nimport tensorflow as tf\n\n"
+            "def export(model, export_dir):\n    tf.saved_model.save(model, export_dir)\n\n"
+            "def main():\n    model = keras.Sequential([keras.layers.Dense(2)])\n    export(model, 'a')\n"
+            "    export(export_dir='b', model=keras.models.load_model('m.keras'))\n",
+            "import keras\nimport tensorflow as tf\n\n"
+            "def export(model, export_dir):\n    model.export(export_dir)\n\n"
+            "def main():\n    model = keras.Sequential([keras.layers.Dense(2)])\n    export(model, 'a')\n"
+            "    export(export_dir='b', model=keras.models.load_model('m.keras'))\n",
+            unsafe=True,
+        ),
+        Example(  # left alone: a helper also called with a tf.Module, one never called, one passed around
+            "import keras\nimport tensorflow as tf\n\n"
+            "def export(model, export_dir):\n    tf.saved_model.save(model, export_dir)\n\n"
+            "def unused(model, d):\n    tf.saved_model.save(model, d)\n\n"
+            "def passed(model, d):\n    tf.saved_model.save(model, d)\n\n"
+            "export(keras.Sequential([]), 'a')\nexport(tf.Module(), 'b')\n"
+            "passed(keras.Sequential([]), 'c')\ncallbacks = [passed]\n"
         ),
         Example(  # the function's model is its parameter, not the module's; a global statement hides the binding
             "import keras\nimport tensorflow as tf\n\nmodel = keras.Sequential([])\n"

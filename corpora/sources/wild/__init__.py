@@ -189,7 +189,7 @@ WILD_SOURCE_CASES: tuple[SourceCase, ...] = (
         id="real_keras_input_constant_saved_model_save",
         url="https://github.com/tensorflow/serving/issues/1296",
         summary="Keras 3 functional model, Input(name=INPUT_NAME) with INPUT_NAME = 'input_features' (also the "
-                "fit dict's key), tf.saved_model.save; REST clients send features",
+                "fit dict's key), tf.saved_model.save in an export_for_serving(model, dir) helper; clients send features",
         renames=("input_features=features",),
         unsafe=True,  # model.export: the input key becomes the Input's name
         rewrites=frozenset({"export_keras_model", "rename_serving_keys_source"}),

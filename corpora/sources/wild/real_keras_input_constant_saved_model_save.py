@@ -1,5 +1,5 @@
-"""A Keras 3 churn model whose input name lives in a module constant, trained for a step and exported with
-``tf.saved_model.save`` for TF Serving's REST API.
+"""A Keras 3 churn model whose input name lives in a module constant, trained for a step and exported by an
+``export_for_serving(model, export_dir)`` helper that calls ``tf.saved_model.save``, for TF Serving's REST API.
 
 Rebuilt from tensorflow/serving#1296: the REST client posts ``{"instances": [{"features": [...]}]}`` and the
 server answers ``JSON object: does not have named input: features``. Two causes in this script: Keras 3 models
@@ -32,6 +32,11 @@ def build_model(hidden_units=(32, 16)):
     return keras.Model(inputs=inputs, outputs=outputs, name="churn")
 
 
+def export_for_serving(model, export_dir):
+    tf.saved_model.save(model, str(export_dir))
+    print(f"SavedModel for TF Serving written to {export_dir}")
+
+
 def main(out_dir):
     keras.utils.set_random_seed(0)
     model = build_model()
@@ -40,8 +45,7 @@ def main(out_dir):
     y_train = (x_train[:, 0] > 0).astype("float32")
     model.fit({INPUT_NAME: x_train}, y_train, epochs=1, batch_size=32, verbose=0)
 
-    export_dir = out_dir / "saved_model"
-    tf.saved_model.save(model, str(export_dir))
+    export_for_serving(model, out_dir / "saved_model")
 
     x = np.random.default_rng(1).standard_normal((2, N_FEATURES)).astype("float32")
     write_reference(out_dir, {"input_features": x}, {"output_0": model(x)})
