@@ -54,14 +54,27 @@ def _is_keras_model(names: Names, scopes: Scopes, expr: cst.BaseExpression, chai
     return _builds_model(names, scopes, expr, chain, seen)
 
 
+def _is_script(module: cst.Module) -> bool:
+    """Whether the file is run as a script (it has an ``if __name__ == "__main__":`` block at module level)."""
+    for statement in module.body:
+        if isinstance(statement, cst.If) and isinstance(statement.test, cst.Comparison):
+            sides = [statement.test.left, *(c.comparator for c in statement.test.comparisons)]
+            if any(isinstance(e, cst.Name) and e.value == "__name__" for e in sides):
+                return True
+    return False
+
+
 def _parameter_is_model(names: Names, scopes: Scopes, name: str, chain: Chain, seen: frozenset[str]) -> bool:
     """A parameter (``def export(model, path): tf.saved_model.save(model, path)``) is a Keras 3 model when the
     function is the file's only def of its name, is only ever called (never passed around), is called at least
-    once, and every call passes a Keras 3 model for it (read in the caller's scope)."""
+    once, and every call passes a Keras 3 model for it (read in the caller's scope); and when no other file can
+    call it: the file is a script (``if __name__ == "__main__":``) or the helper's name is private (``_export``)."""
     found = scopes.parameter(name, chain)
     if found is None:
         return False
     func, position = found
+    if not func.name.value.startswith("_") and not _is_script(scopes.module):
+        return False  # a public helper of a module others may import: callers we cannot see may pass other objects
     calls = scopes.calls.get(func.name.value, [])
     if scopes.all.functions.get(func.name.value) != [func] or not calls or scopes.reads.get(func.name.value) != len(calls):
         return False
@@ -112,7 +125,7 @@ class ExportKerasModel(SourceRewrite):
         (keras.Model / keras.Sequential / keras.models.load_model / keras.saving.load_model /
         keras.applications.X / an instance of a class of the file deriving from keras.Model / a call of a
         function of the file whose every return is one of those; a parameter of a save helper of the file
-        every call of which passes one of those), with
+        every call of which passes one of those, in a script or with a private name), with
         nothing but the model and the directory. Names are read in Python's scopes (a `model` local to
         build_model() and the caller's `model` are two names). Only names every assignment of which (in the
         scope the name resolves to) builds a Keras 3 model are rewritten; tf_keras models (which save serving_default correctly), calls with
@@ -209,11 +222,11 @@ class ExportKerasModel(SourceRewrite):
             "import keras\nimport tensorflow as tf\n\n"
             "def export(model, export_dir):\n    tf.saved_model.save(model, export_dir)\n\n"
             "def main():\n    model = keras.Sequential([keras.layers.Dense(2)])\n    export(model, 'a')\n"
-            "    export(export_dir='b', model=keras.models.load_model('m.keras'))\n",
+            "    export(export_dir='b', model=keras.models.load_model('m.keras'))\n\nif __name__ == '__main__':\n    main()\n",
             "import keras\nimport tensorflow as tf\n\n"
             "def export(model, export_dir):\n    model.export(export_dir)\n\n"
             "def main():\n    model = keras.Sequential([keras.layers.Dense(2)])\n    export(model, 'a')\n"
-            "    export(export_dir='b', model=keras.models.load_model('m.keras'))\n",
+            "    export(export_dir='b', model=keras.models.load_model('m.keras'))\n\nif __name__ == '__main__':\n    main()\n",
             unsafe=True,
         ),
         Example(  # left alone: a helper also called with a tf.Module, one never called, one passed around
@@ -222,7 +235,12 @@ class ExportKerasModel(SourceRewrite):
             "def unused(model, d):\n    tf.saved_model.save(model, d)\n\n"
             "def passed(model, d):\n    tf.saved_model.save(model, d)\n\n"
             "export(keras.Sequential([]), 'a')\nexport(tf.Module(), 'b')\n"
-            "passed(keras.Sequential([]), 'c')\ncallbacks = [passed]\n"
+            "passed(keras.Sequential([]), 'c')\ncallbacks = [passed]\n\nif __name__ == '__main__':\n    pass\n"
+        ),
+        Example(  # left alone: a public helper of a module (no __main__ block) that other files may import
+            "import keras\nimport tensorflow as tf\n\n"
+            "def export(model, export_dir):\n    tf.saved_model.save(model, export_dir)\n\n"
+            "export(keras.Sequential([]), 'a')\n"
         ),
         Example(  # the function's model is its parameter, not the module's; a global statement hides the binding
             "import keras\nimport tensorflow as tf\n\nmodel = keras.Sequential([])\n"
