@@ -28,15 +28,42 @@ def _qualified(names: Names, expr: cst.BaseExpression) -> str | None:
     return names.qualify(expr) if isinstance(head, cst.Name) else None
 
 
-def _constant(scopes: Scopes, chain: tuple[cst.FunctionDef, ...], expr: cst.BaseExpression) -> int | None:
-    """An int literal, or a plain name every binding of which (in the scope it resolves to) is the same int literal
-    (``TIMESTEPS = 12`` at module level); None otherwise."""
+RUNTIME = -1  # a time dimension that is static when the script runs (a NumPy array's shape), value unknown here
+_NUMPY_METHODS = frozenset({"reshape", "astype", "copy", "squeeze", "transpose"})  # NumPy in, NumPy out
+
+
+def _constant(names: Names, scopes: Scopes, chain: tuple[cst.FunctionDef, ...], expr: cst.BaseExpression) -> int | None:
+    """An int literal; a plain name every binding of which (in the scope it resolves to) is the same int literal
+    (``TIMESTEPS = 12`` at module level); ``X.shape[i]`` of a NumPy array (RUNTIME: a NumPy dimension is always an
+    int, ``input_shape=(X_train.shape[1], X_train.shape[2])``); None otherwise."""
     if isinstance(expr, cst.Name):
         values = scopes.values(expr.value, chain) or []
-        found = {_constant(scopes, (), v) if isinstance(v, cst.Integer) else None for v in values}
+        found = {_constant(names, scopes, (), v) if isinstance(v, cst.Integer) else None for v in values}
         return found.pop() if len(found) == 1 else None
+    if isinstance(expr, cst.Subscript) and isinstance(expr.value, cst.Attribute) and expr.value.attr.value == "shape" \
+            and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index) \
+            and isinstance(expr.slice[0].slice.value, cst.Integer):
+        return RUNTIME if _numpy(names, scopes, chain, expr.value.value, frozenset()) else None
     number = expr.evaluated_value if isinstance(expr, cst.Integer) else None
     return number if isinstance(number, int) else None
+
+
+def _numpy(names: Names, scopes: Scopes, chain: tuple[cst.FunctionDef, ...], expr: cst.BaseExpression,
+           seen: frozenset[str]) -> bool:
+    """Whether ``expr`` is surely a NumPy array: a ``numpy.*`` call (np.zeros, np.random.rand, np.load ...), a
+    NumPy method or slice of one, or a name every binding of which (in its scope) is one."""
+    if isinstance(expr, cst.Name):
+        values = scopes.values(expr.value, chain) if expr.value not in seen else None
+        return bool(values) and all(_numpy(names, scopes, chain, v, seen | {expr.value}) for v in values or [])
+    if isinstance(expr, cst.Subscript):
+        return _numpy(names, scopes, chain, expr.value, seen)
+    if isinstance(expr, cst.Call):
+        qualified = _qualified(names, expr.func)
+        if qualified is not None:
+            return qualified.startswith("numpy.")
+        return isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _NUMPY_METHODS \
+            and _numpy(names, scopes, chain, expr.func.value, seen)
+    return False
 
 
 def _layer(qualified: str | None) -> str | None:
@@ -106,7 +133,7 @@ class _Unroll(SourceTransformer):
                 self.functions.pop()
 
             def visit_Call(self, node: cst.Call) -> None:
-                constant = functools.partial(_constant, scopes, tuple(reversed(self.functions)))
+                constant = functools.partial(_constant, names, scopes, tuple(reversed(self.functions)))
                 build = _build_shape(node)
                 if build is not None:
                     times.append(_shape_time(build, constant)[1])
@@ -132,11 +159,12 @@ class _Unroll(SourceTransformer):
         layer = _layer(_qualified(self.names, original.func))
         if layer not in _RNN or not original.args or any(a.star for a in original.args):
             return updated
-        constant = functools.partial(_constant, self.scopes, tuple(reversed(self.functions)))
+        constant = functools.partial(_constant, self.names, self.scopes, tuple(reversed(self.functions)))
         declared, own = _time(original, False, constant)
         if (own is None) if declared else not self._static:
             return updated  # Keras: "Cannot unroll a RNN if the time dimension is undefined"
-        why = f"time dimension {own}" if declared else "every model input in this file has a static time dimension"
+        own_text = "from a NumPy array's shape" if own == RUNTIME else str(own)
+        why = f"time dimension {own_text}" if declared else "every model input in this file has a static time dimension"
         unroll = [i for i, a in enumerate(updated.args) if a.keyword is not None and a.keyword.value == "unroll"]
         if unroll:
             given = updated.args[unroll[0]]
@@ -156,7 +184,8 @@ class UnrollRnnLayers(SourceRewrite):
         from-import) without unroll=, or with an explicit unroll=False, in a file whose model inputs have
         a literal time dimension: the layer's own input_shape=(T, F), or every keras.Input(shape=...) /
         InputLayer / input_shape= in the file starting with an int literal (batch_shape: its second entry),
-        or with a name bound only to one int literal (`TIMESTEPS = 12`); a subclassed model declares its
+        or with a name bound only to one int literal (`TIMESTEPS = 12`), or X.shape[i] of a NumPy array
+        (a np.* call, a NumPy method of one: always an int when the script runs); a subclassed model declares its
         input with model.build((None, T, F)), which counts the same way.
     Why it fails:
         ATLAS section 6 and 9.4: every Keras RNN layer with unroll=False fails builtins-only conversion
@@ -219,6 +248,21 @@ class UnrollRnnLayers(SourceRewrite):
             "class Net(keras.Model):\n    def __init__(self):\n        super().__init__()\n"
             "        self.gru = keras.layers.GRU(8, unroll=True)\n\n"
             "net = Net()\nnet.build((None, TIMESTEPS, FEATURES))\n",
+        ),
+        Example(  # the tutorials' input_shape=(X_train.shape[1], X_train.shape[2]) of a NumPy array
+            "import numpy as np\nfrom tensorflow import keras\n\n"
+            "X_train = np.random.rand(100, 30, 2).astype('float32')\n"
+            "model = keras.Sequential()\nmodel.add(keras.layers.LSTM(50, input_shape=(X_train.shape[1], X_train.shape[2])))\n",
+            "import numpy as np\nfrom tensorflow import keras\n\n"
+            "X_train = np.random.rand(100, 30, 2).astype('float32')\n"
+            "model = keras.Sequential()\nmodel.add(keras.layers.LSTM(50, input_shape=(X_train.shape[1], X_train.shape[2]), unroll=True))\n",
+        ),
+        Example(  # left alone: the shape of something that may be a tensor (unpacked, a tf op, a parameter)
+            "import tensorflow as tf\nfrom tensorflow import keras\n\n"
+            "X_train, X_test = split(data)\nseq = tf.zeros((4, 30, 2))\n"
+            "a = keras.layers.LSTM(50, input_shape=(X_train.shape[1], 2))\n"
+            "b = keras.layers.LSTM(50, input_shape=(seq.shape[1], 2))\n"
+            "def build(x):\n    return keras.layers.GRU(8, input_shape=(x.shape[1], 2))\n"
         ),
         # Left alone: an unknown time dimension anywhere, no declared input, a non-Keras LSTM, an unroll
         # value that is not a literal, an ignore comment.

@@ -199,12 +199,10 @@ WILD_SOURCE_CASES: tuple[SourceCase, ...] = (
     SourceCase(
         id="real_pruned_lstm_tfkeras",
         url="https://github.com/tensorflow/tensorflow/issues/57710",
-        summary="tf_keras (from tensorflow import keras) LSTM pruned with tfmot, saved with "
-                "tf.keras.models.save_model(model_for_pruning, dir): TensorList loop, pruning wrappers, client key",
-        renames=("input_features=features",),
-        rewrites=frozenset({"strip_pruning_before_export", "unroll_rnn_layers", "rename_serving_keys_source"}),
-        findings=frozenset({"pruning-wrappers", "tensorlist-loop", "serving-key-mismatch"}),
-        diagnose_args=("--input-keys", "features"),
+        summary="tf_keras (from tensorflow import keras) Sequential LSTM with input_shape=(series.shape[1], "
+                "series.shape[2]), pruned with tfmot, tf.keras.models.save_model(model_for_pruning, dir)",
+        rewrites=frozenset({"strip_pruning_before_export", "unroll_rnn_layers"}),
+        findings=frozenset({"pruning-wrappers", "tensorlist-loop"}),
         legacy_keras=True,
     ),
     SourceCase(

@@ -1,12 +1,13 @@
 """A pruned LSTM forecaster for a microcontroller: tf_keras (``from tensorflow import keras`` with
-TF_USE_LEGACY_KERAS=1), tfmot ``prune_low_magnitude`` over the whole model, a short fine-tune with
-``UpdatePruningStep``, then ``tf.keras.models.save_model(..., include_optimizer=False)`` for the converter.
+TF_USE_LEGACY_KERAS=1), a Sequential built with ``model.add``, tfmot ``prune_low_magnitude`` over the whole
+model, a short fine-tune with ``UpdatePruningStep``, then ``tf.keras.models.save_model(...,
+include_optimizer=False)`` for the converter.
 
 Rebuilt from tensorflow/tensorflow#57710: the user pruned an LSTM model, converted it, and the board said
 ``Failed to get registration from op code CUSTOM``. Two things in the script cause it: the LSTM (default
-``unroll=False``) saves as a TensorList loop, and the model is saved with its pruning wrappers (masks as
-resource variables, a ``prune_low_magnitude_`` output key). The firmware's client also sends the input under
-the key ``features`` while the script names its Input ``input_features`` (``--rename input_features=features``).
+``unroll=False``, its input_shape taken from the training array as the tutorials do) saves as a TensorList
+loop, and the model is saved with its pruning wrappers (masks as resource variables, a
+``prune_low_magnitude_`` output key).
 
 Usage: python real_pruned_lstm_tfkeras.py OUT_DIR
 """
@@ -28,26 +29,21 @@ from corpora.sources.probe import write_reference  # the test's probe, not part 
 WINDOW = 16
 
 
-def build_model():
-    inputs = keras.Input(shape=(WINDOW, 1), name="input_features")
-    x = keras.layers.LSTM(12)(inputs)
-    outputs = keras.layers.Dense(1, name="forecast")(x)
-    return keras.Model(inputs=inputs, outputs=outputs)
-
-
 def main(out_dir):
     keras.utils.set_random_seed(0)
+    series = np.random.standard_normal((32, WINDOW, 1)).astype("float32")
+    target = series[:, -1, :] * 0.5
 
-    model = build_model()
+    model = keras.Sequential()
+    model.add(keras.layers.LSTM(12, input_shape=(series.shape[1], series.shape[2])))
+    model.add(keras.layers.Dense(1, name="forecast"))
+
     pruning_params = {
         "pruning_schedule": tfmot.sparsity.keras.PolynomialDecay(
             initial_sparsity=0.0, final_sparsity=0.5, begin_step=0, end_step=2),
     }
     model_for_pruning = tfmot.sparsity.keras.prune_low_magnitude(model, **pruning_params)
     model_for_pruning.compile(optimizer="adam", loss="mse")
-
-    series = np.random.standard_normal((32, WINDOW, 1)).astype("float32")
-    target = series[:, -1, :] * 0.5
     callbacks = [tfmot.sparsity.keras.UpdatePruningStep()]
     model_for_pruning.fit(series, target, batch_size=16, epochs=1, callbacks=callbacks, verbose=0)
 
@@ -55,7 +51,7 @@ def main(out_dir):
     tf.keras.models.save_model(model_for_pruning, export_dir, include_optimizer=False)
 
     x = np.random.default_rng(1).standard_normal((2, WINDOW, 1)).astype("float32")
-    write_reference(out_dir, {"input_features": x}, {"forecast": model_for_pruning(x, training=False)})
+    write_reference(out_dir, {"lstm_input": x}, {"forecast": model_for_pruning(x, training=False)})
 
 
 if __name__ == "__main__":
