@@ -105,12 +105,15 @@ class Group:
         return shown + more
 
 
-def is_float64(names: Names, expr: cst.BaseExpression) -> bool:
-    """A dtype expression that means float64: tnp/np/tf float64, "float64", builtin float."""
+def is_float64(names: Names, expr: cst.BaseExpression, builtin: bool = True) -> bool:
+    """A dtype expression that means float64: tnp/np/tf float64, "float64", and (``builtin``) the builtin float.
+
+    Measured under numpy behavior: ``tnp.asarray(x, float)`` and ``tnp.zeros(3, dtype=float)`` are float64, but
+    ``x.astype(float)`` and ``tf.cast(x, float)`` are float32 (there, ``builtin=False``)."""
     if isinstance(expr, cst.SimpleString):
-        return expr.evaluated_value in _FLOAT64_STRINGS
+        return expr.evaluated_value in (_FLOAT64_STRINGS if builtin else _FLOAT64_STRINGS - {"float"})
     if isinstance(expr, cst.Name) and expr.value == "float" and "float" not in names.bound:
-        return True
+        return builtin
     return qualify(names, expr) in FLOAT64_NAMES
 
 
@@ -372,14 +375,14 @@ class _Walk(cst.CSTVisitor):
         if isinstance(node.func, cst.Attribute) and node.func.attr.value == "astype" and node.args:
             if is_float32(self.names, node.args[0].value):
                 self._astype_f32.add(id(node.func.value))
-            elif is_float64(self.names, node.args[0].value):
+            elif is_float64(self.names, node.args[0].value, builtin=False):
                 self._dtype_producer(node.args[0].value, "astype")
         self._call_joins(node)
         if name.startswith(TNP + "."):
             self._tnp_call(node, name[len(TNP) + 1:])
         elif name.startswith("numpy."):
             self._numpy_call(node, name[len("numpy."):])
-        elif name == _CAST and len(node.args) > 1 and is_float64(self.names, node.args[1].value):
+        elif name == _CAST and len(node.args) > 1 and is_float64(self.names, node.args[1].value, builtin=False):
             self._dtype_producer(node.args[1].value, "tf.cast")
         elif name.startswith(("tensorflow.", "keras.")):
             dtype = _dtype_arg(node, None)

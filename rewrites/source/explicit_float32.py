@@ -152,10 +152,12 @@ class ExplicitFloat32(SourceRewrite):
         rewrite: with numpy behavior on, `x @ tnp.eye(3)`, `x * np.float64(2)`, `x + np.array([1., 2., 3.])`,
         `tnp.asarray(x, float)`, `tf.range(3) / 2` and `tf.shape(x)[0] / 2` are float64, while `x + 1.5` stays
         float32 (a Python scalar next to a tensor is weak); tnp.linspace and tnp.logspace ignore dtype= (NumPy 2
-        rules take the type of `start * 1.0`); the other constructors honour it. Making only some producers
-        float32 breaks scripts: tnp ops and operators promote float32 to meet float64, tf ops do not
-        (`TypeError: Input 'b' of 'MatMul' Op has type float32 that does not match type float64 of argument
-        'a'` after a tnp.matmul -> tf.linalg.matmul swap). Hence one decision per group.
+        rules take the type of `start * 1.0`); the other constructors honour it. Not producers (measured):
+        tnp.ones_like(x) / full_like(x, 1.5) keep x's dtype, x.astype(float) and tf.cast(x, float) are float32,
+        tnp.random.randint is int64 (left alone). Making only some producers float32 breaks scripts: tnp ops
+        and operators promote float32 to meet float64, tf ops do not (`TypeError: Input 'b' of 'MatMul' Op has
+        type float32 that does not match type float64 of argument 'a'` after a tnp.matmul -> tf.linalg.matmul
+        swap). Hence one decision per group.
     How groups are found:
         rewrites/source/_float64_flow.py reads the file once, per scope as Python resolves names (locals,
         enclosing functions, module constants, default arguments), `self.attr` per class, in-file functions
