@@ -8,7 +8,9 @@ float64 (``tnp.arange`` is int64 and promotes, ``tnp.full`` of a Python float is
 ``.astype(tnp.float64)`` "for stability". Each one leaks float64 into the exported graph: Flex Mul/AddV2 (f64).
 
 The producers live in three functions and a module constant, joined through the decoder's arguments, its default
-and ``self.anchors``: one data-flow group, made float32 together.
+and ``self.anchors``: one data-flow group, made float32 together. The old codemod made only the arange float32 and
+swapped ``tnp.stack`` for ``tf.stack``, which does not promote: ``cannot compute Pack as input #2(zero-based) was
+expected to be a float tensor but is a double tensor``.
 
 Usage: python tnp_anchor_decoder.py OUT_DIR
 """

@@ -7,8 +7,10 @@ custom op nor a flex op`` (TF Select ops: Mul), and the only answer was SELECT_T
 NumPy-style ports, the attention scale is ``1 / sqrt(tnp.asarray(key_dim, dtype=float))`` (``dtype=float`` is
 float64), the relative-position bias divides two integer tensors (``tf.range(n) / tf.shape(x)[1]``: float64) and
 the temperature is a NumPy scalar (``np.float64``) kept on the layer. With numpy behavior on, each one promotes the
-float32 scores to float64, and the export needs Flex Mul/Sub/Softmax. The old codemod knew only tnp constructors of
-Python floats and linspace/arange, so it changed nothing here and the export still failed the same way.
+float32 scores to float64, and the export needs Flex BatchMatMulV2/Mul/RealDiv/Sub/Softmax. The old codemod knew
+only tnp constructors of Python floats and linspace/arange: it left every float64 in place and only swapped tnp
+calls, and its "safe" swap of the last ``tnp.matmul`` for ``tf.linalg.matmul`` (no promotion) made the script die:
+``Input 'y' of 'BatchMatMulV2' Op has type float32 that does not match type float64 of argument 'x'``.
 
 Usage: python tnp_keras_attention_missed.py OUT_DIR
 """
