@@ -578,12 +578,13 @@ def float32_spelling(names: Names, producer: Producer, tf: str) -> tuple[cst.Bas
     return cst.SimpleString('"float32"'), []  # builtin float: tnp, NumPy and tf all read "float32"
 
 
-def module_of(call: cst.Call) -> cst.BaseExpression | None:
-    """The module a call is spelled through: ``tnp`` for ``tnp.eye`` and ``tnp.random.randn``, None if from-imported."""
+def module_of(names: Names, call: cst.Call) -> cst.BaseExpression | None:
+    """The module a call is spelled through (``tnp`` for ``tnp.eye`` and ``tnp.random.randn``, ``np`` for
+    ``np.random.randn``), or None when the function or its submodule is from-imported (``from ... import random``)."""
     func = call.func
     if not isinstance(func, cst.Attribute):
         return None
     module = func.value
-    if isinstance(module, cst.Attribute) and module.attr.value == "random":
-        module = module.value
-    return module
+    if qualify(names, module) in (f"{TNP}.random", "numpy.random"):
+        module = module.value if isinstance(module, cst.Attribute) else None
+    return module if module is not None and qualify(names, module) in (TNP, "numpy") else None

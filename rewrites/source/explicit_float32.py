@@ -82,7 +82,7 @@ class _Float32(SourceTransformer):
         producer = self._producer(original)
         if producer is None:
             return updated
-        module = module_of(original)
+        module = module_of(self.names, original)
         if producer.kind == "np_astype":
             dtype = cst.Attribute(module, cst.Name("float32")) if module is not None else cst.SimpleString('"float32"')
             return cst.Call(cst.Attribute(updated, cst.Name("astype")), [cst.Arg(dtype)])
@@ -253,6 +253,26 @@ class ExplicitFloat32(SourceRewrite):
             "tf.cast(tf.size(x), tf.float32) * 0.5\n"
             "        return tnp.matmul(y, self.w).astype(tnp.float32) + "
             "tnp.asarray(tnp.random.randn(3), dtype=tnp.float32)\n",
+            unsafe=True,
+        ),
+        Example(  # a Keras layer: NumPy weights and constants built in __init__, from-imported tnp functions
+            "import numpy as np\nimport tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n"
+            "from tensorflow.experimental.numpy import linspace, random\n\n\n"
+            "class Block(tf.keras.layers.Layer):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.w = tf.Variable(np.random.randn(4, 4))\n"
+            "        self.mean = tf.constant(np.array([0.5, 1.5, 2.5, 3.5]))\n\n"
+            "    def call(self, x):\n        h = tnp.matmul(x - self.mean, self.w) * linspace(0.0, 1.0, 4)\n"
+            "        return h + random.randn(4) + tnp.asarray(x, float)\n\n\n"
+            "def main():\n    x = np.random.randn(2, 4)\n    print(Block()(x.astype(\"float32\")))\n",
+            "import numpy as np\nimport tensorflow as tf\nimport tensorflow.experimental.numpy as tnp\n"
+            "from tensorflow.experimental.numpy import linspace, random\n\n\n"
+            "class Block(tf.keras.layers.Layer):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.w = tf.Variable(np.random.randn(4, 4).astype(np.float32))\n"
+            "        self.mean = tf.constant(np.array([0.5, 1.5, 2.5, 3.5], dtype=np.float32))\n\n"
+            "    def call(self, x):\n"
+            "        h = tnp.matmul(x - self.mean, self.w) * tf.cast(linspace(0.0, 1.0, 4), tf.float32)\n"
+            "        return h + tf.cast(random.randn(4), tf.float32) + tnp.asarray(x, \"float32\")\n\n\n"
+            "def main():\n    x = np.random.randn(2, 4)\n    print(Block()(x.astype(\"float32\")))\n",
             unsafe=True,
         ),
         # Warned about, never half-done: a float64 serving contract or an ignore comment in the group.
