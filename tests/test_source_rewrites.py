@@ -99,3 +99,24 @@ def test_prefilter_reaches_only_names_the_file_can_spell(code: str, wanted: str,
     from repair.source import Names
 
     assert Names.of(code).reaches([wanted], code) is reaches
+
+
+def test_litert_migration_needs_the_package_where_the_script_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ai_edge_litert installed, migrating would make the script fail on its import: display-only, no edit.
+    (The environment is simulated by hiding the package from importlib's finder, not by stubbing the rewrite.)"""
+    import importlib.util
+
+    from repair.source import SourceOptions
+    from rewrites.source import migrate_to_litert
+
+    located = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ai_edge_litert" else located(name, *a))
+    migrate_to_litert._litert_installed.cache_clear()
+    try:
+        code = "import tensorflow as tf\n\nit = tf.lite.Interpreter(model_path='m.tflite')\n"
+        result = rewrite_source(code, SOURCE_CATALOG, SourceOptions(), AutoDecider(yes=True, unsafe=True), "run.py")
+    finally:
+        migrate_to_litert._litert_installed.cache_clear()
+    assert result.after == code
+    (edit,) = result.edits
+    assert edit.site.safety is Safety.DISPLAY_ONLY and "pip install ai-edge-litert" in edit.site.message

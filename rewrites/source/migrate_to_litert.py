@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -31,6 +33,17 @@ _PARAMS = ("model_path", "model_content", "experimental_delegates", "num_threads
 _RESOLVER = "experimental_op_resolver_type"
 _CUSTOM_OPS = ("InterpreterWithCustomOps: its custom_op_registerers name functions linked into the old wrapper, "
                "which ai_edge_litert's does not hold")
+
+
+_NOT_INSTALLED = ("ai_edge_litert is not installed in the Python running the codemod (pip install ai-edge-litert): "
+                  "the migrated script would fail on its import")
+
+
+@functools.cache
+def _litert_installed() -> bool:
+    """Whether ``ai_edge_litert`` can be imported here (located, never imported): a migration to a package the
+    user does not have would turn a working script into one that fails on its first line."""
+    return importlib.util.find_spec("ai_edge_litert") is not None
 
 
 def old_member(qualified: str | None) -> str | None:
@@ -171,6 +184,11 @@ class _Migrate(SourceTransformer):
                 mine = bound is not None and (bound == f"{_TARGET}.{member}" or old_member(canonical(bound)) == member)
                 if (bound is not None and not mine) or member in bindings.classes or member in bindings.functions:
                     plan.blockers.append((attribute, f"the file already binds `{member}` to something else"))
+        if not plan.blockers and not _litert_installed():
+            targets: list[cst.CSTNode] = [s for s, _ in scan.imports if id(s) in plan.moved_imports]
+            targets += [a for a in scan.attributes if old_member(self.names.qualify(a)) in _MEMBERS]
+            if targets:
+                plan.blockers.append((targets[0], _NOT_INSTALLED))
         if plan.blockers:
             for where, why in plan.blockers:
                 self.warn(where, f"not migrated to ai_edge_litert.interpreter: {why}")
@@ -314,7 +332,8 @@ class MigrateToLitert(SourceRewrite):
         display-only (nothing edited, the reason shown) when an Interpreter call passes ``*args``/``**kwargs``
         or an op resolver the file does not spell as an OpResolverType member, when InterpreterWithCustomOps
         is used (its registerers name functions of the old wrapper), when a from-import mixes interpreter names
-        with others, or when the name to import is already bound to something else.
+        with others, when the name to import is already bound to something else, or when ai_edge_litert is
+        not installed in the Python that runs the codemod (the rewritten script would fail on its import).
     References:
         ATLAS.md section 10; the LiteRT migration guide (https://ai.google.dev/edge/litert/migration).
     """
