@@ -325,3 +325,17 @@ def dotted(root: str, path: str) -> cst.BaseExpression:
     for part in path.split("."):
         expr = cst.Attribute(expr, cst.Name(part))
     return expr
+
+
+class FunctionStack(cst.CSTVisitor):
+    """A visitor that knows the ``def``s around the node it is at (``functions``: outermost first)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.functions: list[cst.FunctionDef] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.append(node)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.functions.pop()

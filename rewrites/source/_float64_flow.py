@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import Assignment, MetadataWrapper, PositionProvider, Scope, ScopeProvider
 
-from repair.source import Names, NewImport
+from repair.source import Names, NewImport, SourceTransformer
 
 TNP = "tensorflow.experimental.numpy"
 FLOAT64_NAMES = frozenset({f"{TNP}.float64", "numpy.float64", "numpy.double", "tensorflow.float64", "tensorflow.double"})
@@ -588,3 +588,34 @@ def module_of(names: Names, call: cst.Call) -> cst.BaseExpression | None:
     if qualify(names, module) in (f"{TNP}.random", "numpy.random"):
         module = module.value if isinstance(module, cst.Attribute) else None
     return module if module is not None and qualify(names, module) in (TNP, "numpy") else None
+
+
+class GroupDecider(SourceTransformer):
+    """A transformer that decides float64 per data-flow group: all of a group's producers change or none does.
+
+    Each group is decided where the walk first reaches one of its members (prompts in file order), by the rewrite
+    that owns it (``Group.owner``): ``decide(node, group)``. A ``# repair: ignore`` for this rewrite or for
+    ``partner`` (the other float64 rewrite, which may own a member of the same group) keeps a member as it is.
+    """
+
+    partner: str = ""
+    # The data arguments of a tnp call swap_tnp_calls knows and whether it can swap it (its table, given by both
+    # subclasses: this module is imported by swap_tnp_calls).
+    data_args: Callable[[str, cst.Call], tuple[list[int], bool] | None]
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.flow = Flow(node, self.names, type(self).data_args, lambda line: self.ctx.ignored(line, line, self.rewrite.id)
+                         or self.ctx.ignored(line, line, self.partner))
+        self._accepted: set[int] = set()
+        self._decided: set[int] = set()
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        group = self.flow.group_of.get(id(node)) if hasattr(self, "flow") else None
+        if group is not None and id(group) not in self._decided:
+            self._decided.add(id(group))
+            if group.owner == self.rewrite.id:
+                self.decide(node, group)
+        return super().on_visit(node)
+
+    def decide(self, node: cst.CSTNode, group: Group) -> None:
+        raise NotImplementedError

@@ -8,27 +8,14 @@ from repair.findings import FindingKind
 from repair.safety import Safety
 from repair.source import Example, Select, SourceContext, SourceRewrite, SourceTransformer
 from rewrites.source._analysis import kwarg, with_keyword
-from rewrites.source._float64_flow import Flow, Group, Producer, module_of
+from rewrites.source._float64_flow import GroupDecider, Group, Producer, module_of
 from rewrites.source.swap_tnp_calls import data_args
 
-class _Float32(SourceTransformer):
-    def visit_Module(self, node: cst.Module) -> None:
-        # One decision per group of float64 producers whose values meet in one op: all become float32, or none
-        # does. Each group is decided where the file first reaches one of its producers (prompts in file order).
-        self.flow = Flow(node, self.names, data_args, lambda line: self.ctx.ignored(line, line, self.rewrite.id)
-                         or self.ctx.ignored(line, line, "swap_tnp_calls"))
-        self._accepted: set[int] = set()
-        self._decided: set[int] = set()
+class _Float32(GroupDecider):
+    partner = "swap_tnp_calls"
+    data_args = staticmethod(data_args)
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        group = self.flow.group_of.get(id(node)) if hasattr(self, "flow") else None
-        if group is not None and id(group) not in self._decided:
-            self._decided.add(id(group))
-            if group.owner == self.rewrite.id:
-                self._decide(group)
-        return super().on_visit(node)
-
-    def _decide(self, group: Group) -> None:
+    def decide(self, node: cst.CSTNode, group: Group) -> None:
         free = [p for p in group.producers if not p.blocked]
         if not free:
             return  # nothing here could change: nothing to decide or to warn about

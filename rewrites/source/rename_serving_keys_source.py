@@ -9,7 +9,7 @@ import libcst as cst
 from repair.findings import FindingKind
 from repair.safety import Safety
 from repair.source import Example, Select, SourceContext, SourceOptions, SourceRewrite, SourceTransformer
-from rewrites.source._analysis import Scopes, argument, keyword, string_value, tf_function_call
+from rewrites.source._analysis import FunctionStack, Scopes, argument, keyword, string_value, tf_function_call
 
 # Calls whose dict arguments are keyed by serving keys: qualified name -> ((position, keyword), ...).
 _KEYED = {
@@ -39,17 +39,7 @@ class _Rename(SourceTransformer):
         scopes = Scopes(self.ctx.module)
         names, found, reads, keyed = self.names, {}, Counter[str](), Counter[str]()
 
-        class Find(cst.CSTVisitor):
-            def __init__(self) -> None:
-                super().__init__()
-                self.functions: list[cst.FunctionDef] = []
-
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-                self.functions.append(node)
-
-            def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-                self.functions.pop()
-
+        class Find(FunctionStack):
             def visit_Name(self, node: cst.Name) -> None:
                 reads[node.value] += 1
 

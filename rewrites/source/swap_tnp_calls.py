@@ -8,7 +8,7 @@ from repair.findings import FindingKind
 from repair.safety import Safety
 from repair.source import Example, NewImport, Select, SourceContext, SourceRewrite, SourceTransformer
 from rewrites.source._analysis import dotted, with_keyword
-from rewrites.source._float64_flow import Flow, Group
+from rewrites.source._float64_flow import Group, GroupDecider
 
 # tnp function -> (tf function, keyword renames, tnp keywords that have no tf equivalent: leave the call alone).
 _SAME = {"keepdims": "keepdims"}
@@ -96,24 +96,13 @@ def _head(expr: cst.BaseExpression) -> str | None:
     return expr.value if isinstance(expr, cst.Name) else None
 
 
-class _Swap(SourceTransformer):
-    def visit_Module(self, node: cst.Module) -> None:
-        # Float64 decided per data flow: a group of tnp calls on Python floats (and nothing else that is float64)
-        # is swapped all together or not at all, as one site, decided where the file first reaches it.
-        self.flow = Flow(node, self.names, data_args, lambda line: self.ctx.ignored(line, line, self.rewrite.id)
-                         or self.ctx.ignored(line, line, "explicit_float32"))
-        self._accepted: set[int] = set()
-        self._decided: set[int] = set()
+class _Swap(GroupDecider):
+    # Float64 decided per data flow: a group of tnp calls on Python floats (and nothing else that is float64)
+    # is swapped all together or not at all, as one site, decided where the file first reaches it.
+    partner = "explicit_float32"
+    data_args = staticmethod(data_args)
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        group = self.flow.group_of.get(id(node)) if hasattr(self, "flow") else None
-        if group is not None and id(group) not in self._decided:
-            self._decided.add(id(group))
-            if group.owner == self.rewrite.id:
-                self._decide(node, group)
-        return super().on_visit(node)
-
-    def _decide(self, node: cst.CSTNode, group: Group) -> None:
+    def decide(self, node: cst.CSTNode, group: Group) -> None:
         calls = ", ".join(dict.fromkeys(p.label.rsplit(" ", 1)[-1] for p in group.producers))
         met = f"; their values meet in one op, so all {len(group.producers)} change together" \
             if len(group.producers) > 1 else ""

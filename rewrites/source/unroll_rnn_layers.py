@@ -10,7 +10,7 @@ import libcst as cst
 from repair.findings import FindingKind
 from repair.safety import Safety
 from repair.source import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
-from rewrites.source._analysis import Scopes, with_keyword
+from rewrites.source._analysis import FunctionStack, Scopes, with_keyword
 
 _KERAS = ("keras.layers.", "tf_keras.layers.", "tensorflow.keras.layers.")  # the last: tf.compat.v1.keras
 _RNN = frozenset({"LSTM", "GRU", "SimpleRNN", "RNN"})
@@ -121,17 +121,7 @@ class _Unroll(SourceTransformer):
         scopes = self.scopes = Scopes(ctx.module)
         self.functions: list[cst.FunctionDef] = []  # around the current node, outermost first
 
-        class Inputs(cst.CSTVisitor):
-            def __init__(self) -> None:
-                super().__init__()
-                self.functions: list[cst.FunctionDef] = []
-
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-                self.functions.append(node)
-
-            def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-                self.functions.pop()
-
+        class Inputs(FunctionStack):
             def visit_Call(self, node: cst.Call) -> None:
                 constant = functools.partial(_constant, names, scopes, tuple(reversed(self.functions)))
                 build = _build_shape(node)
