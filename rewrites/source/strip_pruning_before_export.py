@@ -63,7 +63,25 @@ def _prune_inside(names: Names, node: cst.CSTNode) -> cst.BaseExpression | None:
     return found[0] if found else None
 
 
-class _Replay(cst.CSTVisitor):
+class _Unread:
+    """Bindings whose value is not followed (``x += ...``, ``for x in ...``, ``with ... as x``): the name no longer
+    holds a known pruned model."""
+
+    def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        raise NotImplementedError
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind(node.target, None)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind(node.target, None)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind(node.asname.name, None)
+
+
+class _Replay(_Unread, cst.CSTVisitor):
     """One function's own assignments in file order, as ``_Strip`` reads them, and what each ``return`` gives:
     the prune call's func of a returned pruned model, or None."""
 
@@ -88,16 +106,6 @@ class _Replay(cst.CSTVisitor):
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         self._bind(node.target, node.value)
 
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._bind(node.target, None)
-
-    def visit_For(self, node: cst.For) -> None:
-        self._bind(node.target, None)
-
-    def visit_WithItem(self, node: cst.WithItem) -> None:
-        if node.asname is not None:
-            self._bind(node.asname.name, None)
-
     def visit_Param(self, node: cst.Param) -> None:
         self._bind(node.name, None)
 
@@ -118,7 +126,7 @@ class _Replay(cst.CSTVisitor):
         return False
 
 
-class _Strip(SourceTransformer):
+class _Strip(_Unread, SourceTransformer):
     """Walks the file in order, remembering for each name whether its latest assignment was a prune call."""
 
     def __init__(self, rewrite: SourceRewrite, ctx: SourceContext, select: Select) -> None:
@@ -156,16 +164,6 @@ class _Strip(SourceTransformer):
         if original.value is not None:
             self._bind(original.target, original.value)
         return updated
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._bind(node.target, None)
-
-    def visit_For(self, node: cst.For) -> None:
-        self._bind(node.target, None)
-
-    def visit_WithItem(self, node: cst.WithItem) -> None:
-        if node.asname is not None:
-            self._bind(node.asname.name, None)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.scopes.append(dict(self.pruned))
