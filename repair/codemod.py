@@ -117,17 +117,18 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
         for rewrite in rewrites:
             if not rewrite.could_match(code) or not rewrite.imported(names, code):
                 continue
-            current = module
+            current, current_code = module, code
 
-            def select(found: Site, current: cst.Module = current, rewrite: SourceRewrite = rewrite) -> bool:
+            def select(found: Site, current: cst.Module = current, rewrite: SourceRewrite = rewrite,
+                       current_code: str = current_code) -> bool:
                 """Decide a site the moment the pass finds it: one pass both finds and applies."""
                 site = located(found)
                 if site.key in decided:  # rejected before (accepted ones are applied and do not match again)
                     return decided[site.key] is Decision.ACCEPT
 
                 def preview() -> str:
-                    one = run_pass(rewrite, current, options, lambda s: s.key == site.key, path, names).module
-                    return unified(current.code, one.code, path)
+                    one = run_pass(rewrite, current, options, lambda s: s.key == site.key, path, names, current_code).module
+                    return unified(current_code, one.code, path)
 
                 proposal = proposal_for(site, path, rewrite, preview)
                 decision = decided[site.key] = decider(proposal)
@@ -135,7 +136,7 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
                 result.edits.append(Edit(site, decision is Decision.ACCEPT, why))
                 return decision is Decision.ACCEPT
 
-            done = run_pass(rewrite, module, options, select, path, names)
+            done = run_pass(rewrite, module, options, select, path, names, code)
             for site in done.sites:
                 if site.safety is Safety.DISPLAY_ONLY and site.key not in decided:
                     decided[site.key] = Decision.REJECT

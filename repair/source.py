@@ -203,15 +203,21 @@ class Site:
 class SourceContext:
     """One file being rewritten: its tree, names, lines and the user's options."""
 
-    def __init__(self, module: cst.Module, options: SourceOptions, path: str = "<string>", names: Names | None = None) -> None:
+    def __init__(self, module: cst.Module, options: SourceOptions, path: str = "<string>", names: Names | None = None,
+                 code: str | None = None) -> None:
         self.module = module
         self.options = options
         self.path = path
-        self.names = names or Names.of(module.code)
+        self._code = code  # the module's text when the caller has it: generating it costs as much as a parse
+        self.names = names or Names.of(self.code)
+
+    @functools.cached_property
+    def code(self) -> str:
+        return self._code if self._code is not None else self.module.code
 
     @functools.cached_property
     def lines(self) -> list[str]:
-        return self.module.code.splitlines()
+        return self.code.splitlines()
 
     def ignored(self, first: int, last: int, rewrite_id: str) -> bool:
         """Whether a ``# repair: ignore`` comment on the site's first or last line opts it out."""
@@ -352,9 +358,10 @@ class Pass:
 
 
 def run_pass(rewrite: SourceRewrite, module: cst.Module, options: SourceOptions, select: Select, path: str = "<string>",
-             names: Names | None = None) -> Pass:
-    """Run one rewrite over a module, applying the sites ``select`` accepts."""
-    ctx = SourceContext(module, options, path, names)
+             names: Names | None = None, code: str | None = None) -> Pass:
+    """Run one rewrite over a module (whose text is ``code``, when the caller has it), applying the sites ``select``
+    accepts."""
+    ctx = SourceContext(module, options, path, names, code)
     transformer = rewrite.transformer(ctx, select)
     new = MetadataWrapper(module, unsafe_skip_copy=True).visit(transformer)
     if transformer.imports or transformer.drop_if_unused:  # only for a file that changed

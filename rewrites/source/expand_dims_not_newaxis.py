@@ -25,7 +25,16 @@ _NOT_TENSORS = ("tensorflow.make_ndarray", "tensorflow.io.gfile.", "tensorflow.n
                 "tensorflow.lite.", "tensorflow.distribute.", "keras.ops.convert_to_numpy")
 _MAX_DEPTH = 4  # how far a name is followed through its assignments
 # An index holding None or a newaxis (``x[:, None]``, ``x[..., tf.newaxis]``): the text pre-filter.
-_INDEXES_NEW_AXIS = re.compile(r"\[[^\[\]]*(?:\bNone\b|newaxis)")
+# A subscript (``name[``, ``f(x)[``, ``a[0][``: not a list literal such as ``shape=[None, 4]``, nor a typing
+# annotation such as ``Optional[None]``) whose index holds None or a newaxis among plain index parts. Measured on the
+# installed keras + tensorflow sources: 78 files instead of 365 for the looser "any bracket with None", so the tree
+# codemod parses a quarter of what it did.
+_INDEXES_NEW_AXIS = re.compile(
+    r"[\w\)\]](?<!Optional)(?<!Callable)(?<!Union)(?<!Dict)(?<!Tuple)(?<!List)(?<!Type)(?<!Mapping)(?<!Sequence)"
+    r"(?<!Iterator)(?<!Iterable)(?<!Generator)\[[\w\s:.,+\-]*\b(?:None|newaxis)\b")
+# What the rewrite edits lives in model code; a file without any of these has no tensor it could prove (on the
+# installed keras + tensorflow sources this halves the files parsed again: 39 of the 78).
+_MODEL_CODE = re.compile(r"@[\w.]*function\b|\bdef call\(|\bLambda\(|\bInput\(|\btf\.\w+\(")
 
 
 def _is_full_slice(element: cst.SubscriptElement) -> bool:
@@ -355,8 +364,9 @@ class ExpandDimsNotNewaxis(SourceRewrite):
     )
 
     def could_match(self, text: str) -> bool:
-        """Nearly every file says ``None``: only one that indexes with it (or with a newaxis) is parsed."""
-        return _INDEXES_NEW_AXIS.search(text) is not None
+        """Nearly every file says ``None``: only one that indexes with it (or with a newaxis) and holds model code
+        (a tf.function, a layer's call, a Lambda, a keras.Input, a ``tf.`` call) is parsed."""
+        return _INDEXES_NEW_AXIS.search(text) is not None and _MODEL_CODE.search(text) is not None
 
     def transformer(self, ctx: SourceContext, select: Select) -> SourceTransformer:
         return _Expand(self, ctx, select)

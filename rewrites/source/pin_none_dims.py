@@ -50,7 +50,7 @@ class _Scan(cst.CSTVisitor):
     def __init__(self, transformer: _Pin) -> None:
         super().__init__()
         self.names = transformer.names
-        self.legacy_env = bool(_LEGACY_ENV.search(transformer.ctx.module.code))
+        self.legacy_env = bool(_LEGACY_ENV.search(transformer.ctx.code))
         self.forms: dict[int, _Form] = {}  # id(Call) -> form
         self.exports: list[cst.Call] = []
         self.params: set[str] = set()  # parameter names of @tf.function defs (add_input_signature's pins)

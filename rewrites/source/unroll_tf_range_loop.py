@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from repair.findings import FindingKind
@@ -10,6 +12,9 @@ from repair.source import Example, Select, SourceContext, SourceRewrite, SourceT
 from rewrites.source.unroll_while_loop import _MAX_TRIPS, _NEEDS_TENSOR, _Bindings, _names, _qualified, static_int
 
 _RANGE = "tensorflow.range"
+# ``for ... in tf.range(`` (or an alias such as ``tf_range(``) on one line: the only form the rewrite edits;
+# ``range`` alone is Python's.
+_FOR_RANGE = re.compile(r"\bfor\b[^\n#]*\bin\s+[\w.]+range\(")
 _SET_LOOP_OPTIONS = "tensorflow.autograph.experimental.set_loop_options"
 # A Python int counter becomes int32 where ops convert it, as tf.range's default: an int64 counter would not.
 _INT_DTYPES = frozenset({"tensorflow.int32"})
@@ -235,6 +240,9 @@ class UnrollTfRangeLoop(SourceRewrite):
     model_rewrite = "unroll_static_loops"
     triggers = ("range(",)
     modules = (_RANGE,)
+
+    def could_match(self, text: str) -> bool:
+        return _FOR_RANGE.search(text) is not None
     examples = (
         Example(
             "import tensorflow as tf\n\nSTEPS = 4\n\n\n@tf.function\ndef f(x, w):\n    for i in tf.range(STEPS):\n"
