@@ -83,6 +83,14 @@ WILD_SOURCE_CASES: tuple[SourceCase, ...] = (
     ),
     # --- pins (pin_none_dims, add_input_signature) ---
     SourceCase(
+        id="sig_module_warmup_call",
+        url="https://github.com/tensorflow/tensorflow/issues/37086",
+        summary="tf.Module @tf.function without input_signature, traced by a warm-up call, saved without signatures=",
+        rewrites=frozenset({"add_input_signature"}),
+        unsafe=True,  # the function then only accepts [None, 6] float32
+        findings=frozenset({"no-signature-traced"}),
+    ),
+    SourceCase(
         id="pin_keras3_light_level",
         url="https://github.com/tensorflow/tensorflow/issues/58622",
         summary="Keras 3 tf.keras.layers.Input(shape=(None, None, CHANNELS), name='input_image'), model.export: "
