@@ -54,6 +54,18 @@ WILD_SOURCE_CASES: tuple[SourceCase, ...] = (
     ),
     # --- loops (unroll_while_loop and the loop forms) ---
     SourceCase(
+        id="loop_keras_layer_max_iterations",
+        url="https://github.com/tensorflow/tensorflow/issues/4387",
+        summary="Keras 3 layer call: tf.while_loop(condForWhile, bodyForWhile, ...) with a module-level def condition "
+                "(bound as a default argument, tf.less) and maximum_iterations=; model.export: one WHILE; the phone "
+                "build pins the batch (strict target)",
+        pins=("signal=1,6",),
+        rewrites=frozenset({"unroll_while_loop", "pin_none_dims"}),
+        findings=frozenset({"while-loop"}),
+        diagnose_args=("--target", "tflite-strict"),
+        no_while=True,
+    ),
+    SourceCase(
         id="loop_tflm_while_def",
         url="https://github.com/tensorflow/tensorflow/issues/74665",
         summary="tf.Module for TFLite Micro: tf.while_loop(cond, body, ...) with named defs nested in the method, a "
