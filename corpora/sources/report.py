@@ -71,7 +71,9 @@ def run_case(case: SourceCase, work: Path) -> Row:
     if set(row.applied) != set(case.rewrites):
         row.problems.append(f"applied {row.applied}, expected {sorted(case.rewrites)}")
     if case.stays_broken:
-        row.runs = "unchanged"
+        row.runs = "unchanged (warned)" if row.warnings else "unchanged, NO warning"
+        if not row.warnings:
+            row.problems.append("a case without a safe fix must be warned about")
         return row
     try:
         fixed = run_script(copy, work / "fixed")
@@ -104,7 +106,8 @@ def table(rows: list[Row]) -> str:
         verdict = "pass" if row.passed else "FAIL: " + "; ".join(row.problems)[:300].replace("|", "/")
         lines.append(f"| [{row.case.id}]({row.case.url}) | {', '.join(row.applied) or '-'}"
                      f"{f' (+{row.warnings} warnings)' if row.warnings else ''} | {row.runs} | "
-                     f"{', '.join(row.blocking) or 'none'} | {row.parity or '-'} | {verdict} |")
+                     f"{', '.join(row.blocking) or ('-' if row.case.stays_broken else 'none')} | {row.parity or '-'} | "
+                     f"{verdict} |")
     passed = sum(r.passed for r in rows)
     return "\n".join(lines) + f"\n\n{passed} of {len(rows)} scripts pass.\n"
 
