@@ -433,7 +433,8 @@ def codemod(
 
     Prints a unified diff of the safe fixes (unsafe ones with --unsafe-fixes); --write applies them. Warnings
     (display-only) and fixes not applied go to stderr, then one summary line. A file that does not parse is
-    reported and left alone (a file found in a folder is parsed only when the pre-filter lets it through). A line with `# repair: ignore` is never changed.
+    reported and left alone (a file found in a folder is parsed only when the pre-filter lets it through).
+    A line with `# repair: ignore` is never changed.
     Exit 0: done; 1: some files could not be read, parsed or written; 2: bad input.
     """
 
@@ -468,18 +469,20 @@ def codemod(
         def show(result: FileResult) -> None:
             entries.extend(result.proposals)
             if result.status == "failed":
-                err.print(f"{result.path}: [red]failed[/]: {result.error}", highlight=False)
+                err.print(f"{escape(result.path)}: [red]failed[/]: {escape(result.error)}", highlight=False)
             for edit in result.edits:
                 site = edit.site
                 if site.safety.value == "display-only":
-                    err.print(f"{result.path}:{site.line}: [yellow]warning[/] {site.rewrite_id}: {site.message}", highlight=False)
+                    # Messages quote the user's code: escaped, so a "[red]" in a string literal is text, not markup.
+                    err.print(f"{escape(result.path)}:{site.line}: [yellow]warning[/] {site.rewrite_id}: {escape(site.message)}",
+                              highlight=False)
                 elif not edit.applied:
                     err.print(f"{result.path}:{site.line}: not applied ({site.safety.value}) {site.rewrite_id}: "
                               f"{site.message} [{edit.why}]", highlight=False, markup=False)
             if result.status == "changed":
                 if result.written:
                     n = sum(1 for e in result.edits if e.applied)
-                    err.print(f"{result.path}: [green]fixed[/] ({n} fix(es))", highlight=False)
+                    err.print(f"{escape(result.path)}: [green]fixed[/] ({n} fix(es))", highlight=False)
                 else:
                     sys.stdout.write(result.diff())
                     sys.stdout.flush()

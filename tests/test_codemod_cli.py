@@ -101,3 +101,13 @@ def test_named_file_with_a_syntax_error_fails_even_when_the_prefilter_would_skip
     assert "1 files scanned: 0 changed, 0 unchanged, 0 skipped by the pre-filter, 1 failed" in named.stderr
     walked = repair("codemod", str(folder), "-j", "2")
     assert walked.exit_code == 0 and "1 skipped by the pre-filter, 0 failed" in walked.stderr
+
+
+
+def test_paths_and_messages_are_printed_as_written_not_as_markup(tmp_path: Path) -> None:
+    """File names and the code a note quotes come from the user: a "[bold]" in them is text, not markup."""
+    bad = tmp_path / "[bold]model.py"
+    bad.write_text("def f(:\n")
+    run = repair("codemod", str(bad))
+    assert run.exit_code == 1
+    assert f"{bad}: failed: does not parse" in run.stderr, run.stderr
