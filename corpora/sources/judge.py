@@ -108,18 +108,20 @@ def export_verdict(case: SourceCase, original: Path, fixed: Path) -> Verdict:
     except Exception as exc:  # the converter's own error is the verdict
         verdict.problems.append(f"default conversion failed: {str(exc).strip().splitlines()[-1][:300]}")
         return verdict
-    verdict.ops = sorted({d["op_name"] for d in Interpreter(model_content=blob)._get_ops_details()})
+    interpreter = Interpreter(model_content=blob)
+    verdict.ops = sorted({d["op_name"] for d in interpreter._get_ops_details()})
     foreign = [op for op in verdict.ops if op.startswith("Flex") or op == "CUSTOM"]
     if foreign:
         verdict.problems.append(f"Flex/custom ops in the .tflite: {foreign}")
     if case.no_while and "WHILE" in verdict.ops:
         verdict.problems.append("a WHILE loop is left in the .tflite")
-    runner = Interpreter(model_content=blob).get_signature_runner("serving_default")
+    runner = interpreter.get_signature_runner("serving_default")
     shapes = {name: [int(d) for d in detail["shape_signature"]] for name, detail in runner.get_input_details().items()}
     for name, dims in case.pin_dims().items():
         pinned = [-1 if d is None else d for d in dims]
-        if shapes.get(renames.get(name, name)) != pinned:
-            verdict.problems.append(f"input {name}: shape_signature {shapes.get(name)}, pinned {pinned}")
+        got = shapes.get(renames.get(name, name))
+        if got != pinned:
+            verdict.problems.append(f"input {name}: shape_signature {got}, pinned {pinned}")
     if not foreign:
         _compare(runner(**feeds), want, "tflite", case, verdict)
     return verdict
