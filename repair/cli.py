@@ -9,6 +9,7 @@ import json
 from contextlib import nullcontext
 from dataclasses import replace
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -415,6 +416,15 @@ def fix(
     raise typer.Exit(_guard(body))
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _shown(text: str) -> str:
+    """A string from the user's files for the terminal: control characters (an ESC sequence in a file name or a
+    quoted string literal) become '?', and rich markup is escaped."""
+    return escape(_CONTROL.sub("?", text))
+
+
 @app.command()
 def codemod(
     paths: Annotated[list[Path], typer.Argument(help="Python files or folders (searched recursively for .py files).")],
@@ -469,12 +479,12 @@ def codemod(
         def show(result: FileResult) -> None:
             entries.extend(result.proposals)
             if result.status == "failed":
-                err.print(f"{escape(result.path)}: [red]failed[/]: {escape(result.error)}", highlight=False)
+                err.print(f"{_shown(result.path)}: [red]failed[/]: {_shown(result.error)}", highlight=False)
             for edit in result.edits:
                 site = edit.site
                 if site.safety.value == "display-only":
                     # Messages quote the user's code: escaped, so a "[red]" in a string literal is text, not markup.
-                    err.print(f"{escape(result.path)}:{site.line}: [yellow]warning[/] {site.rewrite_id}: {escape(site.message)}",
+                    err.print(f"{_shown(result.path)}:{site.line}: [yellow]warning[/] {site.rewrite_id}: {_shown(site.message)}",
                               highlight=False)
                 elif not edit.applied:
                     err.print(f"{result.path}:{site.line}: not applied ({site.safety.value}) {site.rewrite_id}: "
@@ -482,7 +492,7 @@ def codemod(
             if result.status == "changed":
                 if result.written:
                     n = sum(1 for e in result.edits if e.applied)
-                    err.print(f"{escape(result.path)}: [green]fixed[/] ({n} fix(es))", highlight=False)
+                    err.print(f"{_shown(result.path)}: [green]fixed[/] ({n} fix(es))", highlight=False)
                 else:
                     sys.stdout.write(result.diff())
                     sys.stdout.flush()

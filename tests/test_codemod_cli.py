@@ -111,3 +111,11 @@ def test_paths_and_messages_are_printed_as_written_not_as_markup(tmp_path: Path)
     run = repair("codemod", str(bad))
     assert run.exit_code == 1
     assert f"{bad}: failed: does not parse" in run.stderr, run.stderr
+
+
+
+def test_control_characters_in_a_file_name_do_not_reach_the_terminal(tmp_path: Path) -> None:
+    bad = tmp_path / "\x1b]0;pwned\x07model.py"
+    bad.write_text("def f(:\n")
+    run = repair("codemod", str(bad))
+    assert run.exit_code == 1 and "\x1b" not in run.stderr and "?]0;pwned?model.py: failed" in run.stderr, run.stderr
