@@ -46,6 +46,7 @@ AtolOpt = Annotated[float, typer.Option("--atol", help="Absolute parity toleranc
 RtolOpt = Annotated[float, typer.Option("--rtol", help="Relative parity tolerance.")]
 SignatureOpt = Annotated[Optional[str], typer.Option("--signature", help="Which named signature becomes serving_default.")]
 UnsafeLoadOpt = Annotated[bool, typer.Option("--unsafe-load", help="Let Keras deserialize code (Lambda layers). Only for files you trust.")]
+AllowEffectsOpt = Annotated[bool, typer.Option("--allow-side-effects", help="Run graphs that hold ops with effects outside the model (file I/O, py_func, printing to a file). Only for models you trust.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for generated parity inputs.")]
 BatchOpt = Annotated[int, typer.Option("--batch", help="Batch size used for unknown batch dimensions in parity inputs.")]
 
@@ -182,7 +183,7 @@ def _hints(values: list[str] | None) -> tuple[IoHint, ...]:
 
 def _options(target: Target, pin: list[str] | None, sample: Path | None, input_keys: str | None, rename: list[str] | None,
              request: Path | None, io_hint: list[str] | None, signature: str | None, unsafe_load: bool, seed: int,
-             batch: int, atol: float = 1e-5, rtol: float = 1e-4) -> Options:
+             batch: int, atol: float = 1e-5, rtol: float = 1e-4, allow_side_effects: bool = False) -> Options:
     if sample is not None and not sample.is_file():
         raise BadInput(f"--sample {sample}: no such file")
     return Options(
@@ -198,6 +199,7 @@ def _options(target: Target, pin: list[str] | None, sample: Path | None, input_k
         seed=seed,
         batch=batch,
         unsafe_load=unsafe_load,
+        allow_side_effects=allow_side_effects,
     )
 
 
@@ -235,7 +237,7 @@ def _print_findings(findings, console: Console) -> None:  # type: ignore[no-unty
 
 def _given_flags(target: Target, pin: list[str] | None, sample: Path | None, input_keys: str | None,
                  rename: list[str] | None, request: Path | None, io_hint: list[str] | None, signature: str | None,
-                 unsafe_load: bool, seed: int, batch: int) -> list[str]:
+                 unsafe_load: bool, seed: int, batch: int, allow_side_effects: bool = False) -> list[str]:
     """The flags the user gave to ``diagnose`` that ``fix`` needs too, so the suggested command does what it says."""
     flags: list[str] = []
     if target is not Target.TFLITE:
@@ -248,6 +250,7 @@ def _given_flags(target: Target, pin: list[str] | None, sample: Path | None, inp
     flags += [a for value in io_hint or [] for a in ("--io-hint", value)]
     flags += ["--signature", signature] if signature else []
     flags += ["--unsafe-load"] if unsafe_load else []
+    flags += ["--allow-side-effects"] if allow_side_effects else []
     flags += ["--seed", str(seed)] if seed != 0 else []
     flags += ["--batch", str(batch)] if batch != 2 else []
     return flags
@@ -283,6 +286,7 @@ def diagnose(
     io_hint: HintOpt = None,
     signature: SignatureOpt = None,
     unsafe_load: UnsafeLoadOpt = False,
+    allow_side_effects: AllowEffectsOpt = False,
     seed: SeedOpt = 0,
     batch: BatchOpt = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print findings as JSON.")] = False,
@@ -294,7 +298,8 @@ def diagnose(
         from repair.findings import blocking
         from repair.pipeline import run_diagnosis
 
-        options = _options(target, pin, sample, input_keys, rename, request, io_hint, signature, unsafe_load, seed, batch)
+        options = _options(target, pin, sample, input_keys, rename, request, io_hint, signature, unsafe_load, seed, batch,
+                           allow_side_effects=allow_side_effects)
         with err.status("diagnosing (loading TensorFlow, converting, checking parity)..."):
             diag = run_diagnosis(model, options)
         if as_json:
@@ -318,7 +323,7 @@ def diagnose(
                 out.print(f"parity (.tflite vs TensorFlow): max abs diff {diag.parity.worst:.3g}", highlight=False)
             _print_findings(diag.findings, out)
             _print_next(model, diag.findings, _given_flags(target, pin, sample, input_keys, rename, request, io_hint,
-                                                           signature, unsafe_load, seed, batch))
+                                                           signature, unsafe_load, seed, batch, allow_side_effects))
             if verbose:
                 for f in diag.findings:
                     if f.evidence:
@@ -343,6 +348,7 @@ def fix(
     io_hint: HintOpt = None,
     signature: SignatureOpt = None,
     unsafe_load: UnsafeLoadOpt = False,
+    allow_side_effects: AllowEffectsOpt = False,
     seed: SeedOpt = 0,
     batch: BatchOpt = 2,
     atol: AtolOpt = 1e-5,
@@ -375,7 +381,7 @@ def fix(
         if not model.exists():
             raise BadInput(f"{model}: no such file or directory")
         options = replace(_options(target, pin, sample, input_keys, rename, request, io_hint, signature, unsafe_load, seed,
-                                   batch, atol, rtol), convert_original=convert_original)
+                                   batch, atol, rtol, allow_side_effects), convert_original=convert_original)
         decider: Decider = _decider(yes, unsafe_fixes, interactive, plan_in, "fix", lambda: fingerprint([model]),
                                     consented(options))
         recorder = Recorder(decider)
@@ -525,6 +531,7 @@ def batch(
     target: TargetOpt = Target.TFLITE,
     unsafe_fixes: UnsafeFixesOpt = False,
     unsafe_load: UnsafeLoadOpt = False,
+    allow_side_effects: AllowEffectsOpt = False,
     seed: SeedOpt = 0,
     batch_size: BatchOpt = 2,
     atol: AtolOpt = 1e-5,
@@ -553,6 +560,7 @@ def batch(
         fix_args = ["--target", target.value, "--seed", str(seed), "--batch", str(batch_size),
                     "--atol", repr(atol), "--rtol", repr(rtol)]
         fix_args += ["--unsafe-fixes"] * unsafe_fixes + ["--unsafe-load"] * unsafe_load
+        fix_args += ["--allow-side-effects"] * allow_side_effects
         progress = Progress(TextColumn("repair batch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                             console=err, transient=True)
         task = progress.add_task("models", total=None)

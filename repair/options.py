@@ -50,6 +50,7 @@ class Options:
     seed: int = 0
     batch: int = 2
     unsafe_load: bool = False  # let Keras deserialize Lambda layers and other code
+    allow_side_effects: bool = False  # run graphs that hold ops with effects outside the model (file I/O, py_func)
     convert_original: bool = False  # fix: convert and run the original too, even when its protos decide the fixes
 
     @property
