@@ -25,7 +25,7 @@ import libcst as cst
 
 from repair.decide import AutoDecider, Decider, Decision, PlanDecider, Proposal, ProposalKind, Recorder, stopped, why_not
 from repair.safety import Safety
-from repair.source import Names, Site, SourceOptions, SourceRewrite, run_pass
+from repair.source import Names, Shared, Site, SourceOptions, SourceRewrite, run_pass
 
 MAX_ROUNDS = 5  # a catalog round that changes nothing ends the loop; more than this means rewrites fight
 _SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox", "node_modules", ".mypy_cache",
@@ -114,20 +114,22 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
     for _ in range(MAX_ROUNDS):
         changed = False
         names = Names.of(code)  # one import table per version of the tree
+        shared = Shared(module)  # and one metadata wrapper and analysis memo
         for rewrite in rewrites:
             if not rewrite.could_match(code) or not rewrite.imported(names, code):
                 continue
-            current, current_code = module, code
+            current, current_code, current_shared = module, code, shared
 
             def select(found: Site, current: cst.Module = current, rewrite: SourceRewrite = rewrite,
-                       current_code: str = current_code) -> bool:
+                       current_code: str = current_code, current_shared: Shared = current_shared) -> bool:
                 """Decide a site the moment the pass finds it: one pass both finds and applies."""
                 site = located(found)
                 if site.key in decided:  # rejected before (accepted ones are applied and do not match again)
                     return decided[site.key] is Decision.ACCEPT
 
                 def preview() -> str:
-                    one = run_pass(rewrite, current, options, lambda s: s.key == site.key, path, names, current_code).module
+                    one = run_pass(rewrite, current, options, lambda s: s.key == site.key, path, names, current_code,
+                                   current_shared).module
                     return unified(current_code, one.code, path)
 
                 proposal = proposal_for(site, path, rewrite, preview)
@@ -136,7 +138,7 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
                 result.edits.append(Edit(site, decision is Decision.ACCEPT, why))
                 return decision is Decision.ACCEPT
 
-            done = run_pass(rewrite, module, options, select, path, names, code)
+            done = run_pass(rewrite, module, options, select, path, names, code, shared)
             for site in done.sites:
                 if site.safety is Safety.DISPLAY_ONLY and site.key not in decided:
                     decided[site.key] = Decision.REJECT
@@ -145,7 +147,7 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
             if new_code != code:
                 origin = [origin[line - 1] for line in line_origins(code, new_code)]
                 module, code, changed = done.module, new_code, True
-                names = Names.of(code)
+                names, shared = Names.of(code), Shared(done.module)
         if not changed or stopped(decider):
             break
     result.after = code

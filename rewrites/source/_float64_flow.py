@@ -539,8 +539,9 @@ def _subtree(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 class Flow:
     """The float64 producers of one file, grouped by the ops they meet in."""
 
-    def __init__(self, module: cst.Module, names: Names, data_args: DataArgs, ignored: Callable[[int], bool]) -> None:
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    def __init__(self, module: cst.Module, names: Names, data_args: DataArgs, ignored: Callable[[int], bool],
+                 wrapper: MetadataWrapper | None = None) -> None:
+        wrapper = wrapper if wrapper is not None and wrapper.module is module else MetadataWrapper(module, unsafe_skip_copy=True)
         scopes = wrapper.resolve(ScopeProvider)
         positions = wrapper.resolve(PositionProvider)
         walk = _Walk(names, dict(scopes), dict(positions), data_args, ignored)
@@ -590,6 +591,9 @@ def module_of(names: Names, call: cst.Call) -> cst.BaseExpression | None:
     return module if module is not None and qualify(names, module) in (TNP, "numpy") else None
 
 
+_MEMO = "float64_flow"
+
+
 class GroupDecider(SourceTransformer):
     """A transformer that decides float64 per data-flow group: all of a group's producers change or none does.
 
@@ -604,8 +608,16 @@ class GroupDecider(SourceTransformer):
     data_args: Callable[[str, cst.Call], tuple[list[int], bool] | None]
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.flow = Flow(node, self.names, type(self).data_args, lambda line: self.ctx.ignored(line, line, self.rewrite.id)
-                         or self.ctx.ignored(line, line, self.partner))
+        # Both float64 rewrites analyse the same version of a file the same way (the ignore test is symmetric:
+        # this rewrite's id or its partner's), so the first computes the flow and the second reuses it.
+        shared = self.ctx.shared
+        flow = shared.memo.get(_MEMO) if shared.module is node else None
+        if not isinstance(flow, Flow):
+            flow = Flow(node, self.names, type(self).data_args, lambda line: self.ctx.ignored(line, line, self.rewrite.id)
+                        or self.ctx.ignored(line, line, self.partner), shared.wrapper if shared.module is node else None)
+            if shared.module is node:
+                shared.memo[_MEMO] = flow
+        self.flow = flow
         self._accepted: set[int] = set()
         self._decided: set[int] = set()
 
