@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from repair.artifact import ArtifactKind
+from repair.code_check import check_keras_file
 from repair.errors import BadInput
 from repair.findings import Finding, FindingKind
 from repair.model import Port, WorkingModel, load, open_saved_model, serving_callable
@@ -33,7 +34,11 @@ def _why(exc: BaseException) -> str:
 
 
 def load_keras(path: Path, kind: ArtifactKind, unsafe: bool) -> tuple[Any, str]:
-    """Load with Keras 3 (safe mode unless ``unsafe``); .h5 files fall back to tf_keras."""
+    """Load with Keras 3 (safe mode unless ``unsafe``); .h5 files fall back to tf_keras.
+
+    The file's configs are checked for code first (repair.code_check): tf_keras' .h5 loader ignores safe_mode,
+    so without the check a Lambda in a file Keras 3 cannot read ran on the fallback (issue 12)."""
+    check_keras_file(path, unsafe)
     tf()
     import keras
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from repair.artifact import ArtifactKind
+from repair.code_check import check_keras_file
 from repair.findings import Finding, FindingKind
 from repair.model import WorkingModel
 from repair.options import Options
@@ -161,8 +162,7 @@ class StripPruningKerasFile(Rewrite):
         kind = root.get("class_name")
         if kind not in ("Sequential", "Functional", "Model"):
             raise RewriteFailed(f"the root is a {kind}, not a Sequential or functional model")
-        if '"Lambda"' in json.dumps(root) and not options.unsafe_load:
-            raise RewriteFailed("the model has a Lambda layer (code): rerun with --unsafe-load if you trust the file")
+        check_keras_file(model.path, options.unsafe_load)  # from_config below runs a Lambda's code: refuse first
         config, names = unwrapped_config(root)
         tf()
         import tf_keras

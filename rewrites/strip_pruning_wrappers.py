@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from repair.code_check import keras_metadata_refusal
 from repair.findings import Finding, FindingKind
 from repair.model import WorkingModel, load, open_saved_model
 from repair.options import Options
@@ -125,8 +126,9 @@ class StripPruningWrappers(Rewrite):
         if not names:
             raise RewriteFailed("no PruneLowMagnitude layer in the model config")
         # from_config outside a safe-mode scope would unmarshal a Lambda's Python: never without the user's consent.
-        if model.info is not None and b'"Lambda"' in model.info.keras_metadata and not options.unsafe_load:
-            raise RewriteFailed("the Keras configs hold a Lambda layer (code): rerun with --unsafe-load if you trust the model")
+        refusal = keras_metadata_refusal(model.path, options.unsafe_load)
+        if refusal:
+            raise RewriteFailed(refusal)
         from tf_keras.src.saving.serialization_lib import SafeModeScope
 
         with captured_stderr(), SafeModeScope(not options.unsafe_load):

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from repair.artifact import detect_kind
+from repair.code_check import keras_metadata_refusal
 from repair.findings import Finding, FindingKind
 from repair.model import Port, WorkingModel, load, merged_pin, pin_conflict, reopen, serving_callable
 from repair.options import Options
@@ -146,11 +147,11 @@ def _load_source(model: WorkingModel, options: Options) -> tuple[Any, str, str]:
         return keras_model, flavour, model.keras_file.name
     import tf_keras
 
-    # Reviving layers from keras_metadata.pb runs from_config, and a Lambda's config holds marshalled Python:
-    # an untrusted SavedModel must not run code the user did not allow.
-    metadata = model.info.keras_metadata if model.info is not None else b""
-    if b'"Lambda"' in metadata and not options.unsafe_load:
-        raise RewriteFailed("the Keras configs hold a Lambda layer (code): rerun with --unsafe-load if you trust the model")
+    # Reviving layers from keras_metadata.pb runs from_config, tf_keras' SavedModel loader ignores safe_mode, and a
+    # Lambda's config holds marshalled Python: an untrusted SavedModel must not run code the user did not allow.
+    refusal = keras_metadata_refusal(model.path, options.unsafe_load)
+    if refusal:
+        raise RewriteFailed(refusal)
     try:
         with captured_stderr():
             keras_model = tf_keras.models.load_model(str(model.path), compile=False, safe_mode=not options.unsafe_load)
