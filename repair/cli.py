@@ -9,7 +9,6 @@ import json
 from contextlib import nullcontext
 from dataclasses import replace
 import os
-import re
 import shlex
 import sys
 from pathlib import Path
@@ -25,6 +24,7 @@ from repair.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind
 from repair.errors import BadInput, ExitCode, RepairError
 from repair.options import IoHint, Options, Target, Tolerance
 from repair.request import parse_request
+from repair.text import terminal, terminal_block
 
 app = typer.Typer(
     add_completion=False,
@@ -32,8 +32,10 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Diagnose and repair TensorFlow models that fail to convert to TFLite or to serve.",
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Everything printed from a model, a file or a message goes through repair.text.terminal(); emoji codes are off
+# so a key like ':warning:' is shown as written.
+out = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 PinOpt = Annotated[Optional[list[str]], typer.Option("--pin", help="Pin an input's shape: NAME=1,224,224,3; -1 keeps a dim unknown (repeatable).")]
 SampleOpt = Annotated[Optional[Path], typer.Option("--sample", help="A .npz of real inputs keyed by input name.")]
@@ -82,9 +84,9 @@ class Prompt:
             return Decision.ACCEPT
         self.asked += 1
         colour = "green" if proposal.safety.by_default else "yellow"
-        out.print(f"\n[bold]fix {self.asked}[/] ({proposal.kind.value}) [bold]{proposal.rewrite_id}[/] "
-                  f"[{colour}]{proposal.safety.value}[/]  {proposal.location}", highlight=False)
-        out.print(f"  {proposal.title}", highlight=False)
+        out.print(f"\n[bold]fix {self.asked}[/] ({proposal.kind.value}) [bold]{terminal(proposal.rewrite_id)}[/] "
+                  f"[{colour}]{proposal.safety.value}[/]  {terminal(proposal.location)}", highlight=False)
+        out.print(f"  {terminal(proposal.title)}", highlight=False)
         with err.status("applying it in scratch to show what it changes...") if proposal.kind is ProposalKind.MODEL else nullcontext():
             preview = proposal.preview()
         _print_diff_or_text(preview)
@@ -108,7 +110,7 @@ class Prompt:
                 self.stopped = True
                 return Decision.REJECT
             if answer == "d":
-                out.print(proposal.details(), highlight=False, markup=False)
+                out.print(terminal_block(proposal.details()), highlight=False)
             else:
                 out.print(PROMPT_HELP, highlight=False, markup=False)
 
@@ -120,9 +122,10 @@ class Prompt:
 
 
 def _print_diff_or_text(text: str) -> None:
+    # Diffs quote the model's keys and the user's code: escaped (rich keeps ESC sequences even with markup=False).
     for line in text.splitlines():
         style = "green" if line.startswith("+") and not line.startswith("+++") else "red" if line.startswith("-") and not line.startswith("---") else None
-        out.print(f"  {line}", style=style, highlight=False, markup=False)
+        out.print(f"  {terminal_block(line)}", style=style, highlight=False)
 
 
 def _decider(yes: bool, unsafe_fixes: bool, interactive: bool, plan_in: Path | None, command: str, digest: Callable[[], str],
@@ -208,14 +211,14 @@ def _guard(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     try:
         return fn(*args, **kwargs)
     except RepairError as exc:
-        err.print(f"[bold red]repair:[/] {escape(str(exc))}", highlight=False)
+        err.print(f"[bold red]repair:[/] {terminal(exc)}", highlight=False)  # one line, whatever a message quotes
         raise typer.Exit(int(exc.exit_code)) from None
     except (KeyboardInterrupt, typer.Exit):
         raise
     except Exception as exc:  # last resort: never a traceback unless asked for
         if os.environ.get("REPAIR_DEBUG"):
             raise
-        err.print(f"[bold red]repair: internal error:[/] {type(exc).__name__}: {escape(str(exc).splitlines()[0]) if str(exc) else ''} "
+        err.print(f"[bold red]repair: internal error:[/] {type(exc).__name__}: {terminal(str(exc).splitlines()[0]) if str(exc).strip() else ''} "
                   "(rerun with REPAIR_DEBUG=1 for the traceback)", highlight=False)
         raise typer.Exit(int(ExitCode.INTERNAL_ERROR)) from None
 
@@ -227,12 +230,12 @@ def _print_findings(findings, console: Console) -> None:  # type: ignore[no-unty
     colours = {"error": "red", "warning": "yellow", "info": "cyan"}
     for f in findings:
         c = colours[f.severity.value]
-        console.print(f"[{c}]{f.severity.value.upper():7}[/] [bold]{f.id}[/]  {escape(f.title)}", highlight=False)
-        console.print(f"         {escape(f.explanation)}", highlight=False, style="dim")
+        console.print(f"[{c}]{f.severity.value.upper():7}[/] [bold]{f.id}[/]  {terminal(f.title)}", highlight=False)
+        console.print(f"         {terminal(f.explanation)}", highlight=False, style="dim")
         if f.fix:
-            console.print(f"         fix: [green]{f.fix}[/]", highlight=False)
+            console.print(f"         fix: [green]{terminal(f.fix)}[/]", highlight=False)
         else:
-            console.print(f"         no automatic fix: {escape(f.no_fix_reason)}", highlight=False)
+            console.print(f"         no automatic fix: {terminal(f.no_fix_reason)}", highlight=False)
 
 
 def _given_flags(target: Target, pin: list[str] | None, sample: Path | None, input_keys: str | None,
@@ -267,11 +270,11 @@ def _print_next(model: Path, findings, flags: list[str]) -> None:  # type: ignor
         out.print(f"[green]nothing blocks deployment[/] ({len(findings)} note(s))", highlight=False)
         return
     if stuck:
-        out.print(f"{len(blockers)} blocking; the catalog cannot fix {', '.join(stuck)} (see above)", highlight=False)
+        out.print(f"{len(blockers)} blocking; the catalog cannot fix {terminal(', '.join(stuck))} (see above)", highlight=False)
         return
     stem = model.name.removesuffix(model.suffix) if model.is_file() else model.name
     command = shlex.join(["repair", "fix", str(model), "--out", str(model.parent / (stem + "-fixed")), *flags])
-    out.print(f"{len(blockers)} blocking; next: {command}", highlight=False)
+    out.print(f"{len(blockers)} blocking; next: {terminal(command)}", highlight=False)
 
 
 @app.command()
@@ -306,19 +309,19 @@ def diagnose(
             print(json.dumps({"model": str(model), "findings": [f.to_json() for f in diag.findings],
                               "blocking": len(blocking(diag.findings))}, indent=2))
         else:
-            out.print(f"[bold]{model}[/] ({diag.model.kind.value}, target {options.target.value})", highlight=False)
+            out.print(f"[bold]{terminal(model)}[/] ({diag.model.kind.value}, target {options.target.value})", highlight=False)
             if diag.model.entry is not None:
-                table = Table(show_header=True, header_style="bold", box=None)
+                table = Table(show_header=True, header_style="bold", box=None)  # cells are markup: escaped
                 for col in ("", "key", "dtype", "shape"):
-                    table.add_column(col)
+                    table.add_column(col, overflow="fold")  # a long key is shown whole, never cut with '…'
                 for p in diag.model.entry.inputs:
-                    table.add_row("input", p.name, p.dtype, p.shape_text())
+                    table.add_row("input", terminal(p.name), terminal(p.dtype), terminal(p.shape_text()))
                 for p in diag.model.entry.outputs:
-                    table.add_row("output", p.name, p.dtype, p.shape_text())
-                out.print(f"serving entry: {diag.model.entry.describe()}", highlight=False)
+                    table.add_row("output", terminal(p.name), terminal(p.dtype), terminal(p.shape_text()))
+                out.print(f"serving entry: {terminal(diag.model.entry.describe())}", highlight=False)
                 out.print(table)
             if diag.tflite is not None:
-                out.print(f".tflite: {diag.tflite.size:,} bytes; ops {diag.tflite.histogram_text()}", highlight=False)
+                out.print(f".tflite: {diag.tflite.size:,} bytes; ops {terminal(diag.tflite.histogram_text())}", highlight=False)
             if diag.parity is not None:
                 out.print(f"parity (.tflite vs TensorFlow): max abs diff {diag.parity.worst:.3g}", highlight=False)
             _print_findings(diag.findings, out)
@@ -327,7 +330,7 @@ def diagnose(
             if verbose:
                 for f in diag.findings:
                     if f.evidence:
-                        out.print(f"\n[bold]{f.id}[/] evidence:\n{escape(f.evidence)}", highlight=False, markup=True)
+                        out.print(f"\n[bold]{f.id}[/] evidence:\n{terminal_block(f.evidence)}", highlight=False, markup=True)
         return int(ExitCode.FINDINGS_REMAIN if blocking(diag.findings) else ExitCode.OK)
 
     raise typer.Exit(_guard(body))
@@ -392,43 +395,34 @@ def fix(
             result = run_fix(model, out_dir, options, force=force, decider=recorder, report_dir=report, source=source)
         if plan_out is not None:
             write_plan(plan_out, "fix", [str(model)], fingerprint([model]), recorder.entries)
-        out.print(f"[bold]{model}[/]: {len(result.original.findings)} finding(s) before", highlight=False)
+        out.print(f"[bold]{terminal(model)}[/]: {len(result.original.findings)} finding(s) before", highlight=False)
         _print_findings(result.original.findings, out)
         for r in result.fixes:
             mark = {"applied": "[green]applied[/]", "rejected": "[yellow]rejected[/]", "failed": "[red]failed[/]"}.get(r.outcome.value, r.outcome.value)
-            out.print(f"  {mark} {r.rewrite_id}: {escape(r.summary)}", highlight=False)
+            out.print(f"  {mark} {terminal(r.rewrite_id)}: {terminal(r.summary)}", highlight=False)
             if r.why and r.safety != "safe":
-                out.print(f"           why: {escape(r.why)}", highlight=False)
+                out.print(f"           why: {terminal(r.why)}", highlight=False)
         for c in result.gate:
-            out.print(f"  gate {'[green]pass[/]' if c.ok else '[red]FAIL[/]'} {c.name}: {escape(c.detail)}", highlight=False)
+            out.print(f"  gate {'[green]pass[/]' if c.ok else '[red]FAIL[/]'} {terminal(c.name)}: {terminal(c.detail)}", highlight=False)
         if result.final is not None and result.final.findings and result.final is not result.original:
             out.print("findings after:", highlight=False)
             _print_findings(result.final.findings, out)
         colour = "green" if result.exit_code is ExitCode.OK else "red"
-        out.print(f"[bold {colour}]{result.status}[/]: {escape(result.message)}", highlight=False)
+        out.print(f"[bold {colour}]{result.status}[/]: {terminal(result.message)}", highlight=False)
         for edit in result.source_edits:
             mark = "[green]accepted[/]" if edit["decision"] == "accept" else "[yellow]not accepted[/]"
-            out.print(f"  source {mark} {edit['location']} {edit['rewrite']}: {edit['title']}", highlight=False)
+            out.print(f"  source {mark} {terminal(edit['location'])} {terminal(edit['rewrite'])}: {terminal(edit['title'])}", highlight=False)
         if result.out is not None:
-            out.print(f"wrote {result.out} (SavedModel, model.tflite, report.md, report.json) in {result.timings['total']:.1f}s", highlight=False)
+            out.print(f"wrote {terminal(result.out)} (SavedModel, model.tflite, report.md, report.json) in {result.timings['total']:.1f}s", highlight=False)
         elif report is not None:
-            out.print(f"report: {report / 'report.md'}", highlight=False)
+            out.print(f"report: {terminal(report / 'report.md')}", highlight=False)
         if result.source_patch is not None:
-            out.print(f"source edits: {result.source_patch} (apply with: git apply {shlex.quote(str(result.source_patch))})", highlight=False)
+            out.print(f"source edits: {terminal(result.source_patch)} (apply with: git apply {terminal(shlex.quote(str(result.source_patch)))})", highlight=False)
         if plan_out is not None:
-            out.print(f"plan: {plan_out} ({len(recorder.entries)} fix(es); edit the decisions, then rerun with --plan-in {shlex.quote(str(plan_out))})", highlight=False)
+            out.print(f"plan: {terminal(plan_out)} ({len(recorder.entries)} fix(es); edit the decisions, then rerun with --plan-in {terminal(shlex.quote(str(plan_out)))})", highlight=False)
         return int(result.exit_code)
 
     raise typer.Exit(_guard(body))
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def _shown(text: str) -> str:
-    """A string from the user's files for the terminal: control characters (an ESC sequence in a file name or a
-    quoted string literal) become '?', and rich markup is escaped."""
-    return escape(_CONTROL.sub("?", text))
 
 
 @app.command()
@@ -485,20 +479,20 @@ def codemod(
         def show(result: FileResult) -> None:
             entries.extend(result.proposals)
             if result.status == "failed":
-                err.print(f"{_shown(result.path)}: [red]failed[/]: {_shown(result.error)}", highlight=False)
+                err.print(f"{terminal(result.path)}: [red]failed[/]: {terminal(result.error)}", highlight=False)
             for edit in result.edits:
                 site = edit.site
                 if site.safety.value == "display-only":
                     # Messages quote the user's code: escaped, so a "[red]" in a string literal is text, not markup.
-                    err.print(f"{_shown(result.path)}:{site.line}: [yellow]warning[/] {site.rewrite_id}: {_shown(site.message)}",
+                    err.print(f"{terminal(result.path)}:{site.line}: [yellow]warning[/] {site.rewrite_id}: {terminal(site.message)}",
                               highlight=False)
                 elif not edit.applied:
-                    err.print(f"{result.path}:{site.line}: not applied ({site.safety.value}) {site.rewrite_id}: "
-                              f"{site.message} [{edit.why}]", highlight=False, markup=False)
+                    err.print(terminal(f"{result.path}:{site.line}: not applied ({site.safety.value}) {site.rewrite_id}: "
+                                       f"{site.message} [{edit.why}]"), highlight=False)
             if result.status == "changed":
                 if result.written:
                     n = sum(1 for e in result.edits if e.applied)
-                    err.print(f"{_shown(result.path)}: [green]fixed[/] ({n} fix(es))", highlight=False)
+                    err.print(f"{terminal(result.path)}: [green]fixed[/] ({n} fix(es))", highlight=False)
                 else:
                     sys.stdout.write(result.diff())
                     sys.stdout.flush()
@@ -510,9 +504,9 @@ def codemod(
         if plan_out is not None:
             write_plan(plan_out, "codemod", [str(p) for p in paths], fingerprint(files), entries)
         rate = summary.scanned / seconds if seconds > 0 else 0.0
-        err.print(f"{summary.line()} ({seconds:.2f}s, {rate:.0f} files/s)", highlight=False)
+        err.print(f"{terminal(summary.line())} ({seconds:.2f}s, {rate:.0f} files/s)", highlight=False)
         if plan_out is not None:
-            err.print(f"plan: {plan_out} ({len(entries)} fix(es); edit the decisions, then rerun with --plan-in {shlex.quote(str(plan_out))})", highlight=False)
+            err.print(f"plan: {terminal(plan_out)} ({len(entries)} fix(es); edit the decisions, then rerun with --plan-in {terminal(shlex.quote(str(plan_out)))})", highlight=False)
         return int(ExitCode.FINDINGS_REMAIN if summary.failed else ExitCode.OK)
 
     raise typer.Exit(_guard(body))

@@ -10,6 +10,7 @@ from typing import Any
 from repair.diagnose import Diagnosis
 from repair.findings import Finding
 from repair.pipeline import RunResult
+from repair.text import markdown, markdown_code, markdown_fence
 from repair.tflite import interpreter_name
 
 
@@ -105,17 +106,25 @@ def _findings_md(findings: list[Finding]) -> list[str]:
         return ["None.", ""]
     lines = ["| id | severity | what | fix |", "|---|---|---|---|"]
     for f in findings:
-        fix = f"`{f.fix}`" if f.fix else f"none: {f.no_fix_reason}"
-        lines.append(f"| `{f.id}` | {f.severity.value} | {f.title} | {fix} |".replace("\n", " "))
+        fix = markdown_code(f.fix) if f.fix else f"none: {markdown(f.no_fix_reason)}"
+        lines.append(f"| {markdown_code(f.id)} | {markdown(f.severity.value)} | {markdown(f.title)} | {fix} |")
     return lines + [""]
 
 
+def _ops_md(ops: Any) -> str:
+    """'OP +n' pairs; op names come from the model's graph (a custom op can be named anything)."""
+    return ", ".join(f"{markdown(op)} {n:+d}" for op, n in ops)
+
+
 def to_markdown(result: RunResult) -> str:
+    """report.md. Every string that comes from the model, the file system or a tool's message is escaped here, for
+    markdown (repair.text); ``result`` and the findings hold the raw text, which report.json keeps verbatim."""
     data = to_json(result)
-    lines = [f"# repair report: {result.input.name}", "",
-             f"- status: **{result.status}** (exit {int(result.exit_code)}): {result.message}",
-             f"- input: `{result.input}`", f"- output: `{result.out}`" if result.out else "- output: none written",
-             f"- target: {result.options.target.value}; interpreter: {data['interpreter']}", "",
+    lines = [f"# repair report: {markdown(result.input.name)}", "",
+             f"- status: **{markdown(result.status)}** (exit {int(result.exit_code)}): {markdown(result.message)}",
+             f"- input: {markdown_code(result.input, cell=False)}",
+             f"- output: {markdown_code(result.out, cell=False)}" if result.out else "- output: none written",
+             f"- target: {markdown(result.options.target.value)}; interpreter: {markdown(data['interpreter'])}", "",
              "## Findings before", ""]
     lines += _findings_md(result.original.findings)
     if result.original.static_only:
@@ -124,11 +133,12 @@ def to_markdown(result: RunResult) -> str:
     if not result.fixes:
         lines += ["None applied.", ""]
     for r in result.fixes:
-        lines += [f"### `{r.rewrite_id}` ({r.safety}): {r.outcome.value}", "", f"Answers `{r.finding_id}`. {r.summary}", ""]
+        lines += [f"### {markdown_code(r.rewrite_id, cell=False)} ({markdown(r.safety)}): {markdown(r.outcome.value)}", "",
+                  f"Answers {markdown_code(r.finding_id, cell=False)}. {markdown(r.summary)}", ""]
         if r.why:
-            lines += [f"Why it ran: {r.why}.", ""]
+            lines += [f"Why it ran: {markdown(r.why)}.", ""]
         if r.op_delta:
-            lines += ["TF graph ops: " + ", ".join(f"{op} {n:+d}" for op, n in r.op_delta), ""]
+            lines += ["TF graph ops: " + _ops_md(r.op_delta), ""]
         if r.signature_before or r.signature_after:
             lines += ["| | before | after |", "|---|---|---|"]
             width = max(len(r.signature_before), len(r.signature_after))
@@ -136,31 +146,33 @@ def to_markdown(result: RunResult) -> str:
                 b = r.signature_before[i] if i < len(r.signature_before) else None
                 a = r.signature_after[i] if i < len(r.signature_after) else None
                 side = (a or b)[0]  # type: ignore[index]
-                fmt = lambda row: f"`{row[1]}` {row[2]} {row[3]}" if row else "-"  # noqa: E731
-                lines.append(f"| {side} | {fmt(b)} | {fmt(a)} |")
+                fmt = lambda row: f"{markdown_code(row[1])} {markdown(row[2])} {markdown(row[3])}" if row else "-"  # noqa: E731
+                lines.append(f"| {markdown(side)} | {fmt(b)} | {fmt(a)} |")
             lines.append("")
     if result.final is not None:
         lines += ["## Findings after", ""] + _findings_md(result.final.findings)
     if data["op_delta"]:
-        lines += ["## .tflite op delta", "", ", ".join(f"{op} {n:+d}" for op, n in data["op_delta"].items()), ""]
+        lines += ["## .tflite op delta", "", _ops_md(data["op_delta"].items()), ""]
     if result.final is not None and result.final.tflite is not None:
-        lines += ["## .tflite", "", f"- ops: {result.final.tflite.histogram_text()}",
+        lines += ["## .tflite", "", f"- ops: {markdown(result.final.tflite.histogram_text())}",
                   f"- bytes: {result.final.tflite.size:,}"]
         for key, (ins, outs) in result.final.tflite.signatures.items():
-            shapes = ", ".join(f"{n} {list(t.shape_signature)}" for n, t in ins.items())
-            lines.append(f"- signature `{key}`: inputs {shapes}; outputs {', '.join(outs)}")
+            shapes = ", ".join(f"{markdown(n)} {list(t.shape_signature)}" for n, t in ins.items())
+            lines.append(f"- signature {markdown_code(key, cell=False)}: inputs {shapes}; "
+                         f"outputs {', '.join(markdown(n) for n in outs)}")
         lines.append("")
     if result.gate:
         lines += ["## Verification gate", "", "| check | result | detail |", "|---|---|---|"]
-        lines += [f"| {c.name} | {'pass' if c.ok else 'FAIL'} | {c.detail} |" for c in result.gate] + [""]
+        lines += [f"| {markdown(c.name)} | {'pass' if c.ok else 'FAIL'} | {markdown(c.detail)} |" for c in result.gate] + [""]
     parity = result.final.parity if result.final else None
     if parity is not None:
+        inputs = ", ".join(f"{markdown(k)} {list(v)}" for k, v in parity.input_shapes.items())
         lines += ["## Parity per output (.tflite vs original)", "",
-                  f"Reference: {result.reference}.", "",
-                  f"Inputs: {', '.join(f'{k} {list(v)}' for k, v in parity.input_shapes.items())}, seed {result.options.seed}.", "",
+                  f"Reference: {markdown(result.reference)}.", "",
+                  f"Inputs: {inputs}, seed {result.options.seed}.", "",
                   "| output | original key | shape | max abs diff | max rel diff | ok |", "|---|---|---|---|---|---|"]
-        lines += [f"| {o.name} | {o.origin} | {list(o.shape)} | {o.max_abs_diff:.3g} | {o.max_rel_diff:.3g} | {'yes' if o.ok else 'NO'} |"
-                  for o in parity.outputs] + [""]
+        lines += [f"| {markdown(o.name)} | {markdown(o.origin)} | {list(o.shape)} | {o.max_abs_diff:.3g} | {o.max_rel_diff:.3g} | "
+                  f"{'yes' if o.ok else 'NO'} |" for o in parity.outputs] + [""]
     b = data["bytes"]
     lines += ["## Sizes and timings", "", f"- SavedModel bytes: {b['input']:,} in, {b['output']:,} out",
               f"- .tflite bytes: {_size(b['tflite_before'])} before, {_size(b['tflite_after'])} after",
@@ -169,23 +181,23 @@ def to_markdown(result: RunResult) -> str:
               "- seconds: " + ", ".join(f"{k} {v}" for k, v in data["timings_s"].items()), ""]
     if result.source_edits:
         lines += ["## Source edits (--source)", "", "| where | rewrite | safety | what | decision |", "|---|---|---|---|---|"]
-        lines += [f"| {e['location']} | `{e['rewrite']}` | {e['safety']} | {e['title']} | {e['decision']}"
-                  f"{(': ' + e['why']) if e.get('why') else ''} |" for e in result.source_edits] + [""]
+        lines += [f"| {markdown(e['location'])} | {markdown_code(e['rewrite'])} | {markdown(e['safety'])} | {markdown(e['title'])} | "
+                  f"{markdown(e['decision'])}{(': ' + markdown(e['why'])) if e.get('why') else ''} |" for e in result.source_edits] + [""]
         if result.source_patch_text:
             lines += ["Accepted edits, as written to `source.patch` (apply with `git apply source.patch`):", "",
-                      _FENCE + "diff", result.source_patch_text.rstrip("\n"), _FENCE, ""]
+                      *markdown_fence(result.source_patch_text, "diff"), ""]
     if data["next_steps"]:
-        lines += ["## Next steps", ""] + [f"- {s}" for s in data["next_steps"]] + [""]
+        lines += ["## Next steps", ""] + [f"- {markdown(s)}" for s in data["next_steps"]] + [""]
     lines += _evidence_md(result.original.findings + (result.final.findings if result.final else []))
     return "\n".join(lines)
 
 
 _EVIDENCE_CHARS = 4000
-_FENCE = "`" * 3
 
 
 def _evidence_md(findings: list[Finding]) -> list[str]:
-    """Raw evidence, verbatim (converter text, error lines), once per finding id and text."""
+    """Raw evidence (converter text, error lines), once per finding id and text: verbatim in a fence that nothing
+    inside can close, control characters shown as '?' (report.json has the exact text)."""
     seen: set[tuple[str, str]] = set()
     lines: list[str] = []
     for f in findings:
@@ -195,7 +207,7 @@ def _evidence_md(findings: list[Finding]) -> list[str]:
         text = f.evidence
         if len(text) > _EVIDENCE_CHARS:
             text = text[:_EVIDENCE_CHARS] + "\n... (truncated; the full text is in report.json)"
-        lines += [f"### `{f.id}`", "", _FENCE, text.replace(_FENCE, "'''"), _FENCE, ""]
+        lines += [f"### {markdown_code(f.id, cell=False)}", "", *markdown_fence(text), ""]
     return (["## Evidence", ""] + lines) if lines else []
 
 
