@@ -44,7 +44,8 @@ class Proposal:
 
     ``id`` is stable between a ``--plan-out`` run and a ``--plan-in`` run on the same input.
     ``preview`` and ``details`` are lazy (a model preview applies the fix in scratch and runs parity):
-    only the interactive prompt calls them.
+    only the interactive prompt calls them. ``title``, ``location`` and both texts are raw (they quote keys
+    and the user's code): the prompt escapes them for the terminal, plan files keep them verbatim.
     """
 
     id: str

@@ -49,6 +49,7 @@ class FindingKind(enum.Enum):
     DYNAMIC_DIMS = "dynamic-dims"
     SERVING_KEY_MISMATCH = "serving-key-mismatch"
     PRUNING_WRAPPERS = "pruning-wrappers"
+    SIDE_EFFECTS = "side-effects"  # ops that reach outside the model (file I/O, py_func): nothing was run
     # converter
     NEEDS_FLEX_OPS = "needs-flex-ops"
     NEEDS_CUSTOM_OPS = "needs-custom-ops"
@@ -78,6 +79,10 @@ class Finding:
     ``evidence`` keeps raw tool output (converter text, error messages) verbatim for the report;
     nothing branches on it. ``fix`` is the id of the rewrite that answers the finding, or None with
     ``no_fix_reason`` saying why nothing in the catalog does.
+
+    Every text field holds raw text, and may quote what the model chose (keys, node and op names,
+    converter messages): it is escaped where it reaches a medium (repair.text: the terminal in
+    repair.cli, markdown in repair.report), never here, so nothing is escaped twice; JSON keeps it verbatim.
     """
 
     kind: FindingKind

@@ -220,5 +220,5 @@ def _size(n: int | None) -> str:
 
 
 def write_reports(result: RunResult, directory: Path) -> None:
-    (directory / "report.json").write_text(json.dumps(to_json(result), indent=2) + "\n")
-    (directory / "report.md").write_text(to_markdown(result))
+    (directory / "report.json").write_text(json.dumps(to_json(result), indent=2) + "\n", encoding="utf-8")
+    (directory / "report.md").write_text(to_markdown(result), encoding="utf-8")  # not the locale's: keys are Unicode
