@@ -16,6 +16,7 @@ import numpy as np
 
 from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, SignatureInfo
 from repair.convert import Conversion, convert_saved_model
+from repair.effects import finding as side_effects_finding, scan as scan_effects
 from repair.findings import Finding, FindingKind, Severity, Source
 from repair.model import EntryKind, Port, WorkingModel, load, merged_pin, serving_callable
 from repair.options import Options, Target
@@ -416,6 +417,15 @@ def _session_check(model: WorkingModel, feeds: Feeds, expected: Feeds, options: 
     return None
 
 
+def _side_effects(model: WorkingModel, options: Options) -> tuple[list[Finding], bool]:
+    """SIDE_EFFECTS (unless --allow-side-effects) and whether the converter may still run: it runs the initializers
+    (measured), so only effects outside the load path leave conversion available."""
+    effects = () if options.allow_side_effects else scan_effects(model.path, model.kind)
+    if not effects:
+        return [], True
+    return [side_effects_finding(effects)], not any(e.at_load for e in effects)
+
+
 def diagnose(model: WorkingModel, options: Options, reference: Reference | None = None, *,
              static_only: bool = False) -> Diagnosis:
     """All findings for one model. ``reference`` defaults to the model itself run by TensorFlow.
@@ -429,7 +439,7 @@ def diagnose(model: WorkingModel, options: Options, reference: Reference | None 
             "TF2's converter and TF Serving need a SavedModel with a signature naming the inputs and outputs; a frozen "
             ".pb only has a graph.",
             evidence=str(model.path),
-        )])
+        )] + _side_effects(model, options)[0])
     if model.info is None:
         return Diagnosis(model, [_finding(
             FindingKind.KERAS_FILE, Severity.ERROR, Source.ARTIFACT,
@@ -441,12 +451,16 @@ def diagnose(model: WorkingModel, options: Options, reference: Reference | None 
     timings: dict[str, float] = {}
     start = time.perf_counter()
     findings = static_findings(model, options)
+    effects, converts = _side_effects(model, options)  # nothing of the model runs while this is non-empty
+    findings.extend(effects)
     timings["static"] = time.perf_counter() - start
     diag = Diagnosis(model, findings, static_only=static_only, timings=timings)
     entry = model.entry
     if static_only:
         return diag
     if entry is None or entry.kind is not EntryKind.SIGNATURE or any(f.kind in _STOPS_CONVERSION for f in findings):
+        return diag
+    if not converts:
         return diag
 
     tags = None if model.tags == frozenset({SERVE}) else model.tags  # look past a wrong tag set
@@ -459,6 +473,8 @@ def diagnose(model: WorkingModel, options: Options, reference: Reference | None 
     assert diag.conversion.tflite is not None
     diag.tflite = inspect_tflite(diag.conversion.tflite)
     findings.extend(f for f in tflite_findings(diag.tflite, options.target.strict) if f.kind not in have)
+    if effects:  # the static .tflite findings stand; the reference and parity runs would execute the effects
+        return diag
 
     start = time.perf_counter()
     reference = reference or Reference(model)

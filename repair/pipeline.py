@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, detect_kind
 from repair.diagnose import Diagnosis, Reference, diagnose, make_feeds, tf_parity
+from repair.effects import refusal as side_effects_refusal
 from repair.errors import BadInput, ExitCode, RepairError
 from repair.findings import Finding, FindingKind, blocking
 from repair.model import Entry, WorkingModel, forget, open_file_artifact, open_saved_model, pin_conflict, reopen, save_serving
@@ -109,6 +110,8 @@ def run_diagnosis(path: Path, options: Options) -> Diagnosis:
     validate_flags(model, options)
     diag = diagnose(model, options)
     diag.findings = annotate(diag.findings, model, options)
+    if diag.has(FindingKind.SIDE_EFFECTS):  # trying a fix or exporting would load and run the model's graphs
+        return diag
     if model.info is not None:
         diag.findings = _tried(diag.findings, model, options)
         return diag
@@ -277,6 +280,14 @@ def run_fix(src: Path, out: Path | None, options: Options, *, force: bool = Fals
     started = time.perf_counter()
     decider = decider or AutoDecider(consented=consented(options))
     model = open_model(src)
+    refusal = side_effects_refusal(model.path, model.kind, options.allow_side_effects)
+    if refusal is not None:  # before anything loads or runs the model: its graphs reach outside it (file I/O, py_func)
+        if out is not None:
+            _check_paths(src, out, force)
+        diag = _annotated(model, options, None)  # static findings and SIDE_EFFECTS; converted only when measured safe
+        _finish(RunResult(src, None, options, "refused", ExitCode.FINDINGS_REMAIN, str(refusal), diag, diag,
+                          input_bytes=_dir_bytes(src)), None, report_dir, started, write_reports)
+        raise refusal
     timings = {"open": time.perf_counter() - started}  # stage seconds outside the diagnoses, for the report
     if out is not None:
         _check_paths(src, out, force)
