@@ -136,8 +136,11 @@ def _refs_here(node: dict[str, Any], layer: str, owner: str) -> Iterator[CodeRef
             yield CodeRef(layer, class_name, f"reads the vocabulary file '{inner['vocabulary']}' from outside the model")
         module = node.get("module")
         if isinstance(module, str) and module and not _trusted_module(module) and class_name != "Lambda":
-            yield CodeRef(layer, owner if class_name == "function" else class_name,
-                          f"imports the Python module '{module}' (for '{inner if isinstance(inner, str) else node.get('config') if isinstance(node.get('config'), str) else class_name}')")
+            function = class_name == "function"
+            target = node.get("config") if function else class_name
+            yield CodeRef(layer, owner if function else class_name,
+                          f"names the {'function' if function else 'class'} '{target}' of the Python module '{module}' "
+                          "(code from outside Keras: importing it runs it)")
     for key, value in node.items():  # tf_keras cell wrappers: residual_fn / residual_fn_type: "lambda"
         if isinstance(key, str) and key.endswith("_type") and value == "lambda" and key[:-5] in node \
                 and class_name != "Lambda":

@@ -161,7 +161,7 @@ KERAS_FILES = {  # probe -> (file, what the one line must name)
     "k3keras": ("payload.keras", "'innocent_scale' (Lambda)"),
     "k3h5": ("payload.h5", "'innocent_scale' (Lambda)"),
     "tfkh5": ("payload.h5", "'innocent_scale' (Lambda)"),
-    "module": ("payload.keras", "'scores' (Dense) imports the Python module 'evil_activations'"),
+    "module": ("payload.keras", "'scores' (Dense) names the function 'boom' of the Python module 'evil_activations'"),
 }
 
 
@@ -292,7 +292,7 @@ def test_foreign_modules_and_loading_layers_are_code() -> None:
     )
     found = find_code(config)
     assert [r.layer for r in found] == ["", "scale", "sm", "torch", "lookup", "w", "p", "f", "r", "g"], found
-    assert "imports the Python module 'os'" in found[0].what
+    assert "names the function 'system' of the Python module 'os'" in found[0].what
 
 
 def test_tf_symbols() -> None:
