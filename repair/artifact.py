@@ -8,11 +8,12 @@ executed and no variable is read, so this is cheap and safe on untrusted input. 
 from __future__ import annotations
 
 import enum
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from repair.errors import BadInput
+from repair.errors import BadInput, os_problem
 from repair.tfenv import tf
 
 SERVE = "serve"
@@ -141,8 +142,11 @@ def detect_kind(path: Path) -> ArtifactKind:
         inner = sorted(p.name for p in path.iterdir() if p.suffix in (".keras", ".h5"))
         hint = f"; did you mean {path / inner[0]}?" if inner else ""
         raise BadInput(f"{path}: not a SavedModel (no saved_model.pb inside){hint}")
-    with path.open("rb") as fh:
-        head = fh.read(8)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:  # unreadable (mode 000, another user's file): the user's problem, named with the path
+        raise os_problem(exc, "cannot read the model") from None
     if head.startswith(_ZIP_MAGIC):
         return ArtifactKind.KERAS_V3
     if head.startswith(_HDF5_MAGIC):
@@ -368,11 +372,14 @@ def read_saved_model(path: Path) -> SavedModelInfo:
 
     proto = saved_model_pb2.SavedModel()
     pb, pbtxt = path / "saved_model.pb", path / "saved_model.pbtxt"
+    _check_readable(path)
     try:
         if pb.is_file():
             proto.ParseFromString(pb.read_bytes())
         else:
             text_format.Parse(pbtxt.read_text(), proto)
+    except OSError as exc:
+        raise os_problem(exc, "cannot read the model") from None
     except (message.DecodeError, text_format.ParseError, UnicodeDecodeError, ValueError) as exc:
         name = pb.name if pb.is_file() else pbtxt.name
         raise BadInput(f"{path}: {name} is corrupt or truncated and cannot be parsed ({type(exc).__name__})") from None
@@ -411,7 +418,37 @@ def read_saved_model(path: Path) -> SavedModelInfo:
         raise BadInput(f"{path}: the graph has variables but variables/variables.index is missing (incomplete copy?)")
     if info.has_variables_index:
         _check_shards(path / "variables")
+        _check_index(path / "variables")
     return info
+
+
+def _check_readable(path: Path) -> None:
+    """Every file and folder of the SavedModel can be read: one that cannot (mode 000, another user's) is named now,
+    with its path, instead of surfacing later as a TensorFlow PermissionDeniedError inside a "failed fix"."""
+
+    def fail(exc: OSError) -> None:
+        raise os_problem(exc, "cannot read the model")
+
+    for root, _dirs, files in os.walk(path, onerror=fail):
+        for name in files:
+            try:
+                with open(os.path.join(root, name), "rb"):
+                    pass
+            except OSError as exc:
+                fail(exc)
+
+
+def _check_index(variables: Path) -> None:
+    """variables/variables.index must be a readable checkpoint index (a corrupt one made the converter fail with a
+    DataLossError that read as "the catalog cannot fix converter-error"). Reading it costs milliseconds."""
+    from tensorflow.python.training import py_checkpoint_reader
+
+    try:
+        py_checkpoint_reader.NewCheckpointReader(str(variables / "variables"))
+    except Exception as exc:  # TF raises its OpError subclasses (DataLossError, ...) and plain OpError here
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = first.replace(str(variables / "variables.index"), "").replace("()", "").strip(" .")
+        raise BadInput(f"{variables.parent}: variables/variables.index is corrupt ({first[:200]})") from None
 
 
 def _check_shards(variables: Path) -> None:

@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from repair.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, Recorder
-from repair.errors import BadInput, ExitCode, RepairError
+from repair.errors import BadInput, ExitCode, RepairError, environment_problem
 from repair.options import IoHint, Options, Target, Tolerance
 from repair.request import parse_request
 from repair.text import terminal, terminal_block
@@ -216,6 +216,10 @@ def _guard(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     except (KeyboardInterrupt, typer.Exit):
         raise
     except Exception as exc:  # last resort: never a traceback unless asked for
+        problem = environment_problem(exc) if isinstance(exc, OSError) else None
+        if problem is not None:  # a full disk, a read-only or unreadable path: the machine, not a bug (exit 2)
+            err.print(f"[bold red]repair:[/] {escape(str(problem))}", highlight=False)
+            raise typer.Exit(int(problem.exit_code)) from None
         if os.environ.get("REPAIR_DEBUG"):
             raise
         err.print(f"[bold red]repair: internal error:[/] {type(exc).__name__}: {terminal(str(exc).splitlines()[0]) if str(exc).strip() else ''} "
@@ -383,8 +387,13 @@ def fix(
             raise BadInput(f"--source {source}: no such file or directory")
         if not model.exists():
             raise BadInput(f"{model}: no such file or directory")
+        from repair.publish import check_side_outputs, clean_stale
+
+        check_side_outputs(model, out_dir, report, plan_out)
         options = replace(_options(target, pin, sample, input_keys, rename, request, io_hint, signature, unsafe_load, seed,
                                    batch, atol, rtol, allow_side_effects), convert_original=convert_original)
+        for stale in clean_stale(out_dir.parent) if out_dir is not None else []:  # scratch of runs killed earlier
+            err.print(f"removed stale scratch {escape(str(stale.path))} left by a killed run (pid {stale.pid})", highlight=False)
         decider: Decider = _decider(yes, unsafe_fixes, interactive, plan_in, "fix", lambda: fingerprint([model]),
                                     consented(options))
         recorder = Recorder(decider)

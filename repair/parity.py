@@ -12,6 +12,7 @@ shapes are used as they are.
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from repair.errors import BadInput
-from repair.model import Port
-from repair.options import Tolerance
+from repair.model import Port, merged_pin
+from repair.options import Options, Tolerance
 
 Feeds = dict[str, np.ndarray]
 _RANGE_ERROR = re.compile(r"is not in \[0, (\d+)\)")
@@ -109,14 +110,100 @@ def generate_valid(
     raise RuntimeError("could not find valid integer inputs")
 
 
-def load_sample(path: Path, ports: tuple[Port, ...]) -> Feeds:
-    """A user sample: .npz keyed by input name (the serving key or the original key)."""
-    if not path.is_file():
-        raise BadInput(f"--sample {path}: no such file")
+NPZ_MAGIC = b"PK\x03\x04"  # an .npz is a zip of .npy files
+NPY_MAGIC = b"\x93NUMPY"
+
+
+def read_sample(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a ``--sample`` file, or BadInput naming what is wrong with the file.
+
+    Never unpickles: ``np.load`` runs with ``allow_pickle=False``, so an object array (whose bytes are a pickle
+    that would run code when loaded) is refused by name, not loaded.
+    """
     try:
-        data = dict(np.load(path, allow_pickle=False))
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"--sample {path}: not a readable .npz file ({exc})") from None
+        with path.open("rb") as fh:
+            head = fh.read(len(NPY_MAGIC))
+    except OSError as exc:
+        raise BadInput(f"--sample {path}: cannot be read ({exc.strerror or exc})") from None
+    if not head.startswith(NPZ_MAGIC):
+        what = "a single .npy array" if head.startswith(NPY_MAGIC) else "not a zip of .npy arrays"
+        raise BadInput(f"--sample {path}: not an .npz file ({what}); write one with numpy.savez(FILE, NAME=array, ...), "
+                       "one array per input")
+    data: dict[str, np.ndarray] = {}
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            for key in npz.files:
+                try:
+                    data[key] = npz[key]
+                except ValueError as exc:
+                    if "allow_pickle" not in str(exc):
+                        raise
+                    raise BadInput(f"--sample {path}: the array '{key}' holds pickled Python objects (dtype object), "
+                                   "which repair never loads (unpickling runs code); save numeric or string arrays") from None
+    except BadInput:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise BadInput(f"--sample {path}: not a readable .npz file ({type(exc).__name__}: {first})") from None
+    if not data:
+        raise BadInput(f"--sample {path}: holds no arrays; write one per input with numpy.savez(FILE, NAME=array, ...)")
+    return data
+
+
+def _shape_text(shape: tuple[int | None, ...]) -> str:
+    return "[" + ",".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def check_sample(path: Path, ports: tuple[Port, ...], options: Options) -> None:
+    """Refuse a ``--sample`` that cannot feed these inputs (BadInput: exit 2), before anything is converted or run.
+
+    Each input needs one array, under any key the user may call it by (``Options.input_aliases``); every array
+    must name an input; its rank and known (or ``--pin``ned) dims must match; its dtype must be castable to the
+    input's without changing kind (strings for a string input, no floats truncated into an integer one).
+    """
+    data = read_sample(path)
+    aliases = [options.input_aliases(p.name, p.origin, i, len(ports)) for i, p in enumerate(ports)]
+    known = {a for names in aliases for a in names}
+    unknown = sorted(k for k in data if k not in known)
+    inputs = ", ".join(p.name for p in ports) or "none"
+    for i, port in enumerate(ports):
+        key = next((a for a in aliases[i] if a in data), None)
+        if key is None:
+            hint = f"; the file has {', '.join(repr(k) for k in unknown)}, which names no input" if unknown else ""
+            raise BadInput(f"--sample {path}: no array for input '{port.name}' (inputs: {inputs}){hint}")
+        value = data[key]
+        pin = options.pin_for(port.name, port.origin, i, len(ports))
+        shape = merged_pin(port, pin) if pin is not None else port.shape
+        if shape is not None and (value.ndim != len(shape) or any(d is not None and d != v for d, v in zip(shape, value.shape))):
+            raise BadInput(f"--sample {path}: input '{port.name}' takes shape {_shape_text(shape)}, the array '{key}' "
+                           f"has shape {_shape_text(value.shape)}")
+        problem = _dtype_problem(port.dtype, value.dtype)
+        if problem:
+            raise BadInput(f"--sample {path}: input '{port.name}' is {port.dtype}, the array '{key}' is {value.dtype} ({problem})")
+    if unknown:
+        raise BadInput(f"--sample {path}: {', '.join(repr(k) for k in unknown)} names no input (inputs: {inputs}); "
+                       "remove it, or name the arrays after the inputs")
+
+
+def _dtype_problem(want: str, have: np.dtype) -> str:
+    """Why an array of dtype ``have`` cannot feed an input of dtype ``want`` (a TF dtype name), or ''."""
+    if want == "string":
+        return "" if have.kind in "SU" else "a string input needs a string array"
+    if have.kind not in "biuf":
+        return "not a number"
+    try:
+        target = np.dtype(want)
+    except TypeError:
+        return ""  # a TF dtype NumPy does not name (bfloat16, qint8): TensorFlow checks it when fed
+    if target.kind == "b":
+        return "" if have.kind == "b" else "a bool input needs a bool array"
+    return "" if np.can_cast(have, target, "same_kind") else f"values would change kind casting to {want}"
+
+
+def load_sample(path: Path, ports: tuple[Port, ...]) -> Feeds:
+    """A user sample: .npz keyed by input name (the serving key or the original key). ``check_sample`` has
+    already refused a file that cannot feed the model, at the start of the run."""
+    data = read_sample(path)
     feeds: Feeds = {}
     for port in ports:
         value = data.get(port.name, data.get(port.origin))

@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING
 from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, detect_kind
 from repair.diagnose import Diagnosis, Reference, diagnose, make_feeds, tf_parity
 from repair.effects import refusal as side_effects_refusal
-from repair.errors import BadInput, ExitCode, RepairError
+from repair.errors import BadInput, ExitCode, RepairError, environment_problem
 from repair.findings import Finding, FindingKind, blocking
 from repair.model import Entry, WorkingModel, forget, open_file_artifact, open_saved_model, pin_conflict, reopen, save_serving
 from repair.options import Options, Tolerance
-from repair.parity import Parity, compare
+from repair.parity import Parity, check_sample, compare
+from repair.publish import make_scratch, publish, tf_safe
 from repair.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, why_not, why_yes
 from repair.plan import FixRecord, Outcome, ProposedFix, annotate, consented, proposals
 from repair.rewrite import Applied
@@ -84,6 +85,8 @@ def validate_flags(model: WorkingModel, options: Options) -> None:
     if model.entry is None:
         return
     ports = model.entry.inputs
+    if options.sample is not None:  # a --sample that cannot feed these inputs is bad input, said before converting
+        check_sample(options.sample, ports, options)
     aliases = {a: p for i, p in enumerate(ports) for a in options.input_aliases(p.name, p.origin, i, len(ports))}
     inputs = {n for p in ports for n in (p.name, p.origin)}
     outputs = {n for p in model.entry.outputs for n in (p.name, p.origin)}
@@ -106,7 +109,7 @@ def run_diagnosis(path: Path, options: Options) -> Diagnosis:
     A Keras file or frozen graph is turned into a temporary SavedModel first, so that what would fail after the
     export (an RNN's TensorList, a Flex op) is reported too, not only "this is a Keras file".
     """
-    model = open_model(path)
+    model = open_model(tf_safe(path))  # TensorFlow cannot open a path that is not UTF-8: an alias of it
     validate_flags(model, options)
     diag = diagnose(model, options)
     diag.findings = annotate(diag.findings, model, options)
@@ -256,18 +259,6 @@ def _gate(final: Diagnosis, fixed: Parity | None, claimed: dict[str, set[str]] |
     return checks
 
 
-def _publish(final_dir: Path, out: Path) -> None:
-    """One rename makes the output appear; a replaced --out is moved aside first, then removed."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    trash = None
-    if out.exists():
-        trash = out.parent / f".repair-old-{out.name}-{os.getpid()}"
-        os.rename(out, trash)
-    os.rename(final_dir, out)
-    if trash is not None:
-        shutil.rmtree(trash, ignore_errors=True)
-
-
 def run_fix(src: Path, out: Path | None, options: Options, *, force: bool = False, decider: Decider | None = None,
             report_dir: Path | None = None, source: Path | None = None) -> RunResult:
     """``repair fix``: repair, verify, report and publish, or explain why not.
@@ -279,7 +270,7 @@ def run_fix(src: Path, out: Path | None, options: Options, *, force: bool = Fals
 
     started = time.perf_counter()
     decider = decider or AutoDecider(consented=consented(options))
-    model = open_model(src)
+    model = open_model(tf_safe(src))  # TensorFlow cannot open a path that is not UTF-8: an alias of it
     refusal = side_effects_refusal(model.path, model.kind, options.allow_side_effects)
     if refusal is not None:  # before anything loads or runs the model: its graphs reach outside it (file I/O, py_func)
         if out is not None:
@@ -291,13 +282,13 @@ def run_fix(src: Path, out: Path | None, options: Options, *, force: bool = Fals
     timings = {"open": time.perf_counter() - started}  # stage seconds outside the diagnoses, for the report
     if out is not None:
         _check_paths(src, out, force)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".repair-{out.name}-", dir=out.parent))
+        scratch = make_scratch(out)  # beside --out, its owner in its name (repair.publish)
     else:
         scratch = Path(tempfile.mkdtemp(prefix=".repair-plan-"))
     note_scratch(scratch)  # a supervisor removes it if the converter kills this process
     try:
-        return _run(src, out, model, options, decider, scratch, report_dir, started, write_reports, source, timings)
+        return _run(src, out, model, options, decider, tf_safe(scratch), report_dir, started, write_reports, source,
+                    timings, force)
     finally:
         forget(scratch)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -315,7 +306,7 @@ def _source_offers(source: Path, diag: Diagnosis, options: Options) -> SourceOff
     return SourceOffers(source, rewrites, SourceOptions(pins=options.pins, renames=options.renames), locations)
 
 
-def _run(src, out, model, options, decider, scratch, report_dir, started, write_reports, source, timings) -> RunResult:  # type: ignore[no-untyped-def]
+def _run(src, out, model, options, decider, scratch, report_dir, started, write_reports, source, timings, force=False) -> RunResult:  # type: ignore[no-untyped-def]
     original_model = model
     offers: SourceOffers | None = None
     reference = Reference(model) if model.entry is not None and model.info is not None else None
@@ -359,6 +350,8 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
             except RepairError:
                 raise  # bad flags for this model: the whole run stops with its one line
             except Exception as exc:  # RewriteFailed, or TensorFlow refusing this model: the fix failed, say why
+                if (problem := environment_problem(exc, f"{proposal.rewrite.id} writing in {scratch.parent}")) is not None:
+                    raise problem from None  # a full disk is not a fix that failed: exit 2, nothing published
                 records.append(FixRecord(proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.FAILED,
                                          _one_line(exc), attempt.seconds))
                 if not isinstance(exc, RewriteFailed):
@@ -390,6 +383,8 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
                 model = _export(model, scratch / f"{step:02d}-export")
                 timings["export"] = timings.get("export", 0.0) + time.perf_counter() - t0
             except Exception as exc:  # tf.saved_model.save refusing the wrapper: nothing to verify
+                if (problem := environment_problem(exc, f"exporting the repaired model in {scratch.parent}")) is not None:
+                    raise problem from None
                 export_error = _one_line(exc)
                 break
     else:
@@ -456,7 +451,7 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
     result.out = out
     result = _finish(result, final_dir, report_dir, started, write_reports)
     forget(final_dir)
-    _publish(final_dir, out)
+    publish(final_dir, out, force=force)  # no-replace unless --force: a run that published first is never lost
     if result.source_patch is not None and result.source_patch.parent == final_dir:
         result.source_patch = out / result.source_patch.name
     return result

@@ -73,7 +73,7 @@ def _clean(directory: Path) -> None:
     """Remove the scratch directories a dead child listed (never anything it did not create)."""
     listing = directory / "scratch.txt"
     if listing.is_file():
-        for line in listing.read_text().splitlines():
+        for line in listing.read_text(encoding="utf-8", errors="surrogateescape").splitlines():
             if line.strip():
                 shutil.rmtree(line.strip(), ignore_errors=True)
         listing.unlink()
@@ -166,5 +166,6 @@ def note_scratch(path: Path) -> None:
     """List a scratch directory this process created, so a supervisor can remove it if the process dies."""
     directory = os.environ.get(ENV_DIR)
     if directory:
-        with open(Path(directory) / "scratch.txt", "a") as listing:
+        # surrogateescape: a path that is not UTF-8 (b'caf\xe9') is written back as its own bytes, and read so
+        with open(Path(directory) / "scratch.txt", "a", encoding="utf-8", errors="surrogateescape") as listing:
             listing.write(f"{path}\n")
