@@ -5,6 +5,12 @@ process group (so ``-j N`` means N TensorFlow processes and a timeout kills ever
 stdin closed: a batch never prompts. After each model the state file ``OUT/batch-state.json`` is replaced
 atomically, so an interrupted batch resumes where it stopped. Nothing here imports TensorFlow.
 
+No child outlives its driver: SIGINT, SIGTERM and SIGHUP kill every running child's process group, remove what
+they left in OUT and end the batch with ``Interrupted`` (the state keeps only what finished); a driver killed
+outright (kill -9, or a Ray worker force-killed) takes its children along through PR_SET_PDEATHSIG. The state
+lists the models whose child was started and not yet recorded (``running``): a resume records such a model from
+its reports when its child had published it complete and repaired, and redoes it otherwise.
+
 Both engines share everything but the scheduling: ``Batch`` (validation, discovery, the state file, the result),
 ``Runner`` (the per-model command, timeout, classification by exit code) and ``write_summary``. ``run_batch`` runs
 the models on a thread pool here; ``repair.batch_ray.run_batch_ray`` runs each one as a Ray task.
@@ -12,6 +18,9 @@ the models on a thread pool here; ``repair.batch_ray.run_batch_ray`` runs each o
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import json
 import os
 import shutil
@@ -20,13 +29,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from repair.errors import BadInput
 from repair.pipeline import check_out_beside
+from repair.text import markdown
 
 STATE_FILE = "batch-state.json"
 STATUSES = ("repaired", "nothing-to-fix", "refused", "verification-failed", "bad-input", "error", "timeout")
@@ -34,6 +44,77 @@ SUCCESS = frozenset({"repaired", "nothing-to-fix"})
 TRANSIENT = frozenset({"error", "timeout"})  # rerun on every resume; the others only with --retry-failed
 MODEL_SUFFIXES = (".keras", ".h5", ".pb")
 _BY_EXIT = {1: "refused", 2: "bad-input", 3: "verification-failed"}
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PUBLISHED = ("saved_model.pb", "model.tflite", "report.md", "report.json")  # what `repair fix --out` always holds
+# The cluster's credentials never reach a child that runs an untrusted model (Ray workers have them).
+_CHILD_ENV_DROP = ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+class Interrupted(BaseException):
+    """The driver got SIGINT/SIGTERM/SIGHUP: its children are dead and the state file holds what finished."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # the shell's convention for a process ended by signal N
+
+
+class _Stopped(Exception):
+    """A model's child was killed because the batch is stopping: nothing to record."""
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Turn SIGINT, SIGTERM and SIGHUP into ``Interrupted`` in the main thread while the batch runs.
+
+    The handler then ignores those signals, so that a second ``kill`` cannot cut the cleanup (killing the children,
+    waiting for their threads, writing the state) short; the previous handlers come back when the block ends.
+    """
+    if threading.current_thread() is not threading.main_thread():  # signal.signal works in the main thread only
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        for number in STOP_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def _libc_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _libc_prctl()  # looked up once here: the child must not load a library between fork and exec
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """A preexec_fn: the child gets SIGKILL when the thread that started it dies (the driver killed, a Ray worker
+    force-killed), so no ``repair fix`` keeps writing into OUT on its own. Its own session (start_new_session)
+    keeps it out of the terminal's signals; the driver kills its group on purpose."""
+
+    def preexec() -> None:
+        if _PRCTL is not None:
+            _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect: nobody would kill us
+            os._exit(1)
+
+    return preexec
 
 
 @dataclass(frozen=True)
@@ -117,21 +198,26 @@ def check_paths(zoo: Path, out: Path) -> None:
         raise BadInput(f"--out {out} is not empty and holds no {STATE_FILE}; give an empty or new folder")
 
 
-def load_state(out: Path, fix_args: Sequence[str]) -> dict[str, Outcome]:
-    """Outcomes of an earlier run into ``out``; none when it ran with other fix flags (its results do not apply)."""
+def load_state(out: Path, fix_args: Sequence[str]) -> tuple[dict[str, Outcome], set[str]]:
+    """Outcomes of an earlier run into ``out`` and the models it had started but not recorded; none of either when
+    it ran with other fix flags (its results do not apply) or the file is not a state this tool wrote."""
     try:
         data = json.loads((out / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    if data.get("fix_args") != list(fix_args):
-        return {}
-    return {name: Outcome(**row) for name, row in data.get("models", {}).items()}
+        if data.get("fix_args") != list(fix_args):
+            return {}, set()
+        outcomes = {name: Outcome(**row) for name, row in data.get("models", {}).items()}
+        running = {str(name) for name in data.get("running", [])}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}, set()
+    return outcomes, running
 
 
-def save_state(out: Path, zoo: Path, fix_args: Sequence[str], outcomes: dict[str, Outcome]) -> None:
+def save_state(out: Path, zoo: Path, fix_args: Sequence[str], outcomes: dict[str, Outcome],
+               running: set[str] | frozenset[str] = frozenset()) -> None:
     """Replace the state file atomically (write beside it, then rename)."""
     tmp = out / f".{STATE_FILE}.tmp"
-    data = {"zoo": str(zoo), "fix_args": list(fix_args), "models": {n: asdict(o) for n, o in outcomes.items()}}
+    data = {"zoo": str(zoo), "fix_args": list(fix_args), "models": {n: asdict(o) for n, o in outcomes.items()},
+            "running": sorted(running)}
     tmp.write_text(json.dumps(data, indent=2) + "\n")
     os.replace(tmp, out / STATE_FILE)
 
@@ -153,13 +239,40 @@ def _clear(out: Path, name: str, report: bool = True) -> None:
             path.unlink()
 
 
+def adopt(out: Path, entry: Entry) -> Outcome | None:
+    """The outcome of a model whose child published OUT/NAME before its driver died, read from its reports.
+
+    Only a complete publish (``repair fix`` renames a finished folder into place) whose two report.json (in
+    OUT/NAME and OUT/NAME.report, written by the same run) agree that this input was repaired into this OUT/NAME
+    with exit 0 is adopted; anything else is None: the model is redone.
+    """
+    published, report_dir = out / entry.name, out / f"{entry.name}.report"
+    if not all((published / name).is_file() for name in PUBLISHED):
+        return None
+    try:
+        reports = [json.loads((d / "report.json").read_text()) for d in (published, report_dir)]
+        facts = [(r["status"], r["exit_code"], r["message"], Path(r["input"]).resolve(), Path(r["out"]).resolve())
+                 for r in reports]
+        seconds = float(reports[1].get("timings_s", {}).get("total", 0.0))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    status, code, message, source, target = facts[0]
+    if facts[0] != facts[1] or status not in SUCCESS or code != 0:
+        return None
+    if source != entry.path.resolve() or target != published.resolve():
+        return None
+    return Outcome(entry.name, str(entry.path), str(status), 0, round(seconds, 2), str(message))
+
+
 class Runner:
     """Runs one ``repair fix`` child per model; remembers the live ones so an interrupt can kill them all."""
 
-    def __init__(self, out: Path, fix_args: Sequence[str], timeout: float | None) -> None:
-        self.out, self.fix_args, self.timeout = out, list(fix_args), timeout
+    def __init__(self, out: Path, fix_args: Sequence[str], timeout: float | None,
+                 on_spawn: Callable[[Entry], None] = lambda e: None) -> None:
+        self.out, self.fix_args, self.timeout, self.on_spawn = out, list(fix_args), timeout, on_spawn
         self._live: set[subprocess.Popen[bytes]] = set()
         self._lock = threading.Lock()
+        self.stopping = False
 
     def command(self, entry: Entry) -> list[str]:
         return [sys.executable, "-m", "repair.cli", "fix", str(entry.path), "--out", str(self.out / entry.name),
@@ -174,11 +287,16 @@ class Runner:
         report = self.out / f"{entry.name}.report"
         report.mkdir(parents=True)
         log = report / "fix.log"
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+        env = {k: v for k, v in os.environ.items() if k not in _CHILD_ENV_DROP}
+        env["TF_CPP_MIN_LOG_LEVEL"] = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")
         with log.open("wb") as fh:
-            proc = subprocess.Popen(self.command(entry), stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-                                    start_new_session=True, env=env)
-            with self._lock:
+            with self._lock:  # started under the lock: stop() kills every child, never one starting beside it
+                if self.stopping:
+                    raise _Stopped(entry.name)
+                self.on_spawn(entry)
+                proc = subprocess.Popen(self.command(entry), stdin=subprocess.DEVNULL, stdout=fh,
+                                        stderr=subprocess.STDOUT, start_new_session=True, env=env,
+                                        preexec_fn=_die_with_parent(os.getpid()))
                 self._live.add(proc)
             try:
                 code: int | None = proc.wait(timeout=self.timeout)
@@ -192,6 +310,9 @@ class Runner:
                 with self._lock:
                     self._live.discard(proc)
         seconds = round(time.perf_counter() - started, 2)
+        if self.stopping and (code is None or code < 0):  # killed as the batch stops: not an outcome, nothing kept
+            _clear(self.out, entry.name, report=False)
+            raise _Stopped(entry.name)
         if code is None:
             _clear(self.out, entry.name, report=False)  # no half-written output or scratch; the log stays
             return Outcome(entry.name, str(entry.path), "timeout", None, seconds, f"killed after {self.timeout:g}s")
@@ -199,9 +320,14 @@ class Runner:
             reported = json.loads((report / "report.json").read_text())
         except (OSError, ValueError):
             reported = {}
+        if not isinstance(reported, dict) or reported.get("exit_code") != code:  # not this exit's report: unused
+            reported = {}
         status = _BY_EXIT.get(code, "error")
         if code == 0:
-            status = reported.get("status") if reported.get("status") in SUCCESS else "repaired"
+            status = str(reported.get("status")) if reported.get("status") in SUCCESS else "error"
+            if status == "error":  # never guessed: an exit 0 without its report is redone on the next run
+                return Outcome(entry.name, str(entry.path), status, code, seconds,
+                               f"exit 0 but no report.json saying repaired or nothing-to-fix in {report}")
         message = str(reported.get("message") or _last_line(log))
         return Outcome(entry.name, str(entry.path), status, code, seconds, message)
 
@@ -212,9 +338,11 @@ class Runner:
             pass
         proc.wait()
 
-    def kill_all(self) -> None:
-        """Kill every running child's process group (on Ctrl-C: the children run in their own sessions)."""
+    def stop(self) -> None:
+        """Start no more children and kill every running child's process group (they run in their own sessions,
+        so a signal to the driver does not reach them); each killed model's ``run`` raises ``_Stopped``."""
         with self._lock:
+            self.stopping = True
             live = list(self._live)
         for proc in live:
             self._kill(proc)
@@ -245,23 +373,51 @@ class Batch:
         self.started = time.perf_counter()
         self.todo: list[Entry] = []
         self.state: dict[str, Outcome] = {}
+        self.running: set[str] = set()
+        self.adopted: list[str] = []
         self._lock = threading.Lock()
 
     def start(self) -> list[Entry]:
-        """Create OUT, load its state and save it back (pruned to this zoo); the entries to run this time."""
+        """Create OUT, load its state and save it back (pruned to this zoo); the entries to run this time.
+
+        A model an earlier driver had started and not recorded (it died) is recorded from its reports when its child
+        had published it (``adopt``), and runs again otherwise.
+        """
         self.out.mkdir(parents=True, exist_ok=True)
-        state = load_state(self.out, self.fix_args)
+        state, started = load_state(self.out, self.fix_args)
         redo = TRANSIENT | (set(STATUSES) - SUCCESS if self.retry_failed else set())
-        self.todo = [e for e in self.entries if e.name not in state or state[e.name].status in redo]
         names = {e.name for e in self.entries}
         self.state = {name: o for name, o in state.items() if name in names}
+        self.todo = []
+        for entry in self.entries:
+            if entry.name in self.state and self.state[entry.name].status not in redo:
+                continue
+            adopted = adopt(self.out, entry) if entry.name in started and entry.name not in self.state else None
+            if adopted is not None:
+                self.state[entry.name] = adopted
+                self.adopted.append(entry.name)
+            else:
+                self.todo.append(entry)
         save_state(self.out, self.zoo, self.fix_args, self.state)
         return self.todo
+
+    def begin(self, entry: Entry) -> None:
+        """Note in the state that ``entry``'s child is about to start (before it can publish anything)."""
+        with self._lock:
+            self.running.add(entry.name)
+            save_state(self.out, self.zoo, self.fix_args, self.state, self.running)
 
     def record(self, outcome: Outcome) -> None:
         with self._lock:
             self.state[outcome.name] = outcome
-            save_state(self.out, self.zoo, self.fix_args, self.state)
+            self.running.discard(outcome.name)
+            save_state(self.out, self.zoo, self.fix_args, self.state, self.running)
+
+    def abandon(self, names: Sequence[str]) -> None:
+        """Forget models whose child was killed (the batch stops): a resume redoes them."""
+        with self._lock:
+            self.running.difference_update(names)
+            save_state(self.out, self.zoo, self.fix_args, self.state, self.running)
 
     def result(self, jobs: int, engine: str = "local") -> BatchResult:
         outcomes = [self.state[e.name] for e in self.entries]
@@ -275,27 +431,35 @@ def run_batch(zoo: Path, out: Path, fix_args: Sequence[str], *, jobs: int = 1, t
     """Repair every model of ``zoo`` into ``out``, ``jobs`` at a time, resuming from ``out``'s state file.
 
     ``on_start`` gets how many models will run; ``on_done`` each finished outcome (called from worker threads).
+    SIGINT, SIGTERM or SIGHUP kill the running children, wait for their threads and raise ``Interrupted``.
     """
     check_limits(jobs, timeout)
     batch = Batch(zoo, out, fix_args, retry_failed=retry_failed)
-    batch.start()
-    runner = Runner(out, fix_args, timeout)
+    with stop_on_signals():
+        batch.start()
+        runner = Runner(out, fix_args, timeout, on_spawn=batch.begin)
+        stopped: list[str] = []
 
-    def work(entry: Entry) -> None:
-        outcome = runner.run(entry)
-        batch.record(outcome)
-        on_done(outcome)
+        def work(entry: Entry) -> None:
+            try:
+                outcome = runner.run(entry)
+            except _Stopped:
+                stopped.append(entry.name)
+                return
+            batch.record(outcome)
+            on_done(outcome)
 
-    on_start(len(batch.todo))
-    pool = ThreadPoolExecutor(max_workers=jobs)
-    try:
-        for future in [pool.submit(work, e) for e in batch.todo]:
-            future.result()
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        runner.kill_all()
-        raise
-    pool.shutdown()
+        on_start(len(batch.todo))
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        try:
+            for future in [pool.submit(work, e) for e in batch.todo]:
+                future.result()
+        except BaseException:
+            runner.stop()
+            pool.shutdown(wait=True, cancel_futures=True)  # the children are dead: their threads return at once
+            batch.abandon(stopped)
+            raise
+        pool.shutdown()
     return batch.result(jobs)
 
 
@@ -307,14 +471,14 @@ def write_summary(result: BatchResult, zoo: Path, out: Path) -> tuple[Path, Path
             "models": [asdict(o) for o in result.outcomes]}
     json_path, md_path = out / "summary.json", out / "summary.md"
     json_path.write_text(json.dumps(data, indent=2) + "\n")
-    lines = [f"# repair batch: {zoo}", "",
+    lines = [f"# repair batch: {markdown(zoo)}", "",
              f"{len(result.outcomes)} model(s); ran {result.ran}, skipped {result.skipped} (already finished); "
              f"-j {result.jobs}{' on ray' if result.engine == 'ray' else ''}; wall time {result.wall_seconds:.1f}s; "
              f"exit {result.exit_code}", "",
              "| status | models |", "|---|---|", *(f"| {s} | {n} |" for s, n in counts.items() if n), "",
              "| model | status | exit | seconds | message |", "|---|---|---|---|---|"]
-    for o in result.outcomes:
-        message = o.message.replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {o.name} | {o.status} | {'-' if o.exit is None else o.exit} | {o.seconds:.1f} | {message} |")
+    for o in result.outcomes:  # names come from the file system, messages quote the model: escaped per cell
+        lines.append(f"| {markdown(o.name)} | {o.status} | {'-' if o.exit is None else o.exit} | {o.seconds:.1f} "
+                     f"| {markdown(o.message)} |")
     md_path.write_text("\n".join(lines) + "\n")
     return json_path, md_path
