@@ -554,7 +554,7 @@ def batch(
     def body() -> int:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from repair.batch import SUCCESS, Outcome, run_batch, write_summary
+        from repair.batch import SUCCESS, Interrupted, Outcome, run_batch, write_summary
 
         if engine not in ("local", "ray"):
             raise BadInput(f"--engine {engine}: must be local or ray")
@@ -570,7 +570,8 @@ def batch(
 
         def done(o: Outcome) -> None:
             colour = "green" if o.status in SUCCESS else "red"
-            progress.console.print(f"{o.name}: [{colour}]{o.status}[/] ({o.seconds:.1f}s) {escape(o.message)}", highlight=False)
+            progress.console.print(f"{terminal(o.name)}: [{colour}]{o.status}[/] ({o.seconds:.1f}s) {terminal(o.message)}",
+                                   highlight=False)  # zoo folder names and model messages: escaped
             progress.advance(task)
 
         def start(n: int) -> None:  # the bar appears once the batch is valid (and a Ray cluster is connected)
@@ -578,6 +579,7 @@ def batch(
             progress.start()
 
         failure: RepairError | None = None
+        stopped: Interrupted | None = None
         try:
             if engine == "ray":
                 from repair.batch_ray import run_batch_ray
@@ -590,17 +592,24 @@ def batch(
                                    retry_failed=retry_failed, on_start=start, on_done=done)
         except RepairError as exc:
             failure = exc
+        except Interrupted as exc:  # SIGINT/SIGTERM/SIGHUP: the children are dead, the state holds what finished
+            stopped = exc
         finally:
             if progress.live.is_started:
                 progress.stop()
         if failure is not None:  # printed here, escaped: a message may hold [brackets] (pip install 'repair[ray]')
-            err.print(f"[bold red]repair:[/] {escape(str(failure))}", highlight=False)
+            err.print(f"[bold red]repair:[/] {terminal(failure)}", highlight=False)
             return int(failure.exit_code)
+        if stopped is not None:
+            err.print(f"[bold red]repair:[/] stopped by {stopped}: the running models were killed and their partial "
+                      f"output removed; {terminal(out_dir / 'batch-state.json')} keeps what finished; run the same "
+                      "command to resume", highlight=False)
+            return stopped.exit_code
         json_path, md_path = write_summary(result, zoo, out_dir)
         counts = ", ".join(f"{n} {s}" for s, n in result.counts().items() if n)
         where = " on ray" if result.engine == "ray" else ""
         err.print(f"{len(result.outcomes)} model(s): {counts}; ran {result.ran}, skipped {result.skipped}; "
-                  f"{result.wall_seconds:.1f}s with -j {result.jobs}{where}; summary: {md_path}", highlight=False)
+                  f"{result.wall_seconds:.1f}s with -j {result.jobs}{where}; summary: {terminal(md_path)}", highlight=False)
         return result.exit_code
 
     raise typer.Exit(_guard(body))
