@@ -227,6 +227,8 @@ class _Scanner:
         data = [i for i in node.input if not i.startswith("^")]
         if node.op == "Const":
             return {"const:" + self._const_text(node)}
+        if node.op == "ShardedFilename" and data:  # (prefix, shard, num_shards): only the prefix is a path
+            return self.sources(scope, data[0], depth + 1)
         if node.op in _PATH_PASS:
             return set().union(*(self.sources(scope, i, depth + 1) for i in data)) if data else {f"other:{node.op}"}
         if node.op in ("Select", "SelectV2") and len(data) == 3:
@@ -317,10 +319,13 @@ def _leaf_text(leaves: set[str]) -> str:
     return "path from " + ", ".join(shown[:3]) + (f" (+{len(shown) - 3} more)" if len(shown) > 3 else "")
 
 
-def _scan(scanner: _Scanner, load_nodes: set[str], load_functions: set[str], extra_functions: Iterable[str]) -> list[Effect]:
-    functions = scanner.reach(scanner.graph.values(), extra_functions)
+def _scan(scanner: _Scanner, load_nodes: set[str], load_functions: set[str], extra_functions: Iterable[str],
+          top: set[str] | None = None) -> list[Effect]:
+    """Effects in the top-level nodes ``top`` (all when None) and every function reachable from them or ``extra``."""
+    nodes = {n: scanner.graph[n] for n in (scanner.graph if top is None else top) if n in scanner.graph}
+    functions = scanner.reach(nodes.values(), extra_functions)
     found: list[Effect] = []
-    for name, node in scanner.graph.items():
+    for name, node in nodes.items():
         what = scanner.effect("", node)
         if what:
             found.append(Effect(node.op, name, "", what, name in load_nodes))
@@ -354,7 +359,15 @@ def scan_meta_graph(meta_graph: Any) -> list[Effect]:
     load_functions = scanner.reach([scanner.graph[n] for n in load_nodes], resource_fns)
     every = list(meta_graph.object_graph_def.concrete_functions) + [
         o.bare_concrete_function.concrete_function_name for o in objects if o.WhichOneof("kind") == "bare_concrete_function"]
-    return _scan(scanner, load_nodes, load_functions, every)
+    # With signatures, only what a signature, an initializer or the saver can run: a TF1 graph keeps nodes of other
+    # savers (a second meta graph's 'save/' beside its own 'save_1/') that nothing runs. Without a signature any
+    # node may become an output, so all are scanned.
+    signatures = [t.name for key, sig in meta_graph.signature_def.items() if key != INIT_OP_KEY
+                  for t in list(sig.outputs.values()) + list(sig.inputs.values())]
+    top = None
+    if signatures:
+        top = scanner.upstream(signatures + load_roots + [meta_graph.saver_def.save_tensor_name])
+    return _scan(scanner, load_nodes, load_functions, every, top)
 
 
 def scan_graph_def(graph_def: Any) -> list[Effect]:
