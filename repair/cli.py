@@ -218,7 +218,7 @@ def _guard(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     except Exception as exc:  # last resort: never a traceback unless asked for
         problem = environment_problem(exc) if isinstance(exc, OSError) else None
         if problem is not None:  # a full disk, a read-only or unreadable path: the machine, not a bug (exit 2)
-            err.print(f"[bold red]repair:[/] {escape(str(problem))}", highlight=False)
+            err.print(f"[bold red]repair:[/] {terminal(problem)}", highlight=False)
             raise typer.Exit(int(problem.exit_code)) from None
         if os.environ.get("REPAIR_DEBUG"):
             raise
@@ -393,7 +393,7 @@ def fix(
         options = replace(_options(target, pin, sample, input_keys, rename, request, io_hint, signature, unsafe_load, seed,
                                    batch, atol, rtol, allow_side_effects), convert_original=convert_original)
         for stale in clean_stale(out_dir.parent) if out_dir is not None else []:  # scratch of runs killed earlier
-            err.print(f"removed stale scratch {escape(str(stale.path))} left by a killed run (pid {stale.pid})", highlight=False)
+            err.print(f"removed stale scratch {terminal(stale.path)} left by a killed run (pid {stale.pid})", highlight=False)
         decider: Decider = _decider(yes, unsafe_fixes, interactive, plan_in, "fix", lambda: fingerprint([model]),
                                     consented(options))
         recorder = Recorder(decider)

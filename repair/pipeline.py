@@ -76,6 +76,21 @@ def open_model(path: Path) -> WorkingModel:
     return open_file_artifact(path, kind)
 
 
+def validate_sample(model: WorkingModel, options: Options) -> bool:
+    """A --sample that cannot feed the model's inputs is bad input (exit 2), said before anything converts or runs.
+
+    Checked once, against the first model that has a serving entry (the user's, or a Keras file's first export):
+    later rewrites may change the contract (parse_example), and parity feeds the sample by origin keys then.
+    Returns whether the check could be made.
+    """
+    if options.sample is None:
+        return True
+    if model.entry is None:
+        return False
+    check_sample(options.sample, model.entry.inputs, options)
+    return True
+
+
 def validate_flags(model: WorkingModel, options: Options) -> None:
     """Flags that name inputs, outputs or signatures must name real ones: a typo is bad input, not a no-op."""
     if model.info is not None and options.signature is not None:
@@ -85,8 +100,6 @@ def validate_flags(model: WorkingModel, options: Options) -> None:
     if model.entry is None:
         return
     ports = model.entry.inputs
-    if options.sample is not None:  # a --sample that cannot feed these inputs is bad input, said before converting
-        check_sample(options.sample, ports, options)
     aliases = {a: p for i, p in enumerate(ports) for a in options.input_aliases(p.name, p.origin, i, len(ports))}
     inputs = {n for p in ports for n in (p.name, p.origin)}
     outputs = {n for p in model.entry.outputs for n in (p.name, p.origin)}
@@ -111,6 +124,7 @@ def run_diagnosis(path: Path, options: Options) -> Diagnosis:
     """
     model = open_model(tf_safe(path))  # TensorFlow cannot open a path that is not UTF-8: an alias of it
     validate_flags(model, options)
+    sample_checked = validate_sample(model, options)
     diag = diagnose(model, options)
     diag.findings = annotate(diag.findings, model, options)
     if diag.has(FindingKind.SIDE_EFFECTS):  # trying a fix or exporting would load and run the model's graphs
@@ -130,6 +144,8 @@ def run_diagnosis(path: Path, options: Options) -> Diagnosis:
             diag.findings = [replace(f, no_fix_reason=str(exc), fix=None) for f in diag.findings]
             return diag
         validate_flags(exported, options)
+        if not sample_checked:
+            validate_sample(exported, options)
         inner = diagnose(exported, options)
         inner.findings = diag.findings + _tried(annotate(inner.findings, exported, options), exported, options)
         inner.model = model
@@ -323,8 +339,10 @@ def _run(src, out, model, options, decider, scratch, report_dir, started, write_
     # converts the result (once). --source needs the original's conversion (its error locations), and
     # --convert-original asks for it (the report's op delta and "before" parity).
     quick = source is None and not options.convert_original
+    sample_checked = False
     for _ in range(MAX_ROUNDS):
         validate_flags(model, options)
+        sample_checked = sample_checked or validate_sample(model, options)
         diag, todo = _diagnose_round(model, options, reference, done, quick)
         first = first or diag
         if source is not None and offers is None:

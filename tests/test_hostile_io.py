@@ -106,6 +106,35 @@ def test_concurrent_publish_one_wins(model: Path, tmp_path: Path) -> None:
     assert f"in {total:.1f}s" in winner.stdout, winner.show()
 
 
+def _final(parent: Path, tag: str) -> Path:
+    d = parent / f".repair-out-{tag}"
+    d.mkdir()
+    (d / "saved_model.pb").write_text(tag)
+    return d
+
+
+def test_publish_never_replaces_without_force_and_force_is_whole(tmp_path: Path) -> None:
+    """Probe (repair.publish.publish, real renames, no TensorFlow): the publish step of three runs into one --out.
+    Expected: into an empty --out made by the user, the first run's rename replaces it; a second run without
+    --force fails with OutTaken (exit 2) and the first run's output is untouched; a third run with --force
+    replaces it whole (no trash left beside it)."""
+    from repair.errors import ExitCode
+    from repair.publish import OutTaken, publish
+
+    out = tmp_path / "out"
+    out.mkdir()
+    publish(_final(tmp_path, "first"), out, force=False)
+    assert (out / "saved_model.pb").read_text() == "first"
+    second = _final(tmp_path, "second")
+    with pytest.raises(OutTaken) as caught:
+        publish(second, out, force=False)
+    assert caught.value.exit_code is ExitCode.BAD_INPUT and "another run" in str(caught.value)
+    assert (out / "saved_model.pb").read_text() == "first" and second.is_dir()
+    publish(second, out, force=True)
+    assert (out / "saved_model.pb").read_text() == "second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Item 7: kill -9 at three points of a fix, then the next run cleans up after it.
 
@@ -138,9 +167,10 @@ def test_kill_9_leaves_nothing_published_and_next_run_cleans(model: Path, tmp_pa
     """Probe: SIGKILL of the whole process group (supervisor and child: nobody is left to clean) (a) as soon as
     the scratch exists, (b) during the conversion (the supervisor's breadcrumb says "convert"), (c) once the
     verified model.tflite is in scratch, right before the publish; then one more run into the same parent.
-    Expected: after each kill --out is absent (or, if (c) lost the race, complete); the next run exits 0,
-    removes each stale scratch and says so on stderr ("removed stale scratch ... left by a killed run (pid N)"),
-    and nothing named .repair-* is left in the parent."""
+    Expected: after each kill --out is absent (or, if (c) lost the race, complete) and the scratch is still there;
+    the next run into the same parent (the next kill's, then a last complete one) removes it and says so on stderr
+    ("removed stale scratch ... left by a killed run (pid N)"); the last run exits 0 and nothing named .repair-*
+    is left in the parent."""
     digest = tree_digest(model)
     parent = tmp_path / "outs"
     parent.mkdir()
@@ -151,29 +181,39 @@ def test_kill_9_leaves_nothing_published_and_next_run_cleans(model: Path, tmp_pa
         "convert": lambda out: _crumb_says_convert(tmpdir),
         "publish": lambda out: any(s.glob("*/model.tflite") for s in _scratches(parent, out)),
     }
-    left = 0
+    pending: list[Path] = []  # scratch left by the last kill: the next run into this parent must remove it
+    cleaned = 0
+
+    def removed_by(stderr: str) -> None:
+        nonlocal cleaned
+        notes = [line for line in stderr.splitlines() if line.startswith("removed stale scratch")]
+        for scratch in pending:
+            assert not scratch.exists(), f"{scratch.name} survived the next run\n{stderr}"
+            assert any(scratch.name in line and "left by a killed run (pid " in line for line in notes), stderr
+        cleaned += len(pending)
+
     for point, reached in points.items():
         out = parent / f"out-{point}"
         proc, token = start("fix", model, "--out", out, env={"TMPDIR": str(tmpdir)})
         hit = _poll(lambda: reached(out), proc)
         os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=60)
+        _, stderr = proc.communicate(timeout=60)
         assert not wait_gone(token), f"processes survived the kill at {point}"
         assert hit or point == "publish", f"the run ended before reaching {point}"
+        removed_by(stderr)  # it started after the previous kill: it cleaned that one's scratch first
         if out.exists():
             assert point == "publish", f"--out appeared after a kill at {point}"
             assert {"saved_model.pb", "model.tflite", "report.md", "report.json"} <= {p.name for p in out.iterdir()}
-        left += len(_scratches(parent, out))
+        pending = _scratches(parent, out)
+        assert pending or point == "publish", f"the kill at {point} must leave its scratch (nobody is alive to clean)"
         for crumbs in tmpdir.glob("repair-supervise-*"):  # the killed supervisor's own temp dir (not beside --out)
             shutil.rmtree(crumbs, ignore_errors=True)
-    assert left >= 2, "the kills at 'scratch' and 'convert' must leave their scratch behind (nobody is alive to clean)"
 
     out = parent / "out-next"
     probe = run("fix", model, "--out", out)
     assert_clean(probe, code=0, input_path=model, digest=digest, out=out)
-    notes = [line for line in probe.stderr.splitlines() if line.startswith("removed stale scratch")]
-    assert len(notes) == left, probe.show()
-    assert all("left by a killed run (pid " in line for line in notes), probe.show()
+    removed_by(probe.stderr)
+    assert cleaned >= 2, "the scratch of the kills at 'scratch' and 'convert' must have been cleaned"
     assert not [p.name for p in parent.iterdir() if p.name.startswith(".repair-")], probe.show()
 
 
