@@ -447,7 +447,8 @@ def _check_index(variables: Path) -> None:
         py_checkpoint_reader.NewCheckpointReader(str(variables / "variables"))
     except Exception as exc:  # TF raises its OpError subclasses (DataLossError, ...) and plain OpError here
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        first = first.replace(str(variables / "variables.index"), "").replace("()", "").strip(" .")
+        index = str(variables / "variables.index")
+        first = first.replace(f" ({index})", "").replace(index, "variables.index").strip(" .")
         raise BadInput(f"{variables.parent}: variables/variables.index is corrupt ({first[:200]})") from None
 
 
