@@ -115,7 +115,12 @@ def clean_stale(parent: Path) -> list[Stale]:
         if not match or match["boot"] != boot or not entry.is_dir(follow_symlinks=False):
             continue
         pid, start = int(match["pid"]), int(match["start"])
-        if pid == os.getpid() or _alive(pid, start):
+        try:
+            theirs = entry.stat(follow_symlinks=False).st_uid != os.getuid()
+        except OSError:
+            continue
+        # Another user's scratch is left alone: with /proc mounted hidepid, their live process looks gone from here.
+        if theirs or pid == os.getpid() or _alive(pid, start):
             continue
         shutil.rmtree(entry.path, ignore_errors=True)
         if not os.path.lexists(entry.path):
