@@ -7,7 +7,6 @@ verification gate passed.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
