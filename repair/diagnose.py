@@ -17,6 +17,7 @@ import numpy as np
 from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, SignatureInfo
 from repair.convert import Conversion, convert_saved_model
 from repair.effects import finding as side_effects_finding, scan as scan_effects
+from repair.errors import RepairError
 from repair.findings import Finding, FindingKind, Severity, Source
 from repair.model import EntryKind, Port, WorkingModel, load, merged_pin, serving_callable
 from repair.options import Options, Target
@@ -489,6 +490,8 @@ def diagnose(model: WorkingModel, options: Options, reference: Reference | None 
         ))
         timings["parity"] = time.perf_counter() - start
         return diag
+    except RepairError:  # a bad --sample is the user's input, not the model's: exit 2 with its line
+        raise
     except Exception as exc:  # a model that cannot run on these inputs: say so, do not guess
         findings.append(_finding(
             FindingKind.REFERENCE_FAILURE, Severity.WARNING, Source.PARITY,

@@ -39,6 +39,8 @@ NO_FIX = {
     "blocking only for --target tflite-strict",
     FindingKind.FLOAT64_TENSORS: "give the model a float32 signature in the source",
     FindingKind.CONVERTER_ERROR: "unclassified converter failure: read the evidence",
+    FindingKind.SIDE_EFFECTS: "not a conversion defect: the graph reaches outside the model, so nothing of it was run; "
+    "remove those ops in the source, or pass --allow-side-effects if you trust the model",
     FindingKind.CONVERTER_CRASH: "a converter bug, not a defect the catalog knows: the evidence has the converter's last "
     "words; simplify or replace the op it names in the source, try another TensorFlow version, and report it upstream "
     "with the SavedModel",

@@ -61,6 +61,12 @@ def _read_json(path: Path) -> dict[str, object] | None:
     return value if isinstance(value, dict) else None
 
 
+def _plain(value: object) -> str:
+    """A model path or name for the terminal: control characters (escape sequences) become '?' (the supervisor
+    imports only the standard library, so not repair.text)."""
+    return "".join("?" if ord(c) < 32 or 127 <= ord(c) < 160 or 0xD800 <= ord(c) < 0xE000 else c for c in str(value))
+
+
 def _tail(path: Path) -> str:
     try:
         lines = path.read_text(errors="replace").strip().splitlines()
@@ -112,7 +118,7 @@ def supervise(argv: list[str]) -> int | None:
                 return 4
             crashes.append({"ordinal": crumb.get("ordinal"), "signal": how, "what": crumb.get("what", ""),
                             "stderr": _tail(directory / "stderr.txt")})
-            print(f"repair: the TFLite converter crashed the process ({how}) converting {crumb.get('what', '?')}; "
+            print(f"repair: the TFLite converter crashed the process ({how}) converting {_plain(crumb.get('what', '?'))}; "
                   "running again with that conversion recorded as a finding", file=sys.stderr)
 
 
