@@ -53,6 +53,8 @@ def _start_ticks(pid: int) -> int | None:
         return 0
     # The command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
     fields = stat[stat.rfind(")") + 2:].split()
+    if fields and fields[0] in ("Z", "X"):  # a killed process nobody has reaped yet (an init that does not reap): gone
+        return None
     return int(fields[19]) if len(fields) > 19 else 0
 
 
