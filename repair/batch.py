@@ -19,8 +19,6 @@ the models on a thread pool here; ``repair.batch_ray.run_batch_ray`` runs each o
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import json
 import os
 import shutil
@@ -36,6 +34,7 @@ from pathlib import Path
 
 from repair.errors import BadInput
 from repair.pipeline import check_out_beside
+from repair.supervise import ENV_DIE_WITH
 from repair.text import markdown
 
 STATE_FILE = "batch-state.json"
@@ -48,7 +47,6 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PUBLISHED = ("saved_model.pb", "model.tflite", "report.md", "report.json")  # what `repair fix --out` always holds
 # The cluster's credentials never reach a child that runs an untrusted model (Ray workers have them).
 _CHILD_ENV_DROP = ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class Interrupted(BaseException):
@@ -89,32 +87,6 @@ def stop_on_signals() -> Iterator[None]:
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
-
-
-def _libc_prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl  # type: ignore[no-any-return]
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _libc_prctl()  # looked up once here: the child must not load a library between fork and exec
-
-
-def _die_with_parent(parent: int) -> Callable[[], None]:
-    """A preexec_fn: the child gets SIGKILL when the thread that started it dies (the driver killed, a Ray worker
-    force-killed), so no ``repair fix`` keeps writing into OUT on its own. Its own session (start_new_session)
-    keeps it out of the terminal's signals; the driver kills its group on purpose."""
-
-    def preexec() -> None:
-        if _PRCTL is not None:
-            _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl took effect: nobody would kill us
-            os._exit(1)
-
-    return preexec
 
 
 @dataclass(frozen=True)
@@ -289,14 +261,14 @@ class Runner:
         log = report / "fix.log"
         env = {k: v for k, v in os.environ.items() if k not in _CHILD_ENV_DROP}
         env["TF_CPP_MIN_LOG_LEVEL"] = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")
+        env[ENV_DIE_WITH] = str(os.getpid())  # the child asks Linux to kill it when this driver dies (supervise.py)
         with log.open("wb") as fh:
             with self._lock:  # started under the lock: stop() kills every child, never one starting beside it
                 if self.stopping:
                     raise _Stopped(entry.name)
                 self.on_spawn(entry)
                 proc = subprocess.Popen(self.command(entry), stdin=subprocess.DEVNULL, stdout=fh,
-                                        stderr=subprocess.STDOUT, start_new_session=True, env=env,
-                                        preexec_fn=_die_with_parent(os.getpid()))
+                                        stderr=subprocess.STDOUT, start_new_session=True, env=env)
                 self._live.add(proc)
             try:
                 code: int | None = proc.wait(timeout=self.timeout)

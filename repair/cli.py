@@ -659,5 +659,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    from repair.supervise import die_with_parent
+
+    die_with_parent()  # a batch driver's child dies with it
     main()
     sys.exit(0)

@@ -134,6 +134,32 @@ def main() -> None:
 
 # --- the child's side ------------------------------------------------------------------------------------
 
+ENV_DIE_WITH = "REPAIR_DIE_WITH"  # a batch driver's pid: its `repair fix` child must not outlive it
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> None:
+    """Have Linux SIGKILL this process when the thread that started it dies (PR_SET_PDEATHSIG), when a batch
+    driver asked for it by setting ``REPAIR_DIE_WITH`` to its pid: a driver killed outright (kill -9, a Ray worker
+    force-killed) then takes its children along, so no ``repair fix`` keeps writing into OUT on its own.
+
+    Done here, after exec, not in a ``preexec_fn``: code run between fork and exec in a threaded driver can
+    deadlock. A driver that died before this call is seen by the parent check, and this process ends at once."""
+    parent = os.environ.pop(ENV_DIE_WITH, None)
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if str(os.getppid()) != parent:  # the driver died before prctl took effect: nobody would kill this process
+        os._exit(1)
+
+
 _ordinal = 0
 
 
