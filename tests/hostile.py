@@ -116,13 +116,19 @@ def start(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None
     return proc, token
 
 
+# Exit codes that end a run with an error and its one 'repair:' line. Exit 1 (diagnose: blocking findings; fix:
+# refused) and 3 (fix: verification failed) are results: their report is stdout, and a probe that expects a line
+# there asks for it with ``probe.one_line()``.
+ERROR_EXITS = frozenset({2, 4})
+
+
 def assert_clean(probe: Probe, *, code: int | Sequence[int], input_path: Path | None = None, digest: str | None = None,
                  out: Path | None = None, markers: Sequence[Path] = ()) -> None:
     """The invariants every probe keeps, whatever it probes."""
     codes = (code,) if isinstance(code, int) else tuple(code)
     assert probe.exit_code in codes, probe.show()
     assert "Traceback (most recent call last)" not in probe.stderr + probe.stdout, probe.show()
-    if probe.exit_code != 0:
+    if probe.exit_code in ERROR_EXITS:
         probe.one_line()
     if input_path is not None and digest is not None:
         assert tree_digest(input_path) == digest, f"the input changed\n{probe.show()}"

@@ -269,9 +269,7 @@ def test_diagnose_reports(models: tuple[Path, Path], name: str) -> None:
     _clear(mark)
     digest = tree_digest(model)
     probe = hostile.run("diagnose", model, "--json")
-    hostile.assert_clean(probe, code=0, input_path=model, digest=digest, markers=_markers(mark)) if probe.exit_code == 0 else None
-    assert probe.exit_code == 1 and "Traceback" not in probe.stderr and not probe.leftovers, probe.show()
-    assert tree_digest(model) == digest and not [m for m in _markers(mark) if m.exists()], probe.show()
+    hostile.assert_clean(probe, code=1, input_path=model, digest=digest, markers=_markers(mark))
     findings = {f["id"]: f for f in json.loads(probe.stdout)["findings"]}
     effect = findings["side-effects"]
     op, where, _ = CASES[name]

@@ -110,13 +110,6 @@ def _assert_no_control(probe: Probe) -> None:
         assert not found, f"control characters {found} reached {name}\n{probe.show()}"
 
 
-def _assert_kept(probe: Probe, input_path: Path, digest: str) -> None:
-    """assert_clean's invariants for a run that ends with findings (diagnose/fix print no 'repair:' line then)."""
-    assert "Traceback (most recent call last)" not in probe.stdout + probe.stderr, probe.show()
-    assert tree_digest(input_path) == digest, f"the input changed\n{probe.show()}"
-    assert not probe.leftovers, f"processes left running: {probe.leftovers}\n{probe.show()}"
-
-
 def _unescaped_pipes(line: str) -> int:
     count, i = 0, 0
     while i < len(line):
@@ -165,7 +158,7 @@ def test_diagnose_prints_keys_as_text(models: dict[str, Path]) -> None:
     digest = tree_digest(models["crafted"])
     probe = run("diagnose", models["crafted"])
     assert probe.exit_code == 1, probe.show()
-    _assert_kept(probe, models["crafted"], digest)
+    assert_clean(probe, code=1, input_path=models["crafted"], digest=digest)
     _assert_no_control(probe)
     assert "[red]x[/red][link=http://evil]y[/link]<img src=x onerror=alert(1)>" in probe.stdout, probe.show()
     assert "in_?[2J?]8;;http://evil?\\link" in probe.stdout  # the input key, whole (the table folds, never cuts)
@@ -224,7 +217,7 @@ def test_fix_failure_report_escapes_exception_text(models: dict[str, Path], tmp_
     out, reports = tmp_path / "fixed", tmp_path / "reports"
     probe = run("fix", models["crafted"], "--out", out, "--report", reports)
     assert probe.exit_code == 3, probe.show()
-    _assert_kept(probe, models["crafted"], digest)
+    assert_clean(probe, code=3, input_path=models["crafted"], digest=digest)
     assert not out.exists()
     assert_out_absent_or_complete(out)
     _assert_no_control(probe)
