@@ -22,7 +22,7 @@ class Expect:
     """
 
     findings: frozenset[str]  # finding ids diagnose must report (at least these)
-    fix_exit: int  # expected exit code of `repair fix` (see repair.errors.ExitCode)
+    fix_exit: int  # expected exit code of `repair fix` (see repair.core.errors.ExitCode)
     absent: frozenset[str] = frozenset()  # finding ids diagnose must NOT report
     rewrites: tuple[str, ...] = ()  # rewrite ids `repair fix` must apply
     absent_ops: frozenset[str] = frozenset()  # .tflite ops the repaired model must not have (e.g. WHILE)

@@ -17,14 +17,13 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from repair.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, Recorder
-from repair.errors import BadInput, ExitCode, RepairError, environment_problem
-from repair.options import IoHint, Options, Target, Tolerance
-from repair.request import parse_request
-from repair.text import terminal, terminal_block
+from repair.core.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, Recorder
+from repair.core.errors import BadInput, ExitCode, RepairError, environment_problem
+from repair.core.options import IoHint, Options, Target, Tolerance
+from repair.core.request import parse_request
+from repair.core.text import terminal, terminal_block
 
 app = typer.Typer(
     add_completion=False,
@@ -32,7 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Diagnose and repair TensorFlow models that fail to convert to TFLite or to serve.",
 )
-# Everything printed from a model, a file or a message goes through repair.text.terminal(); emoji codes are off
+# Everything printed from a model, a file or a message goes through repair.core.text.terminal(); emoji codes are off
 # so a key like ':warning:' is shown as written.
 out = Console(soft_wrap=True, emoji=False)
 err = Console(stderr=True, soft_wrap=True, emoji=False)
@@ -134,7 +133,7 @@ def _decider(yes: bool, unsafe_fixes: bool, interactive: bool, plan_in: Path | N
     if plan_in is not None:
         if interactive:
             raise BadInput("--plan-in and --interactive both decide the fixes; give one")
-        from repair.decide import read_plan
+        from repair.core.decide import read_plan
 
         return read_plan(plan_in, command, digest())[0]
     if interactive:
@@ -265,7 +264,7 @@ def _given_flags(target: Target, pin: list[str] | None, sample: Path | None, inp
 
 def _print_next(model: Path, findings, flags: list[str]) -> None:  # type: ignore[no-untyped-def]
     """One closing line: how many findings block, and the command to run next (with every flag given)."""
-    from repair.findings import blocking
+    from repair.core.findings import blocking
 
     blockers = blocking(findings)
     fixable = [f for f in findings if f.fix]
@@ -302,8 +301,8 @@ def diagnose(
     """Say in plain words what stops MODEL from converting to TFLite or serving. Exit 0: nothing blocks; 1: blocking findings."""
 
     def body() -> int:
-        from repair.findings import blocking
-        from repair.pipeline import run_diagnosis
+        from repair.core.findings import blocking
+        from repair.fix.pipeline import run_diagnosis
 
         options = _options(target, pin, sample, input_keys, rename, request, io_hint, signature, unsafe_load, seed, batch,
                            allow_side_effects=allow_side_effects)
@@ -377,9 +376,9 @@ def fix(
     """
 
     def body() -> int:
-        from repair.decide import fingerprint, write_plan
-        from repair.plan import consented
-        from repair.pipeline import run_fix
+        from repair.core.decide import fingerprint, write_plan
+        from repair.fix.plan import consented
+        from repair.fix.pipeline import run_fix
 
         if out_dir is None and plan_out is None:
             raise BadInput("give --out DIR (where the repaired model goes), or --plan-out FILE to only write the plan")
@@ -387,7 +386,7 @@ def fix(
             raise BadInput(f"--source {source}: no such file or directory")
         if not model.exists():
             raise BadInput(f"{model}: no such file or directory")
-        from repair.publish import check_side_outputs, clean_stale
+        from repair.core.publish import check_side_outputs, clean_stale
 
         check_side_outputs(model, out_dir, report, plan_out)
         options = replace(_options(target, pin, sample, input_keys, rename, request, io_hint, signature, unsafe_load, seed,
@@ -460,9 +459,9 @@ def codemod(
     def body() -> int:
         import time
 
-        from repair.codemod import FileResult, discover, run_codemod
-        from repair.decide import fingerprint, write_plan
-        from repair.source import SourceOptions
+        from repair.source.codemod import FileResult, discover, run_codemod
+        from repair.core.decide import fingerprint, write_plan
+        from repair.source.rewrite import SourceOptions
         from rewrites.source import SOURCE_BY_ID, SOURCE_CATALOG
 
         for path in paths:
@@ -554,7 +553,7 @@ def batch(
     def body() -> int:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from repair.batch import SUCCESS, Interrupted, Outcome, run_batch, write_summary
+        from repair.batch.local import SUCCESS, Interrupted, Outcome, run_batch, write_summary
 
         if engine not in ("local", "ray"):
             raise BadInput(f"--engine {engine}: must be local or ray")
@@ -582,7 +581,7 @@ def batch(
         stopped: Interrupted | None = None
         try:
             if engine == "ray":
-                from repair.batch_ray import run_batch_ray
+                from repair.batch.ray import run_batch_ray
 
                 result = run_batch_ray(zoo, out_dir, fix_args, jobs=jobs, timeout=timeout, retry_failed=retry_failed,
                                        address=ray_address, cpus_per_task=1.0 if ray_cpus is None else ray_cpus,
@@ -659,7 +658,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    from repair.supervise import die_with_parent
+    from repair.core.crash import die_with_parent
 
     die_with_parent()  # a batch driver's child dies with it
     main()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repair.findings import Finding, FindingKind
-from repair.model import WorkingModel, entry_from_signature
-from repair.options import Options
-from repair.rewrite import Applied, Rewrite, Safety
+from repair.core.findings import Finding, FindingKind
+from repair.model.working import WorkingModel, entry_from_signature
+from repair.core.options import Options
+from repair.fix.rewrite import Applied, Rewrite, Safety
 
 # Names people give the one signature they meant to serve, most likely first.
 _PREFERRED = ("serve", "serving", "predict", "default", "call", "inference")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repair.findings import Finding, FindingKind
-from repair.graph_io import choose_io, ports, tensor_name
-from repair.model import Entry, EntryKind, WorkingModel
-from repair.options import IoHint, Options
-from repair.rewrite import Applied, Rewrite, RewriteFailed, Safety
+from repair.core.findings import Finding, FindingKind
+from repair.graph.io import choose_io, ports, tensor_name
+from repair.model.working import Entry, EntryKind, WorkingModel
+from repair.core.options import IoHint, Options
+from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
 
 
 class BuildTf1Signature(Rewrite):

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from repair.findings import Finding, FindingKind
-from repair.graph import Library
-from repair.model import Entry, EntryKind, Port, WorkingModel
-from repair.options import Options
-from repair.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.surgery import FrozenGraph, freeze, op_delta, save_frozen
-from repair.tfenv import tf
+from repair.core.findings import Finding, FindingKind
+from repair.graph.walk import Library
+from repair.model.working import Entry, EntryKind, Port, WorkingModel
+from repair.core.options import Options
+from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
+from repair.graph.surgery import FrozenGraph, freeze, op_delta, save_frozen
+from repair.core.tfenv import tf
 
 _PARSE_OPS = ("ParseExampleV2", "ParseExample")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from repair.findings import FindingKind
-from repair.rewrite import Rewrite
+from repair.core.findings import FindingKind
+from repair.fix.rewrite import Rewrite
 from rewrites.add_serving_default import AddServingDefault
 from rewrites.build_tf1_signature import BuildTf1Signature
 from rewrites.compute_in_float32 import ComputeInFloat32

@@ -9,15 +9,15 @@ from typing import Any
 
 import numpy as np
 
-from repair.artifact import ArtifactKind
-from repair.code_check import check_keras_file
-from repair.errors import BadInput
-from repair.findings import Finding, FindingKind
-from repair.model import Port, WorkingModel, load, open_saved_model, serving_callable
-from repair.options import Options
-from repair.parity import compare, generate_valid, load_sample
-from repair.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.tfenv import captured_stderr, tf
+from repair.model.artifact import ArtifactKind
+from repair.model.code_check import check_keras_file
+from repair.core.errors import BadInput
+from repair.core.findings import Finding, FindingKind
+from repair.model.working import Port, WorkingModel, load, open_saved_model, serving_callable
+from repair.core.options import Options
+from repair.model.parity import compare, generate_valid, load_sample
+from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
+from repair.core.tfenv import captured_stderr, tf
 
 
 _CUSTOM_CLASS = re.compile(r"(?:Unknown (?:layer|object|class|function)[^'\"]*|Could not locate (?:class|function) )['\"]([\w.]+)['\"]")
@@ -36,7 +36,7 @@ def _why(exc: BaseException) -> str:
 def load_keras(path: Path, kind: ArtifactKind, unsafe: bool) -> tuple[Any, str]:
     """Load with Keras 3 (safe mode unless ``unsafe``); .h5 files fall back to tf_keras.
 
-    The file's configs are checked for code first (repair.code_check): tf_keras' .h5 loader ignores safe_mode,
+    The file's configs are checked for code first (repair.model.code_check): tf_keras' .h5 loader ignores safe_mode,
     so without the check a Lambda in a file Keras 3 cannot read ran on the fallback (issue 12)."""
     check_keras_file(path, unsafe)
     tf()

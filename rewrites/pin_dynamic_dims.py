@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from repair.errors import BadInput
-from repair.findings import Finding, FindingKind
-from repair.graph import Library, fixed_input_shape
-from repair.model import Port, WorkingModel, merged_pin, pin_conflict
-from repair.options import Options
-from repair.rewrite import Applied, Rewrite, Safety
-from repair.tfenv import tf
+from repair.core.errors import BadInput
+from repair.core.findings import Finding, FindingKind
+from repair.graph.walk import Library, fixed_input_shape
+from repair.model.working import Port, WorkingModel, merged_pin, pin_conflict
+from repair.core.options import Options
+from repair.fix.rewrite import Applied, Rewrite, Safety
+from repair.core.tfenv import tf
 
 
 Dims = tuple[int | None, ...]

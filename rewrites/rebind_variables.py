@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repair.findings import Finding, FindingKind
-from repair.model import WorkingModel
-from repair.options import Options
-from repair.rewrite import Applied, Rewrite, Safety
+from repair.core.findings import Finding, FindingKind
+from repair.model.working import WorkingModel
+from repair.core.options import Options
+from repair.fix.rewrite import Applied, Rewrite, Safety
 
 
 class RebindVariables(Rewrite):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from repair.errors import BadInput
-from repair.findings import Finding, FindingKind
-from repair.model import WorkingModel
-from repair.options import Options
-from repair.request import InputPort, match_keys
-from repair.rewrite import Applied, Rewrite, Safety
+from repair.core.errors import BadInput
+from repair.core.findings import Finding, FindingKind
+from repair.model.working import WorkingModel
+from repair.core.options import Options
+from repair.core.request import InputPort, match_keys
+from repair.fix.rewrite import Applied, Rewrite, Safety
 
 
 def key_mapping(model: WorkingModel, options: Options) -> dict[str, str] | str:

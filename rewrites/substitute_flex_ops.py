@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from repair.findings import Finding, FindingKind
-from repair.model import WorkingModel
-from repair.options import Options
-from repair.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.surgery import FrozenGraph, freeze, op_delta, remove, save_frozen, splice, tensor_specs, topological
-from repair.tfenv import tf
+from repair.core.findings import Finding, FindingKind
+from repair.model.working import WorkingModel
+from repair.core.options import Options
+from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
+from repair.graph.surgery import FrozenGraph, freeze, op_delta, remove, save_frozen, splice, tensor_specs, topological
+from repair.core.tfenv import tf
 
 Builder = Callable[..., Any]
 

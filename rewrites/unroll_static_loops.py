@@ -7,14 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from repair.findings import Finding, FindingKind
-from repair.graph import function_dependencies, function_ops
-from repair.model import WorkingModel
-from repair.options import Options
-from repair.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.surgery import FrozenGraph, _replace, freeze, op_delta, refreeze, save_frozen
-from repair.tensorlists import TensorListError, eliminate
-from repair.tfenv import captured_stderr, tf
+from repair.core.findings import Finding, FindingKind
+from repair.graph.walk import function_dependencies, function_ops
+from repair.model.working import WorkingModel
+from repair.core.options import Options
+from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
+from repair.graph.surgery import FrozenGraph, replace_node, freeze, op_delta, refreeze, save_frozen
+from repair.graph.tensorlists import TensorListError, eliminate
+from repair.core.tfenv import captured_stderr, tf
 
 MAX_TRIPS = 64  # beyond this an unrolled graph grows more than it speeds up
 _WHILE_OPS = ("While", "StatelessWhile")
@@ -118,7 +118,7 @@ def unroll(frozen: FrozenGraph, node: Any, trips: int) -> None:
             call.attr[key].s = b""
         calls.append(call)
         current = [f"{call.name}:{j}" for j in range(len(types))]
-    _replace(frozen, node.name, calls, current)
+    replace_node(frozen, node.name, calls, current)
 
 
 class UnrollStaticLoops(Rewrite):

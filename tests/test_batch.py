@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from repair.batch import discover
+from repair.batch.local import discover
 from tests.cli_helpers import repair
 from tests.conftest import Corpus
 

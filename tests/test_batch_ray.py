@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-import repair.batch_ray as batch_ray
-from repair.batch import Outcome
+import repair.batch.ray as batch_ray
+from repair.batch.local import Outcome
 from tests.cli_helpers import repair
 from tests.conftest import ROOT, Corpus
 from tests.test_batch import REPAIRS, build_zoo

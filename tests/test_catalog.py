@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from corpora import all_cases
-from repair.findings import FindingKind
-from repair.plan import NO_FIX
-from repair.rewrite import Safety
+from repair.core.findings import FindingKind
+from repair.fix.plan import NO_FIX
+from repair.fix.rewrite import Safety
 from rewrites import BY_ID, CATALOG
 
 HEADINGS = ("What it fixes:", "Why it fails:", "Safety:", "References:")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from repair.classify import classify, float16_ops, float64_ops
-from repair.convert import convert_saved_model
-from repair.findings import FindingKind
-from repair.model import open_saved_model
+from repair.model.classify import classify, float16_ops, float64_ops
+from repair.model.convert import convert_saved_model
+from repair.core.findings import FindingKind
+from repair.model.working import open_saved_model
 from tests.conftest import Corpus
 
 # Verbatim TF 2.21 texts (ATLAS.md §0), for the unit tests that need no TensorFlow.

@@ -45,7 +45,7 @@ import pytest
 
 from corpora.sources import SourceCase, all_source_cases
 from corpora.sources.judge import export_verdict, run_script
-from repair.decide import AutoDecider
+from repair.core.decide import AutoDecider
 from tests.cli_helpers import repair
 from tests.conftest import planned_case_ids
 
@@ -108,8 +108,8 @@ def _decider(case: SourceCase) -> AutoDecider:
 
 def _second_run(case: SourceCase, path: Path, text: str) -> str:
     """The diff the codemod would make on its own output, with the same flags."""
-    from repair.codemod import rewrite_source
-    from repair.source import SourceOptions
+    from repair.source.codemod import rewrite_source
+    from repair.source.rewrite import SourceOptions
     from rewrites.source import SOURCE_CATALOG
 
     options = SourceOptions(pins=case.pin_dims(), renames=case.rename_map())
@@ -118,9 +118,9 @@ def _second_run(case: SourceCase, path: Path, text: str) -> str:
 
 def _codemod_api(case: SourceCase, path: Path) -> Codemod:
     """Until the CLI has ``codemod``: the engine, deciding like the CLI's flags would."""
-    from repair.codemod import FileResult, run_codemod
-    from repair.safety import Safety
-    from repair.source import SourceOptions
+    from repair.source.codemod import FileResult, run_codemod
+    from repair.core.safety import Safety
+    from repair.source.rewrite import SourceOptions
     from rewrites.source import SOURCE_CATALOG
 
     before = path.read_text()
@@ -142,7 +142,7 @@ def _codemod_api(case: SourceCase, path: Path) -> Codemod:
 
 
 def difflib_diff(before: str, after: str, path: str) -> str:
-    """The codemod's own diff format (``repair.codemod.unified``): a/ b/ prefixes only for relative paths."""
+    """The codemod's own diff format (``repair.source.codemod.unified``): a/ b/ prefixes only for relative paths."""
     old, new = (path, path) if path.startswith("/") else (f"a/{path}", f"b/{path}")
     return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
                                         fromfile=old, tofile=new))

@@ -14,7 +14,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from repair.codemod import discover
+from repair.source.codemod import discover
 from tests.cli_helpers import repair
 
 pytestmark = pytest.mark.slow

@@ -263,9 +263,9 @@ def _loopback(address: str) -> bool:
 
 @pytest.fixture(scope="module")
 def tool_cluster() -> Iterator[object]:
-    """The local cluster `repair batch --engine ray` starts (repair.batch_ray's own connect), once per module."""
+    """The local cluster `repair batch --engine ray` starts (repair.batch.ray's own connect), once per module."""
     ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[dev]')")
-    import repair.batch_ray as batch_ray
+    import repair.batch.ray as batch_ray
 
     assert not ray.is_initialized()
     assert batch_ray._connect(ray, None, 2)
@@ -297,8 +297,8 @@ def test_ray_force_cancel_kills_the_child(tool_cluster: object, zoo1: Path, tmp_
     """Probe: ray.cancel(force=True) of a task whose `repair fix` child runs (its worker is SIGKILLed). Expected:
     the child dies with the worker (PR_SET_PDEATHSIG); it never carried the cluster's token."""
     ray = tool_cluster
-    from repair.batch import Entry
-    from repair.batch_ray import fix_one
+    from repair.batch.local import Entry
+    from repair.batch.ray import fix_one
 
     out = tmp_path / "out"
     out.mkdir()

@@ -163,8 +163,8 @@ def _clear(mark: Path) -> None:
 # --- the scan on protos (fast, in-process) -----------------------------------------------------------------------
 
 def _effects(path: Path):  # type: ignore[no-untyped-def]
-    from repair.artifact import ArtifactKind
-    from repair.effects import scan
+    from repair.model.artifact import ArtifactKind
+    from repair.model.effects import scan
 
     return scan(path, ArtifactKind.FROZEN_GRAPH if path.suffix == ".pb" else ArtifactKind.SAVED_MODEL)
 
@@ -197,7 +197,7 @@ def _meta_graph(path: Path):  # type: ignore[no-untyped-def]
 
 def test_scan_refuses_table_from_foreign_path(models: tuple[Path, Path]) -> None:
     """The same table initializer fed a constant '/etc/passwd' instead of the asset is an effect."""
-    from repair.effects import scan_meta_graph
+    from repair.model.effects import scan_meta_graph
 
     mg = _meta_graph(models[0] / "vocab_asset")
     fn = next(f for f in mg.graph_def.library.function if f.signature.name.startswith("__inference__initializer"))
@@ -213,7 +213,7 @@ def test_scan_refuses_table_from_foreign_path(models: tuple[Path, Path]) -> None
 
 def test_scan_refuses_restore_from_foreign_path(models: tuple[Path, Path]) -> None:
     """The saver's RestoreV2 pointed at a constant path instead of the saver's filename tensor is an effect."""
-    from repair.effects import scan_meta_graph
+    from repair.model.effects import scan_meta_graph
 
     mg = _meta_graph(models[0] / "tf1_main_op")
     restore = next(n for n in mg.graph_def.node if n.op == "RestoreV2")
@@ -226,7 +226,7 @@ def test_scan_follows_branch_functions() -> None:
     """A WriteFile inside a tf.cond branch (If's then_branch attr) is found, with the branch function named."""
     import tensorflow as tf
 
-    from repair.effects import scan_graph_def
+    from repair.model.effects import scan_graph_def
 
     def write():  # type: ignore[no-untyped-def]
         with tf.control_dependencies([tf.io.write_file("/nonexistent/x", "y")]):

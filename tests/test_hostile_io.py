@@ -117,12 +117,12 @@ def _final(parent: Path, tag: str) -> Path:
 
 
 def test_publish_never_replaces_without_force_and_force_is_whole(tmp_path: Path) -> None:
-    """Probe (repair.publish.publish, real renames, no TensorFlow): the publish step of three runs into one --out.
+    """Probe (repair.core.publish.publish, real renames, no TensorFlow): the publish step of three runs into one --out.
     Expected: into an empty --out made by the user, the first run's rename replaces it; a second run without
     --force fails with OutTaken (exit 2) and the first run's output is untouched; a third run with --force
     replaces it whole (no trash left beside it)."""
-    from repair.errors import ExitCode
-    from repair.publish import OutTaken, publish
+    from repair.core.errors import ExitCode
+    from repair.core.publish import OutTaken, publish
 
     out = tmp_path / "out"
     out.mkdir()
@@ -225,7 +225,7 @@ def test_live_scratch_is_never_removed(model: Path, tmp_path: Path) -> None:
     """Probe: a scratch directory owned by a live process (this test's parent process, its pid and start time) and
     one whose pid is alive but started at another time (a reused pid), beside --out. Expected: the run leaves the live one
     alone, removes the reused-pid one and says so, and publishes."""
-    from repair.publish import _boot_id, _start_ticks
+    from repair.core.publish import _boot_id, _start_ticks
 
     parent = tmp_path / "outs"
     parent.mkdir()

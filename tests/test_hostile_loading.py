@@ -12,7 +12,7 @@ writes the marker when imported. Every loader path the tool has is probed:
   directory ignores safe mode too), with the class name JSON-escaped ("Lambd\\u0061") so a byte search misses it;
 - a ``.keras`` whose config.json names a module outside Keras (importing it runs its code).
 
-The config walk itself (repair.code_check.find_code) is tested on plain dicts, without TensorFlow.
+The config walk itself (repair.model.code_check.find_code) is tested on plain dicts, without TensorFlow.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from repair.code_check import CodeRef, find_code, tf_symbol_is_op
+from repair.model.code_check import CodeRef, find_code, tf_symbol_is_op
 from tests.conftest import ROOT, tree_digest
 from tests.hostile import assert_clean, run
 

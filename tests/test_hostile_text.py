@@ -15,7 +15,7 @@ refuses a signature key holding a backslash (it becomes part of a node name). So
   input key alone it still loads and runs).
 
 Terminal output is checked in a real process (tests/hostile.py: supervisor + child, the real consoles); the
-escapers of repair/text.py are checked by rendering their output (rich, markdown-it) and reading it back.
+escapers of repair/core/text.py are checked by rendering their output (rich, markdown-it) and reading it back.
 """
 
 from __future__ import annotations
@@ -299,10 +299,10 @@ def test_cli_printers_escape_model_text(monkeypatch: pytest.MonkeyPatch) -> None
     """The prompt (title, location, preview diff, details), findings and the one error line, through the CLI's own
     consoles: nothing the model chose reaches the terminal as a control sequence or as markup."""
     from repair import cli
-    from repair.decide import Proposal, ProposalKind
-    from repair.errors import BadInput
-    from repair.findings import Finding, FindingKind, Severity, Source
-    from repair.safety import Safety
+    from repair.core.decide import Proposal, ProposalKind
+    from repair.core.errors import BadInput
+    from repair.core.findings import Finding, FindingKind, Severity, Source
+    from repair.core.safety import Safety
 
     sink = io.StringIO()
     console = Console(file=sink, width=10_000, emoji=False, color_system=None, force_terminal=False, soft_wrap=True)
@@ -328,7 +328,7 @@ def test_cli_printers_escape_model_text(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_no_private_escaper_left_in_cli() -> None:
-    """One escaper per medium (repair/text.py): the CLI's old _shown/_CONTROL are gone."""
+    """One escaper per medium (repair/core/text.py): the CLI's old _shown/_CONTROL are gone."""
     from repair import cli
 
     assert not hasattr(cli, "_shown") and not hasattr(cli, "_CONTROL")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from repair.errors import ExitCode
-from repair.options import Options
-from repair.pipeline import run_fix
-from repair.decide import Decision, Proposal
-from repair.plan import Outcome
+from repair.core.errors import ExitCode
+from repair.core.options import Options
+from repair.fix.pipeline import run_fix
+from repair.core.decide import Decision, Proposal
+from repair.fix.plan import Outcome
 from tests.conftest import Corpus, tree_digest
 
 pytestmark = pytest.mark.slow

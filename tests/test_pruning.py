@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from repair.rewrite import RewriteFailed
+from repair.fix.rewrite import RewriteFailed
 from rewrites.strip_pruning_wrappers import _masks, _saved_weights, unwrapped_config
 from tests.cli_helpers import repair
 from tests.conftest import Corpus

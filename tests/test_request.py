@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from repair.errors import BadInput
-from repair.request import InputPort, RequestInput, match_keys, parse_request
+from repair.core.errors import BadInput
+from repair.core.request import InputPort, RequestInput, match_keys, parse_request
 
 
 def _write(tmp_path: Path, body: object) -> Path:

@@ -12,10 +12,10 @@ import sys
 import libcst as cst
 import pytest
 
-from repair.codemod import rewrite_source
-from repair.decide import AutoDecider
-from repair.safety import Safety
-from repair.source import Example, SourceRewrite
+from repair.source.codemod import rewrite_source
+from repair.core.decide import AutoDecider
+from repair.core.safety import Safety
+from repair.source.rewrite import Example, SourceRewrite
 from rewrites.source import SOURCE_CATALOG
 
 EXAMPLES = [pytest.param(r, e, id=f"{r.id}-{i}") for r in SOURCE_CATALOG for i, e in enumerate(r.examples)]
@@ -63,7 +63,7 @@ def test_rewrite_is_documented_and_exemplified(rewrite: SourceRewrite) -> None:
 
 def test_ids_unique_and_catalog_is_tensorflow_free() -> None:
     assert len({r.id for r in SOURCE_CATALOG}) == len(SOURCE_CATALOG)
-    code = ("import sys, repair.codemod, rewrites.source, repair.cli; "
+    code = ("import sys, repair.source.codemod, rewrites.source, repair.cli; "
             "assert 'tensorflow' not in sys.modules, 'the codemod imported tensorflow'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -82,7 +82,7 @@ def test_ids_unique_and_catalog_is_tensorflow_free() -> None:
     ("from tensorflow import keras", "keras.layers.LSTM(8)", None),  # a call is not a name
 ])
 def test_names_resolve_import_aliases(code: str, expr: str, qualified: str | None) -> None:
-    from repair.source import Names
+    from repair.source.rewrite import Names
 
     names = Names.of(code + "\n")
     assert names.qualify(cst.parse_expression(expr)) == qualified
@@ -96,7 +96,7 @@ def test_names_resolve_import_aliases(code: str, expr: str, qualified: str | Non
     ("from tensorflow import (\n    experimental,\n)\nexperimental.numpy.tanh(x)", "tensorflow.experimental.numpy", True),
 ])
 def test_prefilter_reaches_only_names_the_file_can_spell(code: str, wanted: str, reaches: bool) -> None:
-    from repair.source import Names
+    from repair.source.rewrite import Names
 
     assert Names.of(code).reaches([wanted], code) is reaches
 
@@ -106,7 +106,7 @@ def test_litert_migration_needs_the_package_where_the_script_runs(monkeypatch: p
     (The environment is simulated by hiding the package from importlib's finder, not by stubbing the rewrite.)"""
     import importlib.util
 
-    from repair.source import SourceOptions
+    from repair.source.rewrite import SourceOptions
     from rewrites.source import migrate_to_litert
 
     located = importlib.util.find_spec

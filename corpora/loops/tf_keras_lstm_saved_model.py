@@ -6,7 +6,7 @@ element shape [None, 8] and the builtins-only converter fails with ``'tf.TensorL
 requires element_shape to be static``. The SavedModel carries keras_metadata.pb (the layer
 configs), so the model is rebuilt with unroll=True and saved again with tf_keras. (Unrolled in the
 graph instead, the output list's size is ``strided_slice(shape(transpose(x)))[0]`` with the batch
-unknown; repair.tensorlists folds it from the static time dim.)
+unknown; repair.graph.tensorlists folds it from the static time dim.)
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ the order rewrites run in; nothing here imports TensorFlow."""
 
 from __future__ import annotations
 
-from repair.source import SourceRewrite
+from repair.source.rewrite import SourceRewrite
 from rewrites.source.add_input_signature import AddInputSignature
 from rewrites.source.expand_dims_not_newaxis import ExpandDimsNotNewaxis
 from rewrites.source.explicit_float32 import ExplicitFloat32

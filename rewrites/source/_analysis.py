@@ -7,7 +7,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from repair.source import Names
+from repair.source.rewrite import Names
 
 SAVE = "tensorflow.saved_model.save"
 TF_FUNCTION = "tensorflow.function"

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import Assignment, MetadataWrapper, PositionProvider, Scope, ScopeProvider
 
-from repair.source import Names, NewImport, SourceTransformer
+from repair.source.rewrite import Names, NewImport, SourceTransformer
 
 TNP = "tensorflow.experimental.numpy"
 FLOAT64_NAMES = frozenset({f"{TNP}.float64", "numpy.float64", "numpy.double", "tensorflow.float64", "tensorflow.double"})

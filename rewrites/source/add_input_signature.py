@@ -7,9 +7,9 @@ import functools
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from repair.findings import FindingKind
-from repair.safety import Safety
-from repair.source import Example, Names, Select, SourceContext, SourceOptions, SourceRewrite, SourceTransformer
+from repair.core.findings import FindingKind
+from repair.core.safety import Safety
+from repair.source.rewrite import Example, Names, Select, SourceContext, SourceOptions, SourceRewrite, SourceTransformer
 from rewrites.source._analysis import (SAVE, TF_MODULE, Bindings, append_arg, argument, derives, dtype_name,
                                        instance_class, keyword, kwarg, tf_function_call)
 

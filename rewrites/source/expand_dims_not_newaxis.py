@@ -8,9 +8,9 @@ import re
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from repair.findings import FindingKind
-from repair.safety import Safety
-from repair.source import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
+from repair.core.findings import FindingKind
+from repair.core.safety import Safety
+from repair.source.rewrite import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
 from rewrites.source._analysis import Bindings, derives, dotted, tf_function_call
 
 _NEWAXIS = frozenset({"tensorflow.newaxis", "numpy.newaxis", "tensorflow.experimental.numpy.newaxis"})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from repair.findings import FindingKind
-from repair.safety import Safety
-from repair.source import Example, Select, SourceContext, SourceRewrite, SourceTransformer
+from repair.core.findings import FindingKind
+from repair.core.safety import Safety
+from repair.source.rewrite import Example, Select, SourceContext, SourceRewrite, SourceTransformer
 from rewrites.source._analysis import kwarg, with_keyword
 from rewrites.source._float64_flow import GroupDecider, Group, Producer, module_of
 from rewrites.source.swap_tnp_calls import data_args

@@ -7,9 +7,9 @@ import functools
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from repair.findings import FindingKind
-from repair.safety import Safety
-from repair.source import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
+from repair.core.findings import FindingKind
+from repair.core.safety import Safety
+from repair.source.rewrite import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
 from rewrites.source._analysis import (SAVE, TF_FUNCTION, TF_MODULE, Bindings, Scopes, append_arg, argument, class_def,
                                        derives, keyword, kwarg, returns, string_value, tf_function_call)
 

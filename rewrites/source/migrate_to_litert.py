@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from repair.findings import FindingKind
-from repair.safety import Safety
-from repair.source import Example, NewImport, Select, SourceContext, SourceRewrite, SourceTransformer, canonical
+from repair.core.findings import FindingKind
+from repair.core.safety import Safety
+from repair.source.rewrite import Example, NewImport, Select, SourceContext, SourceRewrite, SourceTransformer, canonical
 from rewrites.source._analysis import Bindings
 
 _TARGET = "ai_edge_litert.interpreter"

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from repair.findings import FindingKind
-from repair.safety import Safety
-from repair.source import (Example, NewImport, Select, SourceContext, SourceOptions, SourceRewrite,
+from repair.core.findings import FindingKind
+from repair.core.safety import Safety
+from repair.source.rewrite import (Example, NewImport, Select, SourceContext, SourceOptions, SourceRewrite,
                            SourceTransformer)
 from rewrites.source._analysis import (Bindings, argument, dtype_name, keyword, string_value,
                                        tf_function_call, with_keyword)

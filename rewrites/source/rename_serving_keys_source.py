@@ -6,9 +6,9 @@ from collections import Counter
 
 import libcst as cst
 
-from repair.findings import FindingKind
-from repair.safety import Safety
-from repair.source import Example, Select, SourceContext, SourceOptions, SourceRewrite, SourceTransformer
+from repair.core.findings import FindingKind
+from repair.core.safety import Safety
+from repair.source.rewrite import Example, Select, SourceContext, SourceOptions, SourceRewrite, SourceTransformer
 from rewrites.source._analysis import FunctionStack, Scopes, argument, keyword, string_value, tf_function_call
 
 # Calls whose dict arguments are keyed by serving keys: qualified name -> ((position, keyword), ...).

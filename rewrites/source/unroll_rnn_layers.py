@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import libcst as cst
 
-from repair.findings import FindingKind
-from repair.safety import Safety
-from repair.source import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
+from repair.core.findings import FindingKind
+from repair.core.safety import Safety
+from repair.source.rewrite import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
 from rewrites.source._analysis import FunctionStack, Scopes, with_keyword
 
 _KERAS = ("keras.layers.", "tf_keras.layers.", "tensorflow.keras.layers.")  # the last: tf.compat.v1.keras

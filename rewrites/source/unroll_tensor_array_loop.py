@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from repair.findings import FindingKind
-from repair.safety import Safety
-from repair.source import Example, Select, SourceContext, SourceRewrite, SourceTransformer
+from repair.core.findings import FindingKind
+from repair.core.safety import Safety
+from repair.source.rewrite import Example, Select, SourceContext, SourceRewrite, SourceTransformer
 from rewrites.source.unroll_tf_range_loop import early_exit
 from rewrites.source.unroll_while_loop import _Bindings, _bound_names, _int, _qualified, static_int
 

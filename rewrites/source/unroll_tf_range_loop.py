@@ -6,9 +6,9 @@ import re
 
 import libcst as cst
 
-from repair.findings import FindingKind
-from repair.safety import Safety
-from repair.source import Example, Select, SourceContext, SourceRewrite, SourceTransformer
+from repair.core.findings import FindingKind
+from repair.core.safety import Safety
+from repair.source.rewrite import Example, Select, SourceContext, SourceRewrite, SourceTransformer
 from rewrites.source.unroll_while_loop import _MAX_TRIPS, _NEEDS_TENSOR, _Bindings, _names, _qualified, static_int
 
 _RANGE = "tensorflow.range"

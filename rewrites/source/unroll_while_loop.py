@@ -8,9 +8,9 @@ from collections.abc import Sequence
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
 
-from repair.findings import FindingKind
-from repair.safety import Safety
-from repair.source import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
+from repair.core.findings import FindingKind
+from repair.core.safety import Safety
+from repair.source.rewrite import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
 
 # As the model-catalog unroll_static_loops: past this the unrolled graph costs more than the WHILE it removes.
 _MAX_TRIPS = 64

@@ -6,9 +6,9 @@ from collections import Counter
 
 import libcst as cst
 
-from repair.findings import FindingKind
-from repair.safety import Safety
-from repair.source import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
+from repair.core.findings import FindingKind
+from repair.core.safety import Safety
+from repair.source.rewrite import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
 
 # canonical name -> the op it saves as
 _PY_FUNCS = {"tensorflow.py_function": "EagerPyFunc", "tensorflow.numpy_function": "PyFunc", "tensorflow.py_func": "PyFunc"}

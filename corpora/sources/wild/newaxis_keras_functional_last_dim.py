@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 from tensorflow import keras
 
 from corpora.sources.probe import write_reference  # the test's probe, not part of the user's script

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-from repair.artifact import GraphNodeInfo
-from repair.model import Port
-from repair.options import IoHint
+from repair.model.artifact import GraphNodeInfo
+from repair.model.working import Port
+from repair.core.options import IoHint
 
 
 def key_for(node_name: str) -> str:

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from repair.request import RequestInput
+from repair.core.request import RequestInput
 
 
 @dataclass(frozen=True)

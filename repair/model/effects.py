@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from repair.artifact import INIT_OP_KEY, ArtifactKind, read_graph_def
-from repair.errors import BadInput, Refused
-from repair.findings import Finding, FindingKind, Severity, Source
-from repair.tfenv import tf
+from repair.model.artifact import INIT_OP_KEY, ArtifactKind, read_graph_def
+from repair.core.errors import BadInput, Refused
+from repair.core.findings import Finding, FindingKind, Severity, Source
+from repair.core.tfenv import tf
 
 FLAG = "--allow-side-effects"
 

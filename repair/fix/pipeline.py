@@ -14,24 +14,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from repair.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, detect_kind
-from repair.diagnose import Diagnosis, Reference, diagnose, make_feeds, tf_parity
-from repair.effects import refusal as side_effects_refusal
-from repair.errors import BadInput, ExitCode, RepairError, environment_problem
-from repair.findings import Finding, FindingKind, blocking
-from repair.model import Entry, WorkingModel, forget, open_file_artifact, open_saved_model, pin_conflict, reopen, save_serving
-from repair.options import Options, Tolerance
-from repair.parity import Parity, check_sample, compare
-from repair.publish import make_scratch, publish, tf_safe
-from repair.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, why_not, why_yes
-from repair.plan import FixRecord, Outcome, ProposedFix, annotate, consented, proposals
-from repair.rewrite import Applied
-from repair.safety import Safety
-from repair.supervise import note_scratch
-from repair.rewrite import RewriteFailed
+from repair.model.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, detect_kind
+from repair.fix.diagnose import Diagnosis, Reference, diagnose, make_feeds, tf_parity
+from repair.model.effects import refusal as side_effects_refusal
+from repair.core.errors import BadInput, ExitCode, RepairError, environment_problem
+from repair.core.findings import Finding, FindingKind, blocking
+from repair.model.working import Entry, WorkingModel, forget, open_file_artifact, open_saved_model, pin_conflict, reopen, save_serving
+from repair.core.options import Options, Tolerance
+from repair.model.parity import Parity, check_sample, compare
+from repair.core.publish import check_out_beside, make_scratch, publish, tf_safe
+from repair.core.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, why_not, why_yes
+from repair.fix.plan import FixRecord, Outcome, ProposedFix, annotate, consented, proposals
+from repair.fix.rewrite import Applied
+from repair.core.safety import Safety
+from repair.core.crash import note_scratch
+from repair.fix.rewrite import RewriteFailed
 
 if TYPE_CHECKING:
-    from repair.codemod import SourceOffers
+    from repair.source.codemod import SourceOffers
 
 MAX_ROUNDS = 4
 
@@ -210,17 +210,6 @@ def _dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def check_out_beside(src: Path, out: Path, what: str = "the input") -> None:
-    """--out must be a directory (or nothing yet) that neither lies inside ``src`` nor contains it."""
-    src_r, out_r = src.resolve(), out.resolve()
-    if out_r == src_r or src_r in out_r.parents:
-        raise BadInput(f"--out {out} is inside {what} {src}; choose a directory outside it")
-    if out_r in src_r.parents:
-        raise BadInput(f"--out {out} contains {what} {src}; choose another directory")
-    if out.exists() and not out.is_dir():
-        raise BadInput(f"--out {out} exists and is a file")
-
-
 def _check_paths(src: Path, out: Path, force: bool) -> None:
     check_out_beside(src, out)
     if out.is_dir() and any(out.iterdir()) and not force:
@@ -281,7 +270,7 @@ def run_fix(src: Path, out: Path | None, options: Options, *, force: bool = Fals
     ``out`` None runs everything but publishes nothing (``--plan-out`` alone: propose and decide only).
     ``source`` is the Python that built the model: matching source edits are offered beside the model fixes.
     """
-    from repair.report import write_reports  # report formatting is only needed here
+    from repair.fix.report import write_reports  # report formatting is only needed here
 
     started = time.perf_counter()
     decider = decider or AutoDecider(consented=consented(options))
@@ -297,7 +286,7 @@ def run_fix(src: Path, out: Path | None, options: Options, *, force: bool = Fals
     timings = {"open": time.perf_counter() - started}  # stage seconds outside the diagnoses, for the report
     if out is not None:
         _check_paths(src, out, force)
-        scratch = make_scratch(out)  # beside --out, its owner in its name (repair.publish)
+        scratch = make_scratch(out)  # beside --out, its owner in its name (repair.core.publish)
     else:
         scratch = Path(tempfile.mkdtemp(prefix=".repair-plan-"))
     note_scratch(scratch)  # a supervisor removes it if the converter kills this process
@@ -311,8 +300,8 @@ def run_fix(src: Path, out: Path | None, options: Options, *, force: bool = Fals
 
 def _source_offers(source: Path, diag: Diagnosis, options: Options) -> SourceOffers:
     """Source edits for the first diagnosis's findings, located ones (the converter's file:line) first."""
-    from repair.codemod import SourceOffers  # LibCST: only imported when --source asks for it
-    from repair.source import SourceOptions
+    from repair.source.codemod import SourceOffers  # LibCST: only imported when --source asks for it
+    from repair.source.rewrite import SourceOptions
     from rewrites.source import SOURCE_CATALOG
 
     kinds = {f.kind for f in diag.findings}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from repair.tfenv import captured_stderr, tf
+from repair.core.tfenv import captured_stderr, tf
 
 _RESOURCE_OPS = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE")
 

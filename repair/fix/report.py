@@ -7,11 +7,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from repair.diagnose import Diagnosis
-from repair.findings import Finding
-from repair.pipeline import RunResult
-from repair.text import markdown, markdown_code, markdown_fence
-from repair.tflite import interpreter_name
+from repair.fix.diagnose import Diagnosis
+from repair.core.findings import Finding
+from repair.fix.pipeline import RunResult
+from repair.core.text import markdown, markdown_code, markdown_fence
+from repair.model.tflite import interpreter_name
 
 
 def op_delta(before: Counter[str] | None, after: Counter[str] | None) -> dict[str, int]:
@@ -118,7 +118,7 @@ def _ops_md(ops: Any) -> str:
 
 def to_markdown(result: RunResult) -> str:
     """report.md. Every string that comes from the model, the file system or a tool's message is escaped here, for
-    markdown (repair.text); ``result`` and the findings hold the raw text, which report.json keeps verbatim."""
+    markdown (repair.core.text); ``result`` and the findings hold the raw text, which report.json keeps verbatim."""
     data = to_json(result)
     lines = [f"# repair report: {markdown(result.input.name)}", "",
              f"- status: **{markdown(result.status)}** (exit {int(result.exit_code)}): {markdown(result.message)}",

@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from repair.errors import BadInput, os_problem
-from repair.tfenv import tf
+from repair.core.errors import BadInput, os_problem
+from repair.core.tfenv import tf
 
 SERVE = "serve"
 SERVING_DEFAULT = "serving_default"

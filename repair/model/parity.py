@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from repair.errors import BadInput
-from repair.model import Port, merged_pin
-from repair.options import Options, Tolerance
+from repair.core.errors import BadInput
+from repair.model.working import Port, merged_pin
+from repair.core.options import Options, Tolerance
 
 Feeds = dict[str, np.ndarray]
 _RANGE_ERROR = re.compile(r"is not in \[0, (\d+)\)")

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from repair.surgery import FrozenGraph, _replace, tensor_specs, topological
+from repair.graph.surgery import FrozenGraph, replace_node, tensor_specs, topological
 
 _FOLDABLE = {"AddV2": lambda a, b: a + b, "Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mul": lambda a, b: a * b,
              "Maximum": max, "Minimum": min, "FloorMod": lambda a, b: a % b, "FloorDiv": lambda a, b: a // b}
@@ -55,7 +55,7 @@ class _Folder:
 
     def _static_shape(self, ref: str) -> Partial | None:
         """TensorFlow's static shape of a tensor (the graph is imported once), unknown dims as None."""
-        from repair.tfenv import captured_stderr, tf
+        from repair.core.tfenv import captured_stderr, tf
 
         if self._graph is None:
             t = tf()
@@ -201,14 +201,14 @@ def eliminate(frozen: FrozenGraph) -> int:
             if item is None:
                 raise TensorListError(f"{node.name} reads a slot nothing wrote")
             aliases[node.name] = item
-            _replace(frozen, node.name, [], [item])
+            replace_node(frozen, node.name, [], [item])
             replaced += 1
         elif node.op == "TensorListStack":
             items = lookup(node.input[0]).items
             if any(i is None for i in items):
                 raise TensorListError(f"{node.name} stacks a list with unwritten slots")
             pack = _new_node(f"{node.name}/repair/pack", "Pack", [fresh(str(i)) for i in items], node.attr["element_dtype"].type, len(items))
-            _replace(frozen, node.name, [pack], [f"{pack.name}:0"])
+            replace_node(frozen, node.name, [pack], [f"{pack.name}:0"])
             replaced += 1
         elif node.op.startswith("TensorList"):
             raise TensorListError(f"{node.op} is not handled")

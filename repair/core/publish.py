@@ -28,7 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from repair.errors import BadInput, os_problem
+from repair.core.errors import BadInput, os_problem
 
 # .repair-<out name>-<boot id, 8 hex>-<pid>-<start ticks>-<mkdtemp suffix | old>
 _OWNED = re.compile(r"^\.repair-.*-(?P<boot>[0-9a-f]{8})-(?P<pid>\d+)-(?P<start>\d+)-(?P<tail>[A-Za-z0-9_]+)$")
@@ -84,6 +84,17 @@ def _prefix(out: Path) -> str:
     if len(os.fsencode(name)) > _NAME_ROOM:
         name = os.fsdecode(os.fsencode(name)[:_NAME_ROOM])
     return f".repair-{name}-{_owner_tag()}-"
+
+
+def check_out_beside(src: Path, out: Path, what: str = "the input") -> None:
+    """--out must be a directory (or nothing yet) that neither lies inside ``src`` nor contains it."""
+    src_r, out_r = src.resolve(), out.resolve()
+    if out_r == src_r or src_r in out_r.parents:
+        raise BadInput(f"--out {out} is inside {what} {src}; choose a directory outside it")
+    if out_r in src_r.parents:
+        raise BadInput(f"--out {out} contains {what} {src}; choose another directory")
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out} exists and is a file")
 
 
 def make_scratch(out: Path) -> Path:
@@ -186,7 +197,7 @@ def tf_safe(path: Path) -> Path:
         return path
     except UnicodeEncodeError:
         pass
-    from repair.supervise import note_scratch
+    from repair.core.crash import note_scratch
 
     holder = Path(tempfile.mkdtemp(prefix="repair-alias-"))
     note_scratch(holder)

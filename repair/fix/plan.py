@@ -1,7 +1,7 @@
 """Plans and outcomes: which fix answers which finding, what was decided, and how it ended.
 
 ``annotate`` fills each finding's ``fix`` (or the reason nothing in the catalog fixes it) from the
-catalog. How proposals are decided (flags, prompt, plan file) is ``repair.decide``; the pipeline never
+catalog. How proposals are decided (flags, prompt, plan file) is ``repair.core.decide``; the pipeline never
 asks anyone directly.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
-from repair.findings import Finding, FindingKind
-from repair.model import WorkingModel
-from repair.options import Options
-from repair.rewrite import Rewrite, Safety
+from repair.core.findings import Finding, FindingKind
+from repair.model.working import WorkingModel
+from repair.core.options import Options
+from repair.fix.rewrite import Rewrite, Safety
 from rewrites import CATALOG, answering
 
 # Why a finding kind has no automatic fix in this version: the next step for the user.

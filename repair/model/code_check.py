@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from repair.errors import BadInput
-from repair.text import plain
+from repair.core.errors import BadInput
+from repair.core.text import plain
 
 FLAG = "--unsafe-load"
 # Packages a config may name as a module: the libraries' own code, already installed, never the model's.

@@ -11,10 +11,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from repair.classify import Classified, classify
-from repair.findings import FindingKind
-from repair.supervise import breadcrumb, known_crash, next_conversion
-from repair.tfenv import captured_stderr, tf
+from repair.model.classify import Classified, classify
+from repair.core.findings import FindingKind
+from repair.core.crash import breadcrumb, known_crash, next_conversion
+from repair.core.tfenv import captured_stderr, tf
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from repair.findings import Finding, FindingKind
-from repair.model import WorkingModel
-from repair.options import Options, Tolerance
-from repair.safety import Safety
+from repair.core.findings import Finding, FindingKind
+from repair.model.working import WorkingModel
+from repair.core.options import Options, Tolerance
+from repair.core.safety import Safety
 
 __all__ = ["Applied", "Rewrite", "RewriteFailed", "Safety"]
 

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from repair.errors import BadInput
+from repair.core.errors import BadInput
 
 Shape = tuple[int | None, ...]
 MAX_PERMUTED = 7  # 5,040 pairings; beyond that only names and order decide

@@ -1,4 +1,4 @@
-"""``repair batch --engine ray``: the same batch as ``repair.batch``, each model one Ray task.
+"""``repair batch --engine ray``: the same batch as ``repair.batch.local``, each model one Ray task.
 
 The task (``fix_one``) runs on a worker and does exactly what the local engine does for one model: ``Runner.run``,
 i.e. the ``repair fix`` child process in its own process group, killed at ``--timeout``, classified by its exit code.
@@ -32,8 +32,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from repair.batch import Batch, BatchResult, Entry, Outcome, Runner, _clear, check_limits, stop_on_signals
-from repair.errors import BadInput
+from repair.batch.local import Batch, BatchResult, Entry, Outcome, Runner, clear_attempt, check_limits, stop_on_signals
+from repair.core.errors import BadInput
 
 RAY_MISSING = "--engine ray needs the ray extra: pip install 'repair[ray]'"
 TIMEOUT_GRACE = 30.0  # a started task still out this long past --timeout is cancelled (the Runner should have returned)
@@ -229,7 +229,7 @@ def _drive(ray: Any, batch: Batch, limit: int, timeout: float | None, cpus_per_t
         on_done(outcome)
 
     def timed_out(f: _Flight, how: str) -> Outcome:
-        _clear(out, f.entry.name, report=False)  # no half-written output or scratch; the log stays
+        clear_attempt(out, f.entry.name, report=False)  # no half-written output or scratch; the log stays
         seconds = round(time.monotonic() - (f.started or time.monotonic()), 2)
         return Outcome(f.entry.name, str(f.entry.path), "timeout", None, seconds,
                        f"the Ray task had not returned {timeout + TIMEOUT_GRACE:g}s after it started "
@@ -242,7 +242,7 @@ def _drive(ray: Any, batch: Batch, limit: int, timeout: float | None, cpus_per_t
                 if entry.problem:
                     finish(entry, local.run(entry))
                     continue
-                _clear(out, entry.name)  # so that OUT/NAME.report appearing means the task has started
+                clear_attempt(out, entry.name)  # so that OUT/NAME.report appearing means the task has started
                 batch.begin(entry)
                 ref = task.remote(str(out.absolute()), fix_args, timeout, Entry(entry.name, entry.path.absolute()))
                 flight[ref] = _Flight(entry)
@@ -287,7 +287,7 @@ def _stop(ray: Any, flight: dict[Any, _Flight], batch: Batch, finish: Callable[[
         if isinstance(outcome, Outcome):
             finish(f.entry, outcome)
         else:
-            _clear(batch.out, f.entry.name, report=False)
+            clear_attempt(batch.out, f.entry.name, report=False)
             abandoned.append(f.entry.name)
     batch.abandon(abandoned)
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import libcst as cst
 
-from repair.decide import AutoDecider, Decider, Decision, PlanDecider, Proposal, ProposalKind, Recorder, stopped, why_not
-from repair.safety import Safety
-from repair.source import Names, Shared, Site, SourceOptions, SourceRewrite, run_pass
+from repair.core.decide import AutoDecider, Decider, Decision, PlanDecider, Proposal, ProposalKind, Recorder, stopped, why_not
+from repair.core.safety import Safety
+from repair.source.rewrite import Names, Shared, Site, SourceOptions, SourceRewrite, run_pass
 
 MAX_ROUNDS = 5  # a catalog round that changes nothing ends the loop; more than this means rewrites fight
 _SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox", "node_modules", ".mypy_cache",

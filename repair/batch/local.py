@@ -13,7 +13,7 @@ its reports when its child had published it complete and repaired, and redoes it
 
 Both engines share everything but the scheduling: ``Batch`` (validation, discovery, the state file, the result),
 ``Runner`` (the per-model command, timeout, classification by exit code) and ``write_summary``. ``run_batch`` runs
-the models on a thread pool here; ``repair.batch_ray.run_batch_ray`` runs each one as a Ray task.
+the models on a thread pool here; ``repair.batch.ray.run_batch_ray`` runs each one as a Ray task.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from repair.errors import BadInput
-from repair.pipeline import check_out_beside
-from repair.supervise import ENV_DIE_WITH
-from repair.text import markdown
+from repair.core.errors import BadInput
+from repair.core.publish import check_out_beside
+from repair.core.crash import ENV_DIE_WITH
+from repair.core.text import markdown
 
 STATE_FILE = "batch-state.json"
 STATUSES = ("repaired", "nothing-to-fix", "refused", "verification-failed", "bad-input", "error", "timeout")
@@ -202,7 +202,7 @@ def _last_line(path: Path) -> str:
     return lines[-1] if lines else ""
 
 
-def _clear(out: Path, name: str, report: bool = True) -> None:
+def clear_attempt(out: Path, name: str, report: bool = True) -> None:
     """Remove what an attempt at ``name`` left: its output, any scratch folder of the child, and its report."""
     for path in (out / name, *out.glob(f".repair-{name}-*"), *([out / f"{name}.report"] if report else [])):
         if path.is_dir() and not path.is_symlink():
@@ -255,13 +255,13 @@ class Runner:
         started = time.perf_counter()
         if entry.problem:
             return Outcome(entry.name, str(entry.path), "bad-input", None, 0.0, f"{entry.path}: {entry.problem}")
-        _clear(self.out, entry.name)
+        clear_attempt(self.out, entry.name)
         report = self.out / f"{entry.name}.report"
         report.mkdir(parents=True)
         log = report / "fix.log"
         env = {k: v for k, v in os.environ.items() if k not in _CHILD_ENV_DROP}
         env["TF_CPP_MIN_LOG_LEVEL"] = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")
-        env[ENV_DIE_WITH] = str(os.getpid())  # the child asks Linux to kill it when this driver dies (supervise.py)
+        env[ENV_DIE_WITH] = str(os.getpid())  # the child asks Linux to kill it when this driver dies (repair/core/crash.py)
         with log.open("wb") as fh:
             with self._lock:  # started under the lock: stop() kills every child, never one starting beside it
                 if self.stopping:
@@ -283,10 +283,10 @@ class Runner:
                     self._live.discard(proc)
         seconds = round(time.perf_counter() - started, 2)
         if self.stopping and (code is None or code < 0):  # killed as the batch stops: not an outcome, nothing kept
-            _clear(self.out, entry.name, report=False)
+            clear_attempt(self.out, entry.name, report=False)
             raise _Stopped(entry.name)
         if code is None:
-            _clear(self.out, entry.name, report=False)  # no half-written output or scratch; the log stays
+            clear_attempt(self.out, entry.name, report=False)  # no half-written output or scratch; the log stays
             return Outcome(entry.name, str(entry.path), "timeout", None, seconds, f"killed after {self.timeout:g}s")
         try:
             reported = json.loads((report / "report.json").read_text())

@@ -30,8 +30,8 @@ import libcst as cst
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from repair.findings import FindingKind
-from repair.safety import Safety
+from repair.core.findings import FindingKind
+from repair.core.safety import Safety
 
 # Spellings of one module under another name; matching happens on the canonical form.
 _CANONICAL_PREFIXES = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from repair.findings import FindingKind
+from repair.core.findings import FindingKind
 
 _FLEX_CODE = "ERROR_NEEDS_FLEX_OPS"
 _CUSTOM_CODE = "ERROR_NEEDS_CUSTOM_OPS"

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from repair.errors import BadInput
-from repair.safety import Safety
+from repair.core.errors import BadInput
+from repair.core.safety import Safety
 
 PLAN_VERSION = 1
 

@@ -81,8 +81,8 @@ class Finding:
     ``no_fix_reason`` saying why nothing in the catalog does.
 
     Every text field holds raw text, and may quote what the model chose (keys, node and op names,
-    converter messages): it is escaped where it reaches a medium (repair.text: the terminal in
-    repair.cli, markdown in repair.report), never here, so nothing is escaped twice; JSON keeps it verbatim.
+    converter messages): it is escaped where it reaches a medium (repair.core.text: the terminal in
+    repair.cli, markdown in repair.fix.report), never here, so nothing is escaped twice; JSON keeps it verbatim.
     """
 
     kind: FindingKind

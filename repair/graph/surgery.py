@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from repair.artifact import SERVING_DEFAULT
-from repair.model import Entry, Port, WorkingModel, load, reopen, serving_callable, tensor_spec
-from repair.tfenv import captured_stderr, tf
+from repair.model.artifact import SERVING_DEFAULT
+from repair.model.working import Entry, Port, WorkingModel, load, reopen, serving_callable, tensor_spec
+from repair.core.tfenv import captured_stderr, tf
 
 
 @dataclass
@@ -157,10 +157,11 @@ def splice(frozen: FrozenGraph, node_name: str, data_inputs: Sequence[str], buil
     for fn in sub.library.function:
         if fn.signature.name not in {f.signature.name for f in frozen.graph_def.library.function}:
             frozen.graph_def.library.function.add().CopyFrom(fn)
-    _replace(frozen, node_name, new_nodes, outputs)
+    replace_node(frozen, node_name, new_nodes, outputs)
 
 
-def _replace(frozen: FrozenGraph, node_name: str, new_nodes: list[Any], outputs: list[str]) -> None:
+def replace_node(frozen: FrozenGraph, node_name: str, new_nodes: list[Any], outputs: list[str]) -> None:
+    """Replace node ``node_name`` by ``new_nodes``: consumers of its output i read ``outputs[i]`` instead."""
     graph_def = frozen.graph_def
     kept = [n for n in graph_def.node if n.name != node_name]
     del graph_def.node[:]
