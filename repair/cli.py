@@ -13,7 +13,7 @@ import shlex
 import sys
 from pathlib import Path
 from collections.abc import Callable
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -24,6 +24,9 @@ from repair.core.errors import BadInput, ExitCode, RepairError, environment_prob
 from repair.core.options import IoHint, Options, Target, Tolerance
 from repair.core.request import parse_request
 from repair.core.text import terminal, terminal_block
+
+if TYPE_CHECKING:
+    from repair.fix.rewrite import Catalog
 
 app = typer.Typer(
     add_completion=False,
@@ -280,6 +283,19 @@ def _print_next(model: Path, findings, flags: list[str]) -> None:  # type: ignor
     out.print(f"{len(blockers)} blocking; next: {terminal(command)}", highlight=False)
 
 
+def _catalog(with_source: bool = False) -> Catalog:
+    """The one wiring of the composition root: the engine gets the catalogs from here and never imports them.
+    The source catalog (LibCST) is loaded only when ``fix --source`` offers source edits."""
+    from repair.fix.rewrite import Catalog
+    from rewrites import CATALOG
+
+    if not with_source:
+        return Catalog(CATALOG)
+    from rewrites.source import SOURCE_CATALOG
+
+    return Catalog(CATALOG, SOURCE_CATALOG)
+
+
 @app.command()
 def diagnose(
     model: Annotated[Path, typer.Argument(help="SavedModel directory, .keras/.h5 file or frozen GraphDef .pb.")],
@@ -307,7 +323,7 @@ def diagnose(
         options = _options(target, pin, sample, input_keys, rename, request, io_hint, signature, unsafe_load, seed, batch,
                            allow_side_effects=allow_side_effects)
         with err.status("diagnosing (loading TensorFlow, converting, checking parity)..."):
-            diag = run_diagnosis(model, options)
+            diag = run_diagnosis(model, options, _catalog())
         if as_json:
             print(json.dumps({"model": str(model), "findings": [f.to_json() for f in diag.findings],
                               "blocking": len(blocking(diag.findings))}, indent=2))
@@ -377,7 +393,6 @@ def fix(
 
     def body() -> int:
         from repair.core.decide import fingerprint, write_plan
-        from repair.fix.plan import consented
         from repair.fix.pipeline import run_fix
 
         if out_dir is None and plan_out is None:
@@ -393,14 +408,16 @@ def fix(
                                    batch, atol, rtol, allow_side_effects), convert_original=convert_original)
         for stale in clean_stale(out_dir.parent) if out_dir is not None else []:  # scratch of runs killed earlier
             err.print(f"removed stale scratch {terminal(stale.path)} left by a killed run (pid {stale.pid})", highlight=False)
+        catalog = _catalog(with_source=source is not None)
         decider: Decider = _decider(yes, unsafe_fixes, interactive, plan_in, "fix", lambda: fingerprint([model]),
-                                    consented(options))
+                                    catalog.consented(options))
         recorder = Recorder(decider)
         if interactive:  # a spinner would overwrite the questions
             err.print("diagnosing (loading TensorFlow, reading the model); questions follow...", highlight=False)
         status = err.status("repairing (diagnose, fix, export, convert, verify)...") if not interactive else nullcontext()
         with status:
-            result = run_fix(model, out_dir, options, force=force, decider=recorder, report_dir=report, source=source)
+            result = run_fix(model, out_dir, options, catalog, force=force, decider=recorder, report_dir=report,
+                             source=source)
         if plan_out is not None:
             write_plan(plan_out, "fix", [str(model)], fingerprint([model]), recorder.entries)
         out.print(f"[bold]{terminal(model)}[/]: {len(result.original.findings)} finding(s) before", highlight=False)
@@ -416,7 +433,7 @@ def fix(
             out.print("findings after:", highlight=False)
             _print_findings(result.final.findings, out)
         colour = "green" if result.exit_code is ExitCode.OK else "red"
-        out.print(f"[bold {colour}]{result.status}[/]: {terminal(result.message)}", highlight=False)
+        out.print(f"[bold {colour}]{result.status.value}[/]: {terminal(result.message)}", highlight=False)
         for edit in result.source_edits:
             mark = "[green]accepted[/]" if edit["decision"] == "accept" else "[yellow]not accepted[/]"
             out.print(f"  source {mark} {terminal(edit['location'])} {terminal(edit['rewrite'])}: {terminal(edit['title'])}", highlight=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["BY_ID", "CATALOG", "answering"]
+__all__ = ["BY_ID", "CATALOG"]
 
 
 def __getattr__(name: str) -> Any:

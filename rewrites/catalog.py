@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from repair.core.findings import FindingKind
 from repair.fix.rewrite import Rewrite
 from rewrites.add_serving_default import AddServingDefault
 from rewrites.build_tf1_signature import BuildTf1Signature
@@ -49,9 +48,4 @@ CATALOG: tuple[Rewrite, ...] = (
 BY_ID: dict[str, Rewrite] = {r.id: r for r in CATALOG}
 
 
-def answering(kind: FindingKind) -> list[Rewrite]:
-    """The rewrites that answer a finding kind, in catalog order."""
-    return [r for r in CATALOG if kind in r.answers]
-
-
-__all__ = ["BY_ID", "CATALOG", "answering"]
+__all__ = ["BY_ID", "CATALOG"]

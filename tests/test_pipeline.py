@@ -11,8 +11,13 @@ from repair.core.errors import ExitCode
 from repair.core.options import Options
 from repair.fix.pipeline import run_fix
 from repair.core.decide import Decision, Proposal
-from repair.fix.plan import Outcome
+from repair.fix.result import FixOutcome, RunStatus
+from repair.fix.rewrite import Catalog
+from rewrites import CATALOG as MODEL_REWRITES
+
 from tests.conftest import Corpus, tree_digest
+
+CATALOG = Catalog(MODEL_REWRITES)  # the CLI's wiring, without the source catalog
 
 pytestmark = pytest.mark.slow
 
@@ -24,9 +29,9 @@ def reject_all(proposal: Proposal) -> Decision:
 def test_rejected_fix_publishes_nothing(corpus: Corpus, tmp_path: Path) -> None:
     src = corpus.artifact("tags/train_tag")
     before = tree_digest(src)
-    result = run_fix(src, tmp_path / "out", Options(), decider=reject_all, report_dir=tmp_path / "rep")
+    result = run_fix(src, tmp_path / "out", Options(), CATALOG, decider=reject_all, report_dir=tmp_path / "rep")
     assert result.exit_code is ExitCode.FINDINGS_REMAIN
-    assert [(r.rewrite_id, r.outcome) for r in result.fixes] == [("retag_serve", Outcome.REJECTED)]
+    assert [(r.rewrite_id, r.outcome) for r in result.fixes] == [("retag_serve", FixOutcome.REJECTED)]
     assert "not accepted" in result.message
     assert not (tmp_path / "out").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]
@@ -34,7 +39,7 @@ def test_rejected_fix_publishes_nothing(corpus: Corpus, tmp_path: Path) -> None:
 
 
 def test_report_shows_the_silent_garbage_repair(corpus: Corpus, tmp_path: Path) -> None:
-    result = run_fix(corpus.artifact("keras/keras3_saved_model_save"), tmp_path / "out", Options(convert_original=True))
+    result = run_fix(corpus.artifact("keras/keras3_saved_model_save"), tmp_path / "out", Options(convert_original=True), CATALOG)
     assert result.exit_code is ExitCode.OK
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     delta = report["op_delta"]
@@ -54,7 +59,7 @@ def test_report_shows_the_silent_garbage_repair(corpus: Corpus, tmp_path: Path) 
 
 def test_static_findings_decide_the_fix_without_converting_the_original(corpus: Corpus, tmp_path: Path) -> None:
     """The unbound variables are read off the protos: the original is never converted, the result is, once."""
-    result = run_fix(corpus.artifact("keras/keras3_saved_model_save"), tmp_path / "out", Options())
+    result = run_fix(corpus.artifact("keras/keras3_saved_model_save"), tmp_path / "out", Options(), CATALOG)
     assert result.exit_code is ExitCode.OK
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     before, after = report["before"], report["after"]
@@ -70,7 +75,7 @@ def test_static_findings_decide_the_fix_without_converting_the_original(corpus: 
 
 def test_declined_static_fix_still_gets_a_full_diagnosis(corpus: Corpus, tmp_path: Path) -> None:
     """Rejecting the static fix must not skip the conversion: the final diagnosis converts the model as it is."""
-    result = run_fix(corpus.artifact("keras/keras3_saved_model_save"), tmp_path / "out", Options(),
+    result = run_fix(corpus.artifact("keras/keras3_saved_model_save"), tmp_path / "out", Options(), CATALOG,
                      decider=reject_all, report_dir=tmp_path / "rep")
     assert result.exit_code is ExitCode.FINDINGS_REMAIN
     assert result.original.static_only and result.final is not None and not result.final.static_only
@@ -81,7 +86,7 @@ def test_declined_static_fix_still_gets_a_full_diagnosis(corpus: Corpus, tmp_pat
 
 def test_renamed_contract_in_report(corpus: Corpus, tmp_path: Path) -> None:
     options = Options(renames={"input_features": "features", "scores": "probabilities"})
-    result = run_fix(corpus.artifact("serving/key_mismatch"), tmp_path / "out", options)
+    result = run_fix(corpus.artifact("serving/key_mismatch"), tmp_path / "out", options, CATALOG)
     assert result.exit_code is ExitCode.OK
     fix = result.fixes[-1]
     assert fix.rewrite_id == "rename_serving_keys"
@@ -102,14 +107,14 @@ def test_a_failed_fix_for_a_warning_is_not_reported_as_success(corpus: Corpus, t
 
     monkeypatch.setattr(StripPruningWrappers, "apply", broken)
     src = corpus.artifact("pruning/unstripped")
-    result = run_fix(src, tmp_path / "out", Options(), report_dir=tmp_path / "rep")
-    assert result.exit_code is ExitCode.FINDINGS_REMAIN and result.status == "refused"
-    assert [(r.rewrite_id, r.outcome) for r in result.fixes] == [("strip_pruning_wrappers", Outcome.FAILED)]
+    result = run_fix(src, tmp_path / "out", Options(), CATALOG, report_dir=tmp_path / "rep")
+    assert result.exit_code is ExitCode.FINDINGS_REMAIN and result.status is RunStatus.REFUSED
+    assert [(r.rewrite_id, r.outcome) for r in result.fixes] == [("strip_pruning_wrappers", FixOutcome.FAILED)]
     assert "strip_pruning_wrappers failed: AttributeError" in result.message and "decline this fix" in result.message
     assert not (tmp_path / "out").exists()
 
     def decline_strip(proposal: Proposal) -> Decision:
         return Decision.REJECT if proposal.rewrite_id == "strip_pruning_wrappers" else Decision.ACCEPT
 
-    declined = run_fix(src, tmp_path / "out2", Options(), decider=decline_strip)
+    declined = run_fix(src, tmp_path / "out2", Options(), CATALOG, decider=decline_strip)
     assert declined.exit_code is ExitCode.OK and (tmp_path / "out2" / "saved_model.pb").is_file()

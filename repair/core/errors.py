@@ -1,6 +1,6 @@
 """Whole-run failures and the documented exit codes.
 
-Per-fix outcomes are values (see ``plan.Outcome``); exceptions are only for a run that cannot go
+Per-fix outcomes are values (see ``repair.fix.result.FixOutcome``); exceptions are only for a run that cannot go
 on. Each carries the one line the CLI prints and the exit code it maps to.
 """
 

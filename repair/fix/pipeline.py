@@ -1,8 +1,9 @@
-"""The one place that knows the order: load -> diagnose -> plan -> decide -> apply -> export -> verify -> report -> publish.
+"""The one place that knows the order: open -> diagnose -> plan -> decide -> apply -> export -> verify -> report -> publish.
 
-All work happens in a scratch directory beside ``--out`` (same filesystem, so publishing is one
-``os.rename``). The user's input is only ever read. Nothing appears at ``--out`` unless the
-verification gate passed.
+``run_fix`` is that order, one named stage per step over one ``FixRun`` (the run's inputs and what the stages
+learn). All work happens in a scratch directory beside ``--out`` (same filesystem, so publishing is one
+``os.rename``). The user's input is only ever read. Nothing appears at ``--out`` unless the verification gate passed.
+The catalogs are passed in (``Catalog``): the engine never imports them.
 """
 
 from __future__ import annotations
@@ -14,57 +15,28 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from repair.model.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, detect_kind
-from repair.fix.diagnose import Diagnosis, Reference, diagnose, make_feeds, tf_parity
-from repair.model.effects import refusal as side_effects_refusal
+from repair.core.crash import note_scratch
+from repair.core.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, why_not, why_yes
 from repair.core.errors import BadInput, ExitCode, RepairError, environment_problem
 from repair.core.findings import Finding, FindingKind, blocking
-from repair.model.working import Entry, WorkingModel, forget, open_file_artifact, open_saved_model, pin_conflict, reopen, save_serving
 from repair.core.options import Options, Tolerance
-from repair.model.parity import Parity, check_sample, compare
 from repair.core.publish import check_out_beside, make_scratch, publish, tf_safe
-from repair.core.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, why_not, why_yes
-from repair.fix.plan import FixRecord, Outcome, ProposedFix, annotate, consented, proposals
-from repair.fix.rewrite import Applied
 from repair.core.safety import Safety
-from repair.core.crash import note_scratch
-from repair.fix.rewrite import RewriteFailed
+from repair.fix.diagnose import Diagnosis, Reference, diagnose, make_feeds, tf_parity
+from repair.fix.plan import ProposedFix, annotate, proposals
+from repair.fix.report import write_reports
+from repair.fix.result import FixOutcome, FixRecord, GateCheck, Row, RunResult, RunStatus
+from repair.fix.rewrite import Applied, Catalog, RewriteFailed
+from repair.model.artifact import SERVING_DEFAULT, ArtifactKind, detect_kind
+from repair.model.effects import refusal as side_effects_refusal
+from repair.model.parity import Parity, check_sample, compare
+from repair.model.working import (Entry, WorkingModel, forget, open_file_artifact, open_saved_model, pin_conflict, reopen,
+                                  save_serving)
 
 if TYPE_CHECKING:
     from repair.source.codemod import SourceOffers
 
 MAX_ROUNDS = 4
-
-
-@dataclass(frozen=True)
-class GateCheck:
-    name: str
-    ok: bool
-    detail: str
-
-
-@dataclass
-class RunResult:
-    """Everything a report needs about one run."""
-
-    input: Path
-    out: Path | None
-    options: Options
-    status: str  # repaired | nothing-to-fix | refused | verification-failed
-    exit_code: ExitCode
-    message: str
-    original: Diagnosis
-    final: Diagnosis | None
-    fixes: list[FixRecord] = field(default_factory=list)
-    gate: list[GateCheck] = field(default_factory=list)
-    tf_parity: Parity | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-    input_bytes: int = 0
-    output_bytes: int = 0
-    reference: str = ""  # what parity compared against
-    source_edits: list[dict[str, str]] = field(default_factory=list)  # --source: each offered edit and its decision
-    source_patch_text: str = ""  # the accepted source edits as one unified diff
-    source_patch: Path | None = None  # where that diff was written
 
 
 def open_model(path: Path) -> WorkingModel:
@@ -115,7 +87,7 @@ def validate_flags(model: WorkingModel, options: Options) -> None:
                            f"(inputs: {', '.join(p.name for p in model.entry.inputs)}; outputs: {', '.join(p.name for p in model.entry.outputs)})")
 
 
-def run_diagnosis(path: Path, options: Options) -> Diagnosis:
+def run_diagnosis(path: Path, options: Options, catalog: Catalog) -> Diagnosis:
     """``repair diagnose``: findings with the fix that answers each (or why none does).
 
     A Keras file or frozen graph is turned into a temporary SavedModel first, so that what would fail after the
@@ -125,13 +97,13 @@ def run_diagnosis(path: Path, options: Options) -> Diagnosis:
     validate_flags(model, options)
     sample_checked = validate_sample(model, options)
     diag = diagnose(model, options)
-    diag.findings = annotate(diag.findings, model, options)
+    diag.findings = annotate(diag.findings, model, options, catalog)
     if diag.has(FindingKind.SIDE_EFFECTS):  # trying a fix or exporting would load and run the model's graphs
         return diag
     if model.info is not None:
-        diag.findings = _tried(diag.findings, model, options)
+        diag.findings = _tried(diag.findings, model, options, catalog)
         return diag
-    todo = proposals(diag.findings, set())
+    todo = proposals(diag.findings, set(), catalog)
     if not todo:
         return diag
     with tempfile.TemporaryDirectory(prefix=".repair-diagnose-") as tmp:
@@ -146,25 +118,25 @@ def run_diagnosis(path: Path, options: Options) -> Diagnosis:
         if not sample_checked:
             validate_sample(exported, options)
         inner = diagnose(exported, options)
-        inner.findings = diag.findings + _tried(annotate(inner.findings, exported, options), exported, options)
+        inner.findings = diag.findings + _tried(annotate(inner.findings, exported, options, catalog), exported, options,
+                                              catalog)
         inner.model = model
         forget(Path(tmp))
         return inner
 
 
-def _tried(findings: list[Finding], model: WorkingModel, options: Options) -> list[Finding]:
+def _tried(findings: list[Finding], model: WorkingModel, options: Options, catalog: Catalog) -> list[Finding]:
     """Diagnose announces a graph-surgery fix only after applying it in scratch: one that declines loses its
     ``fix`` and says why instead (`repair fix` would decline the same way)."""
-    from rewrites import BY_ID
-
-    tried = [f for f in findings if f.fix and BY_ID[f.fix].tried_in_diagnose]
+    tried = [f for f in findings if f.fix and catalog[f.fix].tried_in_diagnose]
     if not tried:
         return findings
     verdicts: dict[str, str | None] = {}
     with tempfile.TemporaryDirectory(prefix=".repair-diagnose-try-") as tmp:
         note_scratch(Path(tmp))
         for n, finding in enumerate(tried):
-            rewrite = BY_ID[finding.fix]  # type: ignore[index]
+            assert finding.fix is not None
+            rewrite = catalog[finding.fix]
             key = f"{rewrite.id}:{finding.id}"
             if key in verdicts:
                 continue
@@ -187,7 +159,7 @@ def _tried(findings: list[Finding], model: WorkingModel, options: Options) -> li
     return out
 
 
-def _signature_rows(entry: Entry | None) -> tuple[tuple[str, str, str, str], ...]:
+def _signature_rows(entry: Entry | None) -> tuple[Row, ...]:
     if entry is None:
         return ()
     return tuple(("input", p.name, p.dtype, p.shape_text()) for p in entry.inputs) + tuple(
@@ -263,203 +235,280 @@ def _gate(final: Diagnosis, fixed: Parity | None, claimed: dict[str, set[str]] |
     return checks
 
 
-def run_fix(src: Path, out: Path | None, options: Options, *, force: bool = False, decider: Decider | None = None,
-            report_dir: Path | None = None, source: Path | None = None) -> RunResult:
+@dataclass
+class FixRun:
+    """One ``repair fix`` run: what it was asked (the first block) and what its stages learn (the second)."""
+
+    src: Path
+    out: Path | None
+    options: Options  # widened by a fix whose original computes at lower precision (see _apply)
+    catalog: Catalog
+    decider: Decider
+    scratch: Path
+    report_dir: Path | None
+    source: Path | None  # the Python that built the model: its matching edits are offered beside the model fixes
+    force: bool
+    started: float
+    original: WorkingModel
+    timings: dict[str, float]  # stage seconds outside the diagnoses, for the report
+
+    model: WorkingModel = field(init=False)  # the model as the fixes so far left it
+    reference: Reference | None = None  # what parity compares against: the original, or the first serving entry
+    offers: SourceOffers | None = None
+    first: Diagnosis | None = None  # the original's diagnosis
+    diag: Diagnosis | None = None  # the latest diagnosis: of the output, once the rounds end
+    records: list[FixRecord] = field(default_factory=list)
+    claimed: dict[str, set[str]] = field(default_factory=dict)  # applied fix -> findings it answered (gate re-checks)
+    widened_by: str = ""  # the fix whose lower-precision original widened the parity tolerance, if any
+    crashed: set[str] = field(default_factory=set)  # fixes that raised something other than RewriteFailed
+    done: set[str] = field(default_factory=set)  # fixes already proposed
+    step: int = 0  # numbers the scratch directories
+    export_error: str = ""
+
+    def __post_init__(self) -> None:
+        self.model = self.original
+        if self.original.entry is not None and self.original.info is not None:
+            self.reference = Reference(self.original)
+
+
+def run_fix(src: Path, out: Path | None, options: Options, catalog: Catalog, *, force: bool = False,
+            decider: Decider | None = None, report_dir: Path | None = None, source: Path | None = None) -> RunResult:
     """``repair fix``: repair, verify, report and publish, or explain why not.
 
     ``out`` None runs everything but publishes nothing (``--plan-out`` alone: propose and decide only).
     ``source`` is the Python that built the model: matching source edits are offered beside the model fixes.
     """
-    from repair.fix.report import write_reports  # report formatting is only needed here
-
     started = time.perf_counter()
-    decider = decider or AutoDecider(consented=consented(options))
+    decider = decider or AutoDecider(consented=catalog.consented(options))
     model = open_model(tf_safe(src))  # TensorFlow cannot open a path that is not UTF-8: an alias of it
-    refusal = side_effects_refusal(model.path, model.kind, options.allow_side_effects)
-    if refusal is not None:  # before anything loads or runs the model: its graphs reach outside it (file I/O, py_func)
-        if out is not None:
-            _check_paths(src, out, force)
-        diag = _annotated(model, options, None)  # static findings and SIDE_EFFECTS; converted only when measured safe
-        _finish(RunResult(src, None, options, "refused", ExitCode.FINDINGS_REMAIN, str(refusal), diag, diag,
-                          input_bytes=_dir_bytes(src)), None, report_dir, started, write_reports)
-        raise refusal
-    timings = {"open": time.perf_counter() - started}  # stage seconds outside the diagnoses, for the report
+    _refuse_side_effects(src, out, model, options, catalog, force, report_dir, started)
+    timings = {"open": time.perf_counter() - started}
     if out is not None:
         _check_paths(src, out, force)
         scratch = make_scratch(out)  # beside --out, its owner in its name (repair.core.publish)
     else:
         scratch = Path(tempfile.mkdtemp(prefix=".repair-plan-"))
     note_scratch(scratch)  # a supervisor removes it if the converter kills this process
+    run = FixRun(src, out, options, catalog, decider, tf_safe(scratch), report_dir, source, force, started, model,
+                 timings)
     try:
-        return _run(src, out, model, options, decider, tf_safe(scratch), report_dir, started, write_reports, source,
-                    timings, force)
+        _repair(run)  # rounds of diagnose -> plan -> decide -> apply -> export
+        result = _verify(run)  # the output's diagnosis, what stays unfixed, TF parity, the gate
+        if result.status in (RunStatus.REFUSED, RunStatus.VERIFICATION_FAILED):
+            return _finish(result, None, report_dir, started)
+        return _publish(run, result)  # reports, then one rename to --out
     finally:
         forget(scratch)
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _source_offers(source: Path, diag: Diagnosis, options: Options) -> SourceOffers:
+def _refuse_side_effects(src: Path, out: Path | None, model: WorkingModel, options: Options, catalog: Catalog,
+                         force: bool, report_dir: Path | None, started: float) -> None:
+    """Before anything loads or runs the model: a graph that reaches outside it (file I/O, py_func) is refused."""
+    refusal = side_effects_refusal(model.path, model.kind, options.allow_side_effects)
+    if refusal is None:
+        return
+    if out is not None:
+        _check_paths(src, out, force)
+    diag = _annotated(model, options, None, catalog)  # static findings and SIDE_EFFECTS; converted only when safe
+    _finish(RunResult(src, None, options, RunStatus.REFUSED, ExitCode.FINDINGS_REMAIN, str(refusal), diag, diag,
+                      input_bytes=_dir_bytes(src)), None, report_dir, started)
+    raise refusal
+
+
+def _source_offers(source: Path, diag: Diagnosis, options: Options, catalog: Catalog) -> SourceOffers:
     """Source edits for the first diagnosis's findings, located ones (the converter's file:line) first."""
     from repair.source.codemod import SourceOffers  # LibCST: only imported when --source asks for it
     from repair.source.rewrite import SourceOptions
-    from rewrites.source import SOURCE_CATALOG
 
     kinds = {f.kind for f in diag.findings}
-    rewrites = [r for r in SOURCE_CATALOG if r.answers & kinds]
+    rewrites = [r for r in catalog.source if r.answers & kinds]
     locations = diag.conversion.locations if diag.conversion is not None else frozenset()
     return SourceOffers(source, rewrites, SourceOptions(pins=options.pins, renames=options.renames), locations)
 
 
-def _run(src, out, model, options, decider, scratch, report_dir, started, write_reports, source, timings, force=False) -> RunResult:  # type: ignore[no-untyped-def]
-    original_model = model
-    offers: SourceOffers | None = None
-    reference = Reference(model) if model.entry is not None and model.info is not None else None
-    records: list[FixRecord] = []
-    claimed: dict[str, set[str]] = {}  # applied fix -> the findings it answered (the gate re-checks them)
-    widened_by = ""  # the fix whose lower-precision original widened the parity tolerance, if any
-    crashed: set[str] = set()  # fixes that raised something other than RewriteFailed
-    done: set[str] = set()
-    first: Diagnosis | None = None
-    diag: Diagnosis | None = None
-    step = 0
-    export_error = ""
-    # Static first: when the protos alone call for fixes, apply them before converting anything; the next round
-    # converts the result (once). --source needs the original's conversion (its error locations), and
-    # --convert-original asks for it (the report's op delta and "before" parity).
-    quick = source is None and not options.convert_original
+def _repair(run: FixRun) -> None:
+    """Rounds of diagnose -> plan -> decide -> apply -> export until nothing new is proposed (at most MAX_ROUNDS);
+    leaves the output's diagnosis in ``run.diag``.
+
+    Static first: when the protos alone call for fixes, they are applied before converting anything; the next round
+    converts the result (once). --source needs the original's conversion (its error locations), and
+    --convert-original asks for it (the report's op delta and "before" parity).
+    """
+    quick = run.source is None and not run.options.convert_original
     sample_checked = False
     for _ in range(MAX_ROUNDS):
-        validate_flags(model, options)
-        sample_checked = sample_checked or validate_sample(model, options)
-        diag, todo = _diagnose_round(model, options, reference, done, quick)
-        first = first or diag
-        if source is not None and offers is None:
-            offers = _source_offers(source, first, options)
+        validate_flags(run.model, run.options)
+        sample_checked = sample_checked or validate_sample(run.model, run.options)
+        diag, todo = _diagnose_round(run, quick)
+        run.diag = diag
+        run.first = run.first or diag
+        if run.source is not None and run.offers is None:
+            run.offers = _source_offers(run.source, run.first, run.options, run.catalog)
         if not todo:
             break
         changed = False
         for proposal in todo:
-            done.add(proposal.rewrite.id)
-            before = _signature_rows(model.entry)
-            step += 1
-            attempt = _Attempt(proposal, model, options, scratch / f"{step:02d}-{proposal.rewrite.id}", reference)
-            question = attempt.question(src)
-            decision = decider(question)
-            if offers is not None:
-                offers.offer(decider, proposal.finding.id)  # the source edit for the same finding, beside the model fix
-            if decision is Decision.REJECT:
-                records.append(FixRecord(proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.REJECTED,
-                                         "not accepted: " + why_not(decider, question)))
-                continue
-            try:
-                applied = attempt.result()
-            except RepairError:
-                raise  # bad flags for this model: the whole run stops with its one line
-            except Exception as exc:  # RewriteFailed, or TensorFlow refusing this model: the fix failed, say why
-                if (problem := environment_problem(exc, f"{proposal.rewrite.id} writing in {scratch.parent}")) is not None:
-                    raise problem from None  # a full disk is not a fix that failed: exit 2, nothing published
-                records.append(FixRecord(proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.FAILED,
-                                         _one_line(exc), attempt.seconds))
-                if not isinstance(exc, RewriteFailed):
-                    crashed.add(proposal.rewrite.id)
-                continue
-            model, changed = applied.model, True
-            if applied.tolerance_floor is not None:
-                options, widened_by = _widened(options, applied.tolerance_floor), proposal.rewrite.id
-            answered = {f.id for f in diag.findings if f.fix == proposal.rewrite.id} | {proposal.finding.id}
-            claimed.setdefault(proposal.rewrite.id, set()).update(
-                answered - {k.value for k in applied.partly})
-            if applied.reference_adapter is not None and reference is not None:
-                reference = Reference(reference.model, applied.reference_adapter)
-            elif applied.rebase_reference or reference is None:
-                reference = Reference(model)
-            records.append(FixRecord(
-                proposal.rewrite.id, proposal.finding.id, proposal.safety.value, Outcome.APPLIED, applied.summary,
-                attempt.seconds, before, _signature_rows(model.entry), tuple((applied.op_delta or {}).items()),
-                why_yes(decider, question),
-            ))
+            changed = _decide_and_apply(run, proposal, diag) or changed
         if not changed:
             if diag.static_only:
                 continue  # the static fixes were all declined: what else is wrong needs the conversion
             break  # everything proposed was rejected or failed: the diagnosis above still describes the model
-        if model.reexport:
-            step += 1
-            try:
-                t0 = time.perf_counter()
-                model = _export(model, scratch / f"{step:02d}-export")
-                timings["export"] = timings.get("export", 0.0) + time.perf_counter() - t0
-            except Exception as exc:  # tf.saved_model.save refusing the wrapper: nothing to verify
-                if (problem := environment_problem(exc, f"exporting the repaired model in {scratch.parent}")) is not None:
-                    raise problem from None
-                export_error = _one_line(exc)
-                break
+        if run.model.reexport and not _export_stage(run):
+            break
     else:
-        diag = _annotated(model, options, reference)
-    assert first is not None and diag is not None
-    if diag.static_only and not export_error:  # the loop ended on a static round: verify what it produced
-        diag = _annotated(model, options, reference)
+        run.diag = _annotated(run.model, run.options, run.reference, run.catalog)
+    assert run.diag is not None
+    if run.diag.static_only and not run.export_error:  # the loop ended on a static round: verify what it produced
+        run.diag = _annotated(run.model, run.options, run.reference, run.catalog)
 
-    if widened_by:
+
+def _diagnose_round(run: FixRun, quick: bool) -> tuple[Diagnosis, list[ProposedFix]]:
+    """One round's diagnosis and the fixes it proposes: static only when that already proposes fixes."""
+    if quick:
+        diag = _annotated(run.model, run.options, run.reference, run.catalog, static_only=True)
+        todo = proposals(diag.findings, run.done, run.catalog)
+        if todo:
+            return diag, todo
+    diag = _annotated(run.model, run.options, run.reference, run.catalog)
+    return diag, proposals(diag.findings, run.done, run.catalog)
+
+
+def _decide_and_apply(run: FixRun, proposal: ProposedFix, diag: Diagnosis) -> bool:
+    """Ask the decider about one proposed fix and apply it if accepted; returns whether the model changed."""
+    rewrite = proposal.rewrite
+    run.done.add(rewrite.id)
+    before = _signature_rows(run.model.entry)
+    run.step += 1
+    attempt = _Attempt(proposal, run.model, run.options, run.scratch / f"{run.step:02d}-{rewrite.id}", run.reference)
+    question = attempt.question(run.src)
+    decision = run.decider(question)
+    if run.offers is not None:
+        run.offers.offer(run.decider, proposal.finding.id)  # the source edit for the same finding, beside the model fix
+    if decision is Decision.REJECT:
+        run.records.append(FixRecord(rewrite.id, proposal.finding.id, proposal.safety.value, FixOutcome.REJECTED,
+                                     "not accepted: " + why_not(run.decider, question)))
+        return False
+    try:
+        applied = attempt.result()
+    except RepairError:
+        raise  # bad flags for this model: the whole run stops with its one line
+    except Exception as exc:  # RewriteFailed, or TensorFlow refusing this model: the fix failed, say why
+        if (problem := environment_problem(exc, f"{rewrite.id} writing in {run.scratch.parent}")) is not None:
+            raise problem from None  # a full disk is not a fix that failed: exit 2, nothing published
+        run.records.append(FixRecord(rewrite.id, proposal.finding.id, proposal.safety.value, FixOutcome.FAILED,
+                                     _one_line(exc), attempt.seconds))
+        if not isinstance(exc, RewriteFailed):
+            run.crashed.add(rewrite.id)
+        return False
+    run.model = applied.model
+    if applied.tolerance_floor is not None:
+        run.options, run.widened_by = _widened(run.options, applied.tolerance_floor), rewrite.id
+    answered = {f.id for f in diag.findings if f.fix == rewrite.id} | {proposal.finding.id}
+    run.claimed.setdefault(rewrite.id, set()).update(answered - {k.value for k in applied.partly})
+    if applied.reference_adapter is not None and run.reference is not None:
+        run.reference = Reference(run.reference.model, applied.reference_adapter)
+    elif applied.rebase_reference or run.reference is None:
+        run.reference = Reference(run.model)
+    run.records.append(FixRecord(
+        rewrite.id, proposal.finding.id, proposal.safety.value, FixOutcome.APPLIED, applied.summary,
+        attempt.seconds, before, _signature_rows(run.model.entry), tuple((applied.op_delta or {}).items()),
+        why_yes(run.decider, question),
+    ))
+    return True
+
+
+def _export_stage(run: FixRun) -> bool:
+    """Save the pending serving entry and reopen it; False (with ``run.export_error``) when TensorFlow refuses."""
+    run.step += 1
+    try:
+        t0 = time.perf_counter()
+        run.model = _export(run.model, run.scratch / f"{run.step:02d}-export")
+        run.timings["export"] = run.timings.get("export", 0.0) + time.perf_counter() - t0
+    except Exception as exc:  # tf.saved_model.save refusing the wrapper: nothing to verify
+        if (problem := environment_problem(exc, f"exporting the repaired model in {run.scratch.parent}")) is not None:
+            raise problem from None
+        run.export_error = _one_line(exc)
+        return False
+    return True
+
+
+def _verify(run: FixRun) -> RunResult:
+    """The verdict on the output: refused (a blocking finding left unfixed), verification-failed (the gate), or
+    repaired / nothing-to-fix with the proof each verified fix ran on."""
+    diag, first, options, records = run.diag, run.first, run.options, run.records
+    assert first is not None and diag is not None
+    if run.widened_by:
         records = [replace(r, why=f"{r.why}; parity tolerance widened to the original's own precision "
                                   f"(atol {options.tolerance.atol:g}, rtol {options.tolerance.rtol:g})")
-                   if r.rewrite_id == widened_by and r.outcome is Outcome.APPLIED else r for r in records]
-    result = RunResult(src, None, options, "", ExitCode.OK, "", first, diag, records,
-                       input_bytes=_dir_bytes(src), reference=reference.describe() if reference else "the model itself",
-                       timings=timings)
-    if offers is not None:
-        offers.offer(decider)  # what no model fix answered (a signature never traced, a py_function)
-        result.source_edits, result.source_patch_text = offers.records, offers.patch()
-    if export_error:
-        result.status, result.exit_code = "verification-failed", ExitCode.VERIFICATION_FAILED
-        result.message = f"exporting the repaired model failed: {export_error}"
-        return _finish(result, None, report_dir, started, write_reports)
-    not_applied = {r.rewrite_id for r in records if r.outcome is not Outcome.APPLIED}
+                   if r.rewrite_id == run.widened_by and r.outcome is FixOutcome.APPLIED else r for r in records]
+    result = RunResult(run.src, None, options, RunStatus.REPAIRED, ExitCode.OK, "", first, diag, records,
+                       input_bytes=_dir_bytes(run.src),
+                       reference=run.reference.describe() if run.reference else "the model itself",
+                       timings=run.timings)
+    if run.offers is not None:
+        run.offers.offer(run.decider)  # what no model fix answered (a signature never traced, a py_function)
+        result.source_edits, result.source_patch_text = run.offers.records, run.offers.patch()
+    if run.export_error:
+        result.status, result.exit_code = RunStatus.VERIFICATION_FAILED, ExitCode.VERIFICATION_FAILED
+        result.message = f"exporting the repaired model failed: {run.export_error}"
+        return result
+    not_applied = {r.rewrite_id for r in records if r.outcome is not FixOutcome.APPLIED}
     # A blocking finding left unfixed stops the run. So does any finding whose accepted fix crashed (an error the
     # rewrite did not foresee, a warning's included): publishing "nothing to fix" would hide it. A fix that declined
     # with a reason (RewriteFailed: "the trip count depends on the input") leaves a warning as it is, and says so.
     stops = blocking(diag.findings)
-    refused = [f for f in diag.findings if (f in stops and (not f.fix or f.fix in not_applied)) or f.fix in crashed]
+    refused = [f for f in diag.findings
+               if (f in stops and (not f.fix or f.fix in not_applied)) or f.fix in run.crashed]
     if refused:
-        result.status, result.exit_code = "refused", ExitCode.FINDINGS_REMAIN
+        result.status, result.exit_code = RunStatus.REFUSED, ExitCode.FINDINGS_REMAIN
         result.message = "cannot repair: " + "; ".join(f"{f.id}: {_why_not(f, records)}" for f in refused)
-        return _finish(result, None, report_dir, started, write_reports)
+        return result
 
-    if reference is not None and diag.parity is not None and diag.model is not reference.model:
+    if run.reference is not None and diag.parity is not None and diag.model is not run.reference.model:
         t0 = time.perf_counter()
         result.tf_parity = tf_parity(diag, options)
         result.timings["tf_parity"] = time.perf_counter() - t0
-    result.gate = _gate(diag, result.tf_parity, claimed)
+    result.gate = _gate(diag, result.tf_parity, run.claimed)
     if not all(c.ok for c in result.gate):
         failed = [c for c in result.gate if not c.ok]
-        result.status, result.exit_code = "verification-failed", ExitCode.VERIFICATION_FAILED
+        result.status, result.exit_code = RunStatus.VERIFICATION_FAILED, ExitCode.VERIFICATION_FAILED
         result.message = "verification failed: " + "; ".join(f"{c.name}: {c.detail}" for c in failed)
-        return _finish(result, None, report_dir, started, write_reports)
+        return result
 
     proof = _proof(diag, result.tf_parity)
-    result.fixes = [replace(r, why=f"{r.why}; {proof}") if r.outcome is Outcome.APPLIED and r.safety == Safety.VERIFIED.value
-                    else r for r in result.fixes]
-    final_dir = diag.model.path
-    if final_dir == original_model.path:  # nothing needed changing: publish a verified copy
-        final_dir = scratch / "final"
-        shutil.copytree(src, final_dir)
-    assert diag.conversion is not None and diag.conversion.tflite is not None
-    (final_dir / "model.tflite").write_bytes(diag.conversion.tflite)
-    result.output_bytes = _dir_bytes(final_dir)
-    applied = [r for r in records if r.outcome is Outcome.APPLIED]
-    result.status = "repaired" if applied else "nothing-to-fix"
-    skipped = [f"{r.rewrite_id} ({r.outcome.value}: {r.summary})" for r in records if r.outcome is not Outcome.APPLIED]
-    result.message = f"repaired with {len(applied)} fix(es), verified" if applied else "nothing to fix; verified copy written"
+    result.fixes = [replace(r, why=f"{r.why}; {proof}")
+                    if r.outcome is FixOutcome.APPLIED and r.safety == Safety.VERIFIED.value else r
+                    for r in result.fixes]
+    applied = [r for r in records if r.outcome is FixOutcome.APPLIED]
+    result.status = RunStatus.REPAIRED if applied else RunStatus.NOTHING_TO_FIX
+    skipped = [f"{r.rewrite_id} ({r.outcome.value}: {r.summary})" for r in records if r.outcome is not FixOutcome.APPLIED]
+    result.message = (f"repaired with {len(applied)} fix(es), verified" if applied
+                      else "nothing to fix; verified copy written")
     if skipped:
         result.message += "; not applied: " + "; ".join(skipped)
-    if out is None:  # --plan-out alone: decided and verified, nothing published
+    return result
+
+
+def _publish(run: FixRun, result: RunResult) -> RunResult:
+    """Write the .tflite and the reports into the verified output, then publish it at --out by one rename."""
+    diag = result.final
+    assert diag is not None and diag.conversion is not None and diag.conversion.tflite is not None
+    final_dir = diag.model.path
+    if final_dir == run.original.path:  # nothing needed changing: publish a verified copy
+        final_dir = run.scratch / "final"
+        shutil.copytree(run.src, final_dir)
+    (final_dir / "model.tflite").write_bytes(diag.conversion.tflite)
+    result.output_bytes = _dir_bytes(final_dir)
+    if run.out is None:  # --plan-out alone: decided and verified, nothing published
         result.message += "; nothing published (no --out)"
-        return _finish(result, None, report_dir, started, write_reports)
-    result.out = out
-    result = _finish(result, final_dir, report_dir, started, write_reports)
+        return _finish(result, None, run.report_dir, run.started)
+    result.out = run.out
+    result = _finish(result, final_dir, run.report_dir, run.started)
     forget(final_dir)
-    publish(final_dir, out, force=force)  # no-replace unless --force: a run that published first is never lost
+    publish(final_dir, run.out, force=run.force)  # no-replace unless --force: a run that published first is never lost
     if result.source_patch is not None and result.source_patch.parent == final_dir:
-        result.source_patch = out / result.source_patch.name
+        result.source_patch = run.out / result.source_patch.name
     return result
 
 
@@ -481,23 +530,12 @@ def _proof(final: Diagnosis, fixed: Parity | None) -> str:
     return "parity holds against the original: " + ", ".join(parts) + within
 
 
-def _annotated(model: WorkingModel, options: Options, reference: Reference | None, static_only: bool = False) -> Diagnosis:
+def _annotated(model: WorkingModel, options: Options, reference: Reference | None, catalog: Catalog,
+               static_only: bool = False) -> Diagnosis:
     """A diagnosis whose findings name the fix that answers each (or why none does)."""
     diag = diagnose(model, options, reference, static_only=static_only)
-    diag.findings = annotate(diag.findings, model, options)
+    diag.findings = annotate(diag.findings, model, options, catalog)
     return diag
-
-
-def _diagnose_round(model: WorkingModel, options: Options, reference: Reference | None, done: set[str],
-                    quick: bool) -> tuple[Diagnosis, list[ProposedFix]]:
-    """One round's diagnosis and the fixes it proposes: static only when that already proposes fixes."""
-    if quick:
-        diag = _annotated(model, options, reference, static_only=True)
-        todo = proposals(diag.findings, done)
-        if todo:
-            return diag, todo
-    diag = _annotated(model, options, reference)
-    return diag, proposals(diag.findings, done)
 
 
 class _Attempt:
@@ -569,9 +607,11 @@ class _Attempt:
         try:
             if model.reexport:
                 model = _export(model, self.work.with_name(self.work.name + "-preview"))
-            feeds, expected = make_feeds(model.entry.inputs, reference, self.options)
-            got = Reference(model).run({p.origin: feeds[p.name] for p in model.entry.inputs})
-            parity = compare(expected, {p.name: got[p.origin] for p in model.entry.outputs}, model.entry.outputs,
+            entry = model.entry
+            assert entry is not None
+            feeds, expected = make_feeds(entry.inputs, reference, self.options)
+            got = Reference(model).run({p.origin: feeds[p.name] for p in entry.inputs})
+            parity = compare(expected, {p.name: got[p.origin] for p in entry.outputs}, entry.outputs,
                              self.options.tolerance)
         except Exception as exc:  # a preview never stops the run: the gate measures parity for real
             return f"not measured here ({_one_line(exc)}); the verification gate measures it"
@@ -586,14 +626,15 @@ def _one_line(exc: BaseException) -> str:
 
 def _why_not(finding: Finding, records: list[FixRecord]) -> str:
     for record in records:
-        if record.rewrite_id == finding.fix and record.outcome is not Outcome.APPLIED:
+        if record.rewrite_id == finding.fix and record.outcome is not FixOutcome.APPLIED:
             hint = (" (not blocking: decline this fix with -i or --plan-in to publish without it)"
-                    if record.outcome is Outcome.FAILED and not blocking([finding]) else "")
+                    if record.outcome is FixOutcome.FAILED and not blocking([finding]) else "")
             return f"{record.rewrite_id} {record.outcome.value}: {record.summary}{hint}"
     return finding.no_fix_reason
 
 
-def _finish(result: RunResult, final_dir: Path | None, report_dir: Path | None, started: float, write_reports) -> RunResult:  # type: ignore[no-untyped-def]
+def _finish(result: RunResult, final_dir: Path | None, report_dir: Path | None, started: float) -> RunResult:
+    """Reports (and the source patch) into the output and --report; the run's total time."""
     result.timings["total"] = time.perf_counter() - started
     for directory in (report_dir, final_dir):
         if directory is not None and result.source_patch_text:
@@ -608,4 +649,4 @@ def _finish(result: RunResult, final_dir: Path | None, report_dir: Path | None, 
     return result
 
 
-__all__ = ["RunResult", "open_model", "run_diagnosis", "run_fix", "SERVE"]
+__all__ = ["FixRun", "open_model", "run_diagnosis", "run_fix"]

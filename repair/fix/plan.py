@@ -1,4 +1,4 @@
-"""Plans and outcomes: which fix answers which finding, what was decided, and how it ended.
+"""The plan: which fix answers which finding, and the fixes proposed for a round.
 
 ``annotate`` fills each finding's ``fix`` (or the reason nothing in the catalog fixes it) from the
 catalog. How proposals are decided (flags, prompt, plan file) is ``repair.core.decide``; the pipeline never
@@ -7,14 +7,12 @@ asks anyone directly.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, replace
 
 from repair.core.findings import Finding, FindingKind
 from repair.model.working import WorkingModel
 from repair.core.options import Options
-from repair.fix.rewrite import Rewrite, Safety
-from rewrites import CATALOG, answering
+from repair.fix.rewrite import Catalog, Rewrite, Safety
 
 # Why a finding kind has no automatic fix in this version: the next step for the user.
 NO_FIX = {
@@ -53,12 +51,6 @@ NO_FIX = {
 }
 
 
-class Outcome(enum.Enum):
-    APPLIED = "applied"
-    REJECTED = "rejected"
-    FAILED = "failed"
-
-
 @dataclass(frozen=True)
 class ProposedFix:
     """A fix the catalog proposes for a finding on the current model."""
@@ -71,34 +63,13 @@ class ProposedFix:
         return self.rewrite.safety
 
 
-def consented(options: Options) -> frozenset[str]:
-    """Unsafe rewrites the user asked for by giving the values they need (--pin, --rename ...): the flag is the consent."""
-    return frozenset(r.id for r in CATALOG if r.safety is Safety.UNSAFE and r.consented(options))
-
-
-@dataclass(frozen=True)
-class FixRecord:
-    """What happened to one proposed fix; the report lists these in order."""
-
-    rewrite_id: str
-    finding_id: str
-    safety: str
-    outcome: Outcome
-    summary: str
-    seconds: float = 0.0
-    signature_before: tuple[tuple[str, str, str, str], ...] = ()  # (side, key, dtype, shape)
-    signature_after: tuple[tuple[str, str, str, str], ...] = ()
-    op_delta: tuple[tuple[str, int], ...] = ()  # TF graph ops, for graph-surgery fixes
-    why: str = ""  # why it ran: safe by default, consented by a flag, accepted at the prompt or in a plan file
-
-
-def annotate(findings: list[Finding], model: WorkingModel, options: Options) -> list[Finding]:
+def annotate(findings: list[Finding], model: WorkingModel, options: Options, catalog: Catalog) -> list[Finding]:
     """Fill each finding's fix from the catalog, or the reason none applies."""
     out = []
     for finding in findings:
         reasons = []
         chosen = None
-        for rewrite in answering(finding.kind):
+        for rewrite in catalog.answering(finding.kind):
             if not rewrite.claims(finding):
                 continue
             reason = rewrite.check(model, finding, options)
@@ -113,10 +84,10 @@ def annotate(findings: list[Finding], model: WorkingModel, options: Options) -> 
     return out
 
 
-def proposals(findings: list[Finding], already: set[str]) -> list[ProposedFix]:
+def proposals(findings: list[Finding], already: set[str], catalog: Catalog) -> list[ProposedFix]:
     """One proposal per rewrite not yet applied, in catalog order."""
     by_id: dict[str, Finding] = {}
     for finding in findings:
         if finding.fix and finding.fix not in already and finding.fix not in by_id:
             by_id[finding.fix] = finding
-    return [ProposedFix(r, by_id[r.id]) for r in CATALOG if r.id in by_id]
+    return [ProposedFix(r, by_id[r.id]) for r in catalog if r.id in by_id]

@@ -9,7 +9,7 @@ from typing import Any
 
 from repair.fix.diagnose import Diagnosis
 from repair.core.findings import Finding
-from repair.fix.pipeline import RunResult
+from repair.fix.result import RunResult
 from repair.core.text import markdown, markdown_code, markdown_fence
 from repair.model.tflite import interpreter_name
 
@@ -67,7 +67,7 @@ def to_json(result: RunResult) -> dict[str, Any]:
         "tool": "repair",
         "input": str(result.input),
         "out": str(result.out) if result.out else None,
-        "status": result.status,
+        "status": result.status.value,
         "exit_code": int(result.exit_code),
         "message": result.message,
         "target": result.options.target.value,
@@ -121,7 +121,7 @@ def to_markdown(result: RunResult) -> str:
     markdown (repair.core.text); ``result`` and the findings hold the raw text, which report.json keeps verbatim."""
     data = to_json(result)
     lines = [f"# repair report: {markdown(result.input.name)}", "",
-             f"- status: **{markdown(result.status)}** (exit {int(result.exit_code)}): {markdown(result.message)}",
+             f"- status: **{markdown(result.status.value)}** (exit {int(result.exit_code)}): {markdown(result.message)}",
              f"- input: {markdown_code(result.input, cell=False)}",
              f"- output: {markdown_code(result.out, cell=False)}" if result.out else "- output: none written",
              f"- target: {markdown(result.options.target.value)}; interpreter: {markdown(data['interpreter'])}", "",

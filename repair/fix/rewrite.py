@@ -10,17 +10,20 @@ What it fixes / Why it fails / Safety / References, is what ``repair rewrites ID
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from repair.core.findings import Finding, FindingKind
 from repair.model.working import WorkingModel
 from repair.core.options import Options, Tolerance
 from repair.core.safety import Safety
 
-__all__ = ["Applied", "Rewrite", "RewriteFailed", "Safety"]
+if TYPE_CHECKING:
+    from repair.source.rewrite import SourceRewrite
+
+__all__ = ["Applied", "Catalog", "Rewrite", "RewriteFailed", "Safety"]
 
 
 class RewriteFailed(Exception):
@@ -77,3 +80,31 @@ class Rewrite(ABC):
         import inspect
 
         return inspect.cleandoc(cls.__doc__ or "")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The rewrites the engine may use, in the order fixes are applied, and the source rewrites ``--source`` offers
+    beside them. The engine never imports a catalog: the CLI builds this from ``rewrites`` and passes it in."""
+
+    rewrites: tuple[Rewrite, ...]
+    source: Sequence[SourceRewrite] = ()
+    by_id: dict[str, Rewrite] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_id", {r.id: r for r in self.rewrites})
+
+    def __iter__(self) -> Iterator[Rewrite]:
+        return iter(self.rewrites)
+
+    def __getitem__(self, rewrite_id: str) -> Rewrite:
+        return self.by_id[rewrite_id]
+
+    def answering(self, kind: FindingKind) -> list[Rewrite]:
+        """The rewrites that answer a finding kind, in catalog order."""
+        return [r for r in self.rewrites if kind in r.answers]
+
+    def consented(self, options: Options) -> frozenset[str]:
+        """Unsafe rewrites the user asked for by giving the values they need (--pin, --rename ...): the flag is the
+        consent."""
+        return frozenset(r.id for r in self.rewrites if r.safety is Safety.UNSAFE and r.consented(options))
