@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 REPAIR := $(VENV)/bin/repair
 DEMO   ?= demo-out
 
-.PHONY: setup demo test test-fast clean
+.PHONY: setup demo test test-fast lint clean
 
 setup: $(VENV)/.installed
 
@@ -29,6 +29,11 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
+
+# ruff (pyproject [tool.ruff]) over everything, mypy (pyproject [tool.mypy]) over repair/ and rewrites/.
+lint: setup
+	$(PY) -m ruff check repair rewrites corpora tests bench
+	$(PY) -m mypy
 
 # Figures, not tests: repair fix vs the physical floor, CLI start-up, codemod vs LibCST (bench/results.md).
 # BENCH_ARGS passes flags, e.g. make bench BENCH_ARGS='--runs 1 --archs MobileNetV2'.

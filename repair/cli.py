@@ -6,14 +6,14 @@ Nothing here imports TensorFlow at module level: ``repair --help`` stays fast.
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
-from dataclasses import replace
 import os
 import shlex
 import sys
-from pathlib import Path
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Optional
+from contextlib import nullcontext
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -39,16 +39,16 @@ app = typer.Typer(
 out = Console(soft_wrap=True, emoji=False)
 err = Console(stderr=True, soft_wrap=True, emoji=False)
 
-PinOpt = Annotated[Optional[list[str]], typer.Option("--pin", help="Pin an input's shape: NAME=1,224,224,3; -1 keeps a dim unknown (repeatable).")]
-SampleOpt = Annotated[Optional[Path], typer.Option("--sample", help="A .npz of real inputs keyed by input name.")]
+PinOpt = Annotated[list[str] | None, typer.Option("--pin", help="Pin an input's shape: NAME=1,224,224,3; -1 keeps a dim unknown (repeatable).")]
+SampleOpt = Annotated[Path | None, typer.Option("--sample", help="A .npz of real inputs keyed by input name.")]
 TargetOpt = Annotated[Target, typer.Option("--target", help="What the model must work for.")]
-KeysOpt = Annotated[Optional[str], typer.Option("--input-keys", help="The input keys clients send, comma-separated, in the order diagnose lists the inputs.")]
-RenameOpt = Annotated[Optional[list[str]], typer.Option("--rename", help="Rename a serving key: OLD=NEW (inputs or outputs; repeatable).")]
-RequestOpt = Annotated[Optional[Path], typer.Option("--request", help="A sample TF Serving REST request body (JSON) to take input keys from.")]
-HintOpt = Annotated[Optional[list[str]], typer.Option("--io-hint", help="TF1 graphs: inputs:KEY=tensor:0 or outputs:KEY=tensor:0 (repeatable).")]
+KeysOpt = Annotated[str | None, typer.Option("--input-keys", help="The input keys clients send, comma-separated, in the order diagnose lists the inputs.")]
+RenameOpt = Annotated[list[str] | None, typer.Option("--rename", help="Rename a serving key: OLD=NEW (inputs or outputs; repeatable).")]
+RequestOpt = Annotated[Path | None, typer.Option("--request", help="A sample TF Serving REST request body (JSON) to take input keys from.")]
+HintOpt = Annotated[list[str] | None, typer.Option("--io-hint", help="TF1 graphs: inputs:KEY=tensor:0 or outputs:KEY=tensor:0 (repeatable).")]
 AtolOpt = Annotated[float, typer.Option("--atol", help="Absolute parity tolerance.")]
 RtolOpt = Annotated[float, typer.Option("--rtol", help="Relative parity tolerance.")]
-SignatureOpt = Annotated[Optional[str], typer.Option("--signature", help="Which named signature becomes serving_default.")]
+SignatureOpt = Annotated[str | None, typer.Option("--signature", help="Which named signature becomes serving_default.")]
 UnsafeLoadOpt = Annotated[bool, typer.Option("--unsafe-load", help="Let Keras deserialize code (Lambda layers). Only for files you trust.")]
 AllowEffectsOpt = Annotated[bool, typer.Option("--allow-side-effects", help="Run graphs that hold ops with effects outside the model (file I/O, py_func, printing to a file). Only for models you trust.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for generated parity inputs.")]
@@ -58,8 +58,8 @@ BatchOpt = Annotated[int, typer.Option("--batch", help="Batch size used for unkn
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Accept safe fixes without asking (the default unless -i or --plan-in; with -i, ask only about unsafe ones).")]
 UnsafeFixesOpt = Annotated[bool, typer.Option("--unsafe-fixes", help="Also accept unsafe fixes (they change the serving contract or the numbers within tolerance).")]
 InteractiveOpt = Annotated[bool, typer.Option("--interactive", "-i", help="Ask about every fix: [y]es / [n]o / [a]ll remaining / [q]uit / [d]etails / ?")]
-PlanOutOpt = Annotated[Optional[Path], typer.Option("--plan-out", help="Write every proposed fix and its decision to this JSON plan (edit it, then use --plan-in).")]
-PlanInOpt = Annotated[Optional[Path], typer.Option("--plan-in", help="Apply exactly the decisions of this plan file (fixes it does not list are rejected).")]
+PlanOutOpt = Annotated[Path | None, typer.Option("--plan-out", help="Write every proposed fix and its decision to this JSON plan (edit it, then use --plan-in).")]
+PlanInOpt = Annotated[Path | None, typer.Option("--plan-in", help="Apply exactly the decisions of this plan file (fixes it does not list are rejected).")]
 
 PROMPT_HELP = """y - accept this fix
 n - reject this fix
@@ -358,9 +358,9 @@ def diagnose(
 @app.command()
 def fix(
     model: Annotated[Path, typer.Argument(help="SavedModel directory, .keras/.h5 file or frozen GraphDef .pb (never modified).")],
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Where the repaired SavedModel is published (only if verified). Required unless --plan-out.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Where the repaired SavedModel is published (only if verified). Required unless --plan-out.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
-    report: Annotated[Optional[Path], typer.Option("--report", help="Also write report.md/report.json here (useful when the gate fails).")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Also write report.md/report.json here (useful when the gate fails).")] = None,
     target: TargetOpt = Target.TFLITE,
     pin: PinOpt = None,
     sample: SampleOpt = None,
@@ -380,7 +380,7 @@ def fix(
     interactive: InteractiveOpt = False,
     plan_out: PlanOutOpt = None,
     plan_in: PlanInOpt = None,
-    source: Annotated[Optional[Path], typer.Option("--source", help="The Python source that built MODEL: offer the matching source edits too (written as source.patch beside the report).")] = None,
+    source: Annotated[Path | None, typer.Option("--source", help="The Python source that built MODEL: offer the matching source edits too (written as source.patch beside the report).")] = None,
     convert_original: Annotated[bool, typer.Option("--convert-original", help="Also convert and run the original when its protos already decide the fixes, so the report has its .tflite, op delta and parity (one more conversion).")] = False,
 ) -> None:
     """Repair MODEL, verify the result and publish it to --out with report.md/report.json and model.tflite.
@@ -457,7 +457,7 @@ def codemod(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Files processed in parallel (processes); -i always runs one at a time.")] = 1,
     pin: PinOpt = None,
     rename: RenameOpt = None,
-    select: Annotated[Optional[str], typer.Option("--select", help="Only these source rewrites, comma-separated (see `repair rewrites`).")] = None,
+    select: Annotated[str | None, typer.Option("--select", help="Only these source rewrites, comma-separated (see `repair rewrites`).")] = None,
     yes: YesOpt = False,
     unsafe_fixes: UnsafeFixesOpt = False,
     interactive: InteractiveOpt = False,
@@ -476,8 +476,8 @@ def codemod(
     def body() -> int:
         import time
 
-        from repair.source.codemod import FileResult, discover, run_codemod
         from repair.core.decide import fingerprint, write_plan
+        from repair.source.codemod import FileResult, discover, run_codemod
         from repair.source.rewrite import SourceOptions
         from rewrites.source import SOURCE_BY_ID, SOURCE_CATALOG
 
@@ -541,12 +541,12 @@ def codemod(
 def batch(
     zoo: Annotated[Path, typer.Argument(help="A folder of models (what counts as one is described below).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder: OUT/NAME per repaired model, OUT/NAME.report, state and summary.")],
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Models repaired in parallel (one process each, each loads TensorFlow). Default: 1; with --engine ray, the cluster's CPUs / --ray-cpus.", show_default=False)] = None,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds per model; the child's process group is killed and the model recorded as timeout.")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Models repaired in parallel (one process each, each loads TensorFlow). Default: 1; with --engine ray, the cluster's CPUs / --ray-cpus.", show_default=False)] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds per model; the child's process group is killed and the model recorded as timeout.")] = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Also redo models that ended refused, verification-failed or bad-input.")] = False,
     engine: Annotated[str, typer.Option("--engine", metavar="[local|ray]", help="local: child processes on this machine; ray: one Ray task per model (needs ray: the package's ray extra, see the README).")] = "local",
-    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="With --engine ray: an existing cluster (auto on a cluster node, or ray://HOST:10001). Without it a local cluster is started for the run.")] = None,
-    ray_cpus: Annotated[Optional[float], typer.Option("--ray-cpus", help="With --engine ray: CPUs each model's task reserves (default 1).", show_default=False)] = None,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="With --engine ray: an existing cluster (auto on a cluster node, or ray://HOST:10001). Without it a local cluster is started for the run.")] = None,
+    ray_cpus: Annotated[float | None, typer.Option("--ray-cpus", help="With --engine ray: CPUs each model's task reserves (default 1).", show_default=False)] = None,
     target: TargetOpt = Target.TFLITE,
     unsafe_fixes: UnsafeFixesOpt = False,
     unsafe_load: UnsafeLoadOpt = False,
@@ -632,7 +632,7 @@ def batch(
 
 
 @app.command()
-def rewrites(rewrite_id: Annotated[Optional[str], typer.Argument(help="Show one rewrite's documentation.")] = None) -> None:
+def rewrites(rewrite_id: Annotated[str | None, typer.Argument(help="Show one rewrite's documentation.")] = None) -> None:
     """List the catalog of rewrites, or explain one."""
 
     def body() -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from repair.core.findings import Finding, FindingKind
-from repair.model.working import WorkingModel, entry_from_signature
 from repair.core.options import Options
 from repair.fix.rewrite import Applied, Rewrite, Safety
+from repair.model.working import WorkingModel, entry_from_signature
 
 # Names people give the one signature they meant to serve, most likely first.
 _PREFERRED = ("serve", "serving", "predict", "default", "call", "inference")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from repair.core.findings import Finding, FindingKind
-from repair.graph.io import choose_io, ports, tensor_name
-from repair.model.working import Entry, EntryKind, WorkingModel
 from repair.core.options import IoHint, Options
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
+from repair.graph.io import choose_io, ports, tensor_name
+from repair.model.working import Entry, EntryKind, WorkingModel
 
 
 class BuildTf1Signature(Rewrite):

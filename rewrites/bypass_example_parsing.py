@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from repair.core.findings import Finding, FindingKind
-from repair.graph.walk import Library
-from repair.model.working import Entry, EntryKind, Port, WorkingModel
 from repair.core.options import Options
+from repair.core.tfenv import tf
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
 from repair.graph.surgery import FrozenGraph, freeze, op_delta, save_frozen
-from repair.core.tfenv import tf
+from repair.graph.walk import Library
+from repair.model.working import Entry, EntryKind, Port, WorkingModel
 
 _PARSE_OPS = ("ParseExampleV2", "ParseExample")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from repair.fix.rewrite import Rewrite
 from rewrites.add_serving_default import AddServingDefault
 from rewrites.build_tf1_signature import BuildTf1Signature
-from rewrites.compute_in_float32 import ComputeInFloat32
 from rewrites.bypass_example_parsing import BypassExampleParsing
+from rewrites.compute_in_float32 import ComputeInFloat32
 from rewrites.export_keras_file import ExportKerasFile
 from rewrites.pin_dynamic_dims import PinDynamicDims
 from rewrites.rebind_variables import RebindVariables

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from repair.core.findings import Finding, FindingKind
-from repair.model.working import WorkingModel
 from repair.core.options import Options, Tolerance
+from repair.core.tfenv import tf
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
 from repair.graph.surgery import FrozenGraph, freeze, op_delta, save_frozen
-from repair.core.tfenv import tf
+from repair.model.working import WorkingModel
 
 _FLOAT = 1  # types_pb2.DT_FLOAT
 # The float types TFLite builtins have no arithmetic kernels for (types_pb2 values): they all become float32.

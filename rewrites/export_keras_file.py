@@ -9,16 +9,15 @@ from typing import Any
 
 import numpy as np
 
-from repair.model.artifact import ArtifactKind
-from repair.model.code_check import check_keras_file
 from repair.core.errors import BadInput
 from repair.core.findings import Finding, FindingKind
-from repair.model.working import Port, WorkingModel, load, open_saved_model, serving_callable
 from repair.core.options import Options
-from repair.model.parity import compare, generate_valid, load_sample
-from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
 from repair.core.tfenv import captured_stderr, tf
-
+from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
+from repair.model.artifact import ArtifactKind
+from repair.model.code_check import check_keras_file
+from repair.model.parity import compare, generate_valid, load_sample
+from repair.model.working import Port, WorkingModel, load, open_saved_model, serving_callable
 
 _CUSTOM_CLASS = re.compile(r"(?:Unknown (?:layer|object|class|function)[^'\"]*|Could not locate (?:class|function) )['\"]([\w.]+)['\"]")
 

@@ -9,12 +9,11 @@ import numpy as np
 
 from repair.core.errors import BadInput
 from repair.core.findings import Finding, FindingKind
+from repair.core.options import Options
+from repair.core.tfenv import tf
+from repair.fix.rewrite import Applied, Rewrite, Safety
 from repair.graph.walk import Library, fixed_input_shape
 from repair.model.working import Port, WorkingModel, merged_pin, pin_conflict
-from repair.core.options import Options
-from repair.fix.rewrite import Applied, Rewrite, Safety
-from repair.core.tfenv import tf
-
 
 Dims = tuple[int | None, ...]
 _SHAPE_CHECK_OPS = {"EnsureShape"}

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from repair.core.errors import BadInput
 from repair.core.findings import Finding, FindingKind
-from repair.model.working import WorkingModel
 from repair.core.options import Options
 from repair.core.request import InputPort, match_keys
 from repair.fix.rewrite import Applied, Rewrite, Safety
+from repair.model.working import WorkingModel
 
 
 def key_mapping(model: WorkingModel, options: Options) -> dict[str, str] | str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from repair.model.artifact import SERVE, read_saved_model
 from repair.core.findings import Finding, FindingKind
-from repair.model.working import WorkingModel, entry_from_signature
 from repair.core.options import Options
-from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
 from repair.core.tfenv import tf
+from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
+from repair.model.artifact import SERVE, read_saved_model
+from repair.model.working import WorkingModel, entry_from_signature
 
 
 class RetagServe(Rewrite):

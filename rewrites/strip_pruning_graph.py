@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 
 from repair.core.findings import Finding, FindingKind
-from repair.model.working import WorkingModel
 from repair.core.options import Options
+from repair.core.tfenv import captured_stderr, tf
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
 from repair.graph.surgery import FrozenGraph, op_delta, prune_dead, save_frozen, serving_function
-from repair.core.tfenv import captured_stderr, tf
+from repair.model.working import WorkingModel
 
 _WRAPPER = b"PruneLowMagnitude"
 # tfmot's wrapper variables: <wrapper>/mask, <wrapper>/threshold (one pair per pruned weight), <wrapper>/pruning_step.

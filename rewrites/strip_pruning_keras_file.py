@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from repair.core.findings import Finding, FindingKind
+from repair.core.options import Options
+from repair.core.tfenv import captured_stderr, tf
+from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
 from repair.model.artifact import ArtifactKind
 from repair.model.code_check import check_keras_file
-from repair.core.findings import Finding, FindingKind
 from repair.model.working import WorkingModel
-from repair.core.options import Options
-from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.core.tfenv import captured_stderr, tf
 from rewrites.export_keras_file import checked_export
 from rewrites.strip_pruning_wrappers import unwrapped_config
 

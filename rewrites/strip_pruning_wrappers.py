@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from repair.model.code_check import keras_metadata_refusal
 from repair.core.findings import Finding, FindingKind
-from repair.model.working import WorkingModel, load, open_saved_model
 from repair.core.options import Options
-from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
 from repair.core.tfenv import captured_stderr, tf
+from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
+from repair.model.code_check import keras_metadata_refusal
+from repair.model.working import WorkingModel, load, open_saved_model
 
 _WRAPPER = "PruneLowMagnitude"
 _GRAPH_KEYS = ("inbound_nodes", "input_layers", "output_layers")

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from repair.core.findings import Finding, FindingKind
-from repair.model.working import WorkingModel
 from repair.core.options import Options
+from repair.core.tfenv import tf
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
 from repair.graph.surgery import FrozenGraph, freeze, op_delta, remove, save_frozen, splice, tensor_specs, topological
-from repair.core.tfenv import tf
+from repair.model.working import WorkingModel
 
 Builder = Callable[..., Any]
 

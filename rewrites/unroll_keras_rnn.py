@@ -9,14 +9,14 @@ from typing import Any
 
 import numpy as np
 
+from repair.core.findings import Finding, FindingKind
+from repair.core.options import Options
+from repair.core.tfenv import captured_stderr, tf
+from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
 from repair.model.artifact import detect_kind
 from repair.model.code_check import keras_metadata_refusal
-from repair.core.findings import Finding, FindingKind
-from repair.model.working import Port, WorkingModel, load, merged_pin, pin_conflict, reopen, serving_callable
-from repair.core.options import Options
 from repair.model.parity import compare, generate_valid, load_sample
-from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.core.tfenv import captured_stderr, tf
+from repair.model.working import Port, WorkingModel, load, merged_pin, pin_conflict, reopen, serving_callable
 from rewrites.export_keras_file import export_keras, load_keras
 from rewrites.unroll_static_loops import UnrollStaticLoops
 

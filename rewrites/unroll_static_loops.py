@@ -8,13 +8,13 @@ from typing import Any
 import numpy as np
 
 from repair.core.findings import Finding, FindingKind
+from repair.core.options import Options
+from repair.core.tfenv import captured_stderr, tf
+from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
+from repair.graph.surgery import FrozenGraph, freeze, op_delta, refreeze, replace_node, save_frozen
+from repair.graph.tensorlists import TensorListError, eliminate
 from repair.graph.walk import function_dependencies, function_ops
 from repair.model.working import WorkingModel
-from repair.core.options import Options
-from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.graph.surgery import FrozenGraph, replace_node, freeze, op_delta, refreeze, save_frozen
-from repair.graph.tensorlists import TensorListError, eliminate
-from repair.core.tfenv import captured_stderr, tf
 
 MAX_TRIPS = 64  # beyond this an unrolled graph grows more than it speeds up
 _WHILE_OPS = ("While", "StatelessWhile")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from repair.model.artifact import ArtifactKind, graph_io_nodes, read_graph_def
 from repair.core.findings import Finding, FindingKind
-from repair.graph.io import choose_io, ports, tensor_name
-from repair.model.working import WorkingModel, open_saved_model
 from repair.core.options import IoHint, Options
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
+from repair.graph.io import choose_io, ports, tensor_name
 from repair.graph.surgery import save_graph
+from repair.model.artifact import ArtifactKind, graph_io_nodes, read_graph_def
+from repair.model.working import WorkingModel, open_saved_model
 
 
 def _io(model: WorkingModel, options: Options) -> tuple[Any, list[IoHint], list[IoHint]] | str:

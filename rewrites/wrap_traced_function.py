@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from repair.model.artifact import TracedFunction
 from repair.core.findings import Finding, FindingKind
-from repair.model.working import Entry, EntryKind, Port, WorkingModel, flatten_outputs, load
 from repair.core.options import Options
-from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
 from repair.core.tfenv import tf
+from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
+from repair.model.artifact import TracedFunction
+from repair.model.working import Entry, EntryKind, Port, WorkingModel, flatten_outputs, load
 
 # The functions people mean to serve, most likely first.
 _PREFERRED = ("__call__", "call", "serve", "serving", "predict", "forward", "inference")

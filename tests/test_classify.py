@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from repair.core.findings import FindingKind
 from repair.model.classify import classify, float16_ops, float64_ops
 from repair.model.convert import convert_saved_model
-from repair.core.findings import FindingKind
 from repair.model.working import open_saved_model
 from tests.conftest import Corpus
 

@@ -118,8 +118,8 @@ def _second_run(case: SourceCase, path: Path, text: str) -> str:
 
 def _codemod_api(case: SourceCase, path: Path) -> Codemod:
     """Until the CLI has ``codemod``: the engine, deciding like the CLI's flags would."""
-    from repair.source.codemod import FileResult, run_codemod
     from repair.core.safety import Safety
+    from repair.source.codemod import FileResult, run_codemod
     from repair.source.rewrite import SourceOptions
     from rewrites.source import SOURCE_CATALOG
 

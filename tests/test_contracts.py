@@ -66,8 +66,8 @@ def test_random_ops_in_serving_are_named(corpus: Corpus) -> None:
 
 
 def test_the_gate_refuses_a_claimed_defect_still_in_the_output(corpus: Corpus) -> None:
-    from repair.fix.diagnose import Diagnosis
     from repair.core.findings import Finding, FindingKind, Severity, Source
+    from repair.fix.diagnose import Diagnosis
     from repair.fix.pipeline import _gate, open_model
 
     model = open_model(corpus.artifact("tags/train_tag"))

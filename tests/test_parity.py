@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from repair.model.working import Port
 from repair.core.options import Tolerance
 from repair.model.parity import compare, generate, generate_valid
+from repair.model.working import Port
 
 FLOAT = Port("x", "x", "x", "float32", (None, None, 3))
 IDS = Port("ids", "ids", "ids", "int32", (None, 5))

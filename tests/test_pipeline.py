@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from repair.core.decide import Decision, Proposal
 from repair.core.errors import ExitCode
 from repair.core.options import Options
 from repair.fix.pipeline import run_fix
-from repair.core.decide import Decision, Proposal
 from repair.fix.result import FixOutcome, RunStatus
 from repair.fix.rewrite import Catalog
 from rewrites import CATALOG as MODEL_REWRITES
-
 from tests.conftest import Corpus, tree_digest
 
 CATALOG = Catalog(MODEL_REWRITES)  # the CLI's wiring, without the source catalog

@@ -12,9 +12,9 @@ import sys
 import libcst as cst
 import pytest
 
-from repair.source.codemod import rewrite_source
 from repair.core.decide import AutoDecider
 from repair.core.safety import Safety
+from repair.source.codemod import rewrite_source
 from repair.source.rewrite import Example, SourceRewrite
 from rewrites.source import SOURCE_CATALOG
 

@@ -32,9 +32,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from repair.core.crash import ENV_DIE_WITH
 from repair.core.errors import BadInput
 from repair.core.publish import check_out_beside
-from repair.core.crash import ENV_DIE_WITH
 from repair.core.text import markdown
 
 STATE_FILE = "batch-state.json"

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from repair.batch.local import Batch, BatchResult, Entry, Outcome, Runner, clear_attempt, check_limits, stop_on_signals
+from repair.batch.local import Batch, BatchResult, Entry, Outcome, Runner, check_limits, clear_attempt, stop_on_signals
 from repair.core.errors import BadInput
 
 RAY_MISSING = "--engine ray needs the ray extra: pip install 'repair[ray]'"

@@ -14,16 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from repair.model.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, SignatureInfo
-from repair.model.convert import Conversion, convert_saved_model
-from repair.model.effects import finding as side_effects_finding, scan as scan_effects
 from repair.core.errors import RepairError
 from repair.core.findings import Finding, FindingKind, Severity, Source
-from repair.model.working import EntryKind, Port, WorkingModel, load, merged_pin, serving_callable
 from repair.core.options import Options, Target
+from repair.core.tfenv import captured_stderr, tf
+from repair.model.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, SignatureInfo
+from repair.model.convert import Conversion, convert_saved_model
+from repair.model.effects import finding as side_effects_finding
+from repair.model.effects import scan as scan_effects
 from repair.model.parity import Feeds, Parity, compare, generate_valid, load_sample, same_outputs
 from repair.model.tflite import TfliteInfo, inspect_tflite, run_tflite
-from repair.core.tfenv import captured_stderr, tf
+from repair.model.working import EntryKind, Port, WorkingModel, load, merged_pin, serving_callable
 
 _PARSE_OPS = ("ParseExampleV2", "ParseExample", "ParseSingleExample", "ParseSequenceExample")
 _STOPS_CONVERSION = frozenset(

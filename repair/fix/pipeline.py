@@ -30,8 +30,16 @@ from repair.fix.rewrite import Applied, Catalog, RewriteFailed
 from repair.model.artifact import SERVING_DEFAULT, ArtifactKind, detect_kind
 from repair.model.effects import refusal as side_effects_refusal
 from repair.model.parity import Parity, check_sample, compare
-from repair.model.working import (Entry, WorkingModel, forget, open_file_artifact, open_saved_model, pin_conflict, reopen,
-                                  save_serving)
+from repair.model.working import (
+    Entry,
+    WorkingModel,
+    forget,
+    open_file_artifact,
+    open_saved_model,
+    pin_conflict,
+    reopen,
+    save_serving,
+)
 
 if TYPE_CHECKING:
     from repair.source.codemod import SourceOffers

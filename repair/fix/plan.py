@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from repair.core.findings import Finding, FindingKind
-from repair.model.working import WorkingModel
 from repair.core.options import Options
 from repair.fix.rewrite import Catalog, Rewrite, Safety
+from repair.model.working import WorkingModel
 
 # Why a finding kind has no automatic fix in this version: the next step for the user.
 NO_FIX = {

@@ -7,10 +7,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from repair.fix.diagnose import Diagnosis
 from repair.core.findings import Finding
-from repair.fix.result import RunResult
 from repair.core.text import markdown, markdown_code, markdown_fence
+from repair.fix.diagnose import Diagnosis
+from repair.fix.result import RunResult
 from repair.model.tflite import interpreter_name
 
 

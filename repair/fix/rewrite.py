@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from repair.core.findings import Finding, FindingKind
-from repair.model.working import WorkingModel
 from repair.core.options import Options, Tolerance
 from repair.core.safety import Safety
+from repair.model.working import WorkingModel
 
 if TYPE_CHECKING:
     from repair.source.rewrite import SourceRewrite

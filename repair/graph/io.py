@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
+from repair.core.options import IoHint
 from repair.model.artifact import GraphNodeInfo
 from repair.model.working import Port
-from repair.core.options import IoHint
 
 
 def key_for(node_name: str) -> str:

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from repair.core.tfenv import captured_stderr, tf
 from repair.model.artifact import SERVING_DEFAULT
 from repair.model.working import Entry, Port, WorkingModel, load, reopen, serving_callable, tensor_spec
-from repair.core.tfenv import captured_stderr, tf
 
 
 @dataclass

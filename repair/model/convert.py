@@ -11,10 +11,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from repair.model.classify import Classified, classify
-from repair.core.findings import FindingKind
 from repair.core.crash import breadcrumb, known_crash, next_conversion
+from repair.core.findings import FindingKind
 from repair.core.tfenv import captured_stderr, tf
+from repair.model.classify import Classified, classify
 
 
 @dataclass(frozen=True)

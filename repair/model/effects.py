@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from repair.model.artifact import INIT_OP_KEY, ArtifactKind, read_graph_def
 from repair.core.errors import BadInput, Refused
 from repair.core.findings import Finding, FindingKind, Severity, Source
 from repair.core.tfenv import tf
+from repair.model.artifact import INIT_OP_KEY, ArtifactKind, read_graph_def
 
 FLAG = "--allow-side-effects"
 
@@ -150,7 +150,7 @@ def _funcs_in(node: Any) -> Iterator[str]:
             yield from (f.name for f in value.list.func if f.name)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _op_def(op: str) -> Any:
     from tensorflow.python.framework import op_def_registry
 

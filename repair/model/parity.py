@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from repair.core.errors import BadInput
-from repair.model.working import Port, merged_pin
 from repair.core.options import Options, Tolerance
+from repair.model.working import Port, merged_pin
 
 Feeds = dict[str, np.ndarray]
 _RANGE_ERROR = re.compile(r"is not in \[0, (\d+)\)")

@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from repair.model.artifact import SERVING_DEFAULT, ArtifactKind, SavedModelInfo, SignatureInfo, read_saved_model
 from repair.core.tfenv import captured_stderr, tf
+from repair.model.artifact import SERVING_DEFAULT, ArtifactKind, SavedModelInfo, SignatureInfo, read_saved_model
 
 Shape = tuple[int | None, ...] | None
 

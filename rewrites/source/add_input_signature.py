@@ -10,8 +10,19 @@ from libcst.helpers import get_full_name_for_node
 from repair.core.findings import FindingKind
 from repair.core.safety import Safety
 from repair.source.rewrite import Example, Names, Select, SourceContext, SourceOptions, SourceRewrite, SourceTransformer
-from rewrites.source._analysis import (SAVE, TF_MODULE, Bindings, append_arg, argument, derives, dtype_name,
-                                       instance_class, keyword, kwarg, tf_function_call)
+from rewrites.source._analysis import (
+    SAVE,
+    TF_MODULE,
+    Bindings,
+    append_arg,
+    argument,
+    derives,
+    dtype_name,
+    instance_class,
+    keyword,
+    kwarg,
+    tf_function_call,
+)
 
 Spec = tuple[tuple[int | None, ...], str]  # shape, dtype
 # Calls whose shape argument is a literal: (shape position, dtype position).

@@ -8,8 +8,9 @@ from repair.core.findings import FindingKind
 from repair.core.safety import Safety
 from repair.source.rewrite import Example, Select, SourceContext, SourceRewrite, SourceTransformer
 from rewrites.source._analysis import kwarg, with_keyword
-from rewrites.source._float64_flow import GroupDecider, Group, Producer, module_of
+from rewrites.source._float64_flow import Group, GroupDecider, Producer, module_of
 from rewrites.source.swap_tnp_calls import data_args
+
 
 class _Float32(GroupDecider):
     partner = "swap_tnp_calls"

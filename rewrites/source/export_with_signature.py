@@ -10,8 +10,22 @@ from libcst.helpers import get_full_name_for_node
 from repair.core.findings import FindingKind
 from repair.core.safety import Safety
 from repair.source.rewrite import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
-from rewrites.source._analysis import (SAVE, TF_FUNCTION, TF_MODULE, Bindings, Scopes, append_arg, argument, class_def,
-                                       derives, keyword, kwarg, returns, string_value, tf_function_call)
+from rewrites.source._analysis import (
+    SAVE,
+    TF_FUNCTION,
+    TF_MODULE,
+    Bindings,
+    Scopes,
+    append_arg,
+    argument,
+    class_def,
+    derives,
+    keyword,
+    kwarg,
+    returns,
+    string_value,
+    tf_function_call,
+)
 
 SERVING_DEFAULT = "serving_default"
 # The functions people mean to serve, most likely first (as the model-level wrap_traced_function ranks them).

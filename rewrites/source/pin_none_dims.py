@@ -10,10 +10,8 @@ import libcst as cst
 
 from repair.core.findings import FindingKind
 from repair.core.safety import Safety
-from repair.source.rewrite import (Example, NewImport, Select, SourceContext, SourceOptions, SourceRewrite,
-                           SourceTransformer)
-from rewrites.source._analysis import (Bindings, argument, dtype_name, keyword, string_value,
-                                       tf_function_call, with_keyword)
+from repair.source.rewrite import Example, NewImport, Select, SourceContext, SourceOptions, SourceRewrite, SourceTransformer
+from rewrites.source._analysis import Bindings, argument, dtype_name, keyword, string_value, tf_function_call, with_keyword
 
 _SPEC = "tensorflow.TensorSpec"
 _INPUTS = frozenset({"keras.Input", "keras.layers.Input", "tf_keras.Input", "tf_keras.layers.Input"})
