@@ -260,8 +260,8 @@ def bench_batch(work: Path, runs: int) -> list[tuple[str, Stat, str]]:
 
 
 def machine() -> list[str]:
-    tf_ver = subprocess.run([PY, "-c", "import importlib.metadata as m; print(m.version('tensorflow'), m.version('keras'), m.version('libcst'))"],
-                            capture_output=True, text=True).stdout.split()
+    versions = "import importlib.metadata as m; print(m.version('tensorflow'), m.version('keras'), m.version('libcst'))"
+    tf_ver = subprocess.run([PY, "-c", versions], capture_output=True, text=True).stdout.split()
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor())
     mem = next((ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")), "?")
@@ -270,7 +270,14 @@ def machine() -> list[str]:
             f"date {time.strftime('%Y-%m-%d %H:%M:%S %Z')}"]
 
 
-MODELS_NOTE = ("Models (bench/build_model.py, random weights, built once per work dir): `keras3_tf_save` = Keras 3 app saved with `tf.saved_model.save`; `train_tag` = `model.export` then the meta graph retagged {'train'} in saved_model.pb; `dynamic_hw` = `include_top=False, pooling='avg', input_shape=(None,None,3)` + Dense(1000) head (include_top refuses unknown H/W), `model.export`, fixed with `--pin`; `pruning` = tf_keras (TF_USE_LEGACY_KERAS=1) app with tfmot `prune_low_magnitude` on every Conv2D/DepthwiseConv2D/Dense via `clone_model`, saved with `model.save` without `strip_pruning`.")
+MODELS_NOTE = (
+    "Models (bench/build_model.py, random weights, built once per work dir): `keras3_tf_save` = Keras 3 app saved with "
+    "`tf.saved_model.save`; `train_tag` = `model.export` then the meta graph retagged {'train'} in saved_model.pb; "
+    "`dynamic_hw` = `include_top=False, pooling='avg', input_shape=(None,None,3)` + Dense(1000) head (include_top refuses "
+    "unknown H/W), `model.export`, fixed with `--pin`; `pruning` = tf_keras (TF_USE_LEGACY_KERAS=1) app with tfmot "
+    "`prune_low_magnitude` on every Conv2D/DepthwiseConv2D/Dense via `clone_model`, saved with `model.save` without "
+    "`strip_pruning`."
+)
 
 
 def render(args: argparse.Namespace, models: list[ModelRow], starts: list[tuple[str, Stat, bool]],
@@ -283,9 +290,11 @@ def render(args: argparse.Namespace, models: list[ModelRow], starts: list[tuple[
     if models:
         L += ["## repair fix vs physical floor", "", MODELS_NOTE, "",
               "Floor = fresh process: `import tensorflow` + `tf.saved_model.load` + `tf.saved_model.save(loaded, out, "
-              "signatures=loaded.signatures['serving_default'])` + one `TFLiteConverter.from_saved_model(out).convert()` (bench/floor.py).", "",
+              "signatures=loaded.signatures['serving_default'])` + one `TFLiteConverter.from_saved_model(out).convert()` "
+              "(bench/floor.py).", "",
               "fix/floor is the median (min–max) of each run's ratio; a run is `repair fix` then the floor, back to back.", "",
-              "| arch | defect | `repair fix` s | floor s | fix/floor | fix RSS MB | floor RSS MB | fix exit codes | floor exit codes |",
+              "| arch | defect | `repair fix` s | floor s | fix/floor | fix RSS MB | floor RSS MB | fix exit codes "
+              "| floor exit codes |",
               "|---|---|---|---|---|---|---|---|---|"]
         for m in models:
             L.append(f"| {m.arch} | {m.defect} | {m.fix_s} | {m.floor_s} | {m.ratio} | {m.fix_rss} | {m.floor_rss} | "
@@ -306,8 +315,10 @@ def render(args: argparse.Namespace, models: list[ModelRow], starts: list[tuple[
         L += ["", "TensorFlow import checked with `python -X importtime .venv/bin/repair ...`."]
     if codemods and tree_facts:
         n, mb = tree_facts
-        L += ["", f"## Codemod throughput: installed keras + tensorflow .py files ({n} files, {mb:.1f} MB, copied to the work dir)", "",
-              "| tool | -j | wall s | files/s | MB/s | RSS MB | exit codes | ours/LibCST time |", "|---|---|---|---|---|---|---|---|"]
+        L += ["", f"## Codemod throughput: installed keras + tensorflow .py files ({n} files, {mb:.1f} MB, copied to the "
+              "work dir)", "",
+              "| tool | -j | wall s | files/s | MB/s | RSS MB | exit codes | ours/LibCST time |",
+              "|---|---|---|---|---|---|---|---|"]
         for row in codemods:
             base = next(b for b in codemods if b.jobs == row.jobs and b.tool.startswith("libcst"))
             t = row.wall.median

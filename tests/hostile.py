@@ -53,7 +53,8 @@ class Probe:
         return lines[0]
 
     def show(self) -> str:
-        return f"$ repair {' '.join(self.args)}\nexit {self.exit_code}\n--- stdout\n{self.stdout[-3000:]}\n--- stderr\n{self.stderr[-3000:]}"
+        return (f"$ repair {' '.join(self.args)}\nexit {self.exit_code}\n"
+                f"--- stdout\n{self.stdout[-3000:]}\n--- stderr\n{self.stderr[-3000:]}")
 
 
 def processes_with(token: str) -> list[int]:

@@ -90,7 +90,8 @@ def _independent_check(out: Path) -> None:
     for name, spec in fn.structured_input_signature[1].items():
         shape = [1 if d is None else d for d in spec.shape.as_list()]
         if spec.dtype == tf.string:
-            feeds[name] = np.array([b"red", b"blue", b"unseen"] * int(np.prod(shape)), dtype=object)[: int(np.prod(shape))].reshape(shape)
+            size = int(np.prod(shape))
+            feeds[name] = np.array([b"red", b"blue", b"unseen"] * size, dtype=object)[:size].reshape(shape)
         elif spec.dtype.is_integer:
             feeds[name] = rng.integers(0, 2, size=shape).astype(spec.dtype.as_numpy_dtype)
         else:

@@ -199,7 +199,7 @@ def test_kill_9_leaves_nothing_published_and_next_run_cleans(model: Path, tmp_pa
         tmpdir = tmp_path / f"tmp-{out.name}"
         tmpdir.mkdir()
         proc, token = start("fix", model, "--out", out, env={"TMPDIR": str(tmpdir)})
-        hit = _poll(lambda: reached(out), proc)
+        hit = _poll(lambda reached=reached, out=out: reached(out), proc)  # bound now: the loop moves on
         os.killpg(proc.pid, signal.SIGKILL)
         _, stderr = proc.communicate(timeout=60)
         assert not wait_gone(token), f"processes survived the kill at {point}"

@@ -99,7 +99,7 @@ def build_module_reference(dest: str, marker: str) -> None:
     with zipfile.ZipFile(plain) as z:
         files = {name: z.read(name) for name in z.namelist()}
     config = json.loads(files["config.json"])
-    dense = next(l for l in config["config"]["layers"] if l["class_name"] == "Dense")
+    dense = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
     dense["config"]["activation"] = {"module": "evil_activations", "class_name": "function", "config": "boom",
                                      "registered_name": "boom"}
     files["config.json"] = json.dumps(config).encode()
@@ -245,7 +245,8 @@ def test_plain_models_hold_no_code() -> None:
     vocabulary, a builtin activation, dtype policies: nothing to refuse."""
     config = _model(
         _layer("InputLayer", "x", batch_shape=[None, 4]),
-        _layer("Dense", "d", activation=RELU, dtype={"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}}),
+        _layer("Dense", "d", activation=RELU,
+               dtype={"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}}),
         _layer("Conv2D", "c", activation="relu"),
         {"class_name": "TFOpLambda", "config": {"name": "tf.math.add", "function": "math.add"}},
         {"class_name": "TFOpLambda", "config": {"name": "tf.reshape", "function": "reshape"}},
@@ -269,7 +270,8 @@ def test_lambda_anywhere_is_code() -> None:
     assert [r.layer for r in find_code(_model(_layer("Dense", "d", activation=activation)))] == ["d"]
     wrapper = _layer("ResidualWrapper", "w", residual_fn=["YmFk", None, None], residual_fn_type="lambda",
                      cell=_layer("LSTMCell", "cell"))
-    assert [(r.layer, r.class_name) for r in find_code(_model(_layer("RNN", "rnn", cell=wrapper)))] == [("rnn/w", "ResidualWrapper")]
+    found = find_code(_model(_layer("RNN", "rnn", cell=wrapper)))
+    assert [(r.layer, r.class_name) for r in found] == [("rnn/w", "ResidualWrapper")]
     named = {"class_name": "Lambda", "config": {"name": "f", "function": {"module": "mypkg.ops", "class_name": "function",
                                                                          "config": "scale"}}}
     assert "calls the Python function 'scale' of module 'mypkg.ops'" in find_code(_model(named))[0].what

@@ -29,10 +29,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from markdown_it import MarkdownIt
 from rich.console import Console
 
-from repair import text
+from repair.core import text
 from tests.conftest import tree_digest
 from tests.hostile import Probe, assert_clean, assert_out_absent_or_complete, run
 
@@ -133,7 +134,8 @@ def _assert_safe_markdown(md: str) -> str:
             for row in lines[i + 2:]:
                 if not row.startswith("|"):
                     break
-                assert _unescaped_pipes(row) == width, f"a table row has {_unescaped_pipes(row)} cell borders, its header {width}:\n{row}"
+                borders = _unescaped_pipes(row)
+                assert borders == width, f"a table row has {borders} cell borders, its header {width}:\n{row}"
     parser = MarkdownIt("commonmark", {"html": True}).enable("table")
     tokens = parser.parse(md)
     raw_html = [t for t in tokens if t.type == "html_block"]
@@ -273,7 +275,7 @@ def test_markdown_renders_back_to_the_text(value: str) -> None:
     assert html_lib.unescape(re.search(r"<code>(.*)</code>", inline, re.S).group(1)).strip(" ") == expected.strip(" ")  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("value", SAMPLES + ["a\n```\nb", "x\n````\n```` y\n```", "<script>\n\n</script>"])
+@pytest.mark.parametrize("value", [*SAMPLES, "a\n```\nb", "x\n````\n```` y\n```", "<script>\n\n</script>"])
 def test_markdown_fence_cannot_be_closed_from_inside(value: str) -> None:
     """markdown_fence(): one code block whatever the text holds (backtick runs, blank lines, HTML)."""
     import html as html_lib
@@ -319,7 +321,7 @@ def test_cli_printers_escape_model_text(monkeypatch: pytest.MonkeyPatch) -> None
     def fail() -> int:
         raise BadInput(f"--signature {SIGNATURE}: no such signature")
 
-    with pytest.raises(Exception):
+    with pytest.raises(typer.Exit):  # the one line is printed, then the command exits 2
         cli._guard(fail)
     shown = sink.getvalue()
     assert not CONTROL.search(shown), sorted({hex(ord(c)) for c in CONTROL.findall(shown)})

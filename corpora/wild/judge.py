@@ -13,6 +13,7 @@ refused: the documented exit code, no OUT, and the reason in the message. Always
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ def fix_args(case: WildCase, case_dir: Path) -> list[str]:
 def _renames(case: WildCase) -> dict[str, str]:
     renames = dict(case.key_map)
     args = list(case.args)
-    for flag, value in zip(args, args[1:]):
+    for flag, value in itertools.pairwise(args):
         if flag == "--rename" and "=" in value:
             old, new = value.split("=", 1)
             renames.setdefault(old, new)
@@ -102,7 +103,7 @@ def judge_repaired(case: WildCase, case_dir: Path, out: Path) -> list[str]:
         inputs = repaired_inputs
     loaded = tf.saved_model.load(str(out), tags=["serve"])
     if "serving_default" not in loaded.signatures:
-        return problems + [f"OUT has no serving_default (signatures: {sorted(loaded.signatures)})"]
+        return [*problems, f"OUT has no serving_default (signatures: {sorted(loaded.signatures)})"]
     fn = loaded.signatures["serving_default"]
     specs = fn.structured_input_signature[1]
     for name, shape in case.pinned.items():
@@ -119,7 +120,7 @@ def judge_repaired(case: WildCase, case_dir: Path, out: Path) -> list[str]:
         blob = tf.lite.TFLiteConverter.from_saved_model(str(out)).convert()
     except Exception as exc:  # noqa: BLE001 - any converter failure is the verdict
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return problems + [f"default TFLiteConverter fails on OUT: {first[:200]}"]
+        return [*problems, f"default TFLiteConverter fails on OUT: {first[:200]}"]
     interpreter = Interpreter(model_content=blob)
     ops = {op["op_name"] for op in interpreter._get_ops_details()}  # noqa: SLF001 - the only op listing it has
     bad = sorted(op for op in ops if op.startswith("Flex") or op.upper().startswith(("FLEX", "CUSTOM")))
@@ -154,7 +155,7 @@ def judge(case: WildCase, artifact: Path, case_dir: Path, out: Path, report_dir:
             problems.append(f"the refusal does not name the reason {case.reason!r}: {message or text[-300:]}")
         return problems
     if exit_code != 0:
-        return problems + [f"exit {exit_code}: {message or text.strip()[-300:]}"]
+        return [*problems, f"exit {exit_code}: {message or text.strip()[-300:]}"]
     applied = [f.get("rewrite") for f in report.get("fixes", []) if f.get("outcome") == "applied"]
     missing = [r for r in case.rewrites if r not in applied]
     if missing:

@@ -83,10 +83,7 @@ def table(results: list[Result], total_s: float, jobs: int) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        if r.passed:
-            verdict = "XPASS: remove its xfail" if r.case.xfail else "pass"
-        else:
-            verdict = "xfail" if r.case.xfail else "FAIL"
+        verdict = ("XPASS: remove its xfail" if r.case.xfail else "pass") if r.passed else "xfail" if r.case.xfail else "FAIL"
         detail = r.message if r.passed else "; ".join(r.problems)
         lines.append(f"| {r.case.name} | {r.case.url} | {r.case.expect} | {verdict} | {r.exit_code} | "
                      f"{r.fix_s:.1f} | {r.build_s:.1f} | {_cell(detail)} |")

@@ -92,7 +92,8 @@ def validate_flags(model: WorkingModel, options: Options) -> None:
     for name in options.renames:
         if name not in inputs | outputs:
             raise BadInput(f"--rename {name}=...: no input or output is called '{name}' "
-                           f"(inputs: {', '.join(p.name for p in model.entry.inputs)}; outputs: {', '.join(p.name for p in model.entry.outputs)})")
+                           f"(inputs: {', '.join(p.name for p in model.entry.inputs)}; "
+                           f"outputs: {', '.join(p.name for p in model.entry.outputs)})")
 
 
 def run_diagnosis(path: Path, options: Options, catalog: Catalog) -> Diagnosis:
@@ -213,11 +214,9 @@ def _gate(final: Diagnosis, fixed: Parity | None, claimed: dict[str, set[str]] |
     ]
     conv = final.conversion
     flex = final.tflite.flex_ops + final.tflite.custom_ops if final.tflite else []
-    checks.append(GateCheck(
-        "converts builtins-only",
-        conv is not None and conv.ok and not flex,
-        "ok" if conv is not None and conv.ok and not flex else (conv.text.splitlines()[0][:200] if conv and conv.text else "not converted"),
-    ))
+    converted = conv is not None and conv.ok and not flex
+    first_line = conv.text.splitlines()[0][:200] if conv and conv.text else "not converted"
+    checks.append(GateCheck("converts builtins-only", converted, "ok" if converted else first_line))
     parity = final.parity
     if parity is not None:
         detail = f"max abs diff {parity.worst:.3g} (atol {parity.tolerance.atol:g}, rtol {parity.tolerance.rtol:g})"
@@ -582,7 +581,8 @@ class _Attempt:
             location=str(src),
             finding=finding.id,
             preview=self.preview,
-            details=lambda: f"{finding.explanation}\n\n{rewrite.doc()}" + (f"\n\nevidence (start):\n{finding.evidence[:1500]}" if finding.evidence else ""),
+            details=lambda: f"{finding.explanation}\n\n{rewrite.doc()}"
+            + (f"\n\nevidence (start):\n{finding.evidence[:1500]}" if finding.evidence else ""),
         )
 
     def preview(self) -> str:

@@ -108,7 +108,7 @@ def _findings_md(findings: list[Finding]) -> list[str]:
     for f in findings:
         fix = markdown_code(f.fix) if f.fix else f"none: {markdown(f.no_fix_reason)}"
         lines.append(f"| {markdown_code(f.id)} | {markdown(f.severity.value)} | {markdown(f.title)} | {fix} |")
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _ops_md(ops: Any) -> str:
@@ -150,7 +150,7 @@ def to_markdown(result: RunResult) -> str:
                 lines.append(f"| {markdown(side)} | {fmt(b)} | {fmt(a)} |")
             lines.append("")
     if result.final is not None:
-        lines += ["## Findings after", ""] + _findings_md(result.final.findings)
+        lines += ["## Findings after", "", *_findings_md(result.final.findings)]
     if data["op_delta"]:
         lines += ["## .tflite op delta", "", _ops_md(data["op_delta"].items()), ""]
     if result.final is not None and result.final.tflite is not None:
@@ -171,8 +171,9 @@ def to_markdown(result: RunResult) -> str:
                   f"Reference: {markdown(result.reference)}.", "",
                   f"Inputs: {inputs}, seed {result.options.seed}.", "",
                   "| output | original key | shape | max abs diff | max rel diff | ok |", "|---|---|---|---|---|---|"]
-        lines += [f"| {markdown(o.name)} | {markdown(o.origin)} | {list(o.shape)} | {o.max_abs_diff:.3g} | {o.max_rel_diff:.3g} | "
-                  f"{'yes' if o.ok else 'NO'} |" for o in parity.outputs] + [""]
+        lines += [f"| {markdown(o.name)} | {markdown(o.origin)} | {list(o.shape)} | {o.max_abs_diff:.3g} | "
+                  f"{o.max_rel_diff:.3g} | {'yes' if o.ok else 'NO'} |" for o in parity.outputs]
+        lines.append("")
     b = data["bytes"]
     lines += ["## Sizes and timings", "", f"- SavedModel bytes: {b['input']:,} in, {b['output']:,} out",
               f"- .tflite bytes: {_size(b['tflite_before'])} before, {_size(b['tflite_after'])} after",
@@ -181,8 +182,10 @@ def to_markdown(result: RunResult) -> str:
               "- seconds: " + ", ".join(f"{k} {v}" for k, v in data["timings_s"].items()), ""]
     if result.source_edits:
         lines += ["## Source edits (--source)", "", "| where | rewrite | safety | what | decision |", "|---|---|---|---|---|"]
-        lines += [f"| {markdown(e['location'])} | {markdown_code(e['rewrite'])} | {markdown(e['safety'])} | {markdown(e['title'])} | "
-                  f"{markdown(e['decision'])}{(': ' + markdown(e['why'])) if e.get('why') else ''} |" for e in result.source_edits] + [""]
+        lines += [f"| {markdown(e['location'])} | {markdown_code(e['rewrite'])} | {markdown(e['safety'])} | "
+                  f"{markdown(e['title'])} | {markdown(e['decision'])}{(': ' + markdown(e['why'])) if e.get('why') else ''} |"
+                  for e in result.source_edits]
+        lines.append("")
         if result.source_patch_text:
             lines += ["Accepted edits, as written to `source.patch` (apply with `git apply source.patch`):", "",
                       *markdown_fence(result.source_patch_text, "diff"), ""]
@@ -208,7 +211,7 @@ def _evidence_md(findings: list[Finding]) -> list[str]:
         if len(text) > _EVIDENCE_CHARS:
             text = text[:_EVIDENCE_CHARS] + "\n... (truncated; the full text is in report.json)"
         lines += [f"### {markdown_code(f.id, cell=False)}", "", *markdown_fence(text), ""]
-    return (["## Evidence", ""] + lines) if lines else []
+    return (["## Evidence", "", *lines]) if lines else []
 
 
 def _ms(value: float | None) -> str:
