@@ -14,7 +14,7 @@ import pytest
 
 from repair.core.decide import AutoDecider
 from repair.core.safety import Safety
-from repair.source.codemod import rewrite_source
+from repair.source.codemod import FileStatus, rewrite_source
 from repair.source.rewrite import Example, SourceRewrite
 from rewrites.source import SOURCE_CATALOG
 
@@ -30,7 +30,7 @@ def _run(rewrite: SourceRewrite, text: str, example: Example, decider: AutoDecid
 @pytest.mark.parametrize("rewrite, example", EXAMPLES)
 def test_example(rewrite: SourceRewrite, example: Example) -> None:
     result = _run(rewrite, example.before, example, ALL)
-    assert result.status != "failed", result.error
+    assert result.status is not FileStatus.FAILED, result.error
     expected = example.before if example.after is None else example.after
     assert result.after == expected
     assert len(result.warnings) == example.warns

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import ast
 import difflib
+import enum
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -32,6 +34,15 @@ _SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".n
               ".pytest_cache", "build", "dist", ".eggs"}
 
 
+class FileStatus(enum.Enum):
+    """What happened to one file; the values are the words the summary line and the progress output use."""
+
+    CHANGED = "changed"  # the catalog changed its text (written with --write, else shown as a diff)
+    UNCHANGED = "unchanged"  # parsed and run, nothing to change (or not reached after a quit)
+    SKIPPED = "skipped"  # the pre-filter ruled it out before parsing
+    FAILED = "failed"  # unreadable, not UTF-8, does not parse, or could not be written
+
+
 @dataclass(frozen=True)
 class Edit:
     """One decided site: applied, not applied (and why), or display-only."""
@@ -46,7 +57,7 @@ class FileResult:
     """What happened to one file."""
 
     path: str
-    status: str  # changed | unchanged | skipped | failed
+    status: FileStatus
     before: str = ""
     after: str = ""
     error: str = ""
@@ -87,21 +98,21 @@ def proposal_for(site: Site, path: str, rewrite: SourceRewrite, preview: Callabl
 def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: SourceOptions, decider: Decider,
                    path: str = "<string>") -> FileResult:
     """Run the catalog over one file's text, asking ``decider`` about every site; never raises on bad input."""
-    result = FileResult(path, "unchanged", before=text, after=text)
+    result = FileResult(path, FileStatus.UNCHANGED, before=text, after=text)
     rewrites = [r for r in rewrites if r.active(options) and r.could_match(text)]
     if rewrites and any(r.modules for r in rewrites):
         imported = Names.of(text)  # import lines only: nothing else is parsed yet
         rewrites = [r for r in rewrites if r.imported(imported, text)]
     if not rewrites:
-        result.status = "skipped"
+        result.status = FileStatus.SKIPPED
         return result
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        result.status, result.error = "failed", f"does not parse: {str(exc).splitlines()[0]} (line {exc.raw_line})"
+        result.status, result.error = FileStatus.FAILED, f"does not parse: {str(exc).splitlines()[0]} (line {exc.raw_line})"
         return result
     except RecursionError:
-        result.status, result.error = "failed", "does not parse: nested too deeply"
+        result.status, result.error = FileStatus.FAILED, "does not parse: nested too deeply"
         return result
     decided: dict[str, Decision] = {}
     code = text
@@ -151,7 +162,7 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
         if not changed or stopped(decider):
             break
     result.after = code
-    result.status = "changed" if result.after != text else "unchanged"
+    result.status = FileStatus.CHANGED if result.after != text else FileStatus.UNCHANGED
     return result
 
 
@@ -209,25 +220,25 @@ def process_file(path: Path, rewrites: Sequence[SourceRewrite], options: SourceO
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return FileResult(name, "failed", error=f"cannot read: {exc.strerror or exc}")
+        return FileResult(name, FileStatus.FAILED, error=f"cannot read: {exc.strerror or exc}")
     quick = [r for r in rewrites if r.active(options) and any(t.encode() in raw for t in r.triggers)]
     if not quick:
         error = _syntax_error(raw) if named else ""
-        return FileResult(name, "failed", error=error) if error else FileResult(name, "skipped")
+        return FileResult(name, FileStatus.FAILED, error=error) if error else FileResult(name, FileStatus.SKIPPED)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return FileResult(name, "failed", error="not UTF-8 text")
+        return FileResult(name, FileStatus.FAILED, error="not UTF-8 text")
     start = len(decider.entries) if isinstance(decider, Recorder) else 0
     result = rewrite_source(text, rewrites, options, decider, name)
     if isinstance(decider, Recorder):  # a worker's recorder is its own copy: the entries travel with the result
         result.proposals = list(decider.entries[start:])
-    if write and result.status == "changed":
+    if write and result.status is FileStatus.CHANGED:
         try:
             write_atomic(path, text, result.after)
             result.written = True
         except OSError as exc:
-            result.status, result.error = "failed", f"cannot write: {exc.strerror or exc}"
+            result.status, result.error = FileStatus.FAILED, f"cannot write: {exc.strerror or exc}"
     return result
 
 
@@ -247,19 +258,22 @@ class Summary:
     """Counts for the closing line."""
 
     scanned: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    failed: int = 0
+    files: Counter[FileStatus] = field(default_factory=Counter)  # files by status
     applied: int = 0
     not_applied: int = 0
     warnings: int = 0
     bytes: int = 0
 
+    @property
+    def failed(self) -> int:
+        """Files that failed (unreadable, not parsing, not written): they make the exit code 1."""
+        return self.files[FileStatus.FAILED]
+
     def add(self, result: FileResult, size: int) -> None:
+        """Count one file's result; ``size`` is its length in bytes."""
         self.scanned += 1
         self.bytes += size
-        setattr(self, result.status, getattr(self, result.status) + 1)
+        self.files[result.status] += 1
         for edit in result.edits:
             if edit.site.safety is Safety.DISPLAY_ONLY:
                 self.warnings += 1
@@ -269,8 +283,9 @@ class Summary:
                 self.not_applied += 1
 
     def line(self) -> str:
-        return (f"{self.scanned} files scanned: {self.changed} changed, {self.unchanged} unchanged, "
-                f"{self.skipped} skipped by the pre-filter, {self.failed} failed; fixes: {self.applied} accepted, "
+        files = self.files
+        return (f"{self.scanned} files scanned: {files[FileStatus.CHANGED]} changed, {files[FileStatus.UNCHANGED]} unchanged, "
+                f"{files[FileStatus.SKIPPED]} skipped by the pre-filter, {self.failed} failed; fixes: {self.applied} accepted, "
                 f"{self.not_applied} not accepted, {self.warnings} warnings")
 
 
@@ -291,7 +306,7 @@ def _work(job: tuple[Path, bool]) -> tuple[FileResult, int]:
 
 def _slim(result: FileResult) -> FileResult:
     """Unchanged files need not carry their text back from a worker."""
-    if result.status != "changed":
+    if result.status is not FileStatus.CHANGED:
         result.before = result.after = ""
     return result
 
@@ -323,7 +338,7 @@ def run_codemod(paths: Sequence[Path], rewrites: Sequence[SourceRewrite], option
         return summary
     for path in files:
         if stopped(decider):
-            result = FileResult(str(path), "unchanged")  # quit: files not reached are left as they are
+            result = FileResult(str(path), FileStatus.UNCHANGED)  # quit: files not reached are left as they are
         else:
             result = process_file(path, rewrites, options, decider, write, named=path in named)
         summary.add(result, _size(path))
