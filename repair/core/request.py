@@ -10,6 +10,7 @@ TensorFlow.
 
 from __future__ import annotations
 
+import enum
 import itertools
 import json
 import re
@@ -22,12 +23,22 @@ Shape = tuple[int | None, ...]
 MAX_PERMUTED = 7  # 5,040 pairings; beyond that only names and order decide
 
 
+class ValueKind(enum.Enum):
+    """The element kind of a request value or a model input's dtype: what decides whether one can feed the other."""
+
+    FLOAT = "float"
+    INT = "int"
+    BOOL = "bool"
+    STRING = "string"
+    UNKNOWN = "unknown"  # mixed, empty, or not a JSON value TF Serving reads: fits any input
+
+
 @dataclass(frozen=True)
 class RequestInput:
     """One key of the request: the kind of its values (float, int, bool, string) and their batched shape."""
 
     key: str
-    kind: str  # "float" | "int" | "bool" | "string" | "unknown"
+    kind: ValueKind
     shape: Shape | None  # batch first (None when the rows disagree or nothing can be read)
 
 
@@ -40,28 +51,29 @@ class InputPort:
     shape: Shape | None
 
 
-def _kind_and_shape(value: object) -> tuple[str, Shape | None]:
+def _kind_and_shape(value: object) -> tuple[ValueKind, Shape | None]:
     """The element kind and shape of a JSON value (a nested list, a scalar, or {"b64": ...})."""
     if isinstance(value, dict):
-        return ("string", ()) if set(value) == {"b64"} else ("unknown", None)
+        return (ValueKind.STRING, ()) if set(value) == {"b64"} else (ValueKind.UNKNOWN, None)
     if isinstance(value, list):
         if not value:
-            return "unknown", (0,)
+            return ValueKind.UNKNOWN, (0,)
         parts = [_kind_and_shape(v) for v in value]
         kinds = {k for k, _ in parts}
         shapes = {s for _, s in parts}
-        kind = "float" if kinds == {"float", "int"} else (kinds.pop() if len(kinds) == 1 else "unknown")
+        mixed = ValueKind.FLOAT if kinds == {ValueKind.FLOAT, ValueKind.INT} else ValueKind.UNKNOWN  # [1, 2.5] is float
+        kind = kinds.pop() if len(kinds) == 1 else mixed
         inner = shapes.pop() if len(shapes) == 1 else None
         return kind, None if inner is None else (len(value), *inner)
     if isinstance(value, bool):
-        return "bool", ()
+        return ValueKind.BOOL, ()
     if isinstance(value, int):
-        return "int", ()
+        return ValueKind.INT, ()
     if isinstance(value, float):
-        return "float", ()
+        return ValueKind.FLOAT, ()
     if isinstance(value, str):
-        return "string", ()
-    return "unknown", None
+        return ValueKind.STRING, ()
+    return ValueKind.UNKNOWN, None
 
 
 def parse_request(path: Path) -> tuple[RequestInput, ...]:
@@ -77,7 +89,7 @@ def parse_request(path: Path) -> tuple[RequestInput, ...]:
             found = []
             for key in keys:
                 column = [i.get(key) for i in instances]
-                kind, shape = _kind_and_shape(column) if all(v is not None for v in column) else ("unknown", None)
+                kind, shape = _kind_and_shape(column) if all(v is not None for v in column) else (ValueKind.UNKNOWN, None)
                 found.append(RequestInput(key, kind, shape))
             return tuple(found)
         inputs = body.get("inputs")
@@ -89,18 +101,18 @@ def parse_request(path: Path) -> tuple[RequestInput, ...]:
     raise BadInput(f"--request {path}: expected a TF Serving REST body with 'instances' or 'inputs'")
 
 
-def _kind_of(dtype: str) -> str:
+def _kind_of(dtype: str) -> ValueKind:
     if dtype.startswith(("float", "bfloat", "half", "double")):
-        return "float"
+        return ValueKind.FLOAT
     if dtype.startswith(("int", "uint")):
-        return "int"
-    return {"bool": "bool", "string": "string"}.get(dtype, "unknown")
+        return ValueKind.INT
+    return {"bool": ValueKind.BOOL, "string": ValueKind.STRING}.get(dtype, ValueKind.UNKNOWN)
 
 
 def fits(port: InputPort, value: RequestInput) -> bool:
     """Whether a request value can feed a model input: its kind and its shape (rank and known sizes) agree."""
     want, have = _kind_of(port.dtype), value.kind
-    if have != "unknown" and not (want == have or (want == "float" and have == "int")):
+    if have is not ValueKind.UNKNOWN and not (want is have or (want is ValueKind.FLOAT and have is ValueKind.INT)):
         return False
     if port.shape is None or value.shape is None:
         return True
