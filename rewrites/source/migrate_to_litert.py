@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 import importlib.util
 from dataclasses import dataclass, field
@@ -37,6 +38,16 @@ _CUSTOM_OPS = ("InterpreterWithCustomOps: its custom_op_registerers name functio
 
 _NOT_INSTALLED = ("ai_edge_litert is not installed in the Python running the codemod (pip install ai-edge-litert): "
                   "the migrated script would fail on its import")
+
+
+class _Kind(enum.Enum):
+    """What the migration does with one import binding."""
+
+    MOVE = "move"  # the import is rewritten in place
+    REF = "ref"  # it stays and its uses are rewritten one by one
+    MOVE_IF_FALLBACK = "move-if-fallback"  # `import tensorflow.lite as tflite`: MOVE beside a tflite_runtime import, else REF
+    BLOCKED = "blocked"  # not migrated; the reason goes with it
+    OTHER = "other"  # nothing to do with the interpreter
 
 
 @functools.cache
@@ -143,22 +154,22 @@ class _Migrate(SourceTransformer):
             for local, target in bound:
                 by_local.setdefault(local, []).append((statement, target))
         for local, bindings in by_local.items():
-            kinds = [self._import_kind(statement, target, local, scan) for statement, target in bindings]
-            if all(k == "other" for k in kinds):
+            found = [self._import_kind(statement, target, local, scan) for statement, target in bindings]
+            if all(k is _Kind.OTHER for k, _ in found):
+                continue
+            blocked = [why for k, why in found if k is _Kind.BLOCKED]
+            if blocked:
+                plan.blockers.append((bindings[0][0], blocked[0]))
                 continue
             # `import tensorflow.lite as tflite` moves only as the fallback of a tflite_runtime import; bound
             # alone, its uses are rewritten one by one (it may also name the converter).
-            fallback = "move" in kinds
-            kinds = [("move" if fallback else "ref") if k == "move-if-fallback" else k for k in kinds]
-            blocked = [k for k in kinds if k.startswith("blocked")]
-            if blocked:
-                plan.blockers.append((bindings[0][0], blocked[0].partition(":")[2]))
-                continue
-            if "move" in kinds and len(set(kinds)) > 1:
+            fallback = any(k is _Kind.MOVE for k, _ in found)
+            kinds = [(_Kind.MOVE if fallback else _Kind.REF) if k is _Kind.MOVE_IF_FALLBACK else k for k, _ in found]
+            if _Kind.MOVE in kinds and len(set(kinds)) > 1:
                 plan.blockers.append((bindings[0][0], f"`{local}` is bound by several imports, not all of them the "
                                                       "interpreter module"))
                 continue
-            if all(k == "move" for k in kinds):
+            if all(k is _Kind.MOVE for k in kinds):
                 plan.moved_locals.add(local)
                 plan.moved_imports.update(id(statement) for statement, _ in bindings)
         # A from-import that mixes moving names with others would have to be split: not done automatically.
@@ -193,31 +204,33 @@ class _Migrate(SourceTransformer):
             for where, why in plan.blockers:
                 self.warn(where, f"not migrated to ai_edge_litert.interpreter: {why}")
 
-    def _import_kind(self, statement: cst.Import | cst.ImportFrom, target: str, local: str, scan: _Scan) -> str:
-        """``move``: the import is rewritten in place; ``ref``: it stays and its uses are rewritten one by one;
-        ``blocked:why``; ``other``: nothing to do with the interpreter."""
+    def _import_kind(self, statement: cst.Import | cst.ImportFrom, target: str, local: str,
+                     scan: _Scan) -> tuple[_Kind, str]:
+        """What to do with one binding of an import, and why when it is ``BLOCKED`` ("" otherwise)."""
         member = old_member(target)
         if member == "InterpreterWithCustomOps":
-            return "blocked:" + _CUSTOM_OPS
+            return _Kind.BLOCKED, _CUSTOM_OPS
         if member is not None:
-            return "move"  # from M import Interpreter / from tensorflow.lite import Interpreter
+            return _Kind.MOVE, ""  # from M import Interpreter / from tensorflow.lite import Interpreter
         module = _module_of(target)
         if module is None:
-            return "other"
+            return _Kind.OTHER, ""
         if isinstance(statement, cst.Import) and local == target.split(".")[0] != target:  # no alias: binds the head
             if module != "tflite_runtime.interpreter":
-                return "ref"  # `import tensorflow.lite...`: `tensorflow` stays; its uses are rewritten one by one
+                return _Kind.REF, ""  # `import tensorflow.lite...`: `tensorflow` stays; its uses are rewritten one by one
             # The import moves (it would fail where tflite_runtime is not installed) and so does every
             # `tflite_runtime.interpreter` its uses spell.
             extra = sorted(scan.attrs.get(local, set()) - {"interpreter"})
-            return f"blocked:`{local}.{extra[0]}` is not the interpreter module" if extra else "move"
+            return (_Kind.BLOCKED, f"`{local}.{extra[0]}` is not the interpreter module") if extra else (_Kind.MOVE, "")
         used = scan.attrs.get(local, set())
         if module == "tensorflow.lite":
-            return "move-if-fallback" if used <= _MEMBERS else "ref"
+            return (_Kind.MOVE_IF_FALLBACK if used <= _MEMBERS else _Kind.REF), ""
         if "InterpreterWithCustomOps" in used:
-            return "blocked:" + _CUSTOM_OPS
+            return _Kind.BLOCKED, _CUSTOM_OPS
         unknown = sorted(used - _MEMBERS)
-        return f"blocked:`{local}.{unknown[0]}` has no same-named LiteRT counterpart checked here" if unknown else "move"
+        if unknown:
+            return _Kind.BLOCKED, f"`{local}.{unknown[0]}` has no same-named LiteRT counterpart checked here"
+        return _Kind.MOVE, ""
 
     def _check_call(self, call: cst.Call, bindings: Bindings, plan: _Plan) -> None:
         member = old_member(self.names.qualify(call.func))
