@@ -37,20 +37,10 @@ class BadInput(RepairError):
     exit_code = ExitCode.BAD_INPUT
 
 
-class UsageError(BadInput):
-    """Flags contradict each other or the model."""
-
-
 class Refused(RepairError):
     """The model has a blocking finding the catalog cannot fix."""
 
     exit_code = ExitCode.FINDINGS_REMAIN
-
-
-class VerificationFailed(RepairError):
-    """The repaired model did not pass the gate."""
-
-    exit_code = ExitCode.VERIFICATION_FAILED
 
 
 # errno values that describe the machine or the user's files, never a bug in repair: a full disk, a read-only or

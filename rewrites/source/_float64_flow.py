@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.metadata import Assignment, MetadataWrapper, PositionProvider, Scope, ScopeProvider
 
-from repair.source.rewrite import Names, NewImport, SourceTransformer
+from repair.source.rewrite import Names, SourceTransformer
 
 TNP = "tensorflow.experimental.numpy"
 FLOAT64_NAMES = frozenset({f"{TNP}.float64", "numpy.float64", "numpy.double", "tensorflow.float64", "tensorflow.double"})
@@ -566,17 +566,6 @@ class Flow:
             if token is not None and self._walk.find(token) in self._roots:
                 return True
         return False
-
-
-def float32_spelling(names: Names, producer: Producer, tf: str) -> tuple[cst.BaseExpression, list[NewImport]]:
-    """The float32 that replaces a spelled float64 dtype, in the same spelling (tnp.float64 -> tnp.float32)."""
-    node = producer.node
-    if isinstance(node, cst.Attribute):
-        return node.with_changes(attr=cst.Name("float32")), []
-    if isinstance(node, cst.SimpleString):
-        quote = node.value[-1]
-        return cst.SimpleString(f"{node.prefix}{quote}float32{quote}"), []
-    return cst.SimpleString('"float32"'), []  # builtin float: tnp, NumPy and tf all read "float32"
 
 
 def module_of(names: Names, call: cst.Call) -> cst.BaseExpression | None:

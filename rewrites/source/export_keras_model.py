@@ -18,7 +18,7 @@ _BUILDERS = _MODEL_CLASSES | {"keras.models.load_model", "keras.saving.load_mode
 Chain = tuple[cst.FunctionDef, ...]  # the functions around a name, innermost first
 
 
-def _builds_model(names: Names, scopes: Scopes, expr: cst.BaseExpression, chain: Chain, seen: frozenset[str]) -> bool:
+def _builds_model(names: Names, scopes: Scopes, expr: cst.BaseExpression, seen: frozenset[str]) -> bool:
     """A call that returns a Keras 3 model: a constructor, load_model, an application, an in-file subclass, or
     an in-file function every return of which is one of those (read in that function's own scope)."""
     if not isinstance(expr, cst.Call):
@@ -50,8 +50,8 @@ def _is_keras_model(names: Names, scopes: Scopes, expr: cst.BaseExpression, chai
         values = scopes.values(dotted, chain)
         if values is None:
             return _parameter_is_model(names, scopes, dotted, chain, seen | {key})
-        return bool(values) and all(_builds_model(names, scopes, v, chain, seen | {key}) for v in values)
-    return _builds_model(names, scopes, expr, chain, seen)
+        return bool(values) and all(_builds_model(names, scopes, v, seen | {key}) for v in values)
+    return _builds_model(names, scopes, expr, seen)
 
 
 def _is_script(module: cst.Module) -> bool:
