@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import difflib
 import enum
+import functools
 import os
 import tempfile
 from collections import Counter
@@ -377,7 +378,7 @@ class SourceOffers:
             for edit in result.edits:
                 rewrite = by_id[edit.site.rewrite_id]
                 at_error = (os.path.realpath(path), edit.site.line) in locations
-                proposal = proposal_for(edit.site, name, rewrite, lambda n=name, k=edit.site.key: self._preview(n, k))
+                proposal = proposal_for(edit.site, name, rewrite, functools.partial(self._preview, name, edit.site.key))
                 if at_error:
                     proposal = replace(proposal, title=proposal.title + " [at the converter's error location]")
                 self.pending.append((proposal, frozenset(k.value for k in rewrite.answers)))

@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -245,6 +245,7 @@ class SourceContext:
 
 
 Select = Callable[[Site], bool]
+_Node = TypeVar("_Node")  # what ``edit`` returns: the common type of its two candidates (a node, or a FlattenSentinel)
 
 
 class SourceTransformer(cst.CSTTransformer):
@@ -276,8 +277,8 @@ class SourceTransformer(cst.CSTTransformer):
         self.sites.append(site)
         return site
 
-    def edit(self, original: cst.CSTNode, unchanged: cst.CSTNode, replacement: cst.CSTNode, message: str, *,
-             safety: Safety | None = None, imports: Sequence[NewImport] = (), replaces: str | None = None) -> cst.CSTNode:
+    def edit(self, original: cst.CSTNode, unchanged: _Node, replacement: _Node, message: str, *,
+             safety: Safety | None = None, imports: Sequence[NewImport] = (), replaces: str | None = None) -> _Node:
         """Propose replacing ``original``; return ``replacement`` if this site is selected, else ``unchanged``.
 
         ``replaces`` names a local import the edit stops using (``tnp``): it is removed if nothing uses it after.

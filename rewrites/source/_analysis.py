@@ -75,13 +75,15 @@ class Bindings(cst.CSTVisitor):
     def visit_Param(self, node: cst.Param) -> None:
         self._bind(node.name, None)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool | None:  # a subclass may stop at nested scopes
         self._bind(node.name, None)
         self.functions.setdefault(node.name.value, []).append(node)
+        return None
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool | None:
         self._bind(node.name, None)
         self.classes.setdefault(node.name.value, []).append(node)
+        return None
 
     def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
         target = node.asname.name if node.asname is not None else node.name

@@ -385,9 +385,9 @@ class _Walk(cst.CSTVisitor):
         elif name == _CAST and len(node.args) > 1 and is_float64(self.names, node.args[1].value, builtin=False):
             self._dtype_producer(node.args[1].value, "tf.cast")
         elif name.startswith(("tensorflow.", "keras.")):
-            dtype = _dtype_arg(node, None)
-            if dtype is not None and is_float64(self.names, dtype.value):
-                self._dtype_producer(dtype.value, _short(name))
+            dtype_arg = _dtype_arg(node, None)
+            if dtype_arg is not None and is_float64(self.names, dtype_arg.value):
+                self._dtype_producer(dtype_arg.value, _short(name))
 
     def _dtype_producer(self, expr: cst.BaseExpression, where: str) -> None:
         """A spelled float64 in a dtype position (the Attribute kind is found by visit_Attribute)."""
@@ -430,9 +430,9 @@ class _Walk(cst.CSTVisitor):
             if data is not None:
                 positional = [a for a in node.args if a.keyword is None]
                 index = 1 if short == "full" else 0
-                values = [a for a in node.args if a.keyword is not None and a.keyword.value == data]
-                values = values or positional[index:index + 1]
-                if not values or not floats(values[0].value):
+                data_args = [a for a in node.args if a.keyword is not None and a.keyword.value == data]
+                data_args = data_args or positional[index:index + 1]
+                if not data_args or not floats(data_args[0].value):
                     return
             if short == "arange" and (id(node) in self._indices or not node.args):
                 return
@@ -574,8 +574,8 @@ def module_of(names: Names, call: cst.Call) -> cst.BaseExpression | None:
     func = call.func
     if not isinstance(func, cst.Attribute):
         return None
-    module = func.value
-    if qualify(names, module) in (f"{TNP}.random", "numpy.random"):
+    module: cst.BaseExpression | None = func.value
+    if qualify(names, func.value) in (f"{TNP}.random", "numpy.random"):
         module = module.value if isinstance(module, cst.Attribute) else None
     return module if module is not None and qualify(names, module) in (TNP, "numpy") else None
 

@@ -200,7 +200,7 @@ class _AddSignature(SourceTransformer):
                            f"@tf.function on exported {original.name.value}: fix input_signature ({described}; from {source})",
                            imports=imports)
         decorators = list(updated.decorators)
-        decorators[index] = chosen  # type: ignore[assignment]
+        decorators[index] = chosen
         return updated.with_changes(decorators=decorators)
 
     def _params(self, func: cst.FunctionDef, cls: cst.ClassDef | None) -> list[str] | None:

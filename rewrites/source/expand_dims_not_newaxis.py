@@ -10,7 +10,7 @@ from libcst.metadata import PositionProvider
 
 from repair.core.findings import FindingKind
 from repair.core.safety import Safety
-from repair.source.rewrite import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
+from repair.source.rewrite import Example, Names, NewImport, Select, SourceContext, SourceRewrite, SourceTransformer
 from rewrites.source._analysis import Bindings, derives, dotted, tf_function_call
 
 _NEWAXIS = frozenset({"tensorflow.newaxis", "numpy.newaxis", "tensorflow.experimental.numpy.newaxis"})
@@ -234,7 +234,7 @@ class _Expand(SourceTransformer):
                          f"{code} -> {spelled}(..., {', '.join(map(str, axes))}): a StridedSlice with new_axis_mask "
                          "stays Flex on dynamic dims; ExpandDims is builtin", imports=imports)
 
-    def _expand_dims(self, kind: str) -> tuple[cst.BaseExpression, list]:  # type: ignore[type-arg]
+    def _expand_dims(self, kind: str) -> tuple[cst.BaseExpression, list[NewImport]]:
         """``keras.ops.expand_dims`` for symbolic Keras tensors and in Keras 3 layers written with keras.ops, else
         ``tf.expand_dims`` (the file's own spellings)."""
         uses_ops = kind == "keras" or (bool(self.functions) and self.functions[-1][2])

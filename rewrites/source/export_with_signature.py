@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import libcst as cst
 from libcst.helpers import get_full_name_for_node
@@ -34,7 +35,7 @@ _KERAS = frozenset({"keras.Model", "keras.models.Model", "keras.layers.Layer", "
                     "tf_keras.layers.Layer"})
 
 
-def has_input_signature(names: Names, decorators: tuple[cst.Decorator, ...] | list[cst.Decorator]) -> bool:
+def has_input_signature(names: Names, decorators: Sequence[cst.Decorator]) -> bool:
     for decorator in decorators:
         call = tf_function_call(names, decorator)
         if isinstance(call, cst.Call):

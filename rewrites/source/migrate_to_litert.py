@@ -179,9 +179,9 @@ class _Migrate(SourceTransformer):
                     plan.moved_imports.discard(id(statement))
                     plan.blockers.append((statement, "imports interpreter names together with other names: split the "
                                                      "import first"))
-        bindings = Bindings(node)
+        module_bindings = Bindings(node)
         for call in scan.calls:
-            self._check_call(call, bindings, plan)
+            self._check_call(call, module_bindings, plan)
         # The names a use-by-use rewrite imports must be free: a class or function of that name would be shadowed.
         for attribute in scan.attributes:
             head = attribute
@@ -193,7 +193,7 @@ class _Migrate(SourceTransformer):
             if member in _MEMBERS:
                 bound = self.names.bound.get(member)
                 mine = bound is not None and (bound == f"{_TARGET}.{member}" or old_member(canonical(bound)) == member)
-                if (bound is not None and not mine) or member in bindings.classes or member in bindings.functions:
+                if (bound is not None and not mine) or member in module_bindings.classes or member in module_bindings.functions:
                     plan.blockers.append((attribute, f"the file already binds `{member}` to something else"))
         if not plan.blockers and not _litert_installed():
             targets: list[cst.CSTNode] = [s for s, _ in scan.imports if id(s) in plan.moved_imports]

@@ -281,7 +281,7 @@ class _Pin(SourceTransformer):
         if inputs is None:
             return None
         nested = isinstance(inputs.value, (cst.List, cst.Tuple))
-        exprs = [e.value for e in inputs.value.elements] if nested else [inputs.value]
+        exprs = [e.value for e in inputs.value.elements] if isinstance(inputs.value, (cst.List, cst.Tuple)) else [inputs.value]
         forms = []
         for expr in exprs:
             bound = self.bindings.only(expr.value) if isinstance(expr, cst.Name) else None

@@ -94,7 +94,7 @@ class _Rename(SourceTransformer):
         if quote[0] in new or "\\" in new or "\n" in new:
             return updated
         replacement = cst.SimpleString(f"{original.prefix}{quote}{new}{quote}")
-        return self.edit(original, updated, replacement, f"serving key {old!r} -> {new!r} ({where})")  # type: ignore[return-value]
+        return self.edit(original, updated, replacement, f"serving key {old!r} -> {new!r} ({where})")
 
     def _dict(self, original: cst.BaseExpression, updated: cst.BaseExpression, where: str) -> cst.BaseExpression:
         if not isinstance(original, cst.Dict) or not isinstance(updated, cst.Dict):

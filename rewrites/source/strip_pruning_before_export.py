@@ -222,12 +222,14 @@ class _Strip(_Unread, SourceTransformer):
         cls = class_def(self.bindings, original.func.value)
         if cls is None or not derives(self.names, self.bindings, cls, frozenset({TF_MODULE})):
             return None
-        args, stripped, imports = list(updated.args), [], []
+        args = list(updated.args)
+        stripped: list[str] = []
+        imports: list[NewImport] = []
         for index, arg in enumerate(original.args):
             name = get_full_name_for_node(arg.value) if isinstance(arg.value, (cst.Name, cst.Attribute)) else None
             func = self.pruned.get(name) if name and not arg.star else None
             strip = self._strip(func) if func is not None else None
-            if strip is not None:
+            if strip is not None and name:  # a strip is only found for a named function
                 args[index] = args[index].with_changes(value=cst.Call(strip[0], [cst.Arg(args[index].value)]))
                 stripped.append(name)
                 imports += strip[1]

@@ -176,10 +176,10 @@ class _ToList(SourceTransformer):
                                 f"which the builtins-only converter lowers only with static shapes): {plan}")
                 continue
             tf, imports = self.tf()
-            new = updated.visit(_Apply(plan, tf, self.names))
+            new = cst.ensure_type(updated.visit(_Apply(plan, tf, self.names)), cst.FunctionDef)  # statements change, never the def
             message = (f"tf.TensorArray `{name}` filled {plan.steps} -> a Python list + tf.stack "
                        f"(no TensorList ops)")
-            updated = self.edit(line, updated, new, message, imports=imports)  # type: ignore[assignment]
+            updated = self.edit(line, updated, new, message, imports=imports)
         return updated
 
     def _creations(self, fn: cst.FunctionDef) -> list[tuple[cst.SimpleStatementLine, str | None]]:
@@ -381,12 +381,14 @@ class _Apply(cst.CSTTransformer):
             return updated
         small = updated.body[0]
         name = self.plan.name
+        if not isinstance(small, (cst.Assign, cst.Expr)):
+            return updated
         target_is_name = isinstance(small, cst.Assign) and len(small.targets) == 1 \
             and isinstance(small.targets[0].target, cst.Name) and small.targets[0].target.value == name
-        if target_is_name and _ta_call(self.names, small.value) is not None:  # type: ignore[union-attr]
+        if target_is_name and _ta_call(self.names, small.value) is not None:
             return updated.with_changes(body=[small.with_changes(value=cst.List([]))])
         if target_is_name or isinstance(small, cst.Expr):
-            found = _write(name, small.value)  # type: ignore[union-attr]
+            found = _write(name, small.value)
             if found is None:
                 return updated
             value = found[1]

@@ -8,7 +8,7 @@ import libcst as cst
 
 from repair.core.findings import FindingKind
 from repair.core.safety import Safety
-from repair.source.rewrite import Example, Select, SourceContext, SourceRewrite, SourceTransformer
+from repair.source.rewrite import Example, Names, Select, SourceContext, SourceRewrite, SourceTransformer
 from rewrites.source.unroll_while_loop import _MAX_TRIPS, _NEEDS_TENSOR, _Bindings, _names, _qualified, static_int
 
 _RANGE = "tensorflow.range"
@@ -67,7 +67,7 @@ def early_exit(body: cst.BaseSuite) -> str:
     return look.found
 
 
-def counter_needs_tensor(names: object, body: cst.CSTNode, counter: str) -> str:
+def counter_needs_tensor(names: Names, body: cst.CSTNode, counter: str) -> str:
     """Why a counter that becomes a Python int would change what the body computes ("" when it would not):
     an attribute read (``i.dtype``), true division (int32 tensor / int gives float64, a Python int float32),
     or tf.cond/case/switch_case (a Python bool is refused)."""
@@ -86,7 +86,7 @@ def counter_needs_tensor(names: object, body: cst.CSTNode, counter: str) -> str:
 
         def visit_Call(self, node: cst.Call) -> None:
             nonlocal found
-            if _qualified(names, node.func) in _NEEDS_TENSOR and counter in _names(node):  # type: ignore[arg-type]
+            if _qualified(names, node.func) in _NEEDS_TENSOR and counter in _names(node):
                 found = found or f"`{counter}` reaches tf.cond/tf.case, which refuse a Python value"
 
     body.visit(Look())
@@ -115,7 +115,7 @@ class _Unroll(SourceTransformer):
         new_iter = cst.Call(cst.Name("range"), [cst.Arg(self._spelled(call, bounds, k)) for k in self._kept(bounds)])
         new = updated.with_changes(iter=new_iter, body=_without_loop_options(self, updated.body))
         alias = call.func.value if isinstance(call.func, cst.Name) else None  # `from tensorflow import range as r`
-        return self.edit(original, updated, new,  # type: ignore[return-value]
+        return self.edit(original, updated, new,
                          f"for ... in tf.range with a static trip count ({trips}) -> Python range loop unrolled at trace time",
                          replaces=alias)
 
@@ -198,10 +198,11 @@ def _without_loop_options(transformer: _Unroll, body: cst.BaseSuite) -> cst.Base
     kept = [s for s in body.body if not loop_option(s)]
     if len(kept) == len(body.body):
         return body
+    first = body.body[0]
     if not kept:
         kept = [cst.SimpleStatementLine([cst.Pass()])]
-    elif len(kept) < len(body.body) and loop_option(body.body[0]):
-        kept[0] = kept[0].with_changes(leading_lines=body.body[0].leading_lines)  # a comment above the option stays
+    elif len(kept) < len(body.body) and isinstance(first, cst.SimpleStatementLine) and loop_option(first):
+        kept[0] = kept[0].with_changes(leading_lines=first.leading_lines)  # a comment above the option stays
     return body.with_changes(body=kept)
 
 

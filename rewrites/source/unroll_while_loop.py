@@ -220,7 +220,7 @@ def _unparenthesized(seq: cst.Tuple | cst.List) -> cst.BaseExpression:
     return cst.Tuple(elements, lpar=[], rpar=[])
 
 
-def _tuple(names: Sequence[str]) -> cst.BaseExpression:
+def _tuple(names: Sequence[str]) -> cst.Name | cst.Tuple:
     if len(names) == 1:
         return cst.Name(names[0])
     return cst.Tuple([cst.Element(cst.Name(n)) for n in names], lpar=[], rpar=[])
@@ -372,7 +372,8 @@ class _Unroll(SourceTransformer):
             self.warn(original, f"tf.while_loop stays a WHILE loop: {plan}")
             return updated
         statements, message = plan
-        return self.edit(original, updated, cst.FlattenSentinel(statements), message)  # type: ignore[arg-type,return-value]
+        unchanged: cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement] = updated
+        return self.edit(original, unchanged, cst.FlattenSentinel(statements), message)
 
     def _plan(self, line: cst.SimpleStatementLine) -> tuple[list[cst.BaseStatement], str] | str | None:
         if len(line.body) != 1 or not isinstance(line.body[0], cst.Assign) or len(line.body[0].targets) != 1:
