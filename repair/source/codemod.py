@@ -1,7 +1,8 @@
 """``repair codemod``: the source catalog applied to the user's Python, never importing or running it.
 
 Per file: a cheap pre-filter skips files that cannot match before anything is parsed (each rewrite's
-trigger substrings, then whether the file's import lines reach the names the rewrite matches); the rest is parsed with libcst and the source catalog runs in order. Every
+trigger substrings, then whether the file's import lines reach the names the rewrite matches); the rest
+is parsed with libcst and the source catalog runs in order. Every
 site a rewrite finds becomes a ``Proposal`` that a decider accepts or rejects before it is applied; the
 catalog repeats until a round changes nothing, so a second run on rewritten code changes nothing.
 A file that fails to parse is reported and left alone. Writes are atomic (temp file + rename) and only
@@ -130,18 +131,19 @@ def rewrite_source(text: str, rewrites: Sequence[SourceRewrite], options: Source
         for rewrite in rewrites:
             if not rewrite.could_match(code) or not rewrite.imported(names, code):
                 continue
-            current, current_code, current_shared = module, code, shared
+            current, current_code, current_names, current_shared = module, code, names, shared
 
             def select(found: Site, current: cst.Module = current, rewrite: SourceRewrite = rewrite,
-                       current_code: str = current_code, current_shared: Shared = current_shared) -> bool:
+                       current_code: str = current_code, current_names: Names = current_names,
+                       current_shared: Shared = current_shared) -> bool:
                 """Decide a site the moment the pass finds it: one pass both finds and applies."""
                 site = located(found)
                 if site.key in decided:  # rejected before (accepted ones are applied and do not match again)
                     return decided[site.key] is Decision.ACCEPT
 
                 def preview() -> str:
-                    one = run_pass(rewrite, current, options, lambda s: s.key == site.key, path, names, current_code,
-                                   current_shared).module
+                    one = run_pass(rewrite, current, options, lambda s: s.key == site.key, path, current_names,
+                                   current_code, current_shared).module
                     return unified(current_code, one.code, path)
 
                 proposal = proposal_for(site, path, rewrite, preview)

@@ -226,7 +226,8 @@ def returns(func: cst.FunctionDef) -> list[cst.BaseExpression | None]:
     return found
 
 
-def derives(names: Names, bindings: Bindings, cls: cst.ClassDef, targets: frozenset[str], seen: frozenset[str] = frozenset()) -> bool:
+def derives(names: Names, bindings: Bindings, cls: cst.ClassDef, targets: frozenset[str],
+            seen: frozenset[str] = frozenset()) -> bool:
     """Whether ``cls`` derives from one of ``targets`` (qualified names), through classes of this file."""
     for base in cls.bases:
         if base.keyword is not None:
@@ -253,7 +254,7 @@ def instance_class(bindings: Bindings, expr: cst.BaseExpression) -> cst.ClassDef
     return class_def(bindings, name) if name is not None else None
 
 
-def tf_function_call(names: Names, decorator: cst.Decorator) -> cst.Call | None | bool:
+def tf_function_call(names: Names, decorator: cst.Decorator) -> cst.Call | bool | None:
     """``@tf.function(...)`` -> the Call; bare ``@tf.function`` -> True; anything else -> None."""
     expr = decorator.decorator
     if isinstance(expr, cst.Call) and names.is_(expr.func, TF_FUNCTION):

@@ -97,7 +97,8 @@ class Group:
     def owner(self) -> str:
         """swap_tnp_calls owns a group it can fix alone (tnp math on Python floats only); explicit_float32 the rest
         (and every group with a blocked producer, which it warns about)."""
-        return "swap_tnp_calls" if not self.blocked and all(p.kind == "literal_args" and p.swap for p in self.producers) else "explicit_float32"
+        swappable = not self.blocked and all(p.kind == "literal_args" and p.swap for p in self.producers)
+        return "swap_tnp_calls" if swappable else "explicit_float32"
 
     def describe(self) -> str:
         shown = ", ".join(f"{p.label} (line {p.line})" for p in self.producers[:6])

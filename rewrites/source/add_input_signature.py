@@ -269,7 +269,8 @@ class AddInputSignature(SourceRewrite):
         Example(
             "import tensorflow as tf\n\n" + _MODULE.format("") +
             "scorer = Scorer()\nscorer(tf.zeros((3, 4)))\ntf.saved_model.save(scorer, \"out\")\n",
-            "import tensorflow as tf\n\n" + _MODULE.format("(input_signature=[tf.TensorSpec([None, 4], tf.float32, name=\"x\")])") +
+            "import tensorflow as tf\n\n"
+            + _MODULE.format("(input_signature=[tf.TensorSpec([None, 4], tf.float32, name=\"x\")])") +
             "scorer = Scorer()\nscorer(tf.zeros((3, 4)))\ntf.saved_model.save(scorer, \"out\")\n",
             unsafe=True,
         ),
@@ -279,7 +280,8 @@ class AddInputSignature(SourceRewrite):
             "pair = Pair()\npair.serve(tf2.zeros([1, 8, 8, 3]), ids=tf2.ones([2, 5], tf2.int32))\n"
             "tf2.saved_model.save(pair, out)\n",
             "import tensorflow.compat.v2 as tf2\n\nclass Pair(tf2.Module):\n"
-            "    @tf2.function(jit_compile=True, input_signature=[tf2.TensorSpec([1, None, None, 3], tf2.float32, name=\"image\"), "
+            "    @tf2.function(jit_compile=True, "
+            "input_signature=[tf2.TensorSpec([1, None, None, 3], tf2.float32, name=\"image\"), "
             "tf2.TensorSpec([None, 5], tf2.int32, name=\"ids\")])\n    def serve(self, image, ids):\n        return image\n\n"
             "pair = Pair()\npair.serve(tf2.zeros([1, 8, 8, 3]), ids=tf2.ones([2, 5], tf2.int32))\n"
             "tf2.saved_model.save(pair, out)\n",
@@ -301,7 +303,8 @@ class AddInputSignature(SourceRewrite):
                 "scorer = Scorer()\nscorer(tf.constant([[1.0, 2.0, 3.0, 4.0]]))\ntf.saved_model.save(scorer, \"out\")\n"),
         Example("import tensorflow as tf\n\n" + _MODULE.format("") +
                 "scorer = Scorer()\nscorer(tf.zeros((3, 4)))\nscorer(tf.zeros((3, 5)))\ntf.saved_model.save(scorer, \"out\")\n"),
-        Example("import tensorflow as tf\n\n" + _MODULE.format("") + "scorer = Scorer()\nscorer(tf.zeros((3, 4)))\n# saved_model elsewhere\n"),
+        Example("import tensorflow as tf\n\n" + _MODULE.format("") + "scorer = Scorer()\nscorer(tf.zeros((3, 4)))\n"
+                "# saved_model elsewhere\n"),
         Example("import tensorflow as tf\n\n@tf.function\ndef serve(**inputs):\n    return inputs\n\n"
                 "tf.saved_model.save(module, out, signatures=serve)\n"),
     )

@@ -273,7 +273,8 @@ class ExpandDimsNotNewaxis(SourceRewrite):
         ``mask[:, None, None, :]``) inside model code: a ``@tf.function``, the ``call`` of a Keras layer or model,
         a ``keras.layers.Lambda`` function, a functional Keras graph (a value from ``keras.Input`` or a layer
         call), or a helper they call that indexes a tf./keras.ops value (the Transformer tutorial's
-        ``create_padding_mask``: ``seq = tf.cast(...); return seq[:, tf.newaxis, tf.newaxis, :]``). Each new axis becomes one ``expand_dims`` (``keras.ops.expand_dims`` in a Keras 3 layer written
+        ``create_padding_mask``: ``seq = tf.cast(...); return seq[:, tf.newaxis, tf.newaxis, :]``). Each new axis becomes one
+        ``expand_dims`` (``keras.ops.expand_dims`` in a Keras 3 layer written
         with keras.ops, and on symbolic Keras tensors). The index may hold full slices (``:``) and one
         ellipsis; axes after the ellipsis are counted from the end (``x[..., None, :]`` -> axis -2).
     Why it fails:
@@ -330,7 +331,8 @@ class ExpandDimsNotNewaxis(SourceRewrite):
         ),
         Example(  # Keras 3 through tf.keras: a symbolic tensor takes keras.ops, not a tf op
             "import tensorflow as tf\n\nx = tf.keras.Input(shape=(None, None))\ny = tf.keras.layers.Dense(4)(x)[:, None]\n",
-            "import tensorflow as tf\n\nx = tf.keras.Input(shape=(None, None))\ny = tf.keras.ops.expand_dims(tf.keras.layers.Dense(4)(x), 1)\n",
+            "import tensorflow as tf\n\nx = tf.keras.Input(shape=(None, None))\n"
+            "y = tf.keras.ops.expand_dims(tf.keras.layers.Dense(4)(x), 1)\n",
         ),
         Example(  # Keras 2 (tf_keras) symbolic tensors take tf ops
             "import tensorflow as tf\nimport tf_keras\n\nx = tf_keras.Input(shape=(None,))\ny = x[..., None]\n",

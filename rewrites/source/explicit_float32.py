@@ -92,7 +92,8 @@ class _Float32(GroupDecider):
                 tf, imports = self.tf()
                 self.imports.extend(imports)
                 wrapped = cst.Call(cst.Attribute(cst.Name(tf), cst.Name("constant")),
-                                   [cst.Arg(literal, comma=_COMMA), kwarg("dtype", cst.Attribute(cst.Name(tf), cst.Name("float32")))])
+                                   [cst.Arg(literal, comma=_COMMA),
+                                    kwarg("dtype", cst.Attribute(cst.Name(tf), cst.Name("float32")))])
             else:
                 wrapped = cst.Call(cst.Attribute(module, cst.Name("asarray")),
                                    [cst.Arg(literal, comma=_COMMA), kwarg("dtype", cst.Attribute(module, cst.Name("float32")))])
@@ -171,7 +172,8 @@ class ExplicitFloat32(SourceRewrite):
     """
 
     id = "explicit_float32"
-    title = "float64 of NumPy-style code (tnp constructors, spelled float64, NumPy arrays, int / int) -> float32, per data-flow group"
+    title = ("float64 of NumPy-style code (tnp constructors, spelled float64, NumPy arrays, int / int) -> float32, "
+             "per data-flow group")
     safety = Safety.UNSAFE
     answers = frozenset({FindingKind.FLOAT64_OPS, FindingKind.NEEDS_FLEX_OPS})
     model_rewrite = "compute_in_float32"

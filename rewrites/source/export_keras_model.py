@@ -128,7 +128,8 @@ class ExportKerasModel(SourceRewrite):
         every call of which passes one of those, in a script or with a private name), with
         nothing but the model and the directory. Names are read in Python's scopes (a `model` local to
         build_model() and the caller's `model` are two names). Only names every assignment of which (in the
-        scope the name resolves to) builds a Keras 3 model are rewritten; tf_keras models (which save serving_default correctly), calls with
+        scope the name resolves to) builds a Keras 3 model are rewritten; tf_keras models (which save serving_default
+        correctly), calls with
         signatures= or options= (model.export has no equivalent) and names it cannot resolve are left alone.
     Why it fails:
         ATLAS 1i: the save succeeds and the .tflite converts without a word, but its outputs are
@@ -247,7 +248,8 @@ class ExportKerasModel(SourceRewrite):
             "def save(model, path):\n    tf.saved_model.save(model, path)\n"
             "def reload(path):\n    global model\n    model = load(path)\n    tf.saved_model.save(model, path)\n"
         ),
-        Example("import keras\nimport tensorflow as tf\n\nmodel = keras.Sequential([])\ntf.saved_model.save(model, out)  # repair: ignore\n"),
+        Example("import keras\nimport tensorflow as tf\n\nmodel = keras.Sequential([])\n"
+                "tf.saved_model.save(model, out)  # repair: ignore\n"),
     )
 
     def transformer(self, ctx: SourceContext, select: Select) -> SourceTransformer:

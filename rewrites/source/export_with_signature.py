@@ -44,7 +44,8 @@ def has_input_signature(names: Names, decorators: Sequence[cst.Decorator]) -> bo
     return False
 
 
-def signature_functions(names: Names, bindings: Bindings, cls: cst.ClassDef, seen: frozenset[str] = frozenset()) -> dict[str, bool] | None:
+def signature_functions(names: Names, bindings: Bindings, cls: cst.ClassDef,
+                        seen: frozenset[str] = frozenset()) -> dict[str, bool] | None:
     """Each method of a tf.Module subclass -> whether it is a tf.function with an input_signature, through the
     file's base classes; None when the class could hold tf.functions this cannot see."""
     found: dict[str, bool] = {}
@@ -150,7 +151,8 @@ class _Signature(SourceTransformer):
     def _add_signatures(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         obj = argument(original, 0, "obj")
         dotted = get_full_name_for_node(obj.value) if obj is not None else None
-        if obj is None or not dotted or not isinstance(obj.value, (cst.Name, cst.Attribute)) or any(a.star for a in original.args):
+        if obj is None or not dotted or not isinstance(obj.value, (cst.Name, cst.Attribute)) \
+                or any(a.star for a in original.args):
             return updated  # an inline Scorer() has no name to take the signature from (a second Scorer() is another object)
         # Every binding (in the scope the name resolves to, through the file's factory functions) must instantiate
         # the same tf.Module subclass, and nothing may attach functions later.
@@ -191,7 +193,8 @@ class _Signature(SourceTransformer):
         kept = new_table.elements[0]
         # One entry per line stays one entry per line: the new entry ends where the dict's first line break is.
         layout = new_table.lbrace.whitespace_after
-        comma = cst.Comma(whitespace_after=layout if isinstance(layout, cst.ParenthesizedWhitespace) else cst.SimpleWhitespace(" "))
+        after = layout if isinstance(layout, cst.ParenthesizedWhitespace) else cst.SimpleWhitespace(" ")
+        comma = cst.Comma(whitespace_after=after)
         first = kept.with_changes(key=cst.SimpleString(f"{key.prefix}{key.quote}{SERVING_DEFAULT}{key.quote}"), comma=comma)
         args = list(updated.args)
         args[index] = args[index].with_changes(value=new_table.with_changes(elements=[first, kept]))
@@ -265,7 +268,8 @@ class ExportWithSignature(SourceRewrite):
         ),
         Example(
             "import tensorflow as tf\n\ntf.saved_model.save(m, out, signatures={'predict': m.predict})\n",
-            "import tensorflow as tf\n\ntf.saved_model.save(m, out, signatures={'serving_default': m.predict, 'predict': m.predict})\n",
+            "import tensorflow as tf\n\n"
+            "tf.saved_model.save(m, out, signatures={'serving_default': m.predict, 'predict': m.predict})\n",
         ),
         Example(  # built by a factory whose local has the caller's name: read per scope
             _MODULE + "def build():\n    scorer = Scorer()\n    return scorer\n\n"

@@ -174,11 +174,11 @@ class _Migrate(SourceTransformer):
                 plan.moved_imports.update(id(statement) for statement, _ in bindings)
         # A from-import that mixes moving names with others would have to be split: not done automatically.
         for statement, bound in scan.imports:
-            if isinstance(statement, cst.ImportFrom) and id(statement) in plan.moved_imports:
-                if not all(local in plan.moved_locals for local, _ in bound):
-                    plan.moved_imports.discard(id(statement))
-                    plan.blockers.append((statement, "imports interpreter names together with other names: split the "
-                                                     "import first"))
+            if isinstance(statement, cst.ImportFrom) and id(statement) in plan.moved_imports \
+                    and not all(local in plan.moved_locals for local, _ in bound):
+                plan.moved_imports.discard(id(statement))
+                plan.blockers.append((statement, "imports interpreter names together with other names: split the "
+                                                 "import first"))
         module_bindings = Bindings(node)
         for call in scan.calls:
             self._check_call(call, module_bindings, plan)
@@ -403,7 +403,8 @@ class MigrateToLitert(SourceRewrite):
         Example(
             "try:\n    import tflite_runtime.interpreter as tflite\nexcept ImportError:\n    import tensorflow.lite as tflite\n\n"
             "it = tflite.Interpreter(model_path='m.tflite')\n",
-            "try:\n    import ai_edge_litert.interpreter as tflite\nexcept ImportError:\n    import ai_edge_litert.interpreter as tflite\n\n"
+            "try:\n    import ai_edge_litert.interpreter as tflite\nexcept ImportError:\n"
+            "    import ai_edge_litert.interpreter as tflite\n\n"
             "it = tflite.Interpreter(model_path='m.tflite')\n",
         ),
         Example(  # an alias-less import moves with every path that spells it

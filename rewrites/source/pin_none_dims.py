@@ -143,7 +143,7 @@ class _Pin(SourceTransformer):
         only = keras3[0] if len(keras3) == 1 and batches else None
         return _Plan(matched, warning, only, bool(batches))
 
-    def _value(self, expr: cst.BaseExpression) -> int | None | object:
+    def _value(self, expr: cst.BaseExpression) -> int | object | None:
         """A dim's value: a literal, or a name every binding of which is the same literal; else _UNKNOWN."""
         if isinstance(expr, cst.Integer):
             return int(expr.value, 0)
@@ -317,7 +317,7 @@ class _Pin(SourceTransformer):
         return (f"{tf}.keras", []) if tf is not None else ("keras", [NewImport("keras")])
 
 
-def _literal(expr: cst.BaseExpression) -> int | None | object:
+def _literal(expr: cst.BaseExpression) -> int | object | None:
     if isinstance(expr, cst.Integer):
         return int(expr.value, 0)
     return None if isinstance(expr, cst.Name) and expr.value == "None" else _UNKNOWN

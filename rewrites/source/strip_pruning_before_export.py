@@ -289,7 +289,8 @@ class StripPruningBeforeExport(SourceRewrite):
         tf.lite.TFLiteConverter.from_keras_model(X). The exported argument becomes
         strip_pruning(X), spelled through the same alias. X itself is untouched, so training code after
         the export still sees the wrapped model. An instance of a tf.Module subclass of the file that is
-        exported and built from X (exporter = ExportModule(X)) gets ExportModule(strip_pruning(X)). Left alone: a name reassigned after pruning (for example
+        exported and built from X (exporter = ExportModule(X)) gets ExportModule(strip_pruning(X)). Left alone: a name
+        reassigned after pruning (for example
         X = strip_pruning(X)), a parameter, anything it cannot trace to a prune call. tf.saved_model.save
         with signatures= is only warned about: its functions trace the wrapped model whatever object is saved.
     Why it fails:
@@ -344,7 +345,8 @@ class StripPruningBeforeExport(SourceRewrite):
             "import tensorflow as tf\nimport tensorflow_model_optimization as tfmot\n\n"
             "def apply_pruning_to_dense(layer):\n    if isinstance(layer, tf.keras.layers.Dense):\n"
             "        return tfmot.sparsity.keras.prune_low_magnitude(layer)\n    return layer\n\n"
-            "def make_pruned(base):\n    pruned = tfmot.sparsity.keras.prune_low_magnitude(base)\n    pruned.compile('adam', 'mse')\n"
+            "def make_pruned(base):\n    pruned = tfmot.sparsity.keras.prune_low_magnitude(base)\n"
+            "    pruned.compile('adam', 'mse')\n"
             "    return pruned\n\n"
             "model_for_pruning = tf.keras.models.clone_model(base, clone_function=apply_pruning_to_dense)\n"
             "model_for_pruning.save(out)\n"
@@ -352,7 +354,8 @@ class StripPruningBeforeExport(SourceRewrite):
             "import tensorflow as tf\nimport tensorflow_model_optimization as tfmot\n\n"
             "def apply_pruning_to_dense(layer):\n    if isinstance(layer, tf.keras.layers.Dense):\n"
             "        return tfmot.sparsity.keras.prune_low_magnitude(layer)\n    return layer\n\n"
-            "def make_pruned(base):\n    pruned = tfmot.sparsity.keras.prune_low_magnitude(base)\n    pruned.compile('adam', 'mse')\n"
+            "def make_pruned(base):\n    pruned = tfmot.sparsity.keras.prune_low_magnitude(base)\n"
+            "    pruned.compile('adam', 'mse')\n"
             "    return pruned\n\n"
             "model_for_pruning = tf.keras.models.clone_model(base, clone_function=apply_pruning_to_dense)\n"
             "tfmot.sparsity.keras.strip_pruning(model_for_pruning).save(out)\n"

@@ -229,12 +229,15 @@ class UnrollRnnLayers(SourceRewrite):
         ),
         Example(  # sizes from module constants; a subclassed model declared by build((None, T, F))
             "import tensorflow as tf\nfrom tensorflow import keras\n\nTIMESTEPS = 12\nFEATURES = 3\n\n"
-            "def build():\n    return keras.Sequential([keras.layers.Input(shape=(TIMESTEPS, FEATURES)), keras.layers.LSTM(8)])\n\n"
+            "def build():\n"
+            "    return keras.Sequential([keras.layers.Input(shape=(TIMESTEPS, FEATURES)), keras.layers.LSTM(8)])\n\n"
             "class Net(keras.Model):\n    def __init__(self):\n        super().__init__()\n"
             "        self.gru = keras.layers.GRU(8)\n\n"
             "net = Net()\nnet.build((None, TIMESTEPS, FEATURES))\n",
             "import tensorflow as tf\nfrom tensorflow import keras\n\nTIMESTEPS = 12\nFEATURES = 3\n\n"
-            "def build():\n    return keras.Sequential([keras.layers.Input(shape=(TIMESTEPS, FEATURES)), keras.layers.LSTM(8, unroll=True)])\n\n"
+            "def build():\n"
+            "    return keras.Sequential([keras.layers.Input(shape=(TIMESTEPS, FEATURES)), "
+            "keras.layers.LSTM(8, unroll=True)])\n\n"
             "class Net(keras.Model):\n    def __init__(self):\n        super().__init__()\n"
             "        self.gru = keras.layers.GRU(8, unroll=True)\n\n"
             "net = Net()\nnet.build((None, TIMESTEPS, FEATURES))\n",
@@ -245,7 +248,8 @@ class UnrollRnnLayers(SourceRewrite):
             "model = keras.Sequential()\nmodel.add(keras.layers.LSTM(50, input_shape=(X_train.shape[1], X_train.shape[2])))\n",
             "import numpy as np\nfrom tensorflow import keras\n\n"
             "X_train = np.random.rand(100, 30, 2).astype('float32')\n"
-            "model = keras.Sequential()\nmodel.add(keras.layers.LSTM(50, input_shape=(X_train.shape[1], X_train.shape[2]), unroll=True))\n",
+            "model = keras.Sequential()\n"
+            "model.add(keras.layers.LSTM(50, input_shape=(X_train.shape[1], X_train.shape[2]), unroll=True))\n",
         ),
         Example(  # left alone: the shape of something that may be a tensor (unpacked, a tf op, a parameter)
             "import tensorflow as tf\nfrom tensorflow import keras\n\n"
@@ -259,8 +263,10 @@ class UnrollRnnLayers(SourceRewrite):
         Example("import keras\n\na = keras.Input(shape=(5, 8))\nb = keras.Input(shape=(None, 8))\n"
                 "x = keras.layers.LSTM(16)(a)\n"),
         Example("from tensorflow import keras\n\nmodel = keras.Sequential([keras.layers.LSTM(16), keras.layers.Dense(1)])\n"),
-        Example("import keras\n\nT = 5\nif long:\n    T = 50\ninputs = keras.Input(shape=(T, 8))\nx = keras.layers.LSTM(16)(inputs)\n"),
-        Example("import keras\n\nT = 5\n\ndef make(T):\n    return keras.Input(shape=(T, 8))\n\nx = keras.layers.LSTM(16)(make(T))\n"),
+        Example("import keras\n\nT = 5\nif long:\n    T = 50\ninputs = keras.Input(shape=(T, 8))\n"
+                "x = keras.layers.LSTM(16)(inputs)\n"),
+        Example("import keras\n\nT = 5\n\ndef make(T):\n    return keras.Input(shape=(T, 8))\n\n"
+                "x = keras.layers.LSTM(16)(make(T))\n"),
         Example("import keras\n\nlayer = keras.layers.LSTM(16)\nnet.build((None, None, 8))\n"),
 
         Example("import keras\nimport mylib\n\ninputs = keras.Input(shape=(5, 8))\n"

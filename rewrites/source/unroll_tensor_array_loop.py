@@ -176,7 +176,8 @@ class _ToList(SourceTransformer):
                                 f"which the builtins-only converter lowers only with static shapes): {plan}")
                 continue
             tf, imports = self.tf()
-            new = cst.ensure_type(updated.visit(_Apply(plan, tf, self.names)), cst.FunctionDef)  # statements change, never the def
+            # _Apply changes statements inside the def, never the def itself: the result is a FunctionDef.
+            new = cst.ensure_type(updated.visit(_Apply(plan, tf, self.names)), cst.FunctionDef)
             message = (f"tf.TensorArray `{name}` filled {plan.steps} -> a Python list + tf.stack "
                        f"(no TensorList ops)")
             updated = self.edit(line, updated, new, message, imports=imports)

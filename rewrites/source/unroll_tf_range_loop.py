@@ -254,7 +254,8 @@ class UnrollTfRangeLoop(SourceRewrite):
         ),
         Example(
             "import tensorflow as tf\nfrom tensorflow import range as tf_range\n\n\ndef g(xs):\n    total = 0.0\n"
-            "    for t in tf_range(1, tf.constant(7), 2, dtype=tf.int32):  # odd steps\n        total += xs[:, t]\n    return total\n",
+            "    for t in tf_range(1, tf.constant(7), 2, dtype=tf.int32):  # odd steps\n        total += xs[:, t]\n"
+            "    return total\n",
             "import tensorflow as tf\n\n\ndef g(xs):\n    total = 0.0\n"
             "    for t in range(1, 7, 2):  # odd steps\n        total += xs[:, t]\n    return total\n",
         ),

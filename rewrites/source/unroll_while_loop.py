@@ -277,8 +277,8 @@ class _Unroll(SourceTransformer):
         return None
 
     def _limit(self, cond: cst.BaseExpression, count: int) -> tuple[int, cst.BaseExpression] | str | None:
-        """(N, its expression) for a condition ``i < N`` (or tf.less(i, N)) over ``count`` loop variables, a lambda or a def of this file
-        whose only statement returns it; None for an always-true condition (``lambda *_: True``: the loop runs
+        """(N, its expression) for a condition ``i < N`` (or tf.less(i, N)) over ``count`` loop variables, a lambda or a
+        def of this file whose only statement returns it; None for an always-true condition (``lambda *_: True``: the loop runs
         maximum_iterations times); else why the trip count is not static."""
         fn = self._def(cond)
         if isinstance(cond, cst.Lambda):
@@ -390,7 +390,7 @@ class _Unroll(SourceTransformer):
                 return "its arguments are not plain"
             args[arg.keyword.value if arg.keyword is not None else ("cond", "body", "loop_vars")[position]] = arg.value
         extra = args.keys() - _REQUIRED - {"maximum_iterations"} - _NEUTRAL
-        if not _REQUIRED <= args.keys() or extra:
+        if not args.keys() >= _REQUIRED or extra:
             return f"it has {', '.join(f'`{k}=`' for k in sorted(extra)) or 'no cond/body/loop_vars'}"
         loop_vars, target = args["loop_vars"], assign.targets[0].target
         if not isinstance(loop_vars, (cst.Tuple, cst.List)) or not isinstance(target, (cst.Tuple, cst.List)):
@@ -442,9 +442,9 @@ class _Unroll(SourceTransformer):
         # A loop variable that starts as a Python int stays one (tf.while_loop made it a tensor).
         where: cst.CSTNode = result if fn is None else fn.body
         for param, initial in zip(params, loop_vars.elements):
-            if (limit is not None and param == params[0]) or self._bound(initial.value) is not None:
-                if self._needs_tensor(where, param):
-                    return f"`{param}` would be a Python int, and the body hands it to tf.cond/tf.case or reads an attribute"
+            starts_as_int = (limit is not None and param == params[0]) or self._bound(initial.value) is not None
+            if starts_as_int and self._needs_tensor(where, param):
+                return f"`{param}` would be a Python int, and the body hands it to tf.cond/tf.case or reads an attribute"
         # Inside the loop: a lambda's body is inlined, so its parameters are the loop variables; a def is
         # called, so the targets themselves can be (a `_` target keeps the parameter's name).
         loop = params if fn is None else [t if t != "_" else p for t, p in zip(targets, params)]
