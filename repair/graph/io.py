@@ -53,5 +53,6 @@ def ports(hints: list[IoHint], nodes: dict[str, GraphNodeInfo]) -> tuple[Port, .
     out = []
     for hint in hints:
         node = nodes.get(hint.tensor.split(":")[0])
-        out.append(Port(hint.key, hint.key, tensor_name(hint.tensor), node.dtype if node else "float32", node.shape if node else None))
+        out.append(Port(hint.key, hint.key, tensor_name(hint.tensor), node.dtype if node else "float32",
+                        node.shape if node else None))
     return tuple(out)

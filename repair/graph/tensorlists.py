@@ -8,6 +8,7 @@ for Unpack and Pack; it has none for TensorLists with dynamic element shapes (AT
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,8 @@ import numpy as np
 
 from repair.graph.surgery import FrozenGraph, replace_node, tensor_specs, topological
 
-_FOLDABLE = {"AddV2": lambda a, b: a + b, "Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mul": lambda a, b: a * b,
+_FOLDABLE: dict[str, Callable[[int, int], int]] = {
+             "AddV2": lambda a, b: a + b, "Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mul": lambda a, b: a * b,
              "Maximum": max, "Minimum": min, "FloorMod": lambda a, b: a % b, "FloorDiv": lambda a, b: a // b}
 _PASS_THROUGH = frozenset({"Identity", "Cast", "StopGradient", "Snapshot"})
 
@@ -90,7 +92,8 @@ class _Folder:
             return self._static_shape(data[0])
         if node.op == "Size":
             shape = self._static_shape(data[0])
-            return None if shape is None or None in shape else int(np.prod(shape, dtype=np.int64))
+            known = [d for d in shape if d is not None] if shape is not None else []
+            return None if shape is None or len(known) != len(shape) else int(np.prod(known, dtype=np.int64))
         if node.op == "Rank":
             shape = self._static_shape(data[0])
             return None if shape is None else len(shape)
@@ -207,7 +210,8 @@ def eliminate(frozen: FrozenGraph) -> int:
             items = lookup(node.input[0]).items
             if any(i is None for i in items):
                 raise TensorListError(f"{node.name} stacks a list with unwritten slots")
-            pack = _new_node(f"{node.name}/repair/pack", "Pack", [fresh(str(i)) for i in items], node.attr["element_dtype"].type, len(items))
+            pack = _new_node(f"{node.name}/repair/pack", "Pack", [fresh(str(i)) for i in items], node.attr["element_dtype"].type,
+                             len(items))
             replace_node(frozen, node.name, [pack], [f"{pack.name}:0"])
             replaced += 1
         elif node.op.startswith("TensorList"):

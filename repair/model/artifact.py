@@ -459,7 +459,9 @@ def _check_shards(variables: Path) -> None:
     shards = sorted(variables.glob("variables.data-*-of-*"))
     totals = {int(m.group(1)) for p in shards if (m := re.search(r"-of-(\d+)$", p.name))}
     if not shards:
-        raise BadInput(f"{variables.parent}: variables/variables.data-* is missing (only the index is there): the SavedModel is incomplete")
+        raise BadInput(f"{variables.parent}: variables/variables.data-* is missing (only the index is there): "
+                       "the SavedModel is incomplete")
     expected = max(totals) if totals else len(shards)
     if len(shards) < expected:
-        raise BadInput(f"{variables.parent}: {expected - len(shards)} of {expected} variables.data shards are missing: the SavedModel is incomplete")
+        raise BadInput(f"{variables.parent}: {expected - len(shards)} of {expected} variables.data shards are missing: "
+                       "the SavedModel is incomplete")

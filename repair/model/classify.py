@@ -116,9 +116,10 @@ def classify(error_codes: list[tuple[str, str]], text: str) -> list[Classified]:
     for rule in _RULES:
         if rule.kind in seen:
             continue
-        match = rule.pattern.search(text)
-        if match:
-            ops = tuple(sorted(set(re.findall(r"(?:'tf\.|\[\")(TensorList\w+)", text)))) if rule.kind is FindingKind.TENSORLIST_LOOP else ()
+        if rule.pattern.search(text):
+            ops: tuple[str, ...] = ()
+            if rule.kind is FindingKind.TENSORLIST_LOOP:
+                ops = tuple(sorted(set(re.findall(r"(?:'tf\.|\[\")(TensorList\w+)", text))))
             found.append(Classified(rule.kind, ops, rule.detail))
             seen.add(rule.kind)
     if not found:

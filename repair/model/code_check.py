@@ -100,7 +100,8 @@ def _layer_name(node: dict[str, Any]) -> str | None:
 def _refs_here(node: dict[str, Any], layer: str, owner: str) -> Iterator[CodeRef]:
     """What this one dict (a serialized object, or a layer's config) references that is code."""
     class_name = node.get("class_name")
-    inner = node.get("config") if isinstance(node.get("config"), dict) else {}
+    config = node.get("config")
+    inner: dict[str, Any] = config if isinstance(config, dict) else {}
     if isinstance(class_name, str):
         if class_name == "Lambda":
             kind = inner.get("function_type")

@@ -251,7 +251,8 @@ class _Scanner:
         captured = self.captures.get(scope, [])
         first_capture = len(args) - len(captured)
         if captured and index >= first_capture:
-            found.add("asset" if captured[index - first_capture] == "asset" else f"other:captured {captured[index - first_capture]}")
+            what = captured[index - first_capture]
+            found.add("asset" if what == "asset" else f"other:captured {what}")
         for caller_scope, call in self.callers.get(scope, []):
             data = [i for i in call.input if not i.startswith("^")]
             if call.op in _CALL_OPS or call.op == scope:

@@ -3,7 +3,8 @@
 Inputs are seeded and generated from each port's dtype and shape, unless the user gives a sample
 file. Bool inputs are almost always training or debug switches, so they are fed False (inference).
 String inputs are drawn from the model's own string constants and vocabulary assets (plus one
-out-of-vocabulary word), so lookups are exercised, not just their default. Integer inputs are usually ids: they start in [0, 100) and, when the model rejects them with
+out-of-vocabulary word), so lookups are exercised, not just their default. Integer inputs are usually ids: they
+start in [0, 100) and, when the model rejects them with
 TensorFlow's own range error ("indices[..] = 517 is not in [0, 100)"), are regenerated inside the
 bound the error names. Unknown dims get ``batch`` (dim 0) or ``other_dim`` (the rest): pinned
 shapes are used as they are.
@@ -68,7 +69,7 @@ def generate(ports: tuple[Port, ...], seed: int, batch: int = 2, other_dim: int 
     """Seeded inputs valid for each port's dtype and shape."""
     rng = np.random.default_rng(seed)
     int_high = int_high or {}
-    pool = np.array(list(strings) + [OOV_WORD], dtype=object)
+    pool = np.array([*strings, OOV_WORD], dtype=object)
     feeds: Feeds = {}
     for port in ports:
         shape = concrete_shape(port, batch, other_dim)
@@ -179,7 +180,8 @@ def check_sample(path: Path, ports: tuple[Port, ...], options: Options) -> None:
                            f"has shape {_shape_text(value.shape)}")
         problem = _dtype_problem(port.dtype, value.dtype)
         if problem:
-            raise BadInput(f"--sample {path}: input '{port.name}' is {port.dtype}, the array '{key}' is {value.dtype} ({problem})")
+            raise BadInput(f"--sample {path}: input '{port.name}' is {port.dtype}, "
+                           f"the array '{key}' is {value.dtype} ({problem})")
     if unknown:
         raise BadInput(f"--sample {path}: {', '.join(repr(k) for k in unknown)} names no input (inputs: {inputs}); "
                        "remove it, or name the arrays after the inputs")
@@ -227,7 +229,8 @@ def same_outputs(a: Feeds, b: Feeds) -> bool:
     return True
 
 
-def compare(reference: Feeds, candidate: Feeds, outputs: tuple[Port, ...], tolerance: Tolerance, input_shapes: dict[str, tuple[int, ...]] | None = None) -> Parity:
+def compare(reference: Feeds, candidate: Feeds, outputs: tuple[Port, ...], tolerance: Tolerance,
+            input_shapes: dict[str, tuple[int, ...]] | None = None) -> Parity:
     """Compare candidate outputs (keyed by port name) with reference outputs (keyed by origin)."""
     rows = []
     for port in outputs:
@@ -235,7 +238,8 @@ def compare(reference: Feeds, candidate: Feeds, outputs: tuple[Port, ...], toler
         got = np.asarray(candidate[port.name])
         if ref.shape != got.shape or ref.dtype.kind in "OSU":
             same = ref.shape == got.shape and bool(np.all(ref == got))
-            rows.append(OutputParity(port.name, port.origin, tuple(got.shape), 0.0 if same else float("inf"), 0.0 if same else float("inf"), same))
+            gap = 0.0 if same else float("inf")
+            rows.append(OutputParity(port.name, port.origin, tuple(got.shape), gap, gap, same))
             continue
         a, b = ref.astype(np.float64), got.astype(np.float64)
         with np.errstate(invalid="ignore", over="ignore"):

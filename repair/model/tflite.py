@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -62,7 +63,7 @@ class TfliteInfo:
         return ", ".join(f"{op} {n}" for op, n in sorted(self.ops.items()))
 
 
-def _schema():  # type: ignore[no-untyped-def]
+def _schema() -> Any:  # the generated flatbuffer module: its classes are read by attribute
     tf()
     from tensorflow.lite.python import schema_py_generated
 
