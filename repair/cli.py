@@ -5,15 +5,18 @@ Nothing here imports TensorFlow at module level: ``repair --help`` stays fast.
 
 from __future__ import annotations
 
+import enum
+import functools
+import inspect
 import json
 import os
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import replace
+from dataclasses import Field, dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 from rich.console import Console
@@ -26,6 +29,8 @@ from repair.core.request import parse_request
 from repair.core.text import terminal, terminal_block
 
 if TYPE_CHECKING:
+    from repair.batch.local import ModelOutcome
+    from repair.core.findings import Finding
     from repair.fix.rewrite import Catalog
 
 app = typer.Typer(
@@ -39,27 +44,42 @@ app = typer.Typer(
 out = Console(soft_wrap=True, emoji=False)
 err = Console(stderr=True, soft_wrap=True, emoji=False)
 
-PinOpt = Annotated[list[str] | None, typer.Option("--pin", help="Pin an input's shape: NAME=1,224,224,3; -1 keeps a dim unknown (repeatable).")]
+# The model flags' options, one alias each; ModelFlags (below) declares them once for diagnose, fix and batch.
+PinOpt = Annotated[list[str] | None, typer.Option(
+    "--pin", help="Pin an input's shape: NAME=1,224,224,3; -1 keeps a dim unknown (repeatable).")]
 SampleOpt = Annotated[Path | None, typer.Option("--sample", help="A .npz of real inputs keyed by input name.")]
 TargetOpt = Annotated[Target, typer.Option("--target", help="What the model must work for.")]
-KeysOpt = Annotated[str | None, typer.Option("--input-keys", help="The input keys clients send, comma-separated, in the order diagnose lists the inputs.")]
-RenameOpt = Annotated[list[str] | None, typer.Option("--rename", help="Rename a serving key: OLD=NEW (inputs or outputs; repeatable).")]
-RequestOpt = Annotated[Path | None, typer.Option("--request", help="A sample TF Serving REST request body (JSON) to take input keys from.")]
-HintOpt = Annotated[list[str] | None, typer.Option("--io-hint", help="TF1 graphs: inputs:KEY=tensor:0 or outputs:KEY=tensor:0 (repeatable).")]
+KeysOpt = Annotated[str | None, typer.Option(
+    "--input-keys", help="The input keys clients send, comma-separated, in the order diagnose lists the inputs.")]
+RenameOpt = Annotated[list[str] | None, typer.Option(
+    "--rename", help="Rename a serving key: OLD=NEW (inputs or outputs; repeatable).")]
+RequestOpt = Annotated[Path | None, typer.Option(
+    "--request", help="A sample TF Serving REST request body (JSON) to take input keys from.")]
+HintOpt = Annotated[list[str] | None, typer.Option(
+    "--io-hint", help="TF1 graphs: inputs:KEY=tensor:0 or outputs:KEY=tensor:0 (repeatable).")]
 AtolOpt = Annotated[float, typer.Option("--atol", help="Absolute parity tolerance.")]
 RtolOpt = Annotated[float, typer.Option("--rtol", help="Relative parity tolerance.")]
 SignatureOpt = Annotated[str | None, typer.Option("--signature", help="Which named signature becomes serving_default.")]
-UnsafeLoadOpt = Annotated[bool, typer.Option("--unsafe-load", help="Let Keras deserialize code (Lambda layers). Only for files you trust.")]
-AllowEffectsOpt = Annotated[bool, typer.Option("--allow-side-effects", help="Run graphs that hold ops with effects outside the model (file I/O, py_func, printing to a file). Only for models you trust.")]
+UnsafeLoadOpt = Annotated[bool, typer.Option(
+    "--unsafe-load", help="Let Keras deserialize code (Lambda layers). Only for files you trust.")]
+AllowEffectsOpt = Annotated[bool, typer.Option(
+    "--allow-side-effects", help="Run graphs that hold ops with effects outside the model (file I/O, py_func, printing to a "
+    "file). Only for models you trust.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for generated parity inputs.")]
 BatchOpt = Annotated[int, typer.Option("--batch", help="Batch size used for unknown batch dimensions in parity inputs.")]
 
 
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Accept safe fixes without asking (the default unless -i or --plan-in; with -i, ask only about unsafe ones).")]
-UnsafeFixesOpt = Annotated[bool, typer.Option("--unsafe-fixes", help="Also accept unsafe fixes (they change the serving contract or the numbers within tolerance).")]
-InteractiveOpt = Annotated[bool, typer.Option("--interactive", "-i", help="Ask about every fix: [y]es / [n]o / [a]ll remaining / [q]uit / [d]etails / ?")]
-PlanOutOpt = Annotated[Path | None, typer.Option("--plan-out", help="Write every proposed fix and its decision to this JSON plan (edit it, then use --plan-in).")]
-PlanInOpt = Annotated[Path | None, typer.Option("--plan-in", help="Apply exactly the decisions of this plan file (fixes it does not list are rejected).")]
+YesOpt = Annotated[bool, typer.Option(
+    "--yes", "-y", help="Accept safe fixes without asking (the default unless -i or --plan-in; with -i, ask only about "
+    "unsafe ones).")]
+UnsafeFixesOpt = Annotated[bool, typer.Option(
+    "--unsafe-fixes", help="Also accept unsafe fixes (they change the serving contract or the numbers within tolerance).")]
+InteractiveOpt = Annotated[bool, typer.Option(
+    "--interactive", "-i", help="Ask about every fix: [y]es / [n]o / [a]ll remaining / [q]uit / [d]etails / ?")]
+PlanOutOpt = Annotated[Path | None, typer.Option(
+    "--plan-out", help="Write every proposed fix and its decision to this JSON plan (edit it, then use --plan-in).")]
+PlanInOpt = Annotated[Path | None, typer.Option(
+    "--plan-in", help="Apply exactly the decisions of this plan file (fixes it does not list are rejected).")]
 
 PROMPT_HELP = """y - accept this fix
 n - reject this fix
@@ -89,13 +109,15 @@ class Prompt:
         out.print(f"\n[bold]fix {self.asked}[/] ({proposal.kind.value}) [bold]{terminal(proposal.rewrite_id)}[/] "
                   f"[{colour}]{proposal.safety.value}[/]  {terminal(proposal.location)}", highlight=False)
         out.print(f"  {terminal(proposal.title)}", highlight=False)
-        with err.status("applying it in scratch to show what it changes...") if proposal.kind is ProposalKind.MODEL else nullcontext():
+        model_fix = proposal.kind is ProposalKind.MODEL
+        with err.status("applying it in scratch to show what it changes...") if model_fix else nullcontext():
             preview = proposal.preview()
         _print_diff_or_text(preview)
         default = "y" if proposal.safety.by_default else "n"
         choices = "[Y]es / [n]o" if default == "y" else "[y]es / [N]o"
         while True:
-            out.print(f"Apply this fix? {choices} / [a]ll remaining / [q]uit / [d]etails / ? ", end="", highlight=False, markup=False)
+            out.print(f"Apply this fix? {choices} / [a]ll remaining / [q]uit / [d]etails / ? ", end="", highlight=False,
+                      markup=False)
             line = sys.stdin.readline()
             if not line:  # end of input: nobody is there to answer
                 self.stopped = True
@@ -123,10 +145,21 @@ class Prompt:
         return "accepted at the prompt"
 
 
+FIX_MARKS = {"applied": "[green]applied[/]", "rejected": "[yellow]rejected[/]", "failed": "[red]failed[/]"}
+
+
+def _plan_line(plan: Path, fixes: int) -> str:
+    """Where the plan went and how to replay it (paths escaped: they are the user's)."""
+    return (f"plan: {terminal(plan)} ({fixes} fix(es); edit the decisions, then rerun with --plan-in "
+            f"{terminal(shlex.quote(str(plan)))})")
+
+
 def _print_diff_or_text(text: str) -> None:
     # Diffs quote the model's keys and the user's code: escaped (rich keeps ESC sequences even with markup=False).
     for line in text.splitlines():
-        style = "green" if line.startswith("+") and not line.startswith("+++") else "red" if line.startswith("-") and not line.startswith("---") else None
+        added = line.startswith("+") and not line.startswith("+++")
+        removed = line.startswith("-") and not line.startswith("---")
+        style = "green" if added else "red" if removed else None
         out.print(f"  {terminal_block(line)}", style=style, highlight=False)
 
 
@@ -162,16 +195,16 @@ def _pairs(values: list[str] | None, flag: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _pins(values: list[str] | None) -> dict[str, tuple[int, ...]]:
-    pins = {}
+def _pins(values: list[str] | None) -> dict[str, tuple[int | None, ...]]:
+    pins: dict[str, tuple[int | None, ...]] = {}
     for name, dims in _pairs(values, "--pin"):
         try:
-            values = tuple(int(d) for d in dims.split(","))
+            numbers = tuple(int(d) for d in dims.split(","))
         except ValueError:
             raise BadInput(f"--pin {name}={dims}: dimensions must be integers, e.g. {name}=1,224,224,3") from None
-        if any(d == 0 or d < -1 for d in values):
+        if any(d == 0 or d < -1 for d in numbers):
             raise BadInput(f"--pin {name}={dims}: dimensions must be positive, or -1 to keep one unknown")
-        pins[name] = tuple(None if d == -1 else d for d in values)
+        pins[name] = tuple(None if d == -1 else d for d in numbers)
     return pins
 
 
@@ -186,32 +219,124 @@ def _hints(values: list[str] | None) -> tuple[IoHint, ...]:
     return tuple(hints)
 
 
-def _options(target: Target, pin: list[str] | None, sample: Path | None, input_keys: str | None, rename: list[str] | None,
-             request: Path | None, io_hint: list[str] | None, signature: str | None, unsafe_load: bool, seed: int,
-             batch: int, atol: float = 1e-5, rtol: float = 1e-4, allow_side_effects: bool = False) -> Options:
-    if sample is not None and not sample.is_file():
-        raise BadInput(f"--sample {sample}: no such file")
-    return Options(
-        target=target,
-        pins=_pins(pin),
-        sample=sample,
-        io_hints=_hints(io_hint),
-        input_keys=tuple(k.strip() for k in input_keys.split(",") if k.strip()) if input_keys else (),
-        renames=dict(_pairs(rename, "--rename")),
-        request=parse_request(request) if request else (),
-        signature=signature,
-        tolerance=Tolerance(atol, rtol),
-        seed=seed,
-        batch=batch,
-        unsafe_load=unsafe_load,
-        allow_side_effects=allow_side_effects,
-    )
+def flag_name(field_name: str) -> str:
+    """The option a ModelFlags field is given as: ``input_keys`` is ``--input-keys`` (tests/test_flags.py holds it)."""
+    return "--" + field_name.replace("_", "-")
 
 
-def _guard(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class ModelFlags:
+    """The model flags, declared once for ``diagnose``, ``fix`` and ``batch``: what the model is and how to check it.
+
+    Each field's annotation is its typer option and its default the option's default; the field order is the order
+    ``--help`` lists them in. ``@model_flags`` puts the fields into a command's signature where the command has its
+    ``flags: ModelFlags`` parameter and hands the command one ModelFlags. So a new model flag is one field here (and
+    its reading in ``options``): all three commands get it, ``diagnose``'s next command carries it and ``batch``
+    forwards it to every ``repair fix`` child.
+    """
+
+    target: TargetOpt = Target.TFLITE
+    pin: PinOpt = None
+    sample: SampleOpt = None
+    input_keys: KeysOpt = None
+    rename: RenameOpt = None
+    request: RequestOpt = None
+    io_hint: HintOpt = None
+    signature: SignatureOpt = None
+    unsafe_load: UnsafeLoadOpt = False
+    allow_side_effects: AllowEffectsOpt = False
+    seed: SeedOpt = 0
+    batch: BatchOpt = 2
+    atol: AtolOpt = 1e-5
+    rtol: RtolOpt = 1e-4
+
+    def options(self) -> Options:
+        """The run's Options, every flag parsed and checked (a bad value is BadInput naming its flag: exit 2)."""
+        if self.sample is not None and not self.sample.is_file():
+            raise BadInput(f"--sample {self.sample}: no such file")
+        return Options(
+            target=self.target,
+            pins=_pins(self.pin),
+            sample=self.sample,
+            io_hints=_hints(self.io_hint),
+            input_keys=tuple(k.strip() for k in self.input_keys.split(",") if k.strip()) if self.input_keys else (),
+            renames=dict(_pairs(self.rename, "--rename")),
+            request=parse_request(self.request) if self.request else (),
+            signature=self.signature,
+            tolerance=Tolerance(self.atol, self.rtol),
+            seed=self.seed,
+            batch=self.batch,
+            unsafe_load=self.unsafe_load,
+            allow_side_effects=self.allow_side_effects,
+        )
+
+    def given(self) -> list[str]:
+        """The flags the user gave (those not at their default), as ``repair fix`` arguments in declaration order:
+        what ``diagnose``'s next command carries, so that it does what it says."""
+        return [arg for f in fields(self) for arg in self._args(f, defaults=False, absolute=False)]
+
+    def forwarded(self) -> tuple[list[str], list[str]]:
+        """The arguments a ``batch`` child gets: (options with a value, switches), each in declaration order.
+
+        Every option with a value is given, defaults too, so the state file records exactly what ran; paths are
+        absolute because a child (on a Ray worker) may run in another directory.
+        """
+        switches = [f for f in fields(self) if isinstance(f.default, bool)]
+        valued = [f for f in fields(self) if f not in switches]
+        return ([arg for f in valued for arg in self._args(f, defaults=True, absolute=True)],
+                [arg for f in switches for arg in self._args(f, defaults=True, absolute=True)])
+
+    def _args(self, f: Field[Any], *, defaults: bool, absolute: bool) -> list[str]:
+        value, flag = getattr(self, f.name), flag_name(f.name)
+        if isinstance(value, bool):  # a switch (before int: a bool is an int)
+            return [flag] if value else []
+        if value is None or value == "" or (not defaults and value == f.default):
+            return []
+        if isinstance(value, list):  # repeatable
+            return [arg for item in value for arg in (flag, str(item))]
+        if isinstance(value, Path):
+            return [flag, str(value.absolute() if absolute else value)]
+        if isinstance(value, enum.Enum):
+            return [flag, str(value.value)]
+        return [flag, repr(value) if isinstance(value, float) else str(value)]
+
+
+def model_flags(*, omit: tuple[str, ...] = ()) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Decorate a command that takes ``flags: ModelFlags``: typer sees the ModelFlags fields (but ``omit``, which keep
+    their defaults) as options in that parameter's place, and the command gets them as one ModelFlags.
+
+    typer reads a command's parameters with ``inspect.signature``, which takes ``__signature__`` when it is set.
+    """
+    hints = get_type_hints(ModelFlags, include_extras=True)  # the Annotated option declarations, evaluated
+    shown = [f for f in fields(ModelFlags) if f.name not in omit]
+    keyword = inspect.Parameter.KEYWORD_ONLY  # typer calls a command with keywords only; no order rules to meet
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        signature = inspect.signature(command, eval_str=True)
+        if "flags" not in signature.parameters:
+            raise TypeError(f"{command.__name__} has no 'flags: ModelFlags' parameter to put the model flags in")
+        params: list[inspect.Parameter] = []
+        for param in signature.parameters.values():
+            if param.name == "flags":
+                params += [inspect.Parameter(f.name, keyword, default=f.default, annotation=hints[f.name]) for f in shown]
+            else:
+                params.append(param.replace(kind=keyword))
+
+        @functools.wraps(command)
+        def run(**kwargs: Any) -> None:
+            given = {f.name: kwargs.pop(f.name) for f in shown}
+            command(**kwargs, flags=ModelFlags(**given))
+
+        run.__dict__["__signature__"] = signature.replace(parameters=params)
+        return run
+
+    return decorate
+
+
+def _guard(body: Callable[[], int]) -> int:
     """Run a command body: RepairError -> one line and its exit code; anything else -> exit 4, one line."""
     try:
-        return fn(*args, **kwargs)
+        return body()
     except RepairError as exc:
         err.print(f"[bold red]repair:[/] {terminal(exc)}", highlight=False)  # one line, whatever a message quotes
         raise typer.Exit(int(exc.exit_code)) from None
@@ -224,12 +349,13 @@ def _guard(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
             raise typer.Exit(int(problem.exit_code)) from None
         if os.environ.get("REPAIR_DEBUG"):
             raise
-        err.print(f"[bold red]repair: internal error:[/] {type(exc).__name__}: {terminal(str(exc).splitlines()[0]) if str(exc).strip() else ''} "
+        first = terminal(str(exc).splitlines()[0]) if str(exc).strip() else ""
+        err.print(f"[bold red]repair: internal error:[/] {type(exc).__name__}: {first} "
                   "(rerun with REPAIR_DEBUG=1 for the traceback)", highlight=False)
         raise typer.Exit(int(ExitCode.INTERNAL_ERROR)) from None
 
 
-def _print_findings(findings, console: Console) -> None:  # type: ignore[no-untyped-def]
+def _print_findings(findings: Sequence[Finding], console: Console) -> None:
     if not findings:
         console.print("[green]No findings.[/]")
         return
@@ -244,28 +370,7 @@ def _print_findings(findings, console: Console) -> None:  # type: ignore[no-unty
             console.print(f"         no automatic fix: {terminal(f.no_fix_reason)}", highlight=False)
 
 
-def _given_flags(target: Target, pin: list[str] | None, sample: Path | None, input_keys: str | None,
-                 rename: list[str] | None, request: Path | None, io_hint: list[str] | None, signature: str | None,
-                 unsafe_load: bool, seed: int, batch: int, allow_side_effects: bool = False) -> list[str]:
-    """The flags the user gave to ``diagnose`` that ``fix`` needs too, so the suggested command does what it says."""
-    flags: list[str] = []
-    if target is not Target.TFLITE:
-        flags += ["--target", target.value]
-    flags += [a for value in pin or [] for a in ("--pin", value)]
-    flags += ["--sample", str(sample)] if sample is not None else []
-    flags += ["--input-keys", input_keys] if input_keys else []
-    flags += [a for value in rename or [] for a in ("--rename", value)]
-    flags += ["--request", str(request)] if request is not None else []
-    flags += [a for value in io_hint or [] for a in ("--io-hint", value)]
-    flags += ["--signature", signature] if signature else []
-    flags += ["--unsafe-load"] if unsafe_load else []
-    flags += ["--allow-side-effects"] if allow_side_effects else []
-    flags += ["--seed", str(seed)] if seed != 0 else []
-    flags += ["--batch", str(batch)] if batch != 2 else []
-    return flags
-
-
-def _print_next(model: Path, findings, flags: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _print_next(model: Path, findings: list[Finding], flags: list[str]) -> None:
     """One closing line: how many findings block, and the command to run next (with every flag given)."""
     from repair.core.findings import blocking
 
@@ -276,7 +381,8 @@ def _print_next(model: Path, findings, flags: list[str]) -> None:  # type: ignor
         out.print(f"[green]nothing blocks deployment[/] ({len(findings)} note(s))", highlight=False)
         return
     if stuck:
-        out.print(f"{len(blockers)} blocking; the catalog cannot fix {terminal(', '.join(stuck))} (see above)", highlight=False)
+        out.print(f"{len(blockers)} blocking; the catalog cannot fix {terminal(', '.join(stuck))} (see above)",
+                  highlight=False)
         return
     stem = model.name.removesuffix(model.suffix) if model.is_file() else model.name
     command = shlex.join(["repair", "fix", str(model), "--out", str(model.parent / (stem + "-fixed")), *flags])
@@ -297,20 +403,10 @@ def _catalog(with_source: bool = False) -> Catalog:
 
 
 @app.command()
+@model_flags(omit=("atol", "rtol"))  # diagnose reports the parity figure; it judges nothing against a tolerance
 def diagnose(
     model: Annotated[Path, typer.Argument(help="SavedModel directory, .keras/.h5 file or frozen GraphDef .pb.")],
-    target: TargetOpt = Target.TFLITE,
-    pin: PinOpt = None,
-    sample: SampleOpt = None,
-    input_keys: KeysOpt = None,
-    rename: RenameOpt = None,
-    request: RequestOpt = None,
-    io_hint: HintOpt = None,
-    signature: SignatureOpt = None,
-    unsafe_load: UnsafeLoadOpt = False,
-    allow_side_effects: AllowEffectsOpt = False,
-    seed: SeedOpt = 0,
-    batch: BatchOpt = 2,
+    flags: ModelFlags,
     as_json: Annotated[bool, typer.Option("--json", help="Print findings as JSON.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the raw evidence for each finding.")] = False,
 ) -> None:
@@ -320,15 +416,15 @@ def diagnose(
         from repair.core.findings import blocking
         from repair.fix.pipeline import run_diagnosis
 
-        options = _options(target, pin, sample, input_keys, rename, request, io_hint, signature, unsafe_load, seed, batch,
-                           allow_side_effects=allow_side_effects)
+        options = flags.options()
         with err.status("diagnosing (loading TensorFlow, converting, checking parity)..."):
             diag = run_diagnosis(model, options, _catalog())
         if as_json:
             print(json.dumps({"model": str(model), "findings": [f.to_json() for f in diag.findings],
                               "blocking": len(blocking(diag.findings))}, indent=2))
         else:
-            out.print(f"[bold]{terminal(model)}[/] ({diag.model.kind.value}, target {options.target.value})", highlight=False)
+            out.print(f"[bold]{terminal(model)}[/] ({diag.model.kind.value}, target {options.target.value})",
+                      highlight=False)
             if diag.model.entry is not None:
                 table = Table(show_header=True, header_style="bold", box=None)  # cells are markup: escaped
                 for col in ("", "key", "dtype", "shape"):
@@ -340,48 +436,47 @@ def diagnose(
                 out.print(f"serving entry: {terminal(diag.model.entry.describe())}", highlight=False)
                 out.print(table)
             if diag.tflite is not None:
-                out.print(f".tflite: {diag.tflite.size:,} bytes; ops {terminal(diag.tflite.histogram_text())}", highlight=False)
+                out.print(f".tflite: {diag.tflite.size:,} bytes; ops {terminal(diag.tflite.histogram_text())}",
+                          highlight=False)
             if diag.parity is not None:
                 out.print(f"parity (.tflite vs TensorFlow): max abs diff {diag.parity.worst:.3g}", highlight=False)
             _print_findings(diag.findings, out)
-            _print_next(model, diag.findings, _given_flags(target, pin, sample, input_keys, rename, request, io_hint,
-                                                           signature, unsafe_load, seed, batch, allow_side_effects))
+            _print_next(model, diag.findings, flags.given())
             if verbose:
                 for f in diag.findings:
                     if f.evidence:
-                        out.print(f"\n[bold]{f.id}[/] evidence:\n{terminal_block(f.evidence)}", highlight=False, markup=True)
+                        out.print(f"\n[bold]{f.id}[/] evidence:\n{terminal_block(f.evidence)}", highlight=False,
+                                  markup=True)
         return int(ExitCode.FINDINGS_REMAIN if blocking(diag.findings) else ExitCode.OK)
 
     raise typer.Exit(_guard(body))
 
 
+ConvertOriginalOpt = Annotated[bool, typer.Option(
+    "--convert-original", help="Also convert and run the original when its protos already decide the fixes, so the report has "
+    "its .tflite, op delta and parity (one more conversion).")]
+
+
 @app.command()
+@model_flags()
 def fix(
     model: Annotated[Path, typer.Argument(help="SavedModel directory, .keras/.h5 file or frozen GraphDef .pb (never modified).")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Where the repaired SavedModel is published (only if verified). Required unless --plan-out.")] = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Where the repaired SavedModel is published (only if verified). Required unless --plan-out.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
-    report: Annotated[Path | None, typer.Option("--report", help="Also write report.md/report.json here (useful when the gate fails).")] = None,
-    target: TargetOpt = Target.TFLITE,
-    pin: PinOpt = None,
-    sample: SampleOpt = None,
-    input_keys: KeysOpt = None,
-    rename: RenameOpt = None,
-    request: RequestOpt = None,
-    io_hint: HintOpt = None,
-    signature: SignatureOpt = None,
-    unsafe_load: UnsafeLoadOpt = False,
-    allow_side_effects: AllowEffectsOpt = False,
-    seed: SeedOpt = 0,
-    batch: BatchOpt = 2,
-    atol: AtolOpt = 1e-5,
-    rtol: RtolOpt = 1e-4,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Also write report.md/report.json here (useful when the gate fails).")] = None,
+    *,
+    flags: ModelFlags,  # the model flags' options, in this place in --help (see model_flags)
     yes: YesOpt = False,
     unsafe_fixes: UnsafeFixesOpt = False,
     interactive: InteractiveOpt = False,
     plan_out: PlanOutOpt = None,
     plan_in: PlanInOpt = None,
-    source: Annotated[Path | None, typer.Option("--source", help="The Python source that built MODEL: offer the matching source edits too (written as source.patch beside the report).")] = None,
-    convert_original: Annotated[bool, typer.Option("--convert-original", help="Also convert and run the original when its protos already decide the fixes, so the report has its .tflite, op delta and parity (one more conversion).")] = False,
+    source: Annotated[Path | None, typer.Option(
+        "--source", help="The Python source that built MODEL: offer the matching source edits too (written as source.patch "
+        "beside the report).")] = None,
+    convert_original: ConvertOriginalOpt = False,
 ) -> None:
     """Repair MODEL, verify the result and publish it to --out with report.md/report.json and model.tflite.
 
@@ -404,8 +499,7 @@ def fix(
         from repair.core.publish import check_side_outputs, clean_stale
 
         check_side_outputs(model, out_dir, report, plan_out)
-        options = replace(_options(target, pin, sample, input_keys, rename, request, io_hint, signature, unsafe_load, seed,
-                                   batch, atol, rtol, allow_side_effects), convert_original=convert_original)
+        options = replace(flags.options(), convert_original=convert_original)
         for stale in clean_stale(out_dir.parent) if out_dir is not None else []:  # scratch of runs killed earlier
             err.print(f"removed stale scratch {terminal(stale.path)} left by a killed run (pid {stale.pid})", highlight=False)
         catalog = _catalog(with_source=source is not None)
@@ -423,12 +517,13 @@ def fix(
         out.print(f"[bold]{terminal(model)}[/]: {len(result.original.findings)} finding(s) before", highlight=False)
         _print_findings(result.original.findings, out)
         for r in result.fixes:
-            mark = {"applied": "[green]applied[/]", "rejected": "[yellow]rejected[/]", "failed": "[red]failed[/]"}.get(r.outcome.value, r.outcome.value)
+            mark = FIX_MARKS.get(r.outcome.value, r.outcome.value)
             out.print(f"  {mark} {terminal(r.rewrite_id)}: {terminal(r.summary)}", highlight=False)
             if r.why and r.safety != "safe":
                 out.print(f"           why: {terminal(r.why)}", highlight=False)
         for c in result.gate:
-            out.print(f"  gate {'[green]pass[/]' if c.ok else '[red]FAIL[/]'} {terminal(c.name)}: {terminal(c.detail)}", highlight=False)
+            verdict = "[green]pass[/]" if c.ok else "[red]FAIL[/]"
+            out.print(f"  gate {verdict} {terminal(c.name)}: {terminal(c.detail)}", highlight=False)
         if result.final is not None and result.final.findings and result.final is not result.original:
             out.print("findings after:", highlight=False)
             _print_findings(result.final.findings, out)
@@ -436,15 +531,19 @@ def fix(
         out.print(f"[bold {colour}]{result.status.value}[/]: {terminal(result.message)}", highlight=False)
         for edit in result.source_edits:
             mark = "[green]accepted[/]" if edit["decision"] == "accept" else "[yellow]not accepted[/]"
-            out.print(f"  source {mark} {terminal(edit['location'])} {terminal(edit['rewrite'])}: {terminal(edit['title'])}", highlight=False)
+            out.print(f"  source {mark} {terminal(edit['location'])} {terminal(edit['rewrite'])}: {terminal(edit['title'])}",
+                      highlight=False)
         if result.out is not None:
-            out.print(f"wrote {terminal(result.out)} (SavedModel, model.tflite, report.md, report.json) in {result.timings['total']:.1f}s", highlight=False)
+            out.print(f"wrote {terminal(result.out)} (SavedModel, model.tflite, report.md, report.json) in "
+                      f"{result.timings['total']:.1f}s", highlight=False)
         elif report is not None:
             out.print(f"report: {terminal(report / 'report.md')}", highlight=False)
         if result.source_patch is not None:
-            out.print(f"source edits: {terminal(result.source_patch)} (apply with: git apply {terminal(shlex.quote(str(result.source_patch)))})", highlight=False)
+            patch = terminal(result.source_patch)
+            out.print(f"source edits: {patch} (apply with: git apply {terminal(shlex.quote(str(result.source_patch)))})",
+                      highlight=False)
         if plan_out is not None:
-            out.print(f"plan: {terminal(plan_out)} ({len(recorder.entries)} fix(es); edit the decisions, then rerun with --plan-in {terminal(shlex.quote(str(plan_out)))})", highlight=False)
+            out.print(_plan_line(plan_out, len(recorder.entries)), highlight=False)
         return int(result.exit_code)
 
     raise typer.Exit(_guard(body))
@@ -453,11 +552,14 @@ def fix(
 @app.command()
 def codemod(
     paths: Annotated[list[Path], typer.Argument(help="Python files or folders (searched recursively for .py files).")],
-    write: Annotated[bool, typer.Option("--write", help="Apply the accepted fixes to the files (default: print a unified diff).")] = False,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Files processed in parallel (processes); -i always runs one at a time.")] = 1,
+    write: Annotated[bool, typer.Option(
+        "--write", help="Apply the accepted fixes to the files (default: print a unified diff).")] = False,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", help="Files processed in parallel (processes); -i always runs one at a time.")] = 1,
     pin: PinOpt = None,
     rename: RenameOpt = None,
-    select: Annotated[str | None, typer.Option("--select", help="Only these source rewrites, comma-separated (see `repair rewrites`).")] = None,
+    select: Annotated[str | None, typer.Option(
+        "--select", help="Only these source rewrites, comma-separated (see `repair rewrites`).")] = None,
     yes: YesOpt = False,
     unsafe_fixes: UnsafeFixesOpt = False,
     interactive: InteractiveOpt = False,
@@ -477,7 +579,8 @@ def codemod(
         import time
 
         from repair.core.decide import fingerprint, write_plan
-        from repair.source.codemod import FileResult, discover, run_codemod
+        from repair.core.safety import Safety
+        from repair.source.codemod import FileResult, FileStatus, discover, run_codemod
         from repair.source.rewrite import SourceOptions
         from rewrites.source import SOURCE_BY_ID, SOURCE_CATALOG
 
@@ -503,18 +606,18 @@ def codemod(
 
         def show(result: FileResult) -> None:
             entries.extend(result.proposals)
-            if result.status == "failed":
+            if result.status is FileStatus.FAILED:
                 err.print(f"{terminal(result.path)}: [red]failed[/]: {terminal(result.error)}", highlight=False)
             for edit in result.edits:
                 site = edit.site
-                if site.safety.value == "display-only":
+                if site.safety is Safety.DISPLAY_ONLY:
                     # Messages quote the user's code: escaped, so a "[red]" in a string literal is text, not markup.
                     err.print(f"{terminal(result.path)}:{site.line}: [yellow]warning[/] {site.rewrite_id}: {terminal(site.message)}",
                               highlight=False)
                 elif not edit.applied:
                     err.print(terminal(f"{result.path}:{site.line}: not applied ({site.safety.value}) {site.rewrite_id}: "
                                        f"{site.message} [{edit.why}]"), highlight=False)
-            if result.status == "changed":
+            if result.status is FileStatus.CHANGED:
                 if result.written:
                     n = sum(1 for e in result.edits if e.applied)
                     err.print(f"{terminal(result.path)}: [green]fixed[/] ({n} fix(es))", highlight=False)
@@ -531,69 +634,113 @@ def codemod(
         rate = summary.scanned / seconds if seconds > 0 else 0.0
         err.print(f"{terminal(summary.line())} ({seconds:.2f}s, {rate:.0f} files/s)", highlight=False)
         if plan_out is not None:
-            err.print(f"plan: {terminal(plan_out)} ({len(entries)} fix(es); edit the decisions, then rerun with --plan-in {terminal(shlex.quote(str(plan_out)))})", highlight=False)
+            err.print(_plan_line(plan_out, len(entries)), highlight=False)
         return int(ExitCode.FINDINGS_REMAIN if summary.failed else ExitCode.OK)
 
     raise typer.Exit(_guard(body))
 
 
+class _BatchProgress:
+    """The batch's progress bar on stderr, with one line per finished model above it."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("repair batch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=err, transient=True)
+        self.task = self.bar.add_task("models", total=None)
+
+    def start(self, models: int) -> None:
+        """The bar appears once the batch is valid (and a Ray cluster is connected)."""
+        self.bar.update(self.task, total=models)
+        self.bar.start()
+
+    def done(self, o: ModelOutcome) -> None:
+        """One finished model (called from the engine's threads)."""
+        from repair.batch.local import SUCCESS
+
+        colour = "green" if o.status in SUCCESS else "red"
+        self.bar.console.print(f"{terminal(o.name)}: [{colour}]{o.status.value}[/] ({o.seconds:.1f}s) {terminal(o.message)}",
+                               highlight=False)  # zoo folder names and model messages: escaped
+        self.bar.advance(self.task)
+
+    def stop(self) -> None:
+        if self.bar.live.is_started:
+            self.bar.stop()
+
+
 @app.command()
+@model_flags()
 def batch(
     zoo: Annotated[Path, typer.Argument(help="A folder of models (what counts as one is described below).")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Output folder: OUT/NAME per repaired model, OUT/NAME.report, state and summary.")],
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Models repaired in parallel (one process each, each loads TensorFlow). Default: 1; with --engine ray, the cluster's CPUs / --ray-cpus.", show_default=False)] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", help="Seconds per model; the child's process group is killed and the model recorded as timeout.")] = None,
-    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Also redo models that ended refused, verification-failed or bad-input.")] = False,
-    engine: Annotated[str, typer.Option("--engine", metavar="[local|ray]", help="local: child processes on this machine; ray: one Ray task per model (needs ray: the package's ray extra, see the README).")] = "local",
-    ray_address: Annotated[str | None, typer.Option("--ray-address", help="With --engine ray: an existing cluster (auto on a cluster node, or ray://HOST:10001). Without it a local cluster is started for the run.")] = None,
-    ray_cpus: Annotated[float | None, typer.Option("--ray-cpus", help="With --engine ray: CPUs each model's task reserves (default 1).", show_default=False)] = None,
-    target: TargetOpt = Target.TFLITE,
+    out_dir: Annotated[Path, typer.Option(
+        "--out", help="Output folder: OUT/NAME per repaired model, OUT/NAME.report, state and summary.")],
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", help="Models repaired in parallel (one process each, each loads TensorFlow). Default: 1; with "
+        "--engine ray, the cluster's CPUs / --ray-cpus.", show_default=False)] = None,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", help="Seconds per model; the child's process group is killed and the model recorded as timeout.")] = None,
+    retry_failed: Annotated[bool, typer.Option(
+        "--retry-failed", help="Also redo models that ended refused, verification-failed or bad-input.")] = False,
+    engine: Annotated[str, typer.Option(
+        "--engine", metavar="[local|ray]", help="local: child processes on this machine; ray: one Ray task per model (needs "
+        "ray: the package's ray extra, see the README).")] = "local",
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", help="With --engine ray: an existing cluster (auto on a cluster node, or ray://HOST:10001). "
+        "Without it a local cluster is started for the run.")] = None,
+    ray_cpus: Annotated[float | None, typer.Option(
+        "--ray-cpus", help="With --engine ray: CPUs each model's task reserves (default 1).", show_default=False)] = None,
+    *,
+    flags: ModelFlags,  # every model flag of fix, forwarded to each child (see model_flags)
     unsafe_fixes: UnsafeFixesOpt = False,
-    unsafe_load: UnsafeLoadOpt = False,
-    allow_side_effects: AllowEffectsOpt = False,
-    seed: SeedOpt = 0,
-    batch_size: BatchOpt = 2,
-    atol: AtolOpt = 1e-5,
-    rtol: RtolOpt = 1e-4,
+    convert_original: ConvertOriginalOpt = False,
+    plan_in: Annotated[Path | None, typer.Option(
+        "--plan-in", help="Refused: a plan file is made for one model (its fingerprint); run `repair fix --plan-in` per "
+        "model.")] = None,
 ) -> None:
     """Repair every model in ZOO: `repair fix MODEL --out OUT/NAME --report OUT/NAME.report FLAGS`, one process each.
 
-    Models are the entries directly in ZOO (hidden ones ignored): a folder with saved_model.pb is a SavedModel named after the folder; a folder NAME whose saved_model/ subfolder has saved_model.pb is that SavedModel, named NAME; a .keras, .h5 or .pb file is a model named by its stem. Any other folder is reported as bad-input; other files are ignored. Runs never prompt (stdin is closed); a child's output is in OUT/NAME.report/fix.log.
+    Models are the entries directly in ZOO (hidden ones ignored): a folder with saved_model.pb is a SavedModel named
+    after the folder; a folder NAME whose saved_model/ subfolder has saved_model.pb is that SavedModel, named NAME; a
+    .keras, .h5 or .pb file is a model named by its stem. Any other folder is reported as bad-input; other files are
+    ignored. Runs never prompt (stdin is closed); a child's output is in OUT/NAME.report/fix.log.
 
-    OUT/batch-state.json is rewritten after each model. A re-run skips models already recorded as repaired, nothing-to-fix, refused, verification-failed or bad-input, and redoes error and timeout ones (--retry-failed redoes everything that did not end repaired or nothing-to-fix). A state written with other fix flags is ignored: every model runs again. OUT/summary.md and OUT/summary.json are written at the end.
+    FLAGS are every model flag of `repair fix` (--target to --rtol below), --unsafe-fixes and --convert-original:
+    every child gets the same ones. --sample and --request name one file that every model gets (a zoo of versions of
+    one model, served to the same clients); a model whose inputs it does not fit ends bad-input, like one without an
+    input a --pin names. --plan-in is refused (exit 2): a plan is made for one model.
 
-    --engine ray runs each model as one Ray task (the same child process, on a worker): on a local cluster started for the run, or on an existing one with --ray-address. ZOO and OUT must then be on a filesystem every Ray node sees at the same path. The state file is the same for both engines: a batch started with one resumes with the other.
+    OUT/batch-state.json is rewritten after each model. A re-run skips models already recorded as repaired,
+    nothing-to-fix, refused, verification-failed or bad-input, and redoes error and timeout ones (--retry-failed
+    redoes everything that did not end repaired or nothing-to-fix). A state written with other fix flags is ignored:
+    every model runs again. OUT/summary.md and OUT/summary.json are written at the end.
 
-    Exit 0: every model repaired or nothing to fix; 1: some did not; 2: bad input (ZOO missing or without models, OUT inside ZOO, OUT a non-empty folder that is not a batch's output, --engine ray without ray installed, --ray-* without --engine ray, a --ray-address that cannot be reached).
+    --engine ray runs each model as one Ray task (the same child process, on a worker): on a local cluster started
+    for the run, or on an existing one with --ray-address. ZOO and OUT must then be on a filesystem every Ray node
+    sees at the same path. The state file is the same for both engines: a batch started with one resumes with the
+    other.
+
+    Exit 0: every model repaired or nothing to fix; 1: some did not; 2: bad input (ZOO missing or without models, OUT
+    inside ZOO, OUT a non-empty folder that is not a batch's output, a bad fix flag, --plan-in, --engine ray without
+    ray installed, --ray-* without --engine ray, a --ray-address that cannot be reached).
     """
 
     def body() -> int:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from repair.batch.local import SUCCESS, Interrupted, Outcome, run_batch, write_summary
+        from repair.batch.local import Interrupted, run_batch, write_summary
 
         if engine not in ("local", "ray"):
             raise BadInput(f"--engine {engine}: must be local or ray")
         if engine != "ray" and (ray_address is not None or ray_cpus is not None):
             raise BadInput(f"{'--ray-address' if ray_address is not None else '--ray-cpus'} needs --engine ray")
-        fix_args = ["--target", target.value, "--seed", str(seed), "--batch", str(batch_size),
-                    "--atol", repr(atol), "--rtol", repr(rtol)]
-        fix_args += ["--unsafe-fixes"] * unsafe_fixes + ["--unsafe-load"] * unsafe_load
-        fix_args += ["--allow-side-effects"] * allow_side_effects
-        progress = Progress(TextColumn("repair batch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            console=err, transient=True)
-        task = progress.add_task("models", total=None)
-
-        def done(o: Outcome) -> None:
-            colour = "green" if o.status in SUCCESS else "red"
-            progress.console.print(f"{terminal(o.name)}: [{colour}]{o.status}[/] ({o.seconds:.1f}s) {terminal(o.message)}",
-                                   highlight=False)  # zoo folder names and model messages: escaped
-            progress.advance(task)
-
-        def start(n: int) -> None:  # the bar appears once the batch is valid (and a Ray cluster is connected)
-            progress.update(task, total=n)
-            progress.start()
-
+        if plan_in is not None:
+            raise BadInput(f"--plan-in {plan_in}: a plan file is made for one model and refuses every other; batch runs "
+                           "many: decide with --unsafe-fixes, or run `repair fix --plan-in` per model")
+        flags.options()  # a bad value (a --pin without '=', a missing --sample) is exit 2 here, not once per model
+        values, switches = flags.forwarded()
+        # Options with values, then the switches: the order earlier versions wrote into batch-state.json, which a
+        # resume compares, so their batches still resume.
+        fix_args = [*values, *["--unsafe-fixes"] * unsafe_fixes, *switches, *["--convert-original"] * convert_original]
+        progress = _BatchProgress()
         failure: RepairError | None = None
         stopped: Interrupted | None = None
         try:
@@ -602,17 +749,16 @@ def batch(
 
                 result = run_batch_ray(zoo, out_dir, fix_args, jobs=jobs, timeout=timeout, retry_failed=retry_failed,
                                        address=ray_address, cpus_per_task=1.0 if ray_cpus is None else ray_cpus,
-                                       on_start=start, on_done=done)
+                                       on_start=progress.start, on_done=progress.done)
             else:
                 result = run_batch(zoo, out_dir, fix_args, jobs=1 if jobs is None else jobs, timeout=timeout,
-                                   retry_failed=retry_failed, on_start=start, on_done=done)
+                                   retry_failed=retry_failed, on_start=progress.start, on_done=progress.done)
         except RepairError as exc:
             failure = exc
         except Interrupted as exc:  # SIGINT/SIGTERM/SIGHUP: the children are dead, the state holds what finished
             stopped = exc
         finally:
-            if progress.live.is_started:
-                progress.stop()
+            progress.stop()
         if failure is not None:  # printed here, escaped: a message may hold [brackets] (pip install 'repair[ray]')
             err.print(f"[bold red]repair:[/] {terminal(failure)}", highlight=False)
             return int(failure.exit_code)
@@ -621,8 +767,8 @@ def batch(
                       f"output removed; {terminal(out_dir / 'batch-state.json')} keeps what finished; run the same "
                       "command to resume", highlight=False)
             return stopped.exit_code
-        json_path, md_path = write_summary(result, zoo, out_dir)
-        counts = ", ".join(f"{n} {s}" for s, n in result.counts().items() if n)
+        _, md_path = write_summary(result, zoo, out_dir)
+        counts = ", ".join(f"{n} {s.value}" for s, n in result.counts().items() if n)
         where = " on ray" if result.engine == "ray" else ""
         err.print(f"{len(result.outcomes)} model(s): {counts}; ran {result.ran}, skipped {result.skipped}; "
                   f"{result.wall_seconds:.1f}s with -j {result.jobs}{where}; summary: {terminal(md_path)}", highlight=False)
@@ -657,7 +803,8 @@ def rewrites(rewrite_id: Annotated[str | None, typer.Argument(help="Show one rew
         r = BY_ID.get(rewrite_id) or SOURCE_BY_ID.get(rewrite_id)
         if r is None:
             raise BadInput(f"no rewrite '{rewrite_id}' (known: {', '.join([*BY_ID, *SOURCE_BY_ID])})")
-        out.print(f"[bold]{r.id}[/] ({r.safety.value}) answers {', '.join(sorted(k.value for k in r.answers))}\n", highlight=False)
+        answers = ", ".join(sorted(k.value for k in r.answers))
+        out.print(f"[bold]{r.id}[/] ({r.safety.value}) answers {answers}\n", highlight=False)
         out.print(r.doc(), highlight=False, markup=False)
         if rewrite_id in SOURCE_BY_ID:
             for example in SOURCE_BY_ID[rewrite_id].examples:

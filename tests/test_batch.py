@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from repair.batch.local import discover
+from repair.batch.local import BatchStatus, discover
 from tests.cli_helpers import repair
 from tests.conftest import Corpus
 
@@ -75,6 +75,84 @@ def test_bad_input(tmp_path: Path) -> None:
     run = repair("batch", str(zoo), "--out", str(tmp_path / "busy"))
     assert run.exit_code == 2 and "batch-state.json" in run.stderr
     assert repair("batch", str(zoo), "--out", str(tmp_path / "out"), "-j", "0").exit_code == 2
+
+
+def _one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("repair: ") and "Traceback" not in stderr, stderr
+    return lines[0]
+
+
+def test_batch_refuses_plan_in(tmp_path: Path) -> None:
+    """A plan file names the one model it was made for; forwarded to every child it would refuse all the others."""
+    zoo = tmp_path / "zoo"
+    (zoo / "notamodel").mkdir(parents=True)
+    plan = tmp_path / "plan.json"
+    plan.write_text("{}")
+    run = repair("batch", str(zoo), "--out", str(tmp_path / "out"), "--plan-in", str(plan))
+    assert run.exit_code == 2
+    assert "a plan file is made for one model" in _one_line(run.stderr)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("flag, needle", [(["--pin", "x"], "--pin 'x': expected NAME=VALUE"),
+                                          (["--sample", "missing.npz"], "--sample missing.npz: no such file"),
+                                          (["--io-hint", "x:y"], "--io-hint 'x:y'")])
+def test_batch_checks_fix_flags_once(tmp_path: Path, flag: list[str], needle: str) -> None:
+    """A bad model flag is one line and exit 2 before any model runs, not a bad-input per model."""
+    zoo = tmp_path / "zoo"
+    (zoo / "notamodel").mkdir(parents=True)
+    run = repair("batch", str(zoo), "--out", str(tmp_path / "out"), *flag)
+    assert run.exit_code == 2 and needle in _one_line(run.stderr)
+    assert not (tmp_path / "out").exists()
+
+
+def _fix_args(tmp_path: Path, *flags: str) -> list[str]:
+    """The fix arguments a real batch records in its state (a zoo of one non-model: no child runs)."""
+    zoo, out = tmp_path / "zoo", tmp_path / "out"
+    (zoo / "notamodel").mkdir(parents=True, exist_ok=True)
+    run = repair("batch", str(zoo), "--out", str(out), *flags)
+    assert run.exit_code == 1, run.stderr  # the non-model is bad-input
+    assert _statuses(out) == {"notamodel": BatchStatus.BAD_INPUT.value}
+    state = json.loads((out / "batch-state.json").read_text())
+    return [str(a) for a in state["fix_args"]]
+
+
+def test_batch_state_keeps_the_fix_args_of_earlier_versions(tmp_path: Path) -> None:
+    """A resume needs the same fix arguments; flags that batch already had are recorded as they were before
+    batch took its flags from the one declaration, so a batch started by an earlier version resumes."""
+    assert _fix_args(tmp_path / "a") == ["--target", "tflite", "--seed", "0", "--batch", "2", "--atol", "1e-05",
+                                         "--rtol", "0.0001"]
+    assert _fix_args(tmp_path / "b", "--allow-side-effects", "--unsafe-load", "--unsafe-fixes", "--seed", "7") == [
+        "--target", "tflite", "--seed", "7", "--batch", "2", "--atol", "1e-05", "--rtol", "0.0001", "--unsafe-fixes",
+        "--unsafe-load", "--allow-side-effects"]
+
+
+def test_batch_forwards_paths_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--sample and --request are the same file for every child, which may run elsewhere (a Ray worker's folder)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.npz").write_bytes(b"")
+    (tmp_path / "r.json").write_text('{"instances": [{"x": [1.0]}]}')
+    args = _fix_args(tmp_path, "--sample", "s.npz", "--request", "r.json", "--pin", "x=1,4", "--rename", "x=y")
+    assert args[:10] == ["--target", "tflite", "--pin", "x=1,4", "--sample", str(tmp_path / "s.npz"),
+                         "--rename", "x=y", "--request", str(tmp_path / "r.json")]
+
+
+@pytest.mark.slow
+def test_batch_forwards_pin_and_rename_to_the_child(corpus: Corpus, tmp_path: Path) -> None:
+    """A real batch with fix's model flags: the child's report shows the pin applied under the renamed key."""
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    (zoo / "frames").symlink_to(corpus.artifact("shapes/pin_batch_only"), target_is_directory=True)
+    out = tmp_path / "out"
+    run = repair("batch", str(zoo), "--out", str(out), "--pin", "frames=1,16,8", "--rename", "frames=window")
+    assert run.exit_code == 0, run.stderr
+    assert _statuses(out) == {"frames": "repaired"}
+    report = json.loads((out / "frames.report" / "report.json").read_text())
+    pin = next(f for f in report["fixes"] if f["rewrite"] == "pin_dynamic_dims")
+    assert pin["outcome"] == "applied" and "[1,16,8]" in pin["summary"]
+    assert report["after"]["tflite"]["signatures"]["serving_default"]["inputs"] == {"window": [1, 16, 8]}
+    assert (out / "frames" / "model.tflite").is_file()
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import repair.batch.ray as batch_ray
-from repair.batch.local import Outcome
+from repair.batch.local import BatchStatus, ModelOutcome
 from tests.cli_helpers import repair
 from tests.conftest import ROOT, Corpus
 from tests.test_batch import REPAIRS, build_zoo
@@ -167,9 +167,9 @@ def test_ray_cancel_backstop(ray_cluster: None, one_model: Path, tmp_path: Path,
     """A task still out past --timeout + grace is cancelled; its Runner kills the child; the state has it at once."""
     monkeypatch.setattr(batch_ray, "TIMEOUT_GRACE", -59.0)  # cancel 1 s after the task started (--timeout 60)
     out = tmp_path / "out"
-    seen: list[tuple[Outcome, str, list[str]]] = []
+    seen: list[tuple[ModelOutcome, str, list[str]]] = []
 
-    def done(outcome: Outcome) -> None:
+    def done(outcome: ModelOutcome) -> None:
         state = json.loads((out / "batch-state.json").read_text())
         seen.append((outcome, state["models"][outcome.name]["status"], _children_writing(out)))
 
@@ -177,8 +177,8 @@ def test_ray_cancel_backstop(ray_cluster: None, one_model: Path, tmp_path: Path,
     result = batch_ray.run_batch_ray(one_model, out, ["--target", "tflite"], timeout=60, on_done=done)
     assert time.perf_counter() - started < 30
     [(outcome, recorded, children)] = seen
-    assert outcome.status == recorded == "timeout" and outcome.exit is None
+    assert outcome.status is BatchStatus.TIMEOUT and recorded == "timeout" and outcome.exit is None
     assert "cancelled, its child killed" in outcome.message
     assert children == [], "the cancelled task's child must be dead before the outcome is recorded"
-    assert result.engine == "ray" and result.jobs == 2 and [o.status for o in result.outcomes] == ["timeout"]
+    assert result.engine == "ray" and result.jobs == 2 and [o.status for o in result.outcomes] == [BatchStatus.TIMEOUT]
     assert not (out / "train_tag").exists() and not list(out.glob(".repair-*"))

@@ -297,13 +297,13 @@ def test_ray_force_cancel_kills_the_child(tool_cluster: object, zoo1: Path, tmp_
     """Probe: ray.cancel(force=True) of a task whose `repair fix` child runs (its worker is SIGKILLed). Expected:
     the child dies with the worker (PR_SET_PDEATHSIG); it never carried the cluster's token."""
     ray = tool_cluster
-    from repair.batch.local import Entry
+    from repair.batch.local import ZooEntry
     from repair.batch.ray import fix_one
 
     out = tmp_path / "out"
     out.mkdir()
     ref = ray.remote(fix_one).remote(str(out), ["--target", "tflite"], None,  # type: ignore[attr-defined]
-                                     Entry("a", (zoo1 / "a").absolute()))
+                                     ZooEntry("a", (zoo1 / "a").absolute()))
 
     def children() -> list[int]:
         return [pid for pid in _descendants(os.getpid()) if "repair.cli fix" in _cmdline(pid) and str(out) in _cmdline(pid)]

@@ -19,6 +19,7 @@ the models on a thread pool here; ``repair.batch.ray.run_batch_ray`` runs each o
 from __future__ import annotations
 
 import contextlib
+import enum
 import json
 import os
 import shutil
@@ -31,18 +32,33 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from repair.core.crash import ENV_DIE_WITH
 from repair.core.errors import BadInput
 from repair.core.publish import check_out_beside
 from repair.core.text import markdown
 
+
+class BatchStatus(enum.Enum):
+    """How one model of a batch ended. The values are what the state file and the summaries hold; the order is the
+    summaries' order."""
+
+    REPAIRED = "repaired"
+    NOTHING_TO_FIX = "nothing-to-fix"
+    REFUSED = "refused"
+    VERIFICATION_FAILED = "verification-failed"
+    BAD_INPUT = "bad-input"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+
+
 STATE_FILE = "batch-state.json"
-STATUSES = ("repaired", "nothing-to-fix", "refused", "verification-failed", "bad-input", "error", "timeout")
-SUCCESS = frozenset({"repaired", "nothing-to-fix"})
-TRANSIENT = frozenset({"error", "timeout"})  # rerun on every resume; the others only with --retry-failed
+SUCCESS = frozenset({BatchStatus.REPAIRED, BatchStatus.NOTHING_TO_FIX})
+TRANSIENT = frozenset({BatchStatus.ERROR, BatchStatus.TIMEOUT})  # rerun on every resume; the others only with --retry-failed
 MODEL_SUFFIXES = (".keras", ".h5", ".pb")
-_BY_EXIT = {1: "refused", 2: "bad-input", 3: "verification-failed"}
+_SUCCESS_VALUES = frozenset(s.value for s in SUCCESS)  # a child's report.json says "repaired" or "nothing-to-fix"
+_BY_EXIT = {1: BatchStatus.REFUSED, 2: BatchStatus.BAD_INPUT, 3: BatchStatus.VERIFICATION_FAILED}
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PUBLISHED = ("saved_model.pb", "model.tflite", "report.md", "report.json")  # what `repair fix --out` always holds
 # The cluster's credentials never reach a child that runs an untrusted model (Ray workers have them).
@@ -90,7 +106,7 @@ def stop_on_signals() -> Iterator[None]:
 
 
 @dataclass(frozen=True)
-class Entry:
+class ZooEntry:
     """One model of the zoo. ``problem`` set: not a model, recorded as bad-input without running anything."""
 
     name: str
@@ -99,30 +115,39 @@ class Entry:
 
 
 @dataclass
-class Outcome:
-    """How one model ended; the row of the state file and of the summary."""
+class ModelOutcome:
+    """How one model ended; the row of the state file and of the summary (``row``/``from_row``)."""
 
     name: str
     path: str
-    status: str
+    status: BatchStatus
     exit: int | None
     seconds: float
     message: str
+
+    def row(self) -> dict[str, object]:
+        """The JSON row: the fields in order, the status as its string."""
+        return {**asdict(self), "status": self.status.value}
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ModelOutcome:
+        """A row of a state file (TypeError or ValueError when it is not one this tool wrote)."""
+        return cls(**{**row, "status": BatchStatus(row["status"])})
 
 
 @dataclass
 class BatchResult:
     """The whole batch: every model's outcome (in zoo order) and what this invocation did."""
 
-    outcomes: list[Outcome]
+    outcomes: list[ModelOutcome]
     ran: int
     skipped: int
     wall_seconds: float
     jobs: int
     engine: str = "local"
 
-    def counts(self) -> dict[str, int]:
-        return {s: sum(1 for o in self.outcomes if o.status == s) for s in STATUSES}
+    def counts(self) -> dict[BatchStatus, int]:
+        return {s: sum(1 for o in self.outcomes if o.status is s) for s in BatchStatus}
 
     @property
     def exit_code(self) -> int:
@@ -133,7 +158,7 @@ def _is_saved_model(path: Path) -> bool:
     return (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file()
 
 
-def discover(zoo: Path) -> list[Entry]:
+def discover(zoo: Path) -> list[ZooEntry]:
     """The models directly inside ``zoo``, sorted by name; hidden entries are ignored.
 
     A directory with saved_model.pb(txt) is a SavedModel; a directory NAME holding ``saved_model/`` with one is the
@@ -155,7 +180,7 @@ def discover(zoo: Path) -> list[Entry]:
         elif child.is_file() and child.suffix in MODEL_SUFFIXES:
             found.append((child.stem, child, ""))
     stems = [name for name, _, _ in found]
-    return [Entry(path.name if path.is_file() and stems.count(name) > 1 else name, path, problem)
+    return [ZooEntry(path.name if path.is_file() and stems.count(name) > 1 else name, path, problem)
             for name, path, problem in found]
 
 
@@ -170,25 +195,25 @@ def check_paths(zoo: Path, out: Path) -> None:
         raise BadInput(f"--out {out} is not empty and holds no {STATE_FILE}; give an empty or new folder")
 
 
-def load_state(out: Path, fix_args: Sequence[str]) -> tuple[dict[str, Outcome], set[str]]:
+def load_state(out: Path, fix_args: Sequence[str]) -> tuple[dict[str, ModelOutcome], set[str]]:
     """Outcomes of an earlier run into ``out`` and the models it had started but not recorded; none of either when
     it ran with other fix flags (its results do not apply) or the file is not a state this tool wrote."""
     try:
         data = json.loads((out / STATE_FILE).read_text())
         if data.get("fix_args") != list(fix_args):
             return {}, set()
-        outcomes = {name: Outcome(**row) for name, row in data.get("models", {}).items()}
+        outcomes = {name: ModelOutcome.from_row(row) for name, row in data.get("models", {}).items()}
         running = {str(name) for name in data.get("running", [])}
-    except (OSError, ValueError, TypeError, AttributeError):
+    except (OSError, ValueError, TypeError, AttributeError, KeyError):
         return {}, set()
     return outcomes, running
 
 
-def save_state(out: Path, zoo: Path, fix_args: Sequence[str], outcomes: dict[str, Outcome],
+def save_state(out: Path, zoo: Path, fix_args: Sequence[str], outcomes: dict[str, ModelOutcome],
                running: set[str] | frozenset[str] = frozenset()) -> None:
     """Replace the state file atomically (write beside it, then rename)."""
     tmp = out / f".{STATE_FILE}.tmp"
-    data = {"zoo": str(zoo), "fix_args": list(fix_args), "models": {n: asdict(o) for n, o in outcomes.items()},
+    data = {"zoo": str(zoo), "fix_args": list(fix_args), "models": {n: o.row() for n, o in outcomes.items()},
             "running": sorted(running)}
     tmp.write_text(json.dumps(data, indent=2) + "\n")
     os.replace(tmp, out / STATE_FILE)
@@ -211,7 +236,7 @@ def clear_attempt(out: Path, name: str, report: bool = True) -> None:
             path.unlink()
 
 
-def adopt(out: Path, entry: Entry) -> Outcome | None:
+def adopt(out: Path, entry: ZooEntry) -> ModelOutcome | None:
     """The outcome of a model whose child published OUT/NAME before its driver died, read from its reports.
 
     Only a complete publish (``repair fix`` renames a finished folder into place) whose two report.json (in
@@ -229,32 +254,33 @@ def adopt(out: Path, entry: Entry) -> Outcome | None:
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
     status, code, message, source, target = facts[0]
-    if facts[0] != facts[1] or status not in SUCCESS or code != 0:
+    if facts[0] != facts[1] or status not in _SUCCESS_VALUES or code != 0:
         return None
     if source != entry.path.resolve() or target != published.resolve():
         return None
-    return Outcome(entry.name, str(entry.path), str(status), 0, round(seconds, 2), str(message))
+    return ModelOutcome(entry.name, str(entry.path), BatchStatus(status), 0, round(seconds, 2), str(message))
 
 
 class Runner:
     """Runs one ``repair fix`` child per model; remembers the live ones so an interrupt can kill them all."""
 
     def __init__(self, out: Path, fix_args: Sequence[str], timeout: float | None,
-                 on_spawn: Callable[[Entry], None] = lambda e: None) -> None:
+                 on_spawn: Callable[[ZooEntry], None] = lambda e: None) -> None:
         self.out, self.fix_args, self.timeout, self.on_spawn = out, list(fix_args), timeout, on_spawn
         self._live: set[subprocess.Popen[bytes]] = set()
         self._lock = threading.Lock()
         self.stopping = False
 
-    def command(self, entry: Entry) -> list[str]:
+    def command(self, entry: ZooEntry) -> list[str]:
         return [sys.executable, "-m", "repair.cli", "fix", str(entry.path), "--out", str(self.out / entry.name),
                 "--report", str(self.out / f"{entry.name}.report"), *self.fix_args]
 
-    def run(self, entry: Entry) -> Outcome:
+    def run(self, entry: ZooEntry) -> ModelOutcome:
         """Repair one model; its log is OUT/NAME.report/fix.log. A timeout kills the process group, keeps nothing."""
         started = time.perf_counter()
         if entry.problem:
-            return Outcome(entry.name, str(entry.path), "bad-input", None, 0.0, f"{entry.path}: {entry.problem}")
+            return ModelOutcome(entry.name, str(entry.path), BatchStatus.BAD_INPUT, None, 0.0,
+                                f"{entry.path}: {entry.problem}")
         clear_attempt(self.out, entry.name)
         report = self.out / f"{entry.name}.report"
         report.mkdir(parents=True)
@@ -287,21 +313,23 @@ class Runner:
             raise _Stopped(entry.name)
         if code is None:
             clear_attempt(self.out, entry.name, report=False)  # no half-written output or scratch; the log stays
-            return Outcome(entry.name, str(entry.path), "timeout", None, seconds, f"killed after {self.timeout:g}s")
+            return ModelOutcome(entry.name, str(entry.path), BatchStatus.TIMEOUT, None, seconds,
+                                f"killed after {self.timeout:g}s")
         try:
             reported = json.loads((report / "report.json").read_text())
         except (OSError, ValueError):
             reported = {}
         if not isinstance(reported, dict) or reported.get("exit_code") != code:  # not this exit's report: unused
             reported = {}
-        status = _BY_EXIT.get(code, "error")
+        status = _BY_EXIT.get(code, BatchStatus.ERROR)
         if code == 0:
-            status = str(reported.get("status")) if reported.get("status") in SUCCESS else "error"
-            if status == "error":  # never guessed: an exit 0 without its report is redone on the next run
-                return Outcome(entry.name, str(entry.path), status, code, seconds,
-                               f"exit 0 but no report.json saying repaired or nothing-to-fix in {report}")
+            said = reported.get("status")
+            if said not in _SUCCESS_VALUES:  # never guessed: an exit 0 without its report is redone on the next run
+                return ModelOutcome(entry.name, str(entry.path), BatchStatus.ERROR, code, seconds,
+                                    f"exit 0 but no report.json saying repaired or nothing-to-fix in {report}")
+            status = BatchStatus(said)
         message = str(reported.get("message") or _last_line(log))
-        return Outcome(entry.name, str(entry.path), status, code, seconds, message)
+        return ModelOutcome(entry.name, str(entry.path), status, code, seconds, message)
 
     def _kill(self, proc: subprocess.Popen[bytes]) -> None:
         try:
@@ -343,13 +371,13 @@ class Batch:
         if not self.entries:
             raise BadInput(f"{zoo}: no models in it (SavedModel folders, .keras/.h5 files or frozen .pb files)")
         self.started = time.perf_counter()
-        self.todo: list[Entry] = []
-        self.state: dict[str, Outcome] = {}
+        self.todo: list[ZooEntry] = []
+        self.state: dict[str, ModelOutcome] = {}
         self.running: set[str] = set()
         self.adopted: list[str] = []
         self._lock = threading.Lock()
 
-    def start(self) -> list[Entry]:
+    def start(self) -> list[ZooEntry]:
         """Create OUT, load its state and save it back (pruned to this zoo); the entries to run this time.
 
         A model an earlier driver had started and not recorded (it died) is recorded from its reports when its child
@@ -357,7 +385,7 @@ class Batch:
         """
         self.out.mkdir(parents=True, exist_ok=True)
         state, started = load_state(self.out, self.fix_args)
-        redo = TRANSIENT | (set(STATUSES) - SUCCESS if self.retry_failed else set())
+        redo = TRANSIENT | (set(BatchStatus) - SUCCESS if self.retry_failed else set())
         names = {e.name for e in self.entries}
         self.state = {name: o for name, o in state.items() if name in names}
         self.todo = []
@@ -373,13 +401,13 @@ class Batch:
         save_state(self.out, self.zoo, self.fix_args, self.state)
         return self.todo
 
-    def begin(self, entry: Entry) -> None:
+    def begin(self, entry: ZooEntry) -> None:
         """Note in the state that ``entry``'s child is about to start (before it can publish anything)."""
         with self._lock:
             self.running.add(entry.name)
             save_state(self.out, self.zoo, self.fix_args, self.state, self.running)
 
-    def record(self, outcome: Outcome) -> None:
+    def record(self, outcome: ModelOutcome) -> None:
         with self._lock:
             self.state[outcome.name] = outcome
             self.running.discard(outcome.name)
@@ -399,7 +427,7 @@ class Batch:
 
 def run_batch(zoo: Path, out: Path, fix_args: Sequence[str], *, jobs: int = 1, timeout: float | None = None,
               retry_failed: bool = False, on_start: Callable[[int], None] = lambda n: None,
-              on_done: Callable[[Outcome], None] = lambda o: None) -> BatchResult:
+              on_done: Callable[[ModelOutcome], None] = lambda o: None) -> BatchResult:
     """Repair every model of ``zoo`` into ``out``, ``jobs`` at a time, resuming from ``out``'s state file.
 
     ``on_start`` gets how many models will run; ``on_done`` each finished outcome (called from worker threads).
@@ -412,7 +440,7 @@ def run_batch(zoo: Path, out: Path, fix_args: Sequence[str], *, jobs: int = 1, t
         runner = Runner(out, fix_args, timeout, on_spawn=batch.begin)
         stopped: list[str] = []
 
-        def work(entry: Entry) -> None:
+        def work(entry: ZooEntry) -> None:
             try:
                 outcome = runner.run(entry)
             except _Stopped:
@@ -437,10 +465,10 @@ def run_batch(zoo: Path, out: Path, fix_args: Sequence[str], *, jobs: int = 1, t
 
 def write_summary(result: BatchResult, zoo: Path, out: Path) -> tuple[Path, Path]:
     """OUT/summary.json and OUT/summary.md: counts per status, one row per model, wall time and -j."""
-    counts = result.counts()
+    counts = {s.value: n for s, n in result.counts().items()}
     data = {"zoo": str(zoo), "engine": result.engine, "jobs": result.jobs, "wall_seconds": result.wall_seconds,
             "ran": result.ran, "skipped": result.skipped, "exit_code": result.exit_code, "counts": counts,
-            "models": [asdict(o) for o in result.outcomes]}
+            "models": [o.row() for o in result.outcomes]}
     json_path, md_path = out / "summary.json", out / "summary.md"
     json_path.write_text(json.dumps(data, indent=2) + "\n")
     lines = [f"# repair batch: {markdown(zoo)}", "",
@@ -450,7 +478,7 @@ def write_summary(result: BatchResult, zoo: Path, out: Path) -> tuple[Path, Path
              "| status | models |", "|---|---|", *(f"| {s} | {n} |" for s, n in counts.items() if n), "",
              "| model | status | exit | seconds | message |", "|---|---|---|---|---|"]
     for o in result.outcomes:  # names come from the file system, messages quote the model: escaped per cell
-        lines.append(f"| {markdown(o.name)} | {o.status} | {'-' if o.exit is None else o.exit} | {o.seconds:.1f} "
+        lines.append(f"| {markdown(o.name)} | {o.status.value} | {'-' if o.exit is None else o.exit} | {o.seconds:.1f} "
                      f"| {markdown(o.message)} |")
     md_path.write_text("\n".join(lines) + "\n")
     return json_path, md_path

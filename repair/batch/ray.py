@@ -32,7 +32,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from repair.batch.local import Batch, BatchResult, Entry, Outcome, Runner, check_limits, clear_attempt, stop_on_signals
+from repair.batch.local import (
+    Batch,
+    BatchResult,
+    BatchStatus,
+    ModelOutcome,
+    Runner,
+    ZooEntry,
+    check_limits,
+    clear_attempt,
+    stop_on_signals,
+)
 from repair.core.errors import BadInput
 
 RAY_MISSING = "--engine ray needs the ray extra: pip install 'repair[ray]'"
@@ -42,14 +52,14 @@ POLL = 1.0  # seconds between checks on tasks in flight when none finishes
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def fix_one(out: str, fix_args: Sequence[str], timeout: float | None, entry: Entry) -> Outcome:
+def fix_one(out: str, fix_args: Sequence[str], timeout: float | None, entry: ZooEntry) -> ModelOutcome:
     """The Ray task: repair one model on this worker with the local engine's Runner (paths are absolute)."""
     out_dir = Path(out)
     missing = out_dir if not out_dir.is_dir() else entry.path if not entry.path.exists() else None
     if missing is not None:
-        return Outcome(entry.name, str(entry.path), "error", None, 0.0,
-                       f"{missing} is not visible on Ray node {socket.gethostname()}: ZOO and OUT must be on a "
-                       "filesystem every node mounts at the same path")
+        return ModelOutcome(entry.name, str(entry.path), BatchStatus.ERROR, None, 0.0,
+                            f"{missing} is not visible on Ray node {socket.gethostname()}: ZOO and OUT must be on a "
+                            "filesystem every node mounts at the same path")
     return Runner(out_dir, fix_args, timeout).run(entry)
 
 
@@ -57,7 +67,7 @@ def fix_one(out: str, fix_args: Sequence[str], timeout: float | None, entry: Ent
 class _Flight:
     """A task in flight: its model, and when the driver saw it start and cancelled it (monotonic seconds)."""
 
-    entry: Entry
+    entry: ZooEntry
     started: float | None = None
     cancelled: float | None = None
 
@@ -87,7 +97,7 @@ def _confine_to_loopback(ray: Any) -> None:
     ``RAY_AUTH_MODE=disabled`` in the environment does not apply to it.
     """
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    constants = sys.modules.get("ray._private.ray_constants")
+    constants: Any = sys.modules.get("ray._private.ray_constants")  # Ray's internal module: whatever this Ray has
     if constants is not None and hasattr(constants, "ENABLE_RAY_CLUSTER"):
         constants.ENABLE_RAY_CLUSTER = False
     if token_auth_supported() and os.environ.get("RAY_AUTH_MODE") != "token":
@@ -185,7 +195,7 @@ def _connect(ray: Any, address: str | None, num_cpus: int) -> bool:
 def run_batch_ray(zoo: Path, out: Path, fix_args: Sequence[str], *, jobs: int | None = None,
                   timeout: float | None = None, retry_failed: bool = False, address: str | None = None,
                   cpus_per_task: float = 1.0, on_start: Callable[[int], None] = lambda n: None,
-                  on_done: Callable[[Outcome], None] = lambda o: None) -> BatchResult:
+                  on_done: Callable[[ModelOutcome], None] = lambda o: None) -> BatchResult:
     """Repair every model of ``zoo`` into ``out``, one Ray task each, resuming from ``out``'s state file.
 
     ``address``: an existing cluster (``auto``, ``ray://HOST:10001``); without it a local cluster of ``jobs`` x
@@ -215,7 +225,7 @@ def run_batch_ray(zoo: Path, out: Path, fix_args: Sequence[str], *, jobs: int | 
 
 
 def _drive(ray: Any, batch: Batch, limit: int, timeout: float | None, cpus_per_task: float,
-           on_done: Callable[[Outcome], None]) -> None:
+           on_done: Callable[[ModelOutcome], None]) -> None:
     """Submit ``batch.todo`` keeping ``limit`` tasks in flight; record each outcome as its task finishes."""
     out, fix_args = batch.out, batch.fix_args
     task = ray.remote(fix_one).options(num_cpus=cpus_per_task, name="repair-fix")
@@ -223,17 +233,18 @@ def _drive(ray: Any, batch: Batch, limit: int, timeout: float | None, cpus_per_t
     queue = list(reversed(batch.todo))
     flight: dict[Any, _Flight] = {}
 
-    def finish(entry: Entry, outcome: Outcome) -> None:
+    def finish(entry: ZooEntry, outcome: ModelOutcome) -> None:
         outcome = replace(outcome, path=str(entry.path))  # the path as discovered, as the local engine records it
         batch.record(outcome)
         on_done(outcome)
 
-    def timed_out(f: _Flight, how: str) -> Outcome:
+    def timed_out(f: _Flight, how: str) -> ModelOutcome:
+        assert timeout is not None  # only the backstop cancels a task for time, and it runs only with --timeout
         clear_attempt(out, f.entry.name, report=False)  # no half-written output or scratch; the log stays
         seconds = round(time.monotonic() - (f.started or time.monotonic()), 2)
-        return Outcome(f.entry.name, str(f.entry.path), "timeout", None, seconds,
-                       f"the Ray task had not returned {timeout + TIMEOUT_GRACE:g}s after it started "
-                       f"(--timeout {timeout:g}): {how}")
+        return ModelOutcome(f.entry.name, str(f.entry.path), BatchStatus.TIMEOUT, None, seconds,
+                            f"the Ray task had not returned {timeout + TIMEOUT_GRACE:g}s after it started "
+                            f"(--timeout {timeout:g}): {how}")
 
     try:
         while queue or flight:
@@ -244,7 +255,7 @@ def _drive(ray: Any, batch: Batch, limit: int, timeout: float | None, cpus_per_t
                     continue
                 clear_attempt(out, entry.name)  # so that OUT/NAME.report appearing means the task has started
                 batch.begin(entry)
-                ref = task.remote(str(out.absolute()), fix_args, timeout, Entry(entry.name, entry.path.absolute()))
+                ref = task.remote(str(out.absolute()), fix_args, timeout, ZooEntry(entry.name, entry.path.absolute()))
                 flight[ref] = _Flight(entry)
             if not flight:
                 continue
@@ -255,7 +266,8 @@ def _drive(ray: Any, batch: Batch, limit: int, timeout: float | None, cpus_per_t
                     outcome = ray.get(ref)
                 except Exception as exc:  # noqa: BLE001 - cancelled, worker or node died, task raised
                     outcome = (timed_out(f, "cancelled, its child killed") if f.cancelled is not None else
-                               Outcome(f.entry.name, str(f.entry.path), "error", None, 0.0, f"ray: {_one_line(exc)}"))
+                               ModelOutcome(f.entry.name, str(f.entry.path), BatchStatus.ERROR, None, 0.0,
+                                            f"ray: {_one_line(exc)}"))
                 finish(f.entry, outcome)
             if timeout is not None:
                 _backstop(ray, flight, out, timeout, finish, timed_out)
@@ -264,7 +276,7 @@ def _drive(ray: Any, batch: Batch, limit: int, timeout: float | None, cpus_per_t
         raise
 
 
-def _stop(ray: Any, flight: dict[Any, _Flight], batch: Batch, finish: Callable[[Entry, Outcome], None]) -> None:
+def _stop(ray: Any, flight: dict[Any, _Flight], batch: Batch, finish: Callable[[ZooEntry, ModelOutcome], None]) -> None:
     """The batch stops (a signal, an error): cancel every task in flight, record those that had finished anyway.
 
     A cancelled task gets KeyboardInterrupt and its Runner kills the child's process group; a task still out
@@ -284,7 +296,7 @@ def _stop(ray: Any, flight: dict[Any, _Flight], batch: Batch, finish: Callable[[
                 outcome = None
         else:
             ray.cancel(ref, force=True)
-        if isinstance(outcome, Outcome):
+        if isinstance(outcome, ModelOutcome):
             finish(f.entry, outcome)
         else:
             clear_attempt(batch.out, f.entry.name, report=False)
@@ -293,7 +305,7 @@ def _stop(ray: Any, flight: dict[Any, _Flight], batch: Batch, finish: Callable[[
 
 
 def _backstop(ray: Any, flight: dict[Any, _Flight], out: Path, timeout: float,
-              finish: Callable[[Entry, Outcome], None], timed_out: Callable[[_Flight, str], Outcome]) -> None:
+              finish: Callable[[ZooEntry, ModelOutcome], None], timed_out: Callable[[_Flight, str], ModelOutcome]) -> None:
     """Cancel a task that has not returned TIMEOUT_GRACE after its Runner should have killed the child.
 
     The clock starts when the task's OUT/NAME.report appears (the Runner creates it first thing), not at submission:
