@@ -1,13 +1,12 @@
 """CLI: ``python -m corpora list`` / ``python -m corpora build ID DEST``.
 
-``build`` re-executes itself with TF_USE_LEGACY_KERAS=1 for tf_keras cases, so the caller never has
-to know which Keras a case needs.
+``build`` re-executes itself (``os.execve``, same process) with TF_USE_LEGACY_KERAS=1 for tf_keras cases, so the
+caller never has to know which Keras a case needs.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,8 +16,9 @@ def _build(case_id: str, dest: Path) -> int:
 
     case = get_case(case_id)
     if case.legacy_keras and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
+        # exec, not a child process: the build stays one process, so whoever started it can stop it with one kill
         env = dict(os.environ, TF_USE_LEGACY_KERAS="1")
-        return subprocess.call([sys.executable, "-m", "corpora", "build", case_id, str(dest)], env=env)
+        os.execve(sys.executable, [sys.executable, "-m", "corpora", "build", case_id, str(dest)], env)
     dest.mkdir(parents=True, exist_ok=True)
     if any(dest.iterdir()):
         print(f"corpora: {dest} is not empty", file=sys.stderr)
