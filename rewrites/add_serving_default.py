@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repair.core.findings import Finding, FindingKind
+from repair.core.findings import Finding, FindingKind, Severity, Source, worded
 from repair.core.options import Options
 from repair.fix.rewrite import Applied, Rewrite, Safety
+from repair.model.artifact import SERVING_DEFAULT, SignatureInfo
 from repair.model.working import WorkingModel, entry_from_signature
 
 # Names people give the one signature they meant to serve, most likely first.
 _PREFERRED = ("serve", "serving", "predict", "default", "call", "inference")
+
+
+def _same_contract(a: SignatureInfo | None, b: SignatureInfo) -> bool:
+    """Same keys, dtypes and shapes: serving_default already serves what signature ``b`` does."""
+    if a is None:
+        return False
+
+    def shape(sig: SignatureInfo) -> list[tuple[str, str, object]]:
+        return [(t.key, t.dtype, t.shape) for t in sig.inputs + sig.outputs]
+
+    return shape(a) == shape(b)
 
 
 class AddServingDefault(Rewrite):
@@ -33,6 +45,24 @@ class AddServingDefault(Rewrite):
     title = "add serving_default calling the named signature"
     answers = frozenset({FindingKind.NO_SERVING_DEFAULT})
     safety = Safety.SAFE
+    cases = ("signatures/named_only", "signatures/choose_signature")
+
+    def detect(self, model: WorkingModel, options: Options) -> list[Finding]:
+        if model.info is None:
+            return []
+        graph = model.info.best_graph()
+        if not graph.signatures:  # no signature at all: build_tf1_signature's or wrap_traced_function's finding
+            return []
+        wanted = options.signature
+        if (wanted and wanted != SERVING_DEFAULT and wanted in graph.signatures
+                and not _same_contract(graph.signatures.get(SERVING_DEFAULT), graph.signatures[wanted])):
+            return [worded(FindingKind.NO_SERVING_DEFAULT, Severity.ERROR, Source.STATIC, title="asked", explanation="asked",
+                           signature=wanted, evidence="signatures: " + ", ".join(sorted(graph.signatures)), subject=wanted)]
+        if SERVING_DEFAULT in graph.signatures:
+            return []
+        keys = ", ".join(sorted(graph.signatures))
+        return [worded(FindingKind.NO_SERVING_DEFAULT, Severity.ERROR, Source.STATIC, keys=keys,
+                       evidence=f"signatures: {keys}", subject=keys)]
 
     def _pick(self, model: WorkingModel, options: Options) -> str | None:
         assert model.info is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repair.core.findings import Finding, FindingKind
+from repair.core.findings import Finding, FindingKind, Severity, Source, worded
 from repair.core.options import IoHint, Options
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
 from repair.graph.io import choose_io, ports, tensor_name
@@ -31,6 +31,18 @@ class BuildTf1Signature(Rewrite):
     title = "build a serving signature from the TF1 graph's inputs and outputs"
     answers = frozenset({FindingKind.TF1_GRAPH_WITHOUT_SIGNATURE})
     safety = Safety.SAFE
+    cases = ("signatures/tf1_no_signature", "signatures/tf1_no_signature_hint")
+
+    def detect(self, model: WorkingModel, options: Options) -> list[Finding]:
+        if model.info is None:
+            return []
+        graph = model.info.best_graph()
+        if graph.signatures or graph.has_object_graph:
+            return []
+        sinks = ", ".join(s.name for s in graph.sinks) or "none"
+        inputs = ", ".join(p.name for p in graph.placeholders) or "none"
+        return [worded(FindingKind.TF1_GRAPH_WITHOUT_SIGNATURE, Severity.ERROR, Source.STATIC,
+                       evidence=f"placeholders: {inputs}; unconsumed nodes: {sinks}")]
 
     def _io(self, model: WorkingModel, options: Options) -> tuple[list[IoHint], list[IoHint]] | str:
         assert model.info is not None
@@ -52,5 +64,6 @@ class BuildTf1Signature(Rewrite):
         graph = model.info.best_graph()
         nodes = {p.name: p for p in graph.placeholders + graph.sinks}
         entry = Entry(EntryKind.PRUNED, "", ports(ins, nodes), ports(outs, nodes))
-        text = ", ".join(f"{h.key}={tensor_name(h.tensor)}" for h in ins) + " -> " + ", ".join(f"{h.key}={tensor_name(h.tensor)}" for h in outs)
+        text = (", ".join(f"{h.key}={tensor_name(h.tensor)}" for h in ins) + " -> "
+                + ", ".join(f"{h.key}={tensor_name(h.tensor)}" for h in outs))
         return Applied(model.with_entry(entry), f"signature built from the graph: {text}", rebase_reference=True)

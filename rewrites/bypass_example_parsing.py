@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from repair.core.findings import Finding, FindingKind
+from repair.core.findings import Finding, FindingKind, Severity, Source, worded
 from repair.core.options import Options
 from repair.core.tfenv import tf
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
@@ -14,6 +14,8 @@ from repair.graph.walk import Library
 from repair.model.working import Entry, EntryKind, Port, WorkingModel
 
 _PARSE_OPS = ("ParseExampleV2", "ParseExample")
+# Every op that parses serialized tf.Example protos: one of them in a graph with a string input is the finding.
+_EXAMPLE_PARSERS = ("ParseExampleV2", "ParseExample", "ParseSingleExample", "ParseSequenceExample")
 
 # (key, output index of the parse node, dtype, shape with the batch dim first) per dense feature.
 Feature = tuple[str, int, str, tuple[int | None, ...]]
@@ -47,7 +49,7 @@ def _describe(node: Any, keys: Any) -> list[Feature] | str:
     dtypes = [t.dtypes.as_dtype(d).name for d in node.attr["Tdense"].list.type]
     shapes = [tuple(None if d.size < 0 else d.size for d in s.dim) for s in node.attr["dense_shapes"].list.shape]
     # With no sparse features the dense values are the node's first outputs, in dense_keys order.
-    return [(k, i, dt, (None,) + sh) for i, (k, dt, sh) in enumerate(zip(names, dtypes, shapes))]
+    return [(k, i, dt, (None, *sh)) for i, (k, dt, sh) in enumerate(zip(names, dtypes, shapes))]
 
 
 def _top_level_features(graph_def: Any) -> tuple[Any, list[Feature]] | str:
@@ -128,7 +130,7 @@ def cut_at_parse(frozen: FrozenGraph, parse: Any, features: list[Feature]) -> tu
     graph_def = frozen.graph_def
     raw = {ref.split(":")[0] for ref in frozen.input_tensors}
     feeds = {}
-    for key, index, dtype, shape in features:
+    for _key, index, dtype, shape in features:
         name = f"repair/feature_{index}"
         _placeholder(graph_def, name, dtype, shape)
         feeds[index] = f"{name}:0"
@@ -227,10 +229,23 @@ class BypassExampleParsing(Rewrite):
     title = "feed parsed features instead of serialized tf.Example"
     answers = frozenset({FindingKind.SERIALIZED_EXAMPLE_INPUT, FindingKind.NEEDS_FLEX_OPS})
     safety = Safety.UNSAFE
+    cases = ("signatures/parse_example_tf2_module", "signatures/parse_example", "signatures/parse_example_keras_export",
+             "signatures/parse_example_tf_keras")
+
+    def detect(self, model: WorkingModel, options: Options) -> list[Finding]:
+        entry = model.entry
+        if model.info is None or entry is None:
+            return []
+        counts = model.info.best_graph().op_counts
+        if not any(counts[op] for op in _EXAMPLE_PARSERS) or not any(p.dtype == "string" for p in entry.inputs):
+            return []
+        return [worded(FindingKind.SERIALIZED_EXAMPLE_INPUT, Severity.ERROR, Source.STATIC,
+                       evidence=", ".join(f"{op} x{counts[op]}" for op in _EXAMPLE_PARSERS if counts[op]),
+                       subject=", ".join(p.name for p in entry.inputs if p.dtype == "string"))]
 
     def claims(self, finding: Finding) -> bool:
         if finding.kind is FindingKind.NEEDS_FLEX_OPS:
-            return set(finding.data.get("ops", [])) <= set(_PARSE_OPS)  # type: ignore[arg-type]
+            return set(finding.ops or ()) <= set(_PARSE_OPS)
         return super().claims(finding)
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
@@ -239,10 +254,8 @@ class BypassExampleParsing(Rewrite):
         strings = [p for p in model.entry.inputs if p.dtype == "string"]
         if len(strings) != 1 or len(model.entry.inputs) != 1:
             return "the signature has inputs besides the serialized examples"
-        if model.info.best_graph().has_object_graph:  # TF2: the parse is inside the serving function
-            features = _function_features(_graph_def(model))
-        else:
-            features = _tf1_features(model)  # type: ignore[assignment]
+        tf2 = model.info.best_graph().has_object_graph  # TF2: the parse is inside the serving function
+        features = _function_features(_graph_def(model)) if tf2 else _tf1_features(model)
         return features if isinstance(features, str) else None
 
     def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:

@@ -121,6 +121,9 @@ class ComputeInFloat32(Rewrite):
     title = "compute float64/float16 graphs in float32, keeping the signature"
     answers = frozenset({FindingKind.FLOAT64_OPS, FindingKind.FLOAT16_OPS})
     safety = Safety.VERIFIED
+    cases = ("ops/float64_model", "ops/mixed_float16_export", "ops/mixed_float16_keras_file",
+             "ops/mixed_float16_saved_model_save", "ops/mixed_float16_tf_keras", "ops/tnp_arange", "ops/tnp_asarray_floats",
+             "ops/tnp_linspace")
     tried_in_diagnose = True  # its conditions are only known on the frozen graph
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:

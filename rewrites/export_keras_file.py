@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from repair.core.errors import BadInput
-from repair.core.findings import Finding, FindingKind
+from repair.core.findings import Finding, FindingKind, Severity, Source, worded
 from repair.core.options import Options
 from repair.core.tfenv import captured_stderr, tf
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
@@ -19,7 +19,8 @@ from repair.model.code_check import check_keras_file
 from repair.model.parity import compare, generate_valid, load_sample
 from repair.model.working import Port, WorkingModel, load, open_saved_model, serving_callable
 
-_CUSTOM_CLASS = re.compile(r"(?:Unknown (?:layer|object|class|function)[^'\"]*|Could not locate (?:class|function) )['\"]([\w.]+)['\"]")
+_CUSTOM_CLASS = re.compile(
+    r"(?:Unknown (?:layer|object|class|function)[^'\"]*|Could not locate (?:class|function) )['\"]([\w.]+)['\"]")
 
 
 def _why(exc: BaseException) -> str:
@@ -47,7 +48,8 @@ def load_keras(path: Path, kind: ArtifactKind, unsafe: bool) -> tuple[Any, str]:
             return keras.saving.load_model(str(path), compile=False, safe_mode=not unsafe), "keras"
     except Exception as exc:  # keras raises ValueError, TypeError, OSError, zipfile errors...
         if "safe_mode" in str(exc) or "unsafe" in str(exc).lower():
-            raise BadInput(f"{path}: the model contains code (e.g. a Lambda layer); rerun with --unsafe-load if you trust it") from None
+            raise BadInput(f"{path}: the model contains code (e.g. a Lambda layer); "
+                           "rerun with --unsafe-load if you trust it") from None
         errors.append(_why(exc))
     if kind is ArtifactKind.H5:
         try:
@@ -135,9 +137,18 @@ class ExportKerasFile(Rewrite):
     title = "export the Keras file as a SavedModel"
     answers = frozenset({FindingKind.KERAS_FILE})
     safety = Safety.SAFE
+    cases = ("keras/keras3_file", "keras/keras3_dict_outputs", "keras/keras3_h5", "keras/tf_keras_h5", "loops/keras_bilstm_file",
+             "loops/keras_gru_h5_dynamic", "loops/keras_lstm_file", "loops/tf_keras_gru_h5", "ops/mixed_float16_keras_file")
+
+    def detect(self, model: WorkingModel, options: Options) -> list[Finding]:
+        if model.kind not in (ArtifactKind.KERAS_V3, ArtifactKind.H5):
+            return []
+        return [worded(FindingKind.KERAS_FILE, Severity.ERROR, Source.ARTIFACT, suffix=model.path.suffix or model.kind.value,
+                       path=model.path, evidence=str(model.path))]
 
     def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:
         keras_model, flavour = load_keras(model.path, model.kind, options.unsafe_load)
         exported, worst = checked_export(keras_model, flavour, scratch / "saved_model", options)
         exported = replace(exported, keras_file=model.path)
-        return Applied(exported, f"loaded with {flavour} and exported to a SavedModel (export matches Keras, max diff {worst:.2g})")
+        summary = f"loaded with {flavour} and exported to a SavedModel (export matches Keras, max diff {worst:.2g})"
+        return Applied(exported, summary)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from repair.core.errors import BadInput
-from repair.core.findings import Finding, FindingKind
+from repair.core.findings import Finding, FindingKind, Severity, Source, worded
 from repair.core.options import Options
 from repair.core.tfenv import tf
 from repair.fix.rewrite import Applied, Rewrite, Safety
@@ -71,7 +71,7 @@ def wanted_shapes(model: WorkingModel, options: Options) -> dict[str, Dims]:
         for port in model.entry.inputs:
             shape = shapes.get(port.name, port.shape)
             if shape and shape[0] is None:
-                shapes[port.name] = (1,) + tuple(shape[1:])
+                shapes[port.name] = (1, *shape[1:])
     return shapes
 
 
@@ -119,12 +119,35 @@ class PinDynamicDims(Rewrite):
     title = "pin unknown input dimensions"
     answers = frozenset({FindingKind.DYNAMIC_DIMS, FindingKind.NEEDS_FLEX_OPS})
     safety = Safety.UNSAFE
+    cases = ("shapes/pin_batch_only", "shapes/dynamic_image", "shapes/ensure_shape", "shapes/flatten_8x8",
+             "loops/keras_lstm_dynamic_time", "ops/causal_mask_pin")
+
+    def detect(self, model: WorkingModel, options: Options) -> list[Finding]:
+        entry = model.entry
+        if model.info is None or entry is None:
+            return []
+        strict = options.target.strict
+        first = 0 if strict else 1  # the strict target wants the batch dimension fixed too
+        dynamic = [p for p in entry.inputs if p.shape is None or any(d is None for d in p.shape[first:])]
+        # An explicit --pin is a contract: an input it would change is a finding even when the model converts as it
+        # is (only its batch unknown), so the pin is applied and reported, never dropped in silence.
+        count = len(entry.inputs)
+        pinned = {p.name: merged_pin(p, pin) for i, p in enumerate(entry.inputs)
+                  if (pin := options.pin_for(p.name, p.origin, i, count)) is not None and merged_pin(p, pin) != p.shape}
+        if not dynamic and not pinned:
+            return []
+        listed = ", ".join(f"{p.name} {p.shape_text()}"
+                           + (f" (--pin asks for {list(pinned[p.name])})" if p.name in pinned else "")
+                           for p in entry.inputs if p in dynamic or p.name in pinned)
+        return [worded(FindingKind.DYNAMIC_DIMS, Severity.ERROR if strict or pinned else Severity.WARNING, Source.STATIC,
+                       title="pin" if not dynamic else "strict" if strict else "", explanation="pin" if pinned else "",
+                       evidence=listed, subject=", ".join(dict.fromkeys([p.name for p in dynamic] + list(pinned))))]
 
     def claims(self, finding: Finding) -> bool:
         # tf.ensure_shape on a dynamic input stays a Flex EnsureShape, and so does a slice with new axes
         # (x[..., tf.newaxis]) on two or more unknown dims; with static shapes both fold away (measured, TF 2.21).
         if finding.kind is FindingKind.NEEDS_FLEX_OPS:
-            return set(finding.data.get("ops", [])) <= _SHAPE_CHECK_OPS | {"StridedSlice"}  # type: ignore[arg-type]
+            return set(finding.ops or ()) <= _SHAPE_CHECK_OPS | {"StridedSlice"}
         return super().claims(finding)
 
     def consented(self, options: Options) -> bool:
@@ -135,7 +158,7 @@ class PinDynamicDims(Rewrite):
         if model.entry is None:
             return "no serving entry"
         shapes = wanted_shapes(model, options)
-        if finding.kind is FindingKind.NEEDS_FLEX_OPS and "StridedSlice" in finding.data.get("ops", []):  # type: ignore[operator]
+        if finding.kind is FindingKind.NEEDS_FLEX_OPS and "StridedSlice" in (finding.ops or ()):
             # Only fully static inputs are sure to fold the slice away: an unknown batch alone keeps it Flex when
             # another dim along the way is computed (an STFT of [?,16000] audio; measured), so the batch is pinned too.
             dynamic = [p for p in model.entry.inputs if p.shape is None or None in p.shape]
@@ -154,8 +177,8 @@ class PinDynamicDims(Rewrite):
             return None
         missing = []
         for port in model.entry.inputs:
-            wanted = shapes.get(port.name, port.shape)
-            if wanted is None or None in wanted[1:]:
+            shape = shapes.get(port.name, port.shape)
+            if shape is None or None in shape[1:]:
                 missing.append(port.name)
         if missing:
             return f"sizes unknown for {', '.join(missing)}; paste: {pin_flags(model)} (or give --sample FILE.npz)"
@@ -167,7 +190,8 @@ class PinDynamicDims(Rewrite):
         inputs = tuple(_pinned(p, shapes[p.name]) if p.name in shapes else p for p in model.entry.inputs)
         inferred = inferred_shapes(model)
         changes = ", ".join(
-            f"{a.name} {a.shape_text()} -> {b.shape_text()}" + (" (fixed by the graph)" if inferred.get(a.name) == b.shape else "")
+            f"{a.name} {a.shape_text()} -> {b.shape_text()}"
+            + (" (fixed by the graph)" if inferred.get(a.name) == b.shape else "")
             for a, b in zip(model.entry.inputs, inputs) if a != b
         )
         return Applied(model.with_entry(replace(model.entry, inputs=inputs)), f"pinned {changes}")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repair.core.findings import Finding, FindingKind
+from repair.core.findings import Finding, FindingKind, Severity, Source, worded
 from repair.core.options import Options
 from repair.fix.rewrite import Applied, Rewrite, Safety
-from repair.model.working import WorkingModel
+from repair.model.working import EntryKind, WorkingModel
 
 
 class RebindVariables(Rewrite):
@@ -31,6 +31,19 @@ class RebindVariables(Rewrite):
     title = "re-save through the TF2 loader so variables bind"
     answers = frozenset({FindingKind.UNBOUND_VARIABLES, FindingKind.SESSION_LOADER_FAILURE, FindingKind.PARITY_MISMATCH})
     safety = Safety.SAFE
+    cases = ("keras/keras3_saved_model_save", "keras/keras3_multi_input_ids", "keras/keras3_string_lookup_saved_model_save",
+             "loops/keras3_gru_saved_model_save", "ops/mixed_float16_saved_model_save")
+
+    def detect(self, model: WorkingModel, options: Options) -> list[Finding]:
+        entry = model.entry
+        if model.info is None or entry is None or entry.kind is not EntryKind.SIGNATURE:
+            return []
+        unbound = model.info.best_graph().unbound_reads.get(entry.ref, ())
+        if not unbound:
+            return []
+        return [worded(FindingKind.UNBOUND_VARIABLES, Severity.ERROR, Source.STATIC, count=len(unbound),
+                       evidence=f"read by {entry.ref} but assigned by neither the restore op nor an initializer: "
+                       + ", ".join(unbound[:8]) + (f" (+{len(unbound) - 8} more)" if len(unbound) > 8 else ""))]
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         if model.entry is None:
@@ -41,4 +54,5 @@ class RebindVariables(Rewrite):
 
     def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:
         assert model.entry is not None
-        return Applied(model.with_entry(model.entry), "re-saved through tf.saved_model.load so the signature reads the restored variables")
+        return Applied(model.with_entry(model.entry),
+                       "re-saved through tf.saved_model.load so the signature reads the restored variables")

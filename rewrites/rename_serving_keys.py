@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from repair.core.errors import BadInput
-from repair.core.findings import Finding, FindingKind
+from repair.core.findings import Finding, FindingKind, Severity, Source, worded
 from repair.core.options import Options
 from repair.core.request import InputPort, match_keys
 from repair.fix.rewrite import Applied, Rewrite, Safety
@@ -21,7 +21,8 @@ def key_mapping(model: WorkingModel, options: Options) -> dict[str, str] | str:
     if options.renames:
         unknown = sorted(set(options.renames) - set(have) - set(outputs))
         if unknown:
-            raise BadInput(f"--rename {unknown[0]}=...: no input or output is called '{unknown[0]}' (inputs: {', '.join(have)}; outputs: {', '.join(outputs)})")
+            raise BadInput(f"--rename {unknown[0]}=...: no input or output is called '{unknown[0]}' "
+                           f"(inputs: {', '.join(have)}; outputs: {', '.join(outputs)})")
         return dict(options.renames)
     wanted = list(options.wanted_input_keys)
     if not wanted:
@@ -60,6 +61,21 @@ class RenameServingKeys(Rewrite):
     title = "rename serving keys to the client contract"
     answers = frozenset({FindingKind.SERVING_KEY_MISMATCH})
     safety = Safety.UNSAFE
+    cases = ("serving/key_mismatch", "serving/key_mismatch_request", "serving/request_several_inputs")
+
+    def detect(self, model: WorkingModel, options: Options) -> list[Finding]:
+        entry = model.entry
+        if model.info is None or entry is None:
+            return []
+        wanted = options.wanted_input_keys
+        have = [p.name for p in entry.inputs]
+        renames_apply = options.renames and any(k in have or k in [p.name for p in entry.outputs] for k in options.renames)
+        if not ((wanted and sorted(wanted) != sorted(have)) or renames_apply):
+            return []
+        return [worded(FindingKind.SERVING_KEY_MISMATCH, Severity.ERROR, Source.STATIC,
+                       evidence=f"signature inputs: {', '.join(have)}; "
+                       f"clients send: {', '.join(wanted) or '(renames requested)'}",
+                       subject=", ".join(have))]
 
     def consented(self, options: Options) -> bool:
         return bool(options.renames or options.wanted_input_keys)

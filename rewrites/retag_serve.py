@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from repair.core.findings import Finding, FindingKind
+from repair.core.findings import Finding, FindingKind, Severity, Source, worded
 from repair.core.options import Options
 from repair.core.tfenv import tf
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
@@ -33,6 +33,15 @@ class RetagServe(Rewrite):
     title = "retag the serving meta graph as {'serve'}"
     answers = frozenset({FindingKind.TAG_SET_NOT_SERVE})
     safety = Safety.SAFE
+    cases = ("tags/train_tag", "tags/custom_tag", "tags/multi_metagraph", "tags/serve_gpu")
+
+    def detect(self, model: WorkingModel, options: Options) -> list[Finding]:
+        info = model.info
+        if info is None or info.serve_graph() is not None:
+            return []
+        tag_sets = ", ".join(mg.tag_text for mg in info.meta_graphs)
+        return [worded(FindingKind.TAG_SET_NOT_SERVE, Severity.ERROR, Source.STATIC, tag_sets=tag_sets,
+                       evidence=f"available tag sets: {tag_sets}", subject=tag_sets)]
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         return None if model.info is not None else "not a SavedModel"

@@ -24,7 +24,7 @@ PRUNING_VARIABLES = ("mask", "threshold", "pruning_step")
 def is_pruning_variable(name: str) -> bool:
     """'prune_low_magnitude_dense/mask:0' -> True. tfmot's own variables, never the layer's weights."""
     last = name.split(":")[0].rsplit("/", 1)[-1]
-    return any(last == v or last.startswith(v + "_") and last[len(v) + 1:].isdigit() for v in PRUNING_VARIABLES)
+    return any(last == v or (last.startswith(v + "_") and last[len(v) + 1:].isdigit()) for v in PRUNING_VARIABLES)
 
 
 @dataclass
@@ -115,7 +115,9 @@ def fold_pruning(traced: _Traced) -> tuple[Any, dict[str, int], dict[str, str]]:
         if value is None or value.op != "Mul" or len(reads) != 2 or target not in reads or None in reads:
             raise RewriteFailed(f"the serving function assigns variable '{var_name(target)}' with something other than "
                                 "weight * mask (not a tfmot pruning update)")
-        mask_var = reads[1] if reads[0] == target else reads[0]
+        first, second = reads
+        assert first is not None and second is not None  # None is not in reads: checked above
+        mask_var = second if first == target else first
         mask = values[mask_var]
         if mask.shape != values[target].shape or not np.isin(mask, (0, 1)).all():
             raise RewriteFailed(f"'{var_name(mask_var)}' multiplies '{var_name(target)}' but is not a 0/1 mask of its shape")
@@ -136,15 +138,14 @@ def fold_pruning(traced: _Traced) -> tuple[Any, dict[str, int], dict[str, str]]:
         if node.name in dropped:
             continue
         copy = out.node.add()
-        if node.op == "ReadVariableOp" and variable_of(node.input[0]) is not None:
-            target = variable_of(node.input[0])
-            assigns = [_base(r) for r in node.input if r.startswith("^") and folded.get(_base(r)) == target
+        if node.op == "ReadVariableOp" and (read := variable_of(node.input[0])) is not None:
+            assigns = [_base(r) for r in node.input if r.startswith("^") and folded.get(_base(r)) == read
                        and _base(r) in after]
-            value = after[assigns[-1]] if assigns else values[target]
+            value = after[assigns[-1]] if assigns else values[read]
             copy.name, copy.op = node.name, "Const"
             copy.attr["dtype"].type = node.attr["dtype"].type
             copy.attr["value"].tensor.CopyFrom(t.make_tensor_proto(value))
-            constants[node.name] = var_name(target)
+            constants[node.name] = var_name(read)
             continue
         copy.CopyFrom(node)
         del copy.input[:]
@@ -183,6 +184,7 @@ class StripPruningGraph(Rewrite):
     title = "fold pruning masks into constants (no Keras metadata)"
     answers = frozenset({FindingKind.PRUNING_WRAPPERS, FindingKind.RESOURCE_VARIABLES})
     safety = Safety.SAFE
+    cases = ("pruning/tf_saved_model_save",)
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         if model.info is None or model.entry is None:

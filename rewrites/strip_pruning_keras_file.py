@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from repair.core.findings import Finding, FindingKind
+from repair.core.findings import Finding, FindingKind, Severity, Source, worded
 from repair.core.options import Options
 from repair.core.tfenv import captured_stderr, tf
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
@@ -61,7 +61,8 @@ def pruned_layers(config: dict[str, Any] | None) -> list[str]:
     if not config:
         return []
     layers = (config.get("config") or {}).get("layers") or []
-    return [str((l.get("config") or {}).get("name")) for l in layers if isinstance(l, dict) and l.get("class_name") == _WRAPPER]
+    return [str((layer.get("config") or {}).get("name")) for layer in layers
+            if isinstance(layer, dict) and layer.get("class_name") == _WRAPPER]
 
 
 def _key(weight_name: str) -> str:
@@ -144,6 +145,18 @@ class StripPruningKerasFile(Rewrite):
     title = "strip pruning wrappers from the Keras file and export it"
     answers = frozenset({FindingKind.KERAS_FILE, FindingKind.PRUNING_WRAPPERS})
     safety = Safety.SAFE
+    cases = ("pruning/h5_without_tfmot",)
+
+    def detect(self, model: WorkingModel, options: Options) -> list[Finding]:
+        """PRUNING_WRAPPERS for a .h5/.keras file whose config JSON has PruneLowMagnitude layers (read, never loaded)."""
+        if model.kind not in (ArtifactKind.KERAS_V3, ArtifactKind.H5):
+            return []
+        wrappers = pruned_layers(keras_file_config(model.path, model.kind))
+        if not wrappers:
+            return []
+        return [worded(FindingKind.PRUNING_WRAPPERS, Severity.WARNING, Source.STATIC, explanation="keras-file",
+                       evidence="PruneLowMagnitude layers in the file's model config: " + ", ".join(wrappers[:4])
+                       + (f" (+{len(wrappers) - 4} more)" if len(wrappers) > 4 else ""))]
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         if model.info is not None or model.kind not in (ArtifactKind.H5, ArtifactKind.KERAS_V3):

@@ -64,7 +64,7 @@ def unwrapped_config(root: dict[str, Any]) -> tuple[dict[str, Any], dict[str, st
     for key in _GRAPH_KEYS:
         if key in clean:
             clean[key] = _rename_refs(clean[key], names)
-    clean["layers"] = [{**l, **{k: _rename_refs(l[k], names) for k in _GRAPH_KEYS if k in l}} for l in layers]
+    clean["layers"] = [{**layer, **{k: _rename_refs(layer[k], names) for k in _GRAPH_KEYS if k in layer}} for layer in layers]
     return clean, names
 
 
@@ -103,6 +103,7 @@ class StripPruningWrappers(Rewrite):
     title = "strip pruning wrappers, folding masks into kernels"
     answers = frozenset({FindingKind.PRUNING_WRAPPERS, FindingKind.RESOURCE_VARIABLES})
     safety = Safety.SAFE
+    cases = ("pruning/unstripped", "pruning/unstripped_depthwise_separable", "pruning/unstripped_functional")
 
     def claims(self, finding: Finding) -> bool:
         return finding.kind in self.answers

@@ -26,7 +26,7 @@ Builder = Callable[..., Any]
 
 
 @dataclass(frozen=True)
-class Plan:
+class Replacement:
     """How to replace one node: tensors to feed the builder, and the builder (None: delete the node)."""
 
     data_inputs: tuple[str, ...]
@@ -37,8 +37,8 @@ class Plan:
 class Substitution:
     op: str
     equivalent: str  # one line for the report and `repair rewrites`
-    # A Plan; or why this node cannot be replaced; or None: this node is a builtin form, leave it.
-    plan: Callable[[FrozenGraph, Any], Plan | str | None]
+    # A Replacement; or why this node cannot be replaced; or None: this node is a builtin form, leave it.
+    plan: Callable[[FrozenGraph, Any], Replacement | str | None]
 
 
 def _scalar(frozen: FrozenGraph, ref: str) -> int | None:
@@ -85,10 +85,12 @@ def _static_value(frozen: FrozenGraph, ref: str, depth: int = 0) -> Any | None:
             if node.op == "Rank":
                 return np.array(rank)
             if node.op == "Size":
-                return np.array(int(np.prod(dims))) if None not in dims else None
+                known = [d for d in dims if d is not None]
+                return np.array(int(np.prod(known))) if len(known) == len(dims) else None
             return np.array(dims, dtype=object)
-        args = [_static_value(frozen, i, depth + 1) for i in inputs]
-        if any(a is None for a in args):
+        maybe = [_static_value(frozen, i, depth + 1) for i in inputs]
+        args = [a for a in maybe if a is not None]
+        if len(args) != len(maybe):
             return None
         if node.op in ("Identity", "Cast"):
             return args[0]
@@ -119,7 +121,7 @@ def _static_ints(frozen: FrozenGraph, ref: str) -> list[int] | None:
         return None
 
 
-def _roll(frozen: FrozenGraph, node: Any) -> Plan | str:
+def _roll(frozen: FrozenGraph, node: Any) -> Replacement | str:
     shifts, axes = _static_ints(frozen, node.input[1]), _static_ints(frozen, node.input[2])
     if shifts is None or axes is None:
         return ("Roll whose shift or axis is not fixed by constants and static shapes (a shift read from the data, or "
@@ -144,10 +146,10 @@ def _roll(frozen: FrozenGraph, node: Any) -> Plan | str:
             x = tf().concat([_take(x, axis, n - s, None), _take(x, axis, 0, n - s)], axis=axis)
         return x if steps else tf().identity(x)
 
-    return Plan((node.input[0],), build)
+    return Replacement((node.input[0],), build)
 
 
-def _cumprod(frozen: FrozenGraph, node: Any) -> Plan | str:
+def _cumprod(frozen: FrozenGraph, node: Any) -> Replacement | str:
     axis = _scalar(frozen, node.input[1])
     if axis is None:
         return "Cumprod with a tensor axis"
@@ -177,10 +179,10 @@ def _cumprod(frozen: FrozenGraph, node: Any) -> Plan | str:
             out = out[::-1]
         return t.concat(out, axis=axis)
 
-    return Plan((node.input[0],), build)
+    return Replacement((node.input[0],), build)
 
 
-def _cross(frozen: FrozenGraph, node: Any) -> Plan | str:
+def _cross(frozen: FrozenGraph, node: Any) -> Replacement | str:
     _, dims = _rank_and_dims(frozen, node.input[0])
     if not dims or dims[-1] != 3:
         return "Cross needs a static last dimension of 3"
@@ -191,11 +193,11 @@ def _cross(frozen: FrozenGraph, node: Any) -> Plan | str:
         b0, b1, b2 = (b[..., i] for i in range(3))
         return t.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
 
-    return Plan((node.input[0], node.input[1]), build)
+    return Replacement((node.input[0], node.input[1]), build)
 
 
-def _print(frozen: FrozenGraph, node: Any) -> Plan | str:
-    return Plan((), None)  # PrintV2 only has control outputs: removing it changes no number
+def _print(frozen: FrozenGraph, node: Any) -> Replacement | str:
+    return Replacement((), None)  # PrintV2 only has control outputs: removing it changes no number
 
 
 def _clamped_size(frozen: FrozenGraph, ref: str) -> int | None:
@@ -218,7 +220,7 @@ def _clamped_size(frozen: FrozenGraph, ref: str) -> int | None:
     return None
 
 
-def _bincount(frozen: FrozenGraph, node: Any) -> Plan | str:
+def _bincount(frozen: FrozenGraph, node: Any) -> Replacement | str:
     size = _clamped_size(frozen, node.input[1])
     if size is None:
         return "DenseBincount whose size depends on the input (give minlength == maxlength)"
@@ -235,7 +237,7 @@ def _bincount(frozen: FrozenGraph, node: Any) -> Plan | str:
             counts = t.minimum(counts, 1.0)
         return t.cast(counts, out_dtype)
 
-    return Plan((node.input[0],), build)
+    return Replacement((node.input[0],), build)
 
 
 def _matrix_dims(frozen: FrozenGraph, ref: str) -> int | str:
@@ -254,14 +256,14 @@ def _det(m: Any, n: int) -> Any:
             + e(0, 2) * (e(1, 0) * e(2, 1) - e(1, 1) * e(2, 0)))
 
 
-def _determinant(frozen: FrozenGraph, node: Any) -> Plan | str:
+def _determinant(frozen: FrozenGraph, node: Any) -> Replacement | str:
     n = _matrix_dims(frozen, node.input[0])
     if isinstance(n, str):
         return n
-    return Plan((node.input[0],), lambda m: _det(m, n))
+    return Replacement((node.input[0],), lambda m: _det(m, n))
 
 
-def _inverse(frozen: FrozenGraph, node: Any) -> Plan | str:
+def _inverse(frozen: FrozenGraph, node: Any) -> Replacement | str:
     n = _matrix_dims(frozen, node.input[0])
     if isinstance(n, str):
         return n
@@ -283,7 +285,7 @@ def _inverse(frozen: FrozenGraph, node: Any) -> Plan | str:
         stacked = t.stack([t.stack(row, axis=-1) for row in adj], axis=-2)
         return stacked / _det(m, n)[..., None, None]
 
-    return Plan((node.input[0],), build)
+    return Replacement((node.input[0],), build)
 
 
 def _area_matrix(size_in: int, size_out: int, align_corners: bool) -> Any:
@@ -299,7 +301,7 @@ def _area_matrix(size_in: int, size_out: int, align_corners: bool) -> Any:
     return t.transpose(t.reshape(out, [size_in, size_out])).numpy()
 
 
-def _resize_area(frozen: FrozenGraph, node: Any) -> Plan | str:
+def _resize_area(frozen: FrozenGraph, node: Any) -> Replacement | str:
     size = frozen.const(node.input[1])
     _, dims = _rank_and_dims(frozen, node.input[0])
     if size is None or len(dims) != 4 or dims[1] is None or dims[2] is None:
@@ -314,7 +316,7 @@ def _resize_area(frozen: FrozenGraph, node: Any) -> Plan | str:
             t = tf()
             return t.nn.avg_pool2d(t.cast(image, t.float32), ksize=(fh, fw), strides=(fh, fw), padding="VALID")
 
-        return Plan((node.input[0],), pool)
+        return Replacement((node.input[0],), pool)
     rows, cols = _area_matrix(dims[1], h, align), _area_matrix(dims[2], w, align)
 
     def build(image: Any) -> Any:
@@ -327,7 +329,7 @@ def _resize_area(frozen: FrozenGraph, node: Any) -> Plan | str:
         x = t.matmul(t.transpose(x, [0, 1, 3, 2]), t.constant(cols.T))
         return t.transpose(x, [0, 2, 3, 1])
 
-    return Plan((node.input[0],), build)
+    return Replacement((node.input[0],), build)
 
 
 def _mask_bits(node: Any, name: str) -> int:
@@ -354,7 +356,7 @@ def _sparse_index(node: Any, begin: Any, end: Any, strides: Any) -> list[Any]:
     return sparse
 
 
-def _strided_slice(frozen: FrozenGraph, node: Any) -> Plan | str | None:
+def _strided_slice(frozen: FrozenGraph, node: Any) -> Replacement | str | None:
     """``x[..., None]`` and friends: slice without the new axes, then ExpandDims at their output positions.
 
     Measured in TF 2.21: a StridedSlice with new_axis_mask on unknown dims can stay a Flex StridedSlice
@@ -394,7 +396,7 @@ def _strided_slice(frozen: FrozenGraph, node: Any) -> Plan | str | None:
             y = t.expand_dims(y, position)
         return y
 
-    return Plan((node.input[0],), build)
+    return Replacement((node.input[0],), build)
 
 
 def _resource_capture(frozen: FrozenGraph, ref: str) -> Any | None:
@@ -439,7 +441,7 @@ def _table_contents(frozen: FrozenGraph, node: Any) -> tuple[Any, Any] | str:
     return keys[order], values[order]
 
 
-def _table_find(frozen: FrozenGraph, node: Any) -> Plan | str:
+def _table_find(frozen: FrozenGraph, node: Any) -> Replacement | str:
     """Integer-keyed table lookup as a binary search over the sorted keys (log2(n) gathers), default on a miss."""
     contents = _table_contents(frozen, node)
     if isinstance(contents, str):
@@ -463,18 +465,18 @@ def _table_find(frozen: FrozenGraph, node: Any) -> Plan | str:
         found = t.logical_and(pos > 0, t.equal(t.gather(sorted_keys, last), ids))
         return t.where(found, t.gather(table_values, last), default)
 
-    return Plan((node.input[1], node.input[2]), build)
+    return Replacement((node.input[1], node.input[2]), build)
 
 
-def _table_size(frozen: FrozenGraph, node: Any) -> Plan | str:
+def _table_size(frozen: FrozenGraph, node: Any) -> Replacement | str:
     table = _resource_capture(frozen, node.input[0])
     if table is None:
         return "a lookup table that is not a resource the serving function captured"
     size = int(tf().raw_ops.LookupTableSizeV2(table_handle=table).numpy())
-    return Plan((), lambda: tf().constant(size, tf().int64))
+    return Replacement((), lambda: tf().constant(size, tf().int64))
 
 
-def _never(reason: str) -> Callable[[FrozenGraph, Any], Plan | str]:
+def _never(reason: str) -> Callable[[FrozenGraph, Any], Replacement | str]:
     return lambda frozen, node: reason
 
 
@@ -546,16 +548,19 @@ class SubstituteFlexOps(Rewrite):
     title = "replace Flex/custom ops by builtin equivalents"
     answers = frozenset({FindingKind.NEEDS_FLEX_OPS, FindingKind.NEEDS_CUSTOM_OPS})
     safety = Safety.SAFE
+    cases = ("ops/cumprod", "ops/bincount", "ops/cumprod_reverse_exclusive", "ops/custom_cross", "ops/fftshift_spectrum",
+             "ops/flex_roll", "ops/int_hash_table", "ops/integer_lookup", "ops/matrix_inverse", "ops/newaxis_spectrogram",
+             "ops/print_debug", "ops/resize_area", "ops/resize_area_fractional", "ops/roll_into_cumprod", "ops/tnp_keras_layer")
     tried_in_diagnose = True  # its conditions are only known on the frozen graph
 
     def claims(self, finding: Finding) -> bool:
-        ops = set(finding.data.get("ops", []))  # type: ignore[arg-type]
+        ops = set(finding.ops or ())
         return finding.kind in self.answers and bool(ops & set(TABLE))
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         if model.entry is None:
             return "no serving entry"
-        ops = [str(op) for op in finding.data.get("ops", [])]  # type: ignore[union-attr]
+        ops = list(finding.ops or ())
         missing = [op for op in ops if op not in TABLE and op not in _DROPPED_WITH]
         if missing:
             return f"no builtin equivalent known for {', '.join(missing)}"

@@ -31,10 +31,10 @@ def set_unroll(config: Any) -> int:
     a nested Model); returns how many changed."""
     changed = 0
     if isinstance(config, dict):
-        if config.get("class_name") in _RNN_CLASSES and isinstance(config.get("config"), dict):
-            if config["config"].get("unroll") is False:
-                config["config"]["unroll"] = True
-                changed += 1
+        if (config.get("class_name") in _RNN_CLASSES and isinstance(config.get("config"), dict)
+                and config["config"].get("unroll") is False):
+            config["config"]["unroll"] = True
+            changed += 1
         for value in config.values():
             changed += set_unroll(value)
     elif isinstance(config, list):
@@ -199,6 +199,8 @@ class UnrollKerasRnn(Rewrite):
     title = "rebuild Keras RNN layers with unroll=True"
     answers = frozenset({FindingKind.TENSORLIST_LOOP, FindingKind.DYNAMIC_DIMS})
     safety = Safety.SAFE
+    cases = ("loops/tf_keras_lstm_saved_model", "loops/keras_bilstm_file", "loops/keras_gru_h5_dynamic", "loops/keras_lstm_file",
+             "loops/tf_keras_gru_h5")
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         if model.entry is None:

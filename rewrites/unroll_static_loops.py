@@ -142,8 +142,9 @@ class UnrollStaticLoops(Rewrite):
     Safety:
         safe. A loop is unrolled only when every loop variable its condition depends on (closed under
         the body) depends on the inputs only through their shapes (a constant, a Keras time-step count)
-        and the body has no random ops: the trip count cannot depend on input values. The count is read by running the loop once; loops of more than
-        64 trips, or whose count depends on data, are left alone with the reason.
+        and the body has no random ops: the trip count cannot depend on input values. The count is read
+        by running the loop once; loops of more than 64 trips, or whose count depends on data, are left
+        alone with the reason.
     References:
         ATLAS.md §6 (python-unrolled loop: 0 WHILE, 4.5 us vs 9.8 us per invoke, diff 1e-6).
     """
@@ -152,6 +153,10 @@ class UnrollStaticLoops(Rewrite):
     title = "unroll loops with a static trip count"
     answers = frozenset({FindingKind.WHILE_LOOP, FindingKind.TENSORLIST_LOOP})
     safety = Safety.SAFE
+    cases = ("loops/static_while", "loops/keras3_gru_saved_model_save", "loops/keras_bilstm_export", "loops/keras_gru_export",
+             "loops/keras_lstm", "loops/keras_lstm_dynamic_time", "loops/keras_tensorarray_layer", "loops/range_loop",
+             "loops/static_and_data_dependent", "loops/tensorarray", "loops/tensorarray_shape_sized",
+             "loops/tensorarray_straight_line")
     tried_in_diagnose = True  # its conditions are only known on the frozen graph
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from repair.core.findings import Finding, FindingKind
+from repair.core.findings import Finding, FindingKind, Severity, Source, worded
 from repair.core.options import IoHint, Options
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
 from repair.graph.io import choose_io, ports, tensor_name
@@ -45,6 +45,12 @@ class WrapFrozenGraph(Rewrite):
     title = "wrap the frozen GraphDef in a SavedModel"
     answers = frozenset({FindingKind.FROZEN_GRAPH})
     safety = Safety.SAFE
+    cases = ("frozen/tf1_frozen_graph",)
+
+    def detect(self, model: WorkingModel, options: Options) -> list[Finding]:
+        if model.kind is not ArtifactKind.FROZEN_GRAPH:
+            return []
+        return [worded(FindingKind.FROZEN_GRAPH, Severity.ERROR, Source.ARTIFACT, evidence=str(model.path))]
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         if model.kind is not ArtifactKind.FROZEN_GRAPH:
@@ -62,5 +68,6 @@ class WrapFrozenGraph(Rewrite):
         in_ports, out_ports = ports(ins, nodes), ports(outs, nodes)
         dest = scratch / "saved_model"
         save_graph(graph_def, in_ports, [p.source for p in in_ports], out_ports, [p.source for p in out_ports], dest)
-        text = ", ".join(f"{h.key}={tensor_name(h.tensor)}" for h in ins) + " -> " + ", ".join(f"{h.key}={tensor_name(h.tensor)}" for h in outs)
+        text = (", ".join(f"{h.key}={tensor_name(h.tensor)}" for h in ins) + " -> "
+                + ", ".join(f"{h.key}={tensor_name(h.tensor)}" for h in outs))
         return Applied(open_saved_model(dest), f"wrapped the frozen graph: {text}", rebase_reference=True)

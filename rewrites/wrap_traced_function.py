@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from repair.core.findings import Finding, FindingKind
+from repair.core.findings import Finding, FindingKind, Severity, Source, worded
 from repair.core.options import Options
 from repair.core.tfenv import tf
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
@@ -48,6 +48,17 @@ class WrapTracedFunction(Rewrite):
     title = "wrap the traced tf.function as serving_default"
     answers = frozenset({FindingKind.NO_SIGNATURE_TRACED})
     safety = Safety.SAFE
+    cases = ("signatures/traced_once",)
+
+    def detect(self, model: WorkingModel, options: Options) -> list[Finding]:
+        if model.info is None:
+            return []
+        graph = model.info.best_graph()
+        traced = [f for f in graph.traced_functions if f.concrete_functions]
+        if graph.signatures or not graph.has_object_graph or not traced:
+            return []
+        names = ", ".join(f"{f.dotted} ({len(f.concrete_functions)} traced)" for f in traced)
+        return [worded(FindingKind.NO_SIGNATURE_TRACED, Severity.ERROR, Source.STATIC, evidence=f"traced functions: {names}")]
 
     def _candidates(self, model: WorkingModel) -> list[TracedFunction]:
         assert model.info is not None
@@ -70,12 +81,14 @@ class WrapTracedFunction(Rewrite):
                 if specs is None:
                     continue
                 inputs = tuple(
-                    Port(s.name or f"input_{i}", s.name or f"input_{i}", str(i), s.dtype.name, tuple(s.shape.as_list()) if s.shape.rank is not None else None)
+                    Port(s.name or f"input_{i}", s.name or f"input_{i}", str(i), s.dtype.name,
+                         tuple(s.shape.as_list()) if s.shape.rank is not None else None)
                     for i, s in enumerate(specs)
                 )
                 outs = flatten_outputs(cf.structured_outputs)
                 outputs = tuple(
-                    Port(k, k, k, v.dtype.name, tuple(v.shape.as_list()) if v.shape.rank is not None else None) for k, v in outs.items()
+                    Port(k, k, k, v.dtype.name, tuple(v.shape.as_list()) if v.shape.rank is not None else None)
+                    for k, v in outs.items()
                 )
                 entry = Entry(EntryKind.FUNCTION, fn.dotted, inputs, outputs, index)
                 shapes = ", ".join(f"{p.name} {p.shape_text()}" for p in inputs)

@@ -1,12 +1,11 @@
-"""Meta-tests over the catalog: every rewrite is documented, unique, and proven by a corpus case."""
+"""Meta-tests over the catalog: every rewrite is documented, unique, and proven by the corpus cases it declares."""
 
 from __future__ import annotations
 
 import pytest
 
 from corpora import all_cases
-from repair.core.findings import FindingKind
-from repair.fix.plan import NO_FIX
+from repair.core.findings import WORDING, FindingKind, Wording
 from repair.fix.rewrite import Safety
 from rewrites import BY_ID, CATALOG
 
@@ -35,11 +34,35 @@ def test_every_rewrite_has_a_corpus_case(rewrite) -> None:  # type: ignore[no-un
     assert rewrite.id in proven, f"no corpus case expects {rewrite.id} to be applied"
 
 
+@pytest.mark.parametrize("rewrite", CATALOG, ids=lambda r: r.id)
+def test_declared_cases_exist_and_expect_the_rewrite(rewrite) -> None:  # type: ignore[no-untyped-def]
+    """Each case a rewrite lists is a corpus case whose Expect names the rewrite (the wild corpus is judged by
+    tests/test_wild.py, not listed)."""
+    cases = {case.id: case for case in all_cases()}
+    assert rewrite.cases, f"{rewrite.id} declares no corpus case"
+    assert len(set(rewrite.cases)) == len(rewrite.cases), f"{rewrite.id} lists a case twice"
+    for case_id in rewrite.cases:
+        assert case_id in cases, f"{rewrite.id} lists {case_id}, which is not a corpus case"
+        assert rewrite.id in cases[case_id].expect.rewrites, f"{case_id} does not expect {rewrite.id}"
+
+
+def test_every_case_that_expects_a_rewrite_is_declared_by_it() -> None:
+    for case in all_cases():
+        for rid in case.expect.rewrites:
+            assert case.id in BY_ID[rid].cases, f"{case.id} expects {rid}, which does not list it in its cases"
+
+
+def test_every_finding_kind_has_its_wording() -> None:
+    assert list(WORDING) != [] and set(WORDING) == set(FindingKind)
+    for kind, wording in WORDING.items():
+        assert isinstance(wording, Wording) and wording.title and wording.explanation, kind
+
+
 def test_every_finding_kind_has_a_fix_or_a_next_step() -> None:
     answered = {k for r in CATALOG for k in r.answers}
     artifact_only = {FindingKind.KERAS_FILE}
     for kind in FindingKind:
-        assert kind in answered or kind in NO_FIX or kind in artifact_only, kind
+        assert kind in answered or WORDING[kind].no_fix or kind in artifact_only, kind
 
 
 def test_corpus_expectations_name_real_ids() -> None:

@@ -45,7 +45,8 @@ def test_strip_shrinks_and_drops_resource_variables(corpus: Corpus, tmp_path: Pa
 @pytest.mark.slow
 def test_rename_restores_the_plain_layer_name(corpus: Corpus, tmp_path: Path) -> None:
     out = tmp_path / "o"
-    run = repair("fix", str(corpus.artifact("pruning/unstripped")), "--out", str(out), "--rename", "prune_low_magnitude_dense=dense")
+    run = repair("fix", str(corpus.artifact("pruning/unstripped")), "--out", str(out),
+                 "--rename", "prune_low_magnitude_dense=dense")
     assert run.exit_code == 0, run.stdout
     report = json.loads((out / "report.json").read_text())
     assert list(report["after"]["tflite"]["signatures"]["serving_default"]["outputs"]) == ["dense"]

@@ -10,23 +10,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 
 from repair.core.errors import RepairError
-from repair.core.findings import Finding, FindingKind, Severity, Source
+from repair.core.findings import Finding, FindingKind, Severity, Source, in_report_order, worded
 from repair.core.options import Options, Target
 from repair.core.tfenv import captured_stderr, tf
-from repair.model.artifact import SERVE, SERVING_DEFAULT, ArtifactKind, SignatureInfo
+from repair.fix.rewrite import Catalog
+from repair.model.artifact import SERVE, SERVING_DEFAULT, ArtifactKind
 from repair.model.convert import Conversion, convert_saved_model
-from repair.model.effects import finding as side_effects_finding
+from repair.model.effects import FLAG as ALLOW_SIDE_EFFECTS
 from repair.model.effects import scan as scan_effects
 from repair.model.parity import Feeds, Parity, compare, generate_valid, load_sample, same_outputs
 from repair.model.tflite import TfliteInfo, inspect_tflite, run_tflite
-from repair.model.working import EntryKind, Port, WorkingModel, load, merged_pin, serving_callable
+from repair.model.working import EntryKind, Port, WorkingModel, load, serving_callable
 
-_PARSE_OPS = ("ParseExampleV2", "ParseExample", "ParseSingleExample", "ParseSequenceExample")
 _STOPS_CONVERSION = frozenset(
     {FindingKind.NO_SIGNATURE_TRACED, FindingKind.NO_SIGNATURE_NEVER_TRACED, FindingKind.TF1_GRAPH_WITHOUT_SIGNATURE}
 )
@@ -76,168 +75,49 @@ class Diagnosis:
         return any(f.kind is kind for f in self.findings)
 
 
-def _finding(kind: FindingKind, severity: Severity, source: Source, title: str, explanation: str, **kw: Any) -> Finding:
-    return Finding(kind=kind, severity=severity, source=source, title=title, explanation=explanation, **kw)
+def static_findings(model: WorkingModel, options: Options, catalog: Catalog) -> list[Finding]:
+    """Findings read off the artifact and its protos without running anything, in report order (the WORDING rows).
+
+    Each rewrite of the catalog raises the findings it answers (``Rewrite.detect``); diagnose raises the ones no
+    rewrite answers or several share."""
+    found = _never_traced(model) + _pruning_wrappers(model)
+    for rewrite in catalog:
+        found += rewrite.detect(model, options)
+    return in_report_order(found)
 
 
-def _same_contract(a: SignatureInfo | None, b: SignatureInfo) -> bool:
-    """Same keys, dtypes and shapes: serving_default already serves what signature ``b`` does."""
-    if a is None:
-        return False
-    def shape(sig: SignatureInfo) -> list[tuple[str, str, object]]:
-        return [(t.key, t.dtype, t.shape) for t in sig.inputs + sig.outputs]
-    return shape(a) == shape(b)
+def _never_traced(model: WorkingModel) -> list[Finding]:
+    """NO_SIGNATURE_NEVER_TRACED: no signature, no traced graph; nothing in the artifact can serve (no rewrite)."""
+    if model.info is None:
+        return []
+    graph = model.info.best_graph()
+    if graph.signatures or not graph.has_object_graph or any(f.concrete_functions for f in graph.traced_functions):
+        return []
+    fns = ", ".join(f.dotted for f in graph.traced_functions) or "none"
+    return [worded(FindingKind.NO_SIGNATURE_NEVER_TRACED, Severity.ERROR, Source.STATIC,
+                   evidence=f"functions with no concrete graph: {fns}")]
 
 
-def static_findings(model: WorkingModel, options: Options) -> list[Finding]:
-    """Findings from the SavedModel protos alone."""
+def _pruning_wrappers(model: WorkingModel) -> list[Finding]:
+    """PRUNING_WRAPPERS in a SavedModel: strip_pruning_wrappers and strip_pruning_graph both answer it."""
     info = model.info
-    assert info is not None
-    out: list[Finding] = []
-    tag_sets = ", ".join(mg.tag_text for mg in info.meta_graphs)
-    if info.serve_graph() is None:
-        out.append(_finding(
-            FindingKind.TAG_SET_NOT_SERVE, Severity.ERROR, Source.STATIC,
-            "No meta graph is tagged exactly {'serve'}",
-            "The converter, TF Serving and saved_model_cli load the meta graph whose tag set is exactly {'serve'}; "
-            f"this SavedModel has {tag_sets}.",
-            evidence=f"available tag sets: {tag_sets}", subject=tag_sets,
-        ))
+    if info is None:
+        return []
     graph = info.best_graph()
-    if not graph.signatures:
-        traced = [f for f in graph.traced_functions if f.concrete_functions]
-        if not graph.has_object_graph:
-            sinks = ", ".join(s.name for s in graph.sinks) or "none"
-            inputs = ", ".join(p.name for p in graph.placeholders) or "none"
-            out.append(_finding(
-                FindingKind.TF1_GRAPH_WITHOUT_SIGNATURE, Severity.ERROR, Source.STATIC,
-                "TF1 graph saved without a signature",
-                "The graph has no SignatureDef, so nothing names its inputs and outputs; the converter says "
-                "'Only support at least one signature key'.",
-                evidence=f"placeholders: {inputs}; unconsumed nodes: {sinks}",
-            ))
-        elif traced:
-            names = ", ".join(f"{f.dotted} ({len(f.concrete_functions)} traced)" for f in traced)
-            out.append(_finding(
-                FindingKind.NO_SIGNATURE_TRACED, Severity.ERROR, Source.STATIC,
-                "No signature, but a traced tf.function was saved",
-                "tf.saved_model.save was called without signatures= and the tf.function had no input_signature. "
-                "It was traced before saving, so its graph is in the SavedModel and can be wrapped.",
-                evidence=f"traced functions: {names}",
-            ))
-        else:
-            fns = ", ".join(f.dotted for f in graph.traced_functions) or "none"
-            out.append(_finding(
-                FindingKind.NO_SIGNATURE_NEVER_TRACED, Severity.ERROR, Source.STATIC,
-                "No signature, and the tf.function was never traced",
-                "The tf.function had no input_signature and was never called before saving, so no graph was saved: "
-                "nothing in the artifact can be served. Only the source can fix it: add "
-                "input_signature=[tf.TensorSpec(...)] to the @tf.function, or pass signatures= to tf.saved_model.save.",
-                evidence=f"functions with no concrete graph: {fns}",
-            ))
-    elif (options.signature and options.signature != SERVING_DEFAULT and options.signature in graph.signatures
-          and not _same_contract(graph.signatures.get(SERVING_DEFAULT), graph.signatures[options.signature])):
-        out.append(_finding(
-            FindingKind.NO_SERVING_DEFAULT, Severity.ERROR, Source.STATIC,
-            f"serving_default is not the signature you asked for ('{options.signature}')",
-            f"--signature {options.signature} asks for '{options.signature}' to be what clients get by default.",
-            evidence="signatures: " + ", ".join(sorted(graph.signatures)), subject=options.signature,
-        ))
-    elif SERVING_DEFAULT not in graph.signatures:
-        keys = ", ".join(sorted(graph.signatures))
-        out.append(_finding(
-            FindingKind.NO_SERVING_DEFAULT, Severity.ERROR, Source.STATIC,
-            "No 'serving_default' signature",
-            f"The SavedModel only has the signature(s) {keys}. TF Serving and most clients call 'serving_default'.",
-            evidence=f"signatures: {keys}", subject=keys,
-        ))
-    entry = model.entry
-    if entry is not None and any(graph.op_counts[op] for op in _PARSE_OPS) and any(p.dtype == "string" for p in entry.inputs):
-        out.append(_finding(
-            FindingKind.SERIALIZED_EXAMPLE_INPUT, Severity.ERROR, Source.STATIC,
-            "The serving input is serialized tf.Example strings",
-            "The serving function parses tf.Example protos (an estimator serving_input_receiver_fn, or a TF2 "
-            "tf.function calling tf.io.parse_example); ParseExampleV2 is not a TFLite builtin and needs Flex ops the "
-            "pip interpreters cannot run.",
-            evidence=", ".join(f"{op} x{graph.op_counts[op]}" for op in _PARSE_OPS if graph.op_counts[op]),
-            subject=", ".join(p.name for p in entry.inputs if p.dtype == "string"),
-        ))
-    if entry is not None:
-        strict = options.target.strict
-        first = 0 if strict else 1  # the strict target wants the batch dimension fixed too
-        dynamic = [p for p in entry.inputs if p.shape is None or any(d is None for d in p.shape[first:])]
-        # An explicit --pin is a contract: an input it would change is a finding even when the model converts as it
-        # is (only its batch unknown), so the pin is applied and reported, never dropped in silence.
-        count = len(entry.inputs)
-        pinned = {p.name: merged_pin(p, pin) for i, p in enumerate(entry.inputs)
-                  if (pin := options.pin_for(p.name, p.origin, i, count)) is not None and merged_pin(p, pin) != p.shape}
-        if dynamic or pinned:
-            listed = ", ".join(f"{p.name} {p.shape_text()}" + (f" (--pin asks for {list(pinned[p.name])})" if p.name in pinned else "")
-                               for p in entry.inputs if p in dynamic or p.name in pinned)
-            out.append(_finding(
-                FindingKind.DYNAMIC_DIMS, Severity.ERROR if strict or pinned else Severity.WARNING, Source.STATIC,
-                "--pin asks for other input shapes than the signature's" if not dynamic
-                else "Inputs have unknown dimensions" if strict else "Inputs have unknown non-batch dimensions",
-                ("The pin you gave is the serving contract: the signature must take exactly that shape. " if pinned else "")
-                + "The converter accepts unknown dims, but the .tflite must be resized before each call, graphs that only "
-                "work at one size fail at others, and delegates and micro runtimes refuse dynamic shapes.",
-                evidence=listed, subject=", ".join(dict.fromkeys([p.name for p in dynamic] + list(pinned))),
-            ))
-        wanted = options.wanted_input_keys
-        have = [p.name for p in entry.inputs]
-        renames_apply = options.renames and any(k in have or k in [p.name for p in entry.outputs] for k in options.renames)
-        if (wanted and sorted(wanted) != sorted(have)) or renames_apply:
-            out.append(_finding(
-                FindingKind.SERVING_KEY_MISMATCH, Severity.ERROR, Source.STATIC,
-                "The serving input keys differ from what clients send",
-                "Clients sending other keys fail: TF Serving and saved_model_cli reject unknown input keys, "
-                "the .tflite runner says 'Invalid Input name'.",
-                evidence=f"signature inputs: {', '.join(have)}; clients send: {', '.join(wanted) or '(renames requested)'}",
-                subject=", ".join(have),
-            ))
-    unbound = graph.unbound_reads.get(entry.ref, ()) if entry is not None and entry.kind is EntryKind.SIGNATURE else ()
-    if unbound:
-        out.append(_finding(
-            FindingKind.UNBOUND_VARIABLES, Severity.ERROR, Source.STATIC,
-            "The serving signature reads variables that are never restored",
-            f"In the TF1 view that the converter and TF Serving load, the checkpoint restores into other variables than "
-            f"the {len(unbound)} the signature reads: the .tflite converts without error and outputs garbage, and TF "
-            "Serving fails with 'Could not find variable'. This is what a Keras 3 model saved with tf.saved_model.save "
-            "produces.",
-            evidence=f"read by {entry.ref} but assigned by neither the restore op nor an initializer: "
-                     + ", ".join(unbound[:8]) + (f" (+{len(unbound) - 8} more)" if len(unbound) > 8 else ""),
-        ))
     # tfmot leaves a '<wrapper>/pruning_step' variable on every wrapped layer, whatever saved it: model.save(dir)
     # (keras_metadata.pb), tf.saved_model.save (object-graph children), model.export (only the variable names).
     pruning_vars = sorted(n for n in graph.variable_names if n.rsplit("/", 1)[-1].split(":")[0] == "pruning_step")
-    if b"PruneLowMagnitude" in info.keras_metadata or "pruning_step" in graph.object_child_names or pruning_vars:
-        out.append(_finding(
-            FindingKind.PRUNING_WRAPPERS, Severity.WARNING, Source.STATIC,
-            "Pruning wrappers were left in (saved without strip_pruning)",
-            "The model converts, but masks and kernels become resource variables with an init subgraph: the .tflite "
-            "is about twice as large and many delegates and micro runtimes cannot run it.",
-            evidence="keras_metadata.pb has PruneLowMagnitude layers" if b"PruneLowMagnitude" in info.keras_metadata
-            else "pruning variables: " + ", ".join(pruning_vars[:4]) + (f" (+{len(pruning_vars) - 4} more)" if len(pruning_vars) > 4 else "")
-            if pruning_vars else "object graph has pruning_step",
-        ))
-    return out
-
-
-def _keras_file_pruning(model: WorkingModel) -> list[Finding]:
-    """PRUNING_WRAPPERS for a .h5/.keras file whose config JSON has PruneLowMagnitude layers (read, never loaded)."""
-    from rewrites.strip_pruning_keras_file import keras_file_config, pruned_layers
-
-    wrappers = pruned_layers(keras_file_config(model.path, model.kind))
-    if not wrappers:
+    in_metadata = b"PruneLowMagnitude" in info.keras_metadata
+    if not (in_metadata or "pruning_step" in graph.object_child_names or pruning_vars):
         return []
-    return [_finding(
-        FindingKind.PRUNING_WRAPPERS, Severity.WARNING, Source.STATIC,
-        "Pruning wrappers were left in (saved without strip_pruning)",
-        "The file needs tensorflow-model-optimization to load at all, and once exported, masks and kernels become "
-        "resource variables with an init subgraph that many delegates and micro runtimes cannot run.",
-        evidence="PruneLowMagnitude layers in the file's model config: " + ", ".join(wrappers[:4])
-        + (f" (+{len(wrappers) - 4} more)" if len(wrappers) > 4 else ""),
-    )]
+    if in_metadata:
+        evidence = "keras_metadata.pb has PruneLowMagnitude layers"
+    elif pruning_vars:
+        more = f" (+{len(pruning_vars) - 4} more)" if len(pruning_vars) > 4 else ""
+        evidence = "pruning variables: " + ", ".join(pruning_vars[:4]) + more
+    else:
+        evidence = "object graph has pruning_step"
+    return [worded(FindingKind.PRUNING_WRAPPERS, Severity.WARNING, Source.STATIC, evidence=evidence)]
 
 
 def is_random_op(op: str) -> bool:
@@ -249,15 +129,8 @@ def is_random_op(op: str) -> bool:
 
 def _stochastic(ops: list[str], severity: Severity, source: Source, evidence: str, converts: bool) -> Finding:
     """Serving draws random numbers: named as such, whatever else the ops do (Flex or builtin)."""
-    return _finding(
-        FindingKind.NONDETERMINISTIC_OUTPUTS, severity, source,
-        "Serving is stochastic: the serving path draws random numbers" + (f" ({', '.join(ops)})" if ops else ""),
-        "The model is random at inference: the same input gives other outputs on every call, so no conversion can be "
-        "checked against it. A Dropout or noise layer called with training=True (or a tf.random call) in the "
-        "serving function is the usual cause" + ("." if converts else
-        "; these random ops are also not TFLite builtins (Keras 3 seed generators lower to Flex StatelessRandom ops)."),
-        evidence=evidence, subject=", ".join(ops), data={"ops": ops},
-    )
+    return worded(FindingKind.NONDETERMINISTIC_OUTPUTS, severity, source, title="" if ops else "no-ops",
+                  explanation="" if converts else "flex", ops=tuple(ops), evidence=evidence, subject=", ".join(ops))
 
 
 def conversion_findings(conversion: Conversion) -> list[Finding]:
@@ -271,35 +144,11 @@ def conversion_findings(conversion: Conversion) -> list[Finding]:
             if not c.ops:
                 continue
         ops = ", ".join(c.ops)
-        texts = {
-            FindingKind.NEEDS_FLEX_OPS: ("Ops that TFLite builtins do not have: " + ops,
-                "These ops exist only as Flex (TF Select) ops. SELECT_TF_OPS would convert, but the pip interpreters "
-                "cannot run Flex ops and most devices do not ship them."),
-            FindingKind.NEEDS_CUSTOM_OPS: ("Ops with no TFLite implementation at all: " + ops,
-                "These ops are neither builtins nor Flex ops; SELECT_TF_OPS does not help. They must be rewritten in "
-                "other TF ops."),
-            FindingKind.FLOAT64_OPS: ("float64 computation: " + ops,
-                "The failing ops run on float64 tensors, which TFLite builtins do not support. The op itself is fine in "
-                "float32: float64 is the root cause (often tnp.asarray of Python floats, tnp.arange or a float64 model)."),
-            FindingKind.FLOAT16_OPS: ("float16/bfloat16 computation (mixed precision): " + ops,
-                "The failing ops run on float16 (or bfloat16) tensors, which TFLite builtins have no kernels for. This is "
-                "the compute dtype of a Keras mixed-precision policy (mixed_float16 or mixed_bfloat16 set when the model "
-                "was built): variables stay float32 and are cast to float16 for every layer. The ops are fine in float32."),
-            FindingKind.TENSORLIST_LOOP: ("A loop accumulates into a TensorList" + (f" ({ops})" if ops else ""),
-                "TensorArray loops and Keras LSTM/GRU/SimpleRNN layers with unroll=False lower to TensorList ops that "
-                "need a static element shape; builtins-only conversion fails even at static shapes."),
-            FindingKind.TAG_SET_NOT_SERVE: ("The converter found no {'serve'} meta graph", c.detail),
-            FindingKind.NO_SIGNATURE_NEVER_TRACED: ("The converter found no signature", c.detail),
-            FindingKind.CONVERTER_CRASH: ("The TFLite converter crashed: " + c.detail,
-                "The converter aborted or segfaulted instead of raising an error (an LLVM ERROR such as 'Failed to "
-                "infer result type(s)', or a crash in a conversion pass). repair ran it in a supervised process, so "
-                "the crash is reported here; its last stderr lines are the evidence."),
-            FindingKind.CONVERTER_ERROR: ("Conversion failed: " + c.detail,
-                "The converter failed in a way this version does not classify; the full text is in the evidence."),
-        }
-        title, explanation = texts[c.kind]
-        found.append(_finding(c.kind, Severity.ERROR, Source.CONVERTER, title, explanation,
-                              evidence=conversion.text, subject=ops, data={"ops": list(c.ops)}))
+        # The converter's own words are the explanation when it names no model defect (a tag set, no signature).
+        alternative = "converter" if c.kind in (FindingKind.TAG_SET_NOT_SERVE, FindingKind.NO_SIGNATURE_NEVER_TRACED) else ""
+        title = "no-ops" if c.kind is FindingKind.TENSORLIST_LOOP and not ops else alternative
+        found.append(worded(c.kind, Severity.ERROR, Source.CONVERTER, title=title, explanation=alternative, ops=tuple(c.ops),
+                            detail=c.detail, evidence=conversion.text, subject=ops))
     return found
 
 
@@ -308,38 +157,20 @@ def tflite_findings(info: TfliteInfo, strict: bool = False) -> list[Finding]:
     found = []
     escalated = Severity.ERROR if strict else None
     if info.unbound_variables:
-        found.append(_finding(
-            FindingKind.UNBOUND_VARIABLES, Severity.ERROR, Source.TFLITE,
-            "Variables are read but never initialised in the .tflite",
-            f"The .tflite reads {len(info.unassigned_variables)} resource variable(s) that no initialiser assigns: it "
-            "converts without error and outputs garbage. This is what a Keras 3 model saved with tf.saved_model.save "
-            "produces.",
+        found.append(worded(
+            FindingKind.UNBOUND_VARIABLES, Severity.ERROR, Source.TFLITE, title="tflite", explanation="tflite",
+            count=len(info.unassigned_variables),
             evidence=f"never assigned: {', '.join(info.unassigned_variables[:8])}; ops: {info.histogram_text()}",
         ))
     elif info.has_resource_variables:
-        found.append(_finding(
-            FindingKind.RESOURCE_VARIABLES, escalated or Severity.WARNING, Source.TFLITE,
-            "The .tflite keeps resource variables",
-            "VAR_HANDLE/READ_VARIABLE ops with an init subgraph work in the TFLite interpreter, but many delegates and "
-            "micro runtimes cannot run them, and the file is larger than a frozen one.",
-            evidence=info.histogram_text(),
-        ))
+        found.append(worded(FindingKind.RESOURCE_VARIABLES, escalated or Severity.WARNING, Source.TFLITE,
+                            evidence=info.histogram_text()))
     if info.ops["WHILE"]:
-        found.append(_finding(
-            FindingKind.WHILE_LOOP, escalated or Severity.INFO, Source.TFLITE,
-            f"The .tflite has {info.ops['WHILE']} WHILE loop(s)",
-            "Static-trip-count loops convert builtins-only in TF 2.21; unrolled they run about 2x faster on small bodies "
-            "and some delegates need them unrolled.",
-            evidence=info.histogram_text(),
-        ))
+        found.append(worded(FindingKind.WHILE_LOOP, escalated or Severity.INFO, Source.TFLITE, count=info.ops["WHILE"],
+                            evidence=info.histogram_text()))
     if strict and info.float64_tensors:
-        found.append(_finding(
-            FindingKind.FLOAT64_TENSORS, Severity.ERROR, Source.TFLITE,
-            f"The .tflite has {info.float64_tensors} float64 tensor(s)",
-            "Micro runtimes and most delegates have no float64 at all, not even for CAST at the interface. "
-            "Give the model a float32 signature in the source.",
-            evidence=info.histogram_text(),
-        ))
+        found.append(worded(FindingKind.FLOAT64_TENSORS, Severity.ERROR, Source.TFLITE, count=info.float64_tensors,
+                            evidence=info.histogram_text()))
     return found
 
 
@@ -402,20 +233,11 @@ def _session_check(model: WorkingModel, feeds: Feeds, expected: Feeds, options: 
             fetch = {p.name: graph.get_tensor_by_name(sig.outputs[p.name].name) for p in entry.outputs}
             got = sess.run(fetch, feed)
     except Exception as exc:  # the session loader raises many TF error types: all mean Serving would fail
-        return _finding(
-            FindingKind.SESSION_LOADER_FAILURE, Severity.ERROR, Source.SERVING,
-            "serving_default fails under the TF1-session loader (TF Serving, saved_model_cli)",
-            "TF Serving loads SavedModels into a TF1 session; this signature does not run there.",
-            evidence=_first_line(exc),
-        )
+        return worded(FindingKind.SESSION_LOADER_FAILURE, Severity.ERROR, Source.SERVING, evidence=_first_line(exc))
     parity = compare(expected, got, entry.outputs, options.tolerance)
     if not parity.ok:
-        return _finding(
-            FindingKind.SESSION_LOADER_FAILURE, Severity.ERROR, Source.SERVING,
-            "serving_default gives different numbers under the TF1-session loader",
-            "TF Serving would return outputs that differ from TensorFlow's own loader.",
-            evidence=f"max abs diff {parity.worst:.3g}",
-        )
+        return worded(FindingKind.SESSION_LOADER_FAILURE, Severity.ERROR, Source.SERVING, title="numbers",
+                      explanation="numbers", evidence=f"max abs diff {parity.worst:.3g}")
     return None
 
 
@@ -425,34 +247,32 @@ def _side_effects(model: WorkingModel, options: Options) -> tuple[list[Finding],
     effects = () if options.allow_side_effects else scan_effects(model.path, model.kind)
     if not effects:
         return [], True
-    return [side_effects_finding(effects)], not any(e.at_load for e in effects)
+    first, at_load = effects[0], any(e.at_load for e in effects)
+    finding = worded(
+        FindingKind.SIDE_EFFECTS, Severity.ERROR, Source.STATIC, op=first.op, where=first.where(), what=first.what,
+        explanation="at-load" if at_load else "", flag=ALLOW_SIDE_EFFECTS,
+        evidence="\n".join(e.describe() for e in effects), subject=", ".join(dict.fromkeys(e.op for e in effects)),
+        data={"effects": [{"op": e.op, "node": e.node, "function": e.function, "what": e.what, "at_load": e.at_load}
+                          for e in effects]},
+    )
+    return [finding], not at_load
 
 
-def diagnose(model: WorkingModel, options: Options, reference: Reference | None = None, *,
+def diagnose(model: WorkingModel, options: Options, catalog: Catalog, reference: Reference | None = None, *,
              static_only: bool = False) -> Diagnosis:
-    """All findings for one model. ``reference`` defaults to the model itself run by TensorFlow.
+    """All findings for one model. ``reference`` defaults to the model itself run by TensorFlow; the catalog's
+    rewrites raise the static findings they answer.
 
     ``static_only`` stops after reading the protos: no conversion, no run (milliseconds instead of seconds).
     """
-    if model.kind is ArtifactKind.FROZEN_GRAPH:
-        return Diagnosis(model, [_finding(
-            FindingKind.FROZEN_GRAPH, Severity.ERROR, Source.ARTIFACT,
-            "A frozen GraphDef, not a SavedModel",
-            "TF2's converter and TF Serving need a SavedModel with a signature naming the inputs and outputs; a frozen "
-            ".pb only has a graph.",
-            evidence=str(model.path),
-        )] + _side_effects(model, options)[0])
-    if model.info is None:
-        return Diagnosis(model, [_finding(
-            FindingKind.KERAS_FILE, Severity.ERROR, Source.ARTIFACT,
-            f"A Keras {model.path.suffix or model.kind.value} file, not a SavedModel",
-            "The converter and TF Serving need a SavedModel directory: 'SavedModel file does not exist at: "
-            f"{model.path}/{{saved_model.pbtxt|saved_model.pb}}'.",
-            evidence=str(model.path),
-        )] + _keras_file_pruning(model))
+    if model.info is None:  # a Keras file or a frozen graph: nothing to read or convert before it is exported
+        found = static_findings(model, options, catalog)
+        if model.kind is ArtifactKind.FROZEN_GRAPH:
+            found += _side_effects(model, options)[0]
+        return Diagnosis(model, found)
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    findings = static_findings(model, options)
+    findings = static_findings(model, options, catalog)
     effects, converts = _side_effects(model, options)  # nothing of the model runs while this is non-empty
     findings.extend(effects)
     timings["static"] = time.perf_counter() - start
@@ -479,58 +299,52 @@ def diagnose(model: WorkingModel, options: Options, reference: Reference | None 
         return diag
 
     start = time.perf_counter()
-    reference = reference or Reference(model)
+    _parity_stage(diag, reference or Reference(model), options)
+    timings["parity"] = time.perf_counter() - start
+    return diag
+
+
+def _parity_stage(diag: Diagnosis, reference: Reference, options: Options) -> None:
+    """The .tflite against the reference on the same inputs (and, for --target serving, the TF1-session loader); the
+    inputs and the reference's outputs stay on the diagnosis, so the verification gate reuses them."""
+    model, findings, conversion = diag.model, diag.findings, diag.conversion
+    entry, info = model.entry, model.info
+    assert entry is not None and info is not None and conversion is not None and conversion.tflite is not None
     try:
         feeds, expected = make_feeds(entry.inputs, reference, options)
     except Nondeterministic:
-        random_ops = sorted(op for op in model.info.best_graph().op_counts if is_random_op(op))
+        random_ops = sorted(op for op in info.best_graph().op_counts if is_random_op(op))
         findings.append(_stochastic(
             random_ops, Severity.WARNING, Source.PARITY,
             f"two TensorFlow runs on identical inputs differ; random ops in the graph: {', '.join(random_ops) or 'none found'}",
             converts=True,
         ))
-        timings["parity"] = time.perf_counter() - start
-        return diag
+        return
     except RepairError:  # a bad --sample is the user's input, not the model's: exit 2 with its line
         raise
     except Exception as exc:  # a model that cannot run on these inputs: say so, do not guess
-        findings.append(_finding(
-            FindingKind.REFERENCE_FAILURE, Severity.WARNING, Source.PARITY,
-            "Could not run the original model on generated inputs",
-            "Parity was not checked. Give real input sizes with --pin NAME=... or a --sample FILE.npz.",
-            evidence=_first_line(exc),
-        ))
-        timings["parity"] = time.perf_counter() - start
-        return diag
+        findings.append(worded(FindingKind.REFERENCE_FAILURE, Severity.WARNING, Source.PARITY, evidence=_first_line(exc)))
+        return
     diag.feeds, diag.expected = feeds, expected
     try:
-        run = run_tflite(diag.conversion.tflite, feeds, signature_key=entry.ref)
+        run = run_tflite(conversion.tflite, feeds, signature_key=entry.ref)
         got, diag.invoke_ms = run.outputs, run.invoke_ms
     except Exception as exc:  # interpreter errors come as RuntimeError/ValueError with C++ text
-        findings.append(_finding(
-            FindingKind.INTERPRETER_FAILURE, Severity.ERROR, Source.PARITY,
-            "The .tflite fails in the interpreter",
-            "The model converted but the TFLite interpreter could not run it on inputs the original accepts.",
-            evidence=_first_line(exc),
-        ))
+        findings.append(worded(FindingKind.INTERPRETER_FAILURE, Severity.ERROR, Source.PARITY, evidence=_first_line(exc)))
     else:
         diag.parity = compare(expected, got, entry.outputs, options.tolerance, {k: v.shape for k, v in feeds.items()})
         if not diag.parity.ok:
             unbound = diag.has(FindingKind.UNBOUND_VARIABLES)
-            findings.append(_finding(
-                FindingKind.PARITY_MISMATCH, Severity.ERROR, Source.PARITY,
-                f"The .tflite's outputs differ from the original (max abs diff {diag.parity.worst:.3g})",
-                "The converted model computes something else than the model it came from"
-                + (": its variables are never initialised." if unbound else "."),
+            findings.append(worded(
+                FindingKind.PARITY_MISMATCH, Severity.ERROR, Source.PARITY, explanation="unbound" if unbound else "",
+                worst=diag.parity.worst,
                 evidence="; ".join(f"{o.name}: max abs diff {o.max_abs_diff:.3g}" for o in diag.parity.outputs),
                 data={"unbound_variables": unbound},
             ))
-    if options.target is Target.SERVING and model.info.serve_graph() is not None and entry.ref == SERVING_DEFAULT:
+    if options.target is Target.SERVING and info.serve_graph() is not None and entry.ref == SERVING_DEFAULT:
         problem = _session_check(model, feeds, expected, options)
         if problem is not None:
             findings.append(problem)
-    timings["parity"] = time.perf_counter() - start
-    return diag
 
 
 def tf_parity(diag: Diagnosis, options: Options) -> Parity:

@@ -105,7 +105,7 @@ def run_diagnosis(path: Path, options: Options, catalog: Catalog) -> Diagnosis:
     model = open_model(tf_safe(path))  # TensorFlow cannot open a path that is not UTF-8: an alias of it
     validate_flags(model, options)
     sample_checked = validate_sample(model, options)
-    diag = diagnose(model, options)
+    diag = diagnose(model, options, catalog)
     diag.findings = annotate(diag.findings, model, options, catalog)
     if diag.has(FindingKind.SIDE_EFFECTS):  # trying a fix or exporting would load and run the model's graphs
         return diag
@@ -126,7 +126,7 @@ def run_diagnosis(path: Path, options: Options, catalog: Catalog) -> Diagnosis:
         validate_flags(exported, options)
         if not sample_checked:
             validate_sample(exported, options)
-        inner = diagnose(exported, options)
+        inner = diagnose(exported, options, catalog)
         inner.findings = diag.findings + _tried(annotate(inner.findings, exported, options, catalog), exported, options,
                                               catalog)
         inner.model = model
@@ -540,7 +540,7 @@ def _proof(final: Diagnosis, fixed: Parity | None) -> str:
 def _annotated(model: WorkingModel, options: Options, reference: Reference | None, catalog: Catalog,
                static_only: bool = False) -> Diagnosis:
     """A diagnosis whose findings name the fix that answers each (or why none does)."""
-    diag = diagnose(model, options, reference, static_only=static_only)
+    diag = diagnose(model, options, catalog, reference, static_only=static_only)
     diag.findings = annotate(diag.findings, model, options, catalog)
     return diag
 

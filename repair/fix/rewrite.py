@@ -2,8 +2,9 @@
 
 A rewrite answers one or more finding kinds, declares its safety, says whether it can apply to a
 given model (``check`` returns the reason it cannot, or None), and ``apply`` returns a *new*
-``WorkingModel``; the input model and its files are never touched. Rewrites import only repair's
-types and helpers, never the pipeline or the CLI. The class docstring, with the headings
+``WorkingModel``; the input model and its files are never touched. A rewrite whose finding can be read off the
+artifact also raises it (``detect``), and names the corpus cases that prove it (``cases``). Rewrites import only
+repair's types and helpers, never the pipeline or the CLI. The class docstring, with the headings
 What it fixes / Why it fails / Safety / References, is what ``repair rewrites ID`` prints.
 """
 
@@ -58,6 +59,16 @@ class Rewrite(ABC):
     # count, an area resize's sizes): `repair diagnose` applies it in scratch before announcing it, so it never
     # promises a fix that `repair fix` would then decline.
     tried_in_diagnose: ClassVar[bool] = False
+    # The corpus cases ("<class>/<case>") whose Expect(rewrites=...) names this rewrite, the first one the case its
+    # fast test builds (tests/test_rewrites.py): one the rewrite applies to directly, with the fewest flags.
+    cases: ClassVar[tuple[str, ...]] = ()
+
+    def detect(self, model: WorkingModel, options: Options) -> list[Finding]:
+        """The findings this rewrite answers that the artifact and its protos show without running anything.
+
+        Called on every model diagnosed (``model.info`` is None for a Keras file or a frozen graph); a finding the
+        converter, the .tflite or parity raises is diagnose's (the default: none)."""
+        return []
 
     def claims(self, finding: Finding) -> bool:
         """Whether this finding is one the rewrite is about (a rewrite may answer only some Flex ops)."""

@@ -1,0 +1,84 @@
+"""One fast test per model rewrite, collected from the catalog: on the first corpus case the rewrite declares, the
+detectors raise the finding it answers, ``check`` accepts the model, ``apply`` repairs it in a scratch directory, and
+the same detectors no longer raise that finding on the result.
+
+Everything runs in this process (the case itself is built by the corpus fixture, in a fresh process, because
+tf_keras/tfmot cases need TF_USE_LEGACY_KERAS before TensorFlow is imported). Findings the protos show are read
+statically (milliseconds); the others (Flex ops, loops, float64) need one real conversion before and one after.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from corpora import Case
+from repair.core.findings import Finding
+from repair.core.options import Options
+from repair.fix.diagnose import diagnose
+from repair.fix.pipeline import open_model
+from repair.fix.rewrite import Catalog, Rewrite
+from repair.model.working import WorkingModel, reopen, save_serving
+from rewrites import CATALOG as MODEL_REWRITES
+from tests.conftest import Corpus, tree_digest
+
+CATALOG = Catalog(MODEL_REWRITES)  # the CLI's wiring, without the source catalog
+
+
+def _options(case: Case, case_dir: Path) -> Options:
+    """The Options that the case's ``fix_args`` give (the flags the first cases use; a new one fails loudly)."""
+    pins: dict[str, tuple[int | None, ...]] = {}
+    renames: dict[str, str] = {}
+    signature = None
+    args = [a.replace("{case_dir}", str(case_dir)) for a in case.expect.fix_args]
+    while args:
+        flag = args.pop(0)
+        if flag == "--unsafe-fixes":  # a decision flag: check() and apply() do not read it
+            continue
+        value = args.pop(0)
+        if flag == "--pin":
+            name, dims = value.split("=")
+            pins[name] = tuple(None if d == "-1" else int(d) for d in dims.split(","))
+        elif flag == "--rename":
+            old, new = value.split("=")
+            renames[old] = new
+        elif flag == "--signature":
+            signature = value
+        else:
+            raise AssertionError(f"{case.id}: teach _options {flag}, or declare a first case without it")
+    return Options(pins=pins, renames=renames, signature=signature)
+
+
+def _answered(rewrite: Rewrite, model: WorkingModel, options: Options) -> tuple[list[Finding], bool]:
+    """The findings the rewrite claims, from the static detectors when they raise one, else after a conversion;
+    and whether that took the conversion."""
+    for static_only in (True, False):
+        claimed = [f for f in diagnose(model, options, CATALOG, static_only=static_only).findings if rewrite.claims(f)]
+        if claimed:
+            return claimed, not static_only
+    return [], False
+
+
+@pytest.mark.parametrize(("rewrite_id", "case_id"), [(r.id, r.cases[0]) for r in MODEL_REWRITES if r.cases],
+                         ids=[r.id for r in MODEL_REWRITES if r.cases])
+def test_rewrite_repairs_its_first_case(rewrite_id: str, case_id: str, corpus: Corpus, tmp_path: Path) -> None:
+    rewrite = CATALOG[rewrite_id]
+    options = _options(corpus.cases[case_id], corpus.case_dir(case_id))
+    model = open_model(corpus.artifact(case_id))
+    untouched = tree_digest(model.path)
+    before, converted = _answered(rewrite, model, options)
+    assert before, f"no detector raises a finding {rewrite_id} answers on {case_id}"
+    finding = before[0]
+    assert rewrite.check(model, finding, options) is None
+    (tmp_path / "scratch").mkdir()
+    applied = rewrite.apply(model, finding, options, tmp_path / "scratch")
+    assert applied.summary and tree_digest(model.path) == untouched  # a new model; the input is never touched
+    result = applied.model
+    if result.reexport:  # the pipeline's export stage: the new entry takes effect once re-saved as serving_default
+        assert result.entry is not None
+        save_serving(result, tmp_path / "exported")
+        result = reopen(tmp_path / "exported", result.entry)
+    after = diagnose(result, options, CATALOG, static_only=not converted).findings
+    if finding.kind not in applied.partly:
+        assert finding.kind not in {f.kind for f in after}, f"{rewrite_id} left {finding.kind.value} on {case_id}"
