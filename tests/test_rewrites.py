@@ -60,8 +60,18 @@ def _answered(rewrite: Rewrite, model: WorkingModel, options: Options) -> tuple[
     return [], False
 
 
-@pytest.mark.parametrize(("rewrite_id", "case_id"), [(r.id, r.cases[0]) for r in MODEL_REWRITES if r.cases],
-                         ids=[r.id for r in MODEL_REWRITES if r.cases])
+# Rewrites whose one pass cannot be fast: each rebuilds a tf_keras model from its configs and re-exports it through the
+# legacy writer (about 20 s of CPU each, measured on 2 cores; unroll_keras_rnn also converts a TensorList model that
+# fails slowly). The others take 0.1-7 s each, the corpus build aside.
+SLOW = {"strip_pruning_keras_file", "unroll_keras_rnn"}
+
+
+def _first_cases() -> list[object]:
+    return [pytest.param(r.id, r.cases[0], id=r.id, marks=[pytest.mark.slow] if r.id in SLOW else [])
+            for r in MODEL_REWRITES]
+
+
+@pytest.mark.parametrize(("rewrite_id", "case_id"), _first_cases())
 def test_rewrite_repairs_its_first_case(rewrite_id: str, case_id: str, corpus: Corpus, tmp_path: Path) -> None:
     rewrite = CATALOG[rewrite_id]
     options = _options(corpus.cases[case_id], corpus.case_dir(case_id))
