@@ -612,8 +612,8 @@ def codemod(
                 site = edit.site
                 if site.safety is Safety.DISPLAY_ONLY:
                     # Messages quote the user's code: escaped, so a "[red]" in a string literal is text, not markup.
-                    err.print(f"{terminal(result.path)}:{site.line}: [yellow]warning[/] {site.rewrite_id}: {terminal(site.message)}",
-                              highlight=False)
+                    where = f"{terminal(result.path)}:{site.line}"
+                    err.print(f"{where}: [yellow]warning[/] {site.rewrite_id}: {terminal(site.message)}", highlight=False)
                 elif not edit.applied:
                     err.print(terminal(f"{result.path}:{site.line}: not applied ({site.safety.value}) {site.rewrite_id}: "
                                        f"{site.message} [{edit.why}]"), highlight=False)

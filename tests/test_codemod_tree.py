@@ -56,6 +56,7 @@ def test_installed_packages(tmp_path: Path) -> None:
     for path in rewritten:
         text = path.read_text(encoding="utf-8")
         cst.parse_module(text)  # still Python to libcst ...
-        compile(text, str(path), "exec", dont_inherit=True)  # ... and to CPython, which also rejects what parses but cannot compile (e.g. a misplaced return)
+        # ... and to CPython, which also rejects what parses but cannot compile (e.g. a misplaced return)
+        compile(text, str(path), "exec", dont_inherit=True)
     fixed_lines = re.findall(r"^(\S+): fixed \(", run.stderr, re.MULTILINE)
     assert sorted(fixed_lines) == sorted(str(p) for p in rewritten)

@@ -89,7 +89,8 @@ def test_names_resolve_import_aliases(code: str, expr: str, qualified: str | Non
 
 
 @pytest.mark.parametrize("code, wanted, reaches", [
-    ("import tensorflow as tf\ntf.compat.v1.saved_model.predict_signature_def(a)", "tensorflow.saved_model.predict_signature_def", True),
+    ("import tensorflow as tf\ntf.compat.v1.saved_model.predict_signature_def(a)",
+     "tensorflow.saved_model.predict_signature_def", True),
     ("import tensorflow as tf\ntf.keras.layers.LSTM(3)", "keras.layers", True),
     ("import tensorflow as tf\ntf.nn.relu(x)", "tensorflow.while_loop", False),
     ("from tensorflow.python.ops import control_flow_ops\ncontrol_flow_ops.while_loop(c, b, v)", "tensorflow.while_loop", False),

@@ -4,8 +4,8 @@ A user exported an image model with a generic ``[None, None, None, 3]`` signatur
 thing the function does is ``tf.ensure_shape(image, [None, 8, 8, 3])`` before a flatten + matmul
 that only works at 8x8. The .tflite keeps -1 dims that can never be anything but 8, and generated
 parity inputs of any other size are rejected. Measured on TF 2.21: EnsureShape on a dynamic input
-does not fold, so the builtins-only conversion fails with ERROR_NEEDS_FLEX_OPS (EnsureShape). The graph fixes the size, so repair pins it without
-being told: no --pin, no --sample.
+does not fold, so the builtins-only conversion fails with ERROR_NEEDS_FLEX_OPS (EnsureShape). The graph fixes the
+size, so repair pins it without being told: no --pin, no --sample.
 """
 
 from __future__ import annotations

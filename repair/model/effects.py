@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from repair.core.errors import BadInput, Refused
-from repair.core.findings import Finding, FindingKind, Severity, Source
 from repair.core.tfenv import tf
 from repair.model.artifact import INIT_OP_KEY, ArtifactKind, read_graph_def
 
@@ -414,24 +413,6 @@ def summary(effects: tuple[Effect, ...], limit: int = 3) -> str:
     """The effects in one line: the first few named, the count of the rest."""
     shown = "; ".join(e.describe() for e in effects[:limit])
     return shown + (f"; +{len(effects) - limit} more" if len(effects) > limit else "")
-
-
-def finding(effects: tuple[Effect, ...]) -> Finding:
-    """SIDE_EFFECTS: the model would reach outside itself when run; nothing was run."""
-    first = effects[0]
-    at_load = [e for e in effects if e.at_load]
-    return Finding(
-        kind=FindingKind.SIDE_EFFECTS, severity=Severity.ERROR, source=Source.STATIC,
-        title=f"The graph has ops with effects outside the model: {first.op} in {first.where()}",
-        explanation=(f"{first.op} {first.what}. repair did not run any graph of this model (no load, no reference run, "
-                     "no parity" + (", no conversion: the converter runs the initializers" if at_load else "")
-                     + f"). If you trust the model, pass {FLAG} to run it."),
-        evidence="\n".join(e.describe() for e in effects),
-        subject=", ".join(dict.fromkeys(e.op for e in effects)),
-        no_fix_reason=f"not a conversion problem: remove the op from the model, or pass {FLAG} if you trust it",
-        data={"effects": [{"op": e.op, "node": e.node, "function": e.function, "what": e.what, "at_load": e.at_load}
-                          for e in effects]},
-    )
 
 
 def refusal(path: Path, kind: ArtifactKind, allow: bool) -> Refused | None:
