@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 REPAIR := $(VENV)/bin/repair
 DEMO   ?= demo-out
 
-.PHONY: setup demo test test-fast lint clean
+.PHONY: setup demo test test-unit test-fast lint clean
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,9 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q --durations=15
+
+test-unit: setup
+	$(PY) -m pytest -q tests/unit
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"

@@ -20,7 +20,7 @@ def all_cases() -> list[Case]:
     """Every case under corpora/<class>/<case>.py, sorted by id."""
     cases: list[Case] = []
     for group in sorted(p for p in _ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()):
-        if group.name == "wild":  # judged by tests/test_wild.py, not by the corpus end-to-end test
+        if group.name == "wild":  # judged by tests/e2e/test_wild.py, not by the corpus end-to-end test
             continue
         for info in pkgutil.iter_modules([str(group)]):
             module = importlib.import_module(f"corpora.{group.name}.{info.name}")

@@ -220,7 +220,7 @@ def _hints(values: list[str] | None) -> tuple[IoHint, ...]:
 
 
 def flag_name(field_name: str) -> str:
-    """The option a ModelFlags field is given as: ``input_keys`` is ``--input-keys`` (tests/test_flags.py holds it)."""
+    """The option a ModelFlags field is given as: ``input_keys`` is ``--input-keys`` (tests/e2e/test_flags.py holds it)."""
     return "--" + field_name.replace("_", "-")
 
 

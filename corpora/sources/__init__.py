@@ -15,7 +15,7 @@ every group to look for ``CASE``, and these scripts import TensorFlow at the top
 
 ``SOURCE_CASES`` says, per script, how to run the codemod, what it must apply or warn about, which
 findings ``repair diagnose --json`` must show on the original model (the proof it is really broken),
-and the flags both diagnoses use. ``tests/test_codemod_e2e.py`` runs them end to end.
+and the flags both diagnoses use. ``tests/e2e/test_codemod_e2e.py`` runs them end to end.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Judging a source case's export without trusting the tool: run the script as a user would, read what it exported.
 
-Used by tests/test_codemod_e2e.py and by ``python -m corpora.sources.report`` (the wild-script results table). The
+Used by tests/e2e/test_codemod_e2e.py and by ``python -m corpora.sources.report`` (the wild-script results table). The
 checks read the artifacts themselves (the SavedModel through TensorFlow, the .tflite through the LiteRT
 interpreter's op list and signature runner); nothing here imports ``repair``.
 """

@@ -86,7 +86,7 @@ def token_auth_supported() -> bool:
         return False
 
 
-def _confine_to_loopback(ray: Any) -> None:
+def _confine_to_loopback() -> None:
     """Make the local cluster about to start a loopback-only one with token authentication.
 
     ``ray.init(_node_ip_address="127.0.0.1")`` alone is not enough (measured, Ray 2.60): ray.init swaps a loopback
@@ -180,7 +180,7 @@ def _connect(ray: Any, address: str | None, num_cpus: int) -> bool:
         except Exception as exc:  # noqa: BLE001 - no cluster there, refused, wrong version: one line, exit 2
             raise BadInput(f"--ray-address {address}: cannot connect to a Ray cluster ({_one_line(exc)})") from None
         return True  # ray.shutdown() only disconnects from a cluster it did not start
-    _confine_to_loopback(ray)
+    _confine_to_loopback()
     ray.init(address="local", num_cpus=num_cpus, num_gpus=0, include_dashboard=False, _node_ip_address="127.0.0.1",
              **quiet)
     exposed = exposed_sockets()

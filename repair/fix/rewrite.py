@@ -60,7 +60,7 @@ class Rewrite(ABC):
     # promises a fix that `repair fix` would then decline.
     tried_in_diagnose: ClassVar[bool] = False
     # The corpus cases ("<class>/<case>") whose Expect(rewrites=...) names this rewrite, the first one the case its
-    # fast test builds (tests/test_rewrites.py): one the rewrite applies to directly, with the fewest flags.
+    # fast test builds (tests/e2e/test_rewrites.py): one the rewrite applies to directly, with the fewest flags.
     cases: ClassVar[tuple[str, ...]] = ()
 
     def detect(self, model: WorkingModel, options: Options) -> list[Finding]:

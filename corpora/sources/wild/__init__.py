@@ -7,7 +7,7 @@ thread (its URL is ``SourceCase.url`` and the script's docstring), keeps the sha
 like every corpus script, with the reference probe (``corpora/sources/probe.py``): what the user's own Python
 computed, in memory.
 
-``tests/test_codemod_e2e.py`` runs them like the unit scripts, as a user would: the original runs and exports,
+``tests/e2e/test_codemod_e2e.py`` runs them like the unit scripts, as a user would: the original runs and exports,
 ``repair codemod --write`` (with the case's flags) rewrites a copy, the copy runs in a fresh interpreter and
 exports, and a judge that does not trust the tool checks the export: ``repair diagnose`` has no blocking finding,
 the default (builtins-only) converter converts it, the SavedModel and the .tflite match the original script's

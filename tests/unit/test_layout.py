@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("tensorflow", "keras", "tf_keras", "numpy", "ai_edge_litert", "tensorflow_model_optimization")
 
 # What each part may import from repair/ and rewrites/ (prefixes). A module may always import its own wing.

@@ -37,7 +37,7 @@ def test_every_rewrite_has_a_corpus_case(rewrite) -> None:  # type: ignore[no-un
 @pytest.mark.parametrize("rewrite", CATALOG, ids=lambda r: r.id)
 def test_declared_cases_exist_and_expect_the_rewrite(rewrite) -> None:  # type: ignore[no-untyped-def]
     """Each case a rewrite lists is a corpus case whose Expect names the rewrite (the wild corpus is judged by
-    tests/test_wild.py, not listed)."""
+    tests/e2e/test_wild.py, not listed)."""
     cases = {case.id: case for case in all_cases()}
     assert rewrite.cases, f"{rewrite.id} declares no corpus case"
     assert len(set(rewrite.cases)) == len(rewrite.cases), f"{rewrite.id} lists a case twice"

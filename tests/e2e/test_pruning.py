@@ -201,7 +201,7 @@ def test_stripped_output_matches_the_pruned_original_run_by_tfmot(corpus: Corpus
     artifact, out = corpus.artifact(case_id), tmp_path / "o"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     fix = subprocess.run([sys.executable, "-c", _WITHOUT_TFMOT, "fix", str(artifact), "--out", str(out)],
-                         capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[1])
+                         capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[2])
     assert fix.returncode == 0, fix.stdout + fix.stderr[-2000:]
     report = json.loads((out / "report.json").read_text())
     assert not {"VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE"} & set(report["after"]["tflite"]["ops"])

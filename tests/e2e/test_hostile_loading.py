@@ -116,7 +116,7 @@ def _build(function: str, dest: Path, marker: Path, *extra: str, legacy: bool = 
     dest.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_USE_LEGACY_KERAS="1" if legacy else "0")
     args = ", ".join(repr(a) for a in (str(dest), str(marker), *extra))
-    proc = subprocess.run([sys.executable, "-c", f"from tests.test_hostile_loading import {function}; {function}({args})"],
+    proc = subprocess.run([sys.executable, "-c", f"from tests.e2e.test_hostile_loading import {function}; {function}({args})"],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     marker.unlink(missing_ok=True)  # building ran the lambda once (Keras traces it): only a load may recreate it
@@ -125,7 +125,7 @@ def _build(function: str, dest: Path, marker: Path, *extra: str, legacy: bool = 
 def _build_many(calls: list[tuple[str, tuple[str, ...]]], legacy: bool) -> None:
     """Run several builders in one fresh interpreter (one TensorFlow import for all of them)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_USE_LEGACY_KERAS="1" if legacy else "0")
-    script = "import tests.test_hostile_loading as b\n" + "".join(f"b.{fn}(*{args!r})\n" for fn, args in calls)
+    script = "import tests.e2e.test_hostile_loading as b\n" + "".join(f"b.{fn}(*{args!r})\n" for fn, args in calls)
     proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
 

@@ -37,7 +37,7 @@ from repair.core import text
 from tests.conftest import tree_digest
 from tests.hostile import Probe, assert_clean, assert_out_absent_or_complete, run
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ("\x1b[2J\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\\x9b31m[red]x[/red][link=http://evil]y[/link]"
            "<img src=x onerror=alert(1)><script>alert(2)</script>|`tick`\nline2")
 SIG_HOSTILE = HOSTILE.replace("\x1b\\", "\x07")  # the converter refuses a signature key with a backslash

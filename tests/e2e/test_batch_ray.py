@@ -1,4 +1,4 @@
-"""``repair batch --engine ray``: tests/test_batch.py's zoo of real corpus models through a real local Ray cluster.
+"""``repair batch --engine ray``: tests/e2e/test_batch.py's zoo of real corpus models through a real local Ray cluster.
 
 One local cluster (2 CPUs) serves the module; the in-process CLI runs find it initialized and use it. One test runs
 the CLI as a separate process so that the run starts and stops a cluster of its own, as a user's run does. The fast
@@ -22,7 +22,7 @@ import repair.batch.ray as batch_ray
 from repair.batch.local import BatchStatus, ModelOutcome
 from tests.cli_helpers import repair
 from tests.conftest import ROOT, Corpus
-from tests.test_batch import REPAIRS, build_zoo
+from tests.e2e.test_batch import REPAIRS, build_zoo
 
 EXPECTED = {"k3": "repaired", "train_tag": "repaired", "resize": "refused", "notamodel": "bad-input"}
 
@@ -64,7 +64,7 @@ def ray_cluster() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def zoo(corpus: Corpus, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tests/test_batch.py's zoo, built once for this module."""
+    """tests/e2e/test_batch.py's zoo, built once for this module."""
     return build_zoo(corpus, tmp_path_factory.mktemp("ray") / "zoo")
 
 

@@ -1,7 +1,7 @@
 """Hostile probes of ``repair batch``: signals, a dead driver, a resume after either, hostile zoo names, Ray.
 
 Every probe runs the real entry point in a fresh process (tests/hostile.py) and signals the driver only, as
-``kill PID`` does. The zoo models are corpus cases (tests/test_batch.py's), built once per session.
+``kill PID`` does. The zoo models are corpus cases (tests/e2e/test_batch.py's), built once per session.
 
 - SIGTERM of a batch mid-run: the running ``repair fix`` child dies with the driver, the driver exits 143 with
   one line, the state file is valid and holds only what finished; an immediate resume redoes the killed model

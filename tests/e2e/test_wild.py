@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from corpora.wild.judge import fix_args, judge, tree_digest
 from tests.cli_helpers import repair
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CASES = wild_cases()
 
 
@@ -40,13 +41,27 @@ class WildBuilds:
         self.order = [c.id for c in CASES]
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._futures: dict[str, Future[Path]] = {}
+        self._running: set[subprocess.Popen[str]] = set()
 
     def _build(self, case_id: str) -> Path:
-        proc = subprocess.run([sys.executable, "-m", "corpora", "build", case_id, str(self.case_dir(case_id))],
-                              capture_output=True, text=True, cwd=ROOT)
+        proc = subprocess.Popen([sys.executable, "-m", "corpora", "build", case_id, str(self.case_dir(case_id))],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        self._running.add(proc)
+        try:
+            stdout, stderr = proc.communicate()
+        finally:
+            self._running.discard(proc)
         if proc.returncode != 0:
-            raise RuntimeError(f"building {case_id} failed:\n{proc.stderr[-3000:]}")
-        return Path(proc.stdout.strip().splitlines()[-1])
+            raise RuntimeError(f"building {case_id} failed:\n{stderr[-3000:]}")
+        return Path(stdout.strip().splitlines()[-1])
+
+    def close(self) -> None:
+        """At session end: the build queued ahead for a test that never came is dropped, a running one killed, so
+        nothing runs after pytest's summary."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list(self._running):
+            proc.kill()
+        self._pool.shutdown(wait=True)
 
     def _submit(self, case_id: str) -> None:
         if case_id not in self._futures:
@@ -64,8 +79,10 @@ class WildBuilds:
 
 
 @pytest.fixture(scope="session")
-def wild_builds(tmp_path_factory: pytest.TempPathFactory) -> WildBuilds:
-    return WildBuilds(tmp_path_factory.mktemp("wild"))
+def wild_builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WildBuilds]:
+    builds = WildBuilds(tmp_path_factory.mktemp("wild"))
+    yield builds
+    builds.close()
 
 
 @pytest.mark.parametrize("case_id", [_param(c) for c in CASES])

@@ -37,6 +37,7 @@ import difflib
 import json
 import re
 import shutil
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,6 +169,11 @@ class SourceCorpus:
         for case in wanted:
             self._run_codemod(case)
 
+    def close(self) -> None:
+        """At session end: scripts queued for tests that were deselected or never reached are dropped, so at most the
+        two running ones finish after pytest's summary."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
     def _start(self, case: SourceCase) -> None:
         if case.id not in self._original:
             self._original[case.id] = self._pool.submit(run_script, case.script, self.root / case.id / "original")
@@ -215,8 +221,10 @@ def _missing(case: SourceCase) -> set[str]:
 
 
 @pytest.fixture(scope="session")
-def sources(tmp_path_factory: pytest.TempPathFactory) -> SourceCorpus:
-    return SourceCorpus(tmp_path_factory.mktemp("sources"), planned_case_ids())
+def sources(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SourceCorpus]:
+    corpus = SourceCorpus(tmp_path_factory.mktemp("sources"), planned_case_ids())
+    yield corpus
+    corpus.close()
 
 
 def _diagnose(model: Path, case: SourceCase) -> list[dict[str, str]]:
