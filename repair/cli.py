@@ -24,7 +24,7 @@ from rich.table import Table
 
 from repair.core.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, Recorder
 from repair.core.errors import BadInput, ExitCode, RepairError, environment_problem
-from repair.core.options import IoHint, Options, Target, Tolerance
+from repair.core.options import IoHint, Options, Side, Target, Tolerance
 from repair.core.request import parse_request
 from repair.core.text import terminal, terminal_block
 
@@ -213,9 +213,9 @@ def _hints(values: list[str] | None) -> tuple[IoHint, ...]:
     for value in values or []:
         side, sep, rest = value.partition(":")
         key, eq, tensor = rest.partition("=")
-        if side not in ("inputs", "outputs") or not sep or not eq or not key or not tensor:
+        if side not in {s.value for s in Side} or not sep or not eq or not key or not tensor:
             raise BadInput(f"--io-hint {value!r}: expected inputs:KEY=tensor:0 or outputs:KEY=tensor:0")
-        hints.append(IoHint(side, key, tensor))
+        hints.append(IoHint(Side(side), key, tensor))
     return tuple(hints)
 
 

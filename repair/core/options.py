@@ -27,11 +27,18 @@ class Target(enum.Enum):
         return self is Target.TFLITE_STRICT
 
 
+class Side(enum.Enum):
+    """Which end of a graph an --io-hint names; the values are the flag's spelling."""
+
+    INPUTS = "inputs"
+    OUTPUTS = "outputs"
+
+
 @dataclass(frozen=True)
 class IoHint:
     """A user-named graph tensor for a TF1 graph without signature: ``inputs:image=input_:0``."""
 
-    side: str  # "inputs" or "outputs"
+    side: Side
     key: str
     tensor: str
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from repair.core.options import IoHint
+from repair.core.options import IoHint, Side
 from repair.model.artifact import GraphNodeInfo
 from repair.model.working import Port
 
@@ -33,18 +33,18 @@ def hint_flags(placeholders: tuple[GraphNodeInfo, ...], sinks: tuple[GraphNodeIn
 def choose_io(placeholders: tuple[GraphNodeInfo, ...], sinks: tuple[GraphNodeInfo, ...],
               hints: tuple[IoHint, ...]) -> tuple[list[IoHint], list[IoHint]] | str:
     """The inputs and outputs to serve, or the reason they cannot be chosen (with flags to paste)."""
-    ins = [h for h in hints if h.side == "inputs"]
-    outs = [h for h in hints if h.side == "outputs"]
+    ins = [h for h in hints if h.side is Side.INPUTS]
+    outs = [h for h in hints if h.side is Side.OUTPUTS]
     if not ins:
         guessed = [p for p in placeholders if p.op == "Placeholder"]
         if not guessed:
             return "the graph has no placeholders; name the inputs with --io-hint inputs:KEY=tensor:0"
-        ins = [IoHint("inputs", key_for(p.name), tensor_name(p.name)) for p in guessed]
+        ins = [IoHint(Side.INPUTS, key_for(p.name), tensor_name(p.name)) for p in guessed]
     if not outs:
         if len(sinks) != 1:
             names = ", ".join(s.name for s in sinks) or "none"
             return f"cannot tell which node is the output (candidates: {names}); paste: {hint_flags(placeholders, sinks)}"
-        outs = [IoHint("outputs", key_for(sinks[0].name), tensor_name(sinks[0].name))]
+        outs = [IoHint(Side.OUTPUTS, key_for(sinks[0].name), tensor_name(sinks[0].name))]
     return ins, outs
 
 
