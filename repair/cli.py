@@ -1,6 +1,8 @@
-"""The command line: parses flags, calls the pipeline, prints. The only module that talks to the user.
+"""The command line and the composition root: parses flags, wires the catalogs into the engine, prints.
 
-Nothing here imports TensorFlow at module level: ``repair --help`` stays fast.
+The only module that talks to the user, and the only one in repair/ that imports the catalogs (``rewrites``,
+``rewrites.source``): ``_catalog`` builds the ``Catalog`` the engine is given. Nothing here imports TensorFlow at
+module level: ``repair --help`` stays fast.
 """
 
 from __future__ import annotations
