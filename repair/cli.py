@@ -28,6 +28,7 @@ from repair.core.decide import AutoDecider, Decider, Decision, Proposal, Proposa
 from repair.core.errors import BadInput, ExitCode, RepairError, environment_problem
 from repair.core.options import IoHint, Options, Side, Target, Tolerance
 from repair.core.request import parse_request
+from repair.core.safety import Safety
 from repair.core.text import terminal, terminal_block
 
 if TYPE_CHECKING:
@@ -521,7 +522,7 @@ def fix(
         for r in result.fixes:
             mark = FIX_MARKS.get(r.outcome.value, r.outcome.value)
             out.print(f"  {mark} {terminal(r.rewrite_id)}: {terminal(r.summary)}", highlight=False)
-            if r.why and r.safety != "safe":
+            if r.why and r.safety is not Safety.SAFE:
                 out.print(f"           why: {terminal(r.why)}", highlight=False)
         for c in result.gate:
             verdict = "[green]pass[/]" if c.ok else "[red]FAIL[/]"
@@ -581,7 +582,6 @@ def codemod(
         import time
 
         from repair.core.decide import fingerprint, write_plan
-        from repair.core.safety import Safety
         from repair.source.codemod import FileResult, FileStatus, discover, run_codemod
         from repair.source.rewrite import SourceOptions
         from rewrites.source import SOURCE_BY_ID, SOURCE_CATALOG

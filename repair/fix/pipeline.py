@@ -393,7 +393,7 @@ def _decide_and_apply(run: FixRun, proposal: ProposedFix, diag: Diagnosis) -> bo
     if run.offers is not None:
         run.offers.offer(run.decider, proposal.finding.id)  # the source edit for the same finding, beside the model fix
     if decision is Decision.REJECT:
-        run.records.append(FixRecord(rewrite.id, proposal.finding.id, proposal.safety.value, FixOutcome.REJECTED,
+        run.records.append(FixRecord(rewrite.id, proposal.finding.id, proposal.safety, FixOutcome.REJECTED,
                                      "not accepted: " + why_not(run.decider, question)))
         return False
     try:
@@ -403,7 +403,7 @@ def _decide_and_apply(run: FixRun, proposal: ProposedFix, diag: Diagnosis) -> bo
     except Exception as exc:  # RewriteFailed, or TensorFlow refusing this model: the fix failed, say why
         if (problem := environment_problem(exc, f"{rewrite.id} writing in {run.scratch.parent}")) is not None:
             raise problem from None  # a full disk is not a fix that failed: exit 2, nothing published
-        run.records.append(FixRecord(rewrite.id, proposal.finding.id, proposal.safety.value, FixOutcome.FAILED,
+        run.records.append(FixRecord(rewrite.id, proposal.finding.id, proposal.safety, FixOutcome.FAILED,
                                      _one_line(exc), attempt.seconds))
         if not isinstance(exc, RewriteFailed):
             run.crashed.add(rewrite.id)
@@ -418,7 +418,7 @@ def _decide_and_apply(run: FixRun, proposal: ProposedFix, diag: Diagnosis) -> bo
     elif applied.rebase_reference or run.reference is None:
         run.reference = Reference(run.model)
     run.records.append(FixRecord(
-        rewrite.id, proposal.finding.id, proposal.safety.value, FixOutcome.APPLIED, applied.summary,
+        rewrite.id, proposal.finding.id, proposal.safety, FixOutcome.APPLIED, applied.summary,
         attempt.seconds, before, _signature_rows(run.model.entry), tuple((applied.op_delta or {}).items()),
         why_yes(run.decider, question),
     ))
@@ -485,7 +485,7 @@ def _verify(run: FixRun) -> RunResult:
 
     proof = _proof(diag, result.tf_parity)
     result.fixes = [replace(r, why=f"{r.why}; {proof}")
-                    if r.outcome is FixOutcome.APPLIED and r.safety == Safety.VERIFIED.value else r
+                    if r.outcome is FixOutcome.APPLIED and r.safety is Safety.VERIFIED else r
                     for r in result.fixes]
     applied = [r for r in records if r.outcome is FixOutcome.APPLIED]
     result.status = RunStatus.REPAIRED if applied else RunStatus.NOTHING_TO_FIX

@@ -75,7 +75,7 @@ def to_json(result: RunResult) -> dict[str, Any]:
         "before": _diag_json(result.original),
         "after": _diag_json(result.final),
         "fixes": [
-            {"rewrite": r.rewrite_id, "finding": r.finding_id, "safety": r.safety, "outcome": r.outcome.value,
+            {"rewrite": r.rewrite_id, "finding": r.finding_id, "safety": r.safety.value, "outcome": r.outcome.value,
              "summary": r.summary, "why": r.why, "seconds": round(r.seconds, 3),
              "signature_before": [list(row) for row in r.signature_before],
              "signature_after": [list(row) for row in r.signature_after],
@@ -133,7 +133,7 @@ def to_markdown(result: RunResult) -> str:
     if not result.fixes:
         lines += ["None applied.", ""]
     for r in result.fixes:
-        lines += [f"### {markdown_code(r.rewrite_id, cell=False)} ({markdown(r.safety)}): {markdown(r.outcome.value)}", "",
+        lines += [f"### {markdown_code(r.rewrite_id, cell=False)} ({markdown(r.safety.value)}): {markdown(r.outcome.value)}", "",
                   f"Answers {markdown_code(r.finding_id, cell=False)}. {markdown(r.summary)}", ""]
         if r.why:
             lines += [f"Why it ran: {markdown(r.why)}.", ""]

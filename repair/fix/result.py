@@ -12,6 +12,7 @@ from pathlib import Path
 
 from repair.core.errors import ExitCode
 from repair.core.options import Options
+from repair.core.safety import Safety
 from repair.fix.diagnose import Diagnosis
 from repair.model.parity import Parity
 
@@ -41,7 +42,7 @@ class FixRecord:
 
     rewrite_id: str
     finding_id: str
-    safety: str
+    safety: Safety
     outcome: FixOutcome
     summary: str
     seconds: float = 0.0
