@@ -26,7 +26,7 @@ from rich.table import Table
 
 from repair.core.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, Recorder
 from repair.core.errors import BadInput, ExitCode, RepairError, environment_problem
-from repair.core.options import IoHint, Options, Side, Target, Tolerance
+from repair.core.options import IoHint, Options, Side, Target, Tolerance, parse_targets
 from repair.core.request import parse_request
 from repair.core.safety import Safety
 from repair.core.text import terminal, terminal_block
@@ -51,7 +51,14 @@ err = Console(stderr=True, soft_wrap=True, emoji=False)
 PinOpt = Annotated[list[str] | None, typer.Option(
     "--pin", help="Pin an input's shape: NAME=1,224,224,3; -1 keeps a dim unknown (repeatable).")]
 SampleOpt = Annotated[Path | None, typer.Option("--sample", help="A .npz of real inputs keyed by input name.")]
-TargetOpt = Annotated[Target, typer.Option("--target", help="What the model must work for.")]
+TargetOpt = Annotated[str, typer.Option(
+    "--target", metavar="TARGET[,TARGET...]",
+    help="Where the model must work, comma-separated: tflite (always checked), tflite-strict, serving, gpu, xnnpack, "
+    "micro, runtime=X.Y. Each adds its own check to diagnosis and to the gate.")]
+AcceptOpt = Annotated[str | None, typer.Option(
+    "--accept-fallback", metavar="TARGET[,TARGET...]",
+    help="Let nodes a target refuses stay on the CPU (gpu, xnnpack): the target's check then warns instead of "
+    "blocking, and the report lists those nodes.")]
 KeysOpt = Annotated[str | None, typer.Option(
     "--input-keys", help="The input keys clients send, comma-separated, in the order diagnose lists the inputs.")]
 RenameOpt = Annotated[list[str] | None, typer.Option(
@@ -238,7 +245,8 @@ class ModelFlags:
     forwards it to every ``repair fix`` child.
     """
 
-    target: TargetOpt = Target.TFLITE
+    target: TargetOpt = "tflite"
+    accept_fallback: AcceptOpt = None
     pin: PinOpt = None
     sample: SampleOpt = None
     input_keys: KeysOpt = None
@@ -257,8 +265,11 @@ class ModelFlags:
         """The run's Options, every flag parsed and checked (a bad value is BadInput naming its flag: exit 2)."""
         if self.sample is not None and not self.sample.is_file():
             raise BadInput(f"--sample {self.sample}: no such file")
+        targets, runtime = _targets(self.target)
         return Options(
-            target=self.target,
+            targets=targets,
+            runtime=runtime,
+            accept_fallback=_fallbacks(self.accept_fallback, targets),
             pins=_pins(self.pin),
             sample=self.sample,
             io_hints=_hints(self.io_hint),
@@ -302,6 +313,27 @@ class ModelFlags:
         if isinstance(value, enum.Enum):
             return [flag, str(value.value)]
         return [flag, repr(value) if isinstance(value, float) else str(value)]
+
+
+def _targets(text: str) -> tuple[frozenset[Target], tuple[int, int] | None]:
+    try:
+        return parse_targets(text)
+    except ValueError as exc:
+        raise BadInput(f"--target {text}: {exc}") from None
+
+
+def _fallbacks(text: str | None, targets: frozenset[Target]) -> frozenset[Target]:
+    """--accept-fallback: only targets that have a CPU to fall back to, and only ones asked for with --target."""
+    if not text:
+        return frozenset()
+    accepted = set()
+    for word in (w.strip().lower() for w in text.split(",") if w.strip()):
+        if word not in (Target.GPU.value, Target.XNNPACK.value):
+            raise BadInput(f"--accept-fallback {text}: {word!r} has no CPU fallback; only gpu and xnnpack do")
+        if Target(word) not in targets:
+            raise BadInput(f"--accept-fallback {text}: {word!r} is not one of the --target values")
+        accepted.add(Target(word))
+    return frozenset(accepted)
 
 
 def model_flags(*, omit: tuple[str, ...] = ()) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -426,7 +458,7 @@ def diagnose(
             print(json.dumps({"model": str(model), "findings": [f.to_json() for f in diag.findings],
                               "blocking": len(blocking(diag.findings))}, indent=2))
         else:
-            out.print(f"[bold]{terminal(model)}[/] ({diag.model.kind.value}, target {options.target.value})",
+            out.print(f"[bold]{terminal(model)}[/] ({diag.model.kind.value}, target {terminal(options.target_text)})",
                       highlight=False)
             if diag.model.entry is not None:
                 table = Table(show_header=True, header_style="bold", box=None)  # cells are markup: escaped

@@ -67,7 +67,7 @@ def wanted_shapes(model: WorkingModel, options: Options) -> dict[str, Dims]:
         pin = options.pin_for(port.name, port.origin, index, count)
         if pin is not None and pin_conflict(port, pin) is None:  # a conflicting pin is bad input (validate_flags)
             shapes[port.name] = merged_pin(port, pin)
-    if options.target.strict:  # micro runtimes and delegates want a fixed batch: 1 unless the user pinned one
+    if options.static_shapes:  # micro runtimes and delegates want a fixed batch: 1 unless the user pinned one
         for port in model.entry.inputs:
             shape = shapes.get(port.name, port.shape)
             if shape and shape[0] is None:
@@ -108,7 +108,8 @@ class PinDynamicDims(Rewrite):
         unsafe: the serving contract only accepts the pinned shape afterwards. The sizes come from
         --pin NAME=1,224,224,3, from the arrays in --sample FILE.npz, or from the graph itself when it
         fixes them (tf.ensure_shape, a reshape of the input to a constant shape); nothing is guessed.
-        With --target tflite-strict an unknown batch dimension is pinned to 1.
+        With --target tflite-strict, gpu or micro (targets that refuse dynamic shapes) an unknown batch
+        dimension is pinned to 1.
         Pinning also removes a Flex EnsureShape: tf.ensure_shape on a dynamic input converts to Flex in
         TF 2.21 (measured here, not in ATLAS) and folds away once the shape is static.
     References:
@@ -126,7 +127,7 @@ class PinDynamicDims(Rewrite):
         entry = model.entry
         if model.info is None or entry is None:
             return []
-        strict = options.target.strict
+        strict = options.static_shapes
         first = 0 if strict else 1  # the strict target wants the batch dimension fixed too
         dynamic = [p for p in entry.inputs if p.shape is None or any(d is None for d in p.shape[first:])]
         # An explicit --pin is a contract: an input it would change is a finding even when the model converts as it
@@ -151,8 +152,8 @@ class PinDynamicDims(Rewrite):
         return super().claims(finding)
 
     def consented(self, options: Options) -> bool:
-        # --target tflite-strict asks for static shapes (an unknown batch becomes 1): the target is the consent.
-        return bool(options.pins) or options.sample is not None or options.target.strict
+        # --target tflite-strict, gpu or micro asks for static shapes (an unknown batch becomes 1): the target is the consent.
+        return bool(options.pins) or options.sample is not None or options.static_shapes
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         if model.entry is None:

@@ -32,6 +32,7 @@ class Source(enum.Enum):
     TFLITE = "tflite"  # the produced flatbuffer
     PARITY = "parity"  # numbers: TFLite (or TF) against the original
     SERVING = "serving"  # the TF1-session loader used by TF Serving and saved_model_cli
+    TARGET = "target"  # a deployment target's own check of the .tflite (gpu, xnnpack, micro, runtime=X.Y)
 
 
 class FindingKind(enum.Enum):
@@ -71,6 +72,11 @@ class FindingKind(enum.Enum):
     NONDETERMINISTIC_OUTPUTS = "nondeterministic-outputs"
     # serving loader
     SESSION_LOADER_FAILURE = "session-loader-failure"
+    # deployment targets (--target gpu,xnnpack,micro,runtime=X.Y)
+    GPU_INCOMPATIBLE = "gpu-incompatible"
+    XNNPACK_FALLBACK = "xnnpack-fallback"
+    MICRO_INCOMPATIBLE = "micro-incompatible"
+    RUNTIME_TOO_OLD = "runtime-too-old"
 
 
 @dataclass(frozen=True)
@@ -353,6 +359,37 @@ WORDING: dict[FindingKind, Wording] = {
         no_fix="no catalog fix applies",
         titles={"numbers": "serving_default gives different numbers under the TF1-session loader"},
         explanations={"numbers": "TF Serving would return outputs that differ from TensorFlow's own loader."},
+    ),
+    FindingKind.GPU_INCOMPATIBLE: Wording(
+        "{count} node(s) cannot run on the LiteRT GPU delegate ({ops})",
+        "The GPU delegate takes only the nodes its compatibility rules accept, with static shapes; the rest run on "
+        "the CPU, and each switch between GPU and CPU copies tensors. Nodes: {nodes}.",
+        no_fix="split the model at the tensor before the first refused node and run the tail on the CPU, or accept "
+        "the CPU fallback with --accept-fallback gpu",
+    ),
+    FindingKind.XNNPACK_FALLBACK: Wording(
+        "XNNPACK delegates {delegated} of {total} node(s); {count} fall back to the reference CPU kernels ({ops})",
+        "Each node XNNPACK does not take runs on TFLite's own kernels, and each island costs a hand-over between "
+        "the two. Nodes: {nodes}.",
+        no_fix="keep those ops on the CPU (--accept-fallback xnnpack), or replace them in the source by ops XNNPACK "
+        "takes",
+        titles={"failed": "The .tflite fails with the XNNPACK delegate"},
+        explanations={"failed": "The interpreter with XNNPACK could not run the model: {nodes}."},
+    ),
+    FindingKind.MICRO_INCOMPATIBLE: Wording(
+        "TensorFlow Lite for Microcontrollers cannot run the .tflite ({ops})",
+        "The TFLM interpreter refused or mis-ran it: {nodes}.",
+        no_fix="replace these ops in the source by ones TFLM has kernels for, or run this part of the model on the "
+        "host",
+        titles={"numbers": "TFLM's outputs differ from the original (max abs diff {worst:.3g})"},
+        explanations={"numbers": "The TFLM interpreter ran the .tflite, but its outputs differ from the original's."},
+    ),
+    FindingKind.RUNTIME_TOO_OLD: Wording(
+        "The .tflite needs LiteRT/TFLite {needed}; runtime {wanted} cannot load it ({ops})",
+        "An older runtime fails at load with \"Didn't find op for builtin opcode '...' version 'N'\" for each op "
+        "version newer than it. Ops that set the minimum: {nodes}.",
+        no_fix="upgrade the runtime on the device, or avoid the op versions named (they come from the ops' types or "
+        "attributes, e.g. int16 activations or broadcasting over more than 4 dims)",
     ),
 }
 

@@ -18,13 +18,46 @@ class Tolerance:
 
 
 class Target(enum.Enum):
+    """Where the model must work. ``tflite`` is always checked; the others add their own check to diagnosis and
+    to the gate (``--target gpu,xnnpack,micro,runtime=2.14``)."""
+
     TFLITE = "tflite"  # converts builtins-only, runs in the TFLite interpreter, matches the original
     TFLITE_STRICT = "tflite-strict"  # also: no WHILE, no dynamic dims, no resource variables, no float64
     SERVING = "serving"  # also: runs under the TF1-session loader of TF Serving and saved_model_cli
+    GPU = "gpu"  # every node passes the LiteRT GPU delegate's compatibility rules; no dynamic tensor anywhere
+    XNNPACK = "xnnpack"  # the XNNPACK delegate takes every node (no CPU islands) and the outputs still match
+    MICRO = "micro"  # the TFLM interpreter has a kernel for every op, allocates it, and its outputs match
+    RUNTIME = "runtime"  # every (op, version) pair loads on the LiteRT/TFLite runtime version given (runtime=2.14)
 
     @property
-    def strict(self) -> bool:
-        return self is Target.TFLITE_STRICT
+    def static_shapes(self) -> bool:
+        """Targets that refuse unknown dimensions, the batch one included."""
+        return self in (Target.TFLITE_STRICT, Target.GPU, Target.MICRO)
+
+
+TARGET_CHOICES = "tflite, tflite-strict, serving, gpu, xnnpack, micro, runtime=X.Y"
+
+
+def parse_targets(text: str) -> tuple[frozenset[Target], tuple[int, int] | None]:
+    """``--target gpu,micro,runtime=2.14`` -> the targets and the runtime version; ValueError names what is wrong."""
+    targets: set[Target] = set()
+    runtime: tuple[int, int] | None = None
+    for word in (w.strip() for w in text.split(",")):
+        name, _, value = word.partition("=")
+        try:
+            target = Target(name.strip().lower())
+        except ValueError:
+            raise ValueError(f"unknown target {word!r}; choose from {TARGET_CHOICES}") from None
+        if target is Target.RUNTIME:
+            parts = value.strip().split(".")
+            if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts):
+                raise ValueError(f"{word!r}: give the runtime version as runtime=MAJOR.MINOR, e.g. runtime=2.14")
+            runtime = (int(parts[0]), int(parts[1]))
+        elif value:
+            raise ValueError(f"target {name!r} takes no value (only runtime=X.Y does)")
+        targets.add(target)
+    targets.add(Target.TFLITE)
+    return frozenset(targets), runtime
 
 
 class Side(enum.Enum):
@@ -45,7 +78,9 @@ class IoHint:
 
 @dataclass(frozen=True)
 class Options:
-    target: Target = Target.TFLITE
+    targets: frozenset[Target] = frozenset({Target.TFLITE})
+    runtime: tuple[int, int] | None = None  # with Target.RUNTIME: the oldest runtime the model must load on
+    accept_fallback: frozenset[Target] = frozenset()  # targets whose failing nodes may stay on the CPU (a warning)
     pins: dict[str, tuple[int | None, ...]] = field(default_factory=dict)  # None: keep that dim unknown
     sample: Path | None = None
     io_hints: tuple[IoHint, ...] = ()
@@ -59,6 +94,25 @@ class Options:
     unsafe_load: bool = False  # let Keras deserialize Lambda layers and other code
     allow_side_effects: bool = False  # run graphs that hold ops with effects outside the model (file I/O, py_func)
     convert_original: bool = False  # fix: convert and run the original too, even when its protos decide the fixes
+
+    @property
+    def strict(self) -> bool:
+        return Target.TFLITE_STRICT in self.targets
+
+    @property
+    def static_shapes(self) -> bool:
+        """A requested target refuses unknown dimensions (tflite-strict, gpu, micro): pin them, the batch too."""
+        return any(t.static_shapes for t in self.targets)
+
+    def wants(self, target: Target) -> bool:
+        return target in self.targets
+
+    @property
+    def target_text(self) -> str:
+        """The targets as the user spells them: ``tflite,gpu,runtime=2.14`` (tflite first, the rest in enum order)."""
+        words = [t.value if t is not Target.RUNTIME or self.runtime is None else f"runtime={self.runtime[0]}.{self.runtime[1]}"
+                 for t in Target if t in self.targets]
+        return ",".join(words)
 
     @property
     def request_keys(self) -> tuple[str, ...]:

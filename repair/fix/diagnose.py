@@ -294,7 +294,7 @@ def diagnose(model: WorkingModel, options: Options, catalog: Catalog, reference:
         return diag
     assert diag.conversion.tflite is not None
     diag.tflite = inspect_tflite(diag.conversion.tflite)
-    findings.extend(f for f in tflite_findings(diag.tflite, options.target.strict) if f.kind not in have)
+    findings.extend(f for f in tflite_findings(diag.tflite, options.strict) if f.kind not in have)
     if effects:  # the static .tflite findings stand; the reference and parity runs would execute the effects
         return diag
 
@@ -341,7 +341,7 @@ def _parity_stage(diag: Diagnosis, reference: Reference, options: Options) -> No
                 evidence="; ".join(f"{o.name}: max abs diff {o.max_abs_diff:.3g}" for o in diag.parity.outputs),
                 data={"unbound_variables": unbound},
             ))
-    if options.target is Target.SERVING and info.serve_graph() is not None and entry.ref == SERVING_DEFAULT:
+    if options.wants(Target.SERVING) and info.serve_graph() is not None and entry.ref == SERVING_DEFAULT:
         problem = _session_check(model, feeds, expected, options)
         if problem is not None:
             findings.append(problem)

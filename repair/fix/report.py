@@ -70,7 +70,7 @@ def to_json(result: RunResult) -> dict[str, Any]:
         "status": result.status.value,
         "exit_code": int(result.exit_code),
         "message": result.message,
-        "target": result.options.target.value,
+        "target": result.options.target_text,
         "interpreter": interpreter_name(),
         "before": _diag_json(result.original),
         "after": _diag_json(result.final),
@@ -124,7 +124,7 @@ def to_markdown(result: RunResult) -> str:
              f"- status: **{markdown(result.status.value)}** (exit {int(result.exit_code)}): {markdown(result.message)}",
              f"- input: {markdown_code(result.input, cell=False)}",
              f"- output: {markdown_code(result.out, cell=False)}" if result.out else "- output: none written",
-             f"- target: {markdown(result.options.target.value)}; interpreter: {markdown(data['interpreter'])}", "",
+             f"- target: {markdown(result.options.target_text)}; interpreter: {markdown(data['interpreter'])}", "",
              "## Findings before", ""]
     lines += _findings_md(result.original.findings)
     if result.original.static_only:

@@ -6,7 +6,8 @@ bottom up (README "How the code is laid out"):
 - ``repair.core`` imports nothing else of repair, and no heavy library at import time (TensorFlow only via tfenv.tf());
 - ``repair.model`` imports core; ``repair.graph`` imports core and model;
 - ``repair.source`` imports core only, and never TensorFlow, NumPy or Keras;
-- ``repair.fix`` imports core, model and source (graph surgery is the rewrites' business);
+- ``repair.targets`` imports core and model (each target's check reads and runs a .tflite);
+- ``repair.fix`` imports core, model, targets and source (graph surgery is the rewrites' business);
 - ``repair.batch`` imports core only: each model runs in its own ``repair fix`` process;
 - ``repair.cli`` is the composition root: the only module of repair that imports the catalogs (``rewrites``);
 - ``repair.supervise`` imports core.crash (and the CLI, lazily, to run the command in-process when nothing needs
@@ -34,7 +35,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "repair.model": ("repair.core", "repair.model"),
     "repair.graph": ("repair.core", "repair.model", "repair.graph"),
     "repair.source": ("repair.core", "repair.source"),
-    "repair.fix": ("repair.core", "repair.model", "repair.source", "repair.fix"),
+    "repair.targets": ("repair.core", "repair.model", "repair.targets"),
+    "repair.fix": ("repair.core", "repair.model", "repair.targets", "repair.source", "repair.fix"),
     "repair.batch": ("repair.core", "repair.batch"),
     "repair.supervise": ("repair.core.crash", "repair.cli"),
     "repair.cli": ("repair", "rewrites"),
