@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from repair.batch.local import ModelOutcome
     from repair.core.findings import Finding
     from repair.fix.rewrite import Catalog
+    from repair.targets import TargetReport
 
 app = typer.Typer(
     add_completion=False,
@@ -456,7 +457,8 @@ def diagnose(
             diag = run_diagnosis(model, options, _catalog())
         if as_json:
             print(json.dumps({"model": str(model), "findings": [f.to_json() for f in diag.findings],
-                              "blocking": len(blocking(diag.findings))}, indent=2))
+                              "blocking": len(blocking(diag.findings)),
+                              "targets": [r.to_json() for r in diag.targets]}, indent=2))
         else:
             out.print(f"[bold]{terminal(model)}[/] ({diag.model.kind.value}, target {terminal(options.target_text)})",
                       highlight=False)
@@ -475,6 +477,7 @@ def diagnose(
                           highlight=False)
             if diag.parity is not None:
                 out.print(f"parity (.tflite vs TensorFlow): max abs diff {diag.parity.worst:.3g}", highlight=False)
+            _print_targets(diag.targets)
             _print_findings(diag.findings, out)
             _print_next(model, diag.findings, flags.given())
             if verbose:
@@ -485,6 +488,23 @@ def diagnose(
         return int(ExitCode.FINDINGS_REMAIN if blocking(diag.findings) else ExitCode.OK)
 
     raise typer.Exit(_guard(body))
+
+
+def _print_targets(reports: list[TargetReport]) -> None:
+    """The compact per-target table of ``diagnose --target``: verdict, what was measured, the first refused nodes."""
+    if not reports:
+        return
+    table = Table(show_header=True, header_style="bold", box=None)
+    for col in ("target", "result", "detail"):
+        table.add_column(col, overflow="fold")
+    for r in reports:
+        style = "green" if r.ok else "yellow" if r.accepted else "red"
+        table.add_row(terminal(r.name), f"[{style}]{terminal(r.verdict)}[/]", terminal(r.summary))
+        for o in r.offenders[:4]:
+            table.add_row("", "", "  " + terminal(o.describe()))
+        if len(r.offenders) > 4:
+            table.add_row("", "", f"  and {len(r.offenders) - 4} more (--json lists all)")
+    out.print(table)
 
 
 ConvertOriginalOpt = Annotated[bool, typer.Option(

@@ -167,6 +167,9 @@ _TRUST = "). If you trust the model, pass {flag} to run it."
 
 # Every finding kind's wording. The order of the rows is the order findings read off the model before any conversion
 # (the artifact and its protos) are reported in, whichever detector raised them: reports and tests depend on it.
+_UNCHECKED = "The {target} check could not run on the .tflite, so the target is not proven"
+
+
 WORDING: dict[FindingKind, Wording] = {
     FindingKind.KERAS_FILE: Wording(
         "A Keras {suffix} file, not a SavedModel",
@@ -366,6 +369,7 @@ WORDING: dict[FindingKind, Wording] = {
         "the CPU, and each switch between GPU and CPU copies tensors. Nodes: {nodes}.",
         no_fix="split the model at the tensor before the first refused node and run the tail on the CPU, or accept "
         "the CPU fallback with --accept-fallback gpu",
+        titles={"unchecked": _UNCHECKED}, explanations={"unchecked": "{nodes}"},
     ),
     FindingKind.XNNPACK_FALLBACK: Wording(
         "XNNPACK delegates {delegated} of {total} node(s); {count} fall back to the reference CPU kernels ({ops})",
@@ -373,16 +377,17 @@ WORDING: dict[FindingKind, Wording] = {
         "the two. Nodes: {nodes}.",
         no_fix="keep those ops on the CPU (--accept-fallback xnnpack), or replace them in the source by ops XNNPACK "
         "takes",
-        titles={"failed": "The .tflite fails with the XNNPACK delegate"},
-        explanations={"failed": "The interpreter with XNNPACK could not run the model: {nodes}."},
+        titles={"unchecked": _UNCHECKED, "failed": "The .tflite fails with the XNNPACK delegate"},
+        explanations={"unchecked": "{nodes}", "failed": "The interpreter with XNNPACK could not run the model: {nodes}."},
     ),
     FindingKind.MICRO_INCOMPATIBLE: Wording(
         "TensorFlow Lite for Microcontrollers cannot run the .tflite ({ops})",
         "The TFLM interpreter refused or mis-ran it: {nodes}.",
         no_fix="replace these ops in the source by ones TFLM has kernels for, or run this part of the model on the "
         "host",
-        titles={"numbers": "TFLM's outputs differ from the original (max abs diff {worst:.3g})"},
-        explanations={"numbers": "The TFLM interpreter ran the .tflite, but its outputs differ from the original's."},
+        titles={"unchecked": _UNCHECKED, "numbers": "TFLM's outputs differ from the original (max abs diff {worst:.3g})"},
+        explanations={"unchecked": "{nodes}",
+                      "numbers": "The TFLM interpreter ran the .tflite, but its outputs differ from the original's."},
     ),
     FindingKind.RUNTIME_TOO_OLD: Wording(
         "The .tflite needs LiteRT/TFLite {needed}; runtime {wanted} cannot load it ({ops})",
@@ -390,6 +395,7 @@ WORDING: dict[FindingKind, Wording] = {
         "version newer than it. Ops that set the minimum: {nodes}.",
         no_fix="upgrade the runtime on the device, or avoid the op versions named (they come from the ops' types or "
         "attributes, e.g. int16 activations or broadcasting over more than 4 dims)",
+        titles={"unchecked": _UNCHECKED}, explanations={"unchecked": "{nodes}"},
     ),
 }
 

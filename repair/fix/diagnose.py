@@ -17,6 +17,7 @@ from repair.core.errors import RepairError
 from repair.core.findings import Finding, FindingKind, Severity, Source, in_report_order, worded
 from repair.core.options import Options, Target
 from repair.core.tfenv import captured_stderr, tf
+from repair.fix import targets as target_stage
 from repair.fix.rewrite import Catalog
 from repair.model.artifact import SERVE, SERVING_DEFAULT, ArtifactKind
 from repair.model.convert import Conversion, convert_saved_model
@@ -25,6 +26,7 @@ from repair.model.effects import scan as scan_effects
 from repair.model.parity import Feeds, Parity, compare, generate_valid, load_sample, same_outputs
 from repair.model.tflite import TfliteInfo, inspect_tflite, run_tflite
 from repair.model.working import EntryKind, Port, WorkingModel, load, serving_callable
+from repair.targets import TargetReport
 
 _STOPS_CONVERSION = frozenset(
     {FindingKind.NO_SIGNATURE_TRACED, FindingKind.NO_SIGNATURE_NEVER_TRACED, FindingKind.TF1_GRAPH_WITHOUT_SIGNATURE}
@@ -70,6 +72,7 @@ class Diagnosis:
     feeds: Feeds | None = None  # the parity inputs (by port name), kept so verification reuses them
     expected: Feeds | None = None  # the reference's outputs on them (by origin)
     timings: dict[str, float] = field(default_factory=dict)
+    targets: list[TargetReport] = field(default_factory=list)  # each requested deployment target's check (gpu, micro...)
 
     def has(self, kind: FindingKind) -> bool:
         return any(f.kind is kind for f in self.findings)
@@ -291,17 +294,30 @@ def diagnose(model: WorkingModel, options: Options, catalog: Catalog, reference:
     have = {f.kind for f in findings}
     if not diag.conversion.ok:
         findings.extend(f for f in conversion_findings(diag.conversion) if f.kind not in have)
+        diag.targets = target_stage.not_checked(options, "the model did not convert")
         return diag
     assert diag.conversion.tflite is not None
     diag.tflite = inspect_tflite(diag.conversion.tflite)
     findings.extend(f for f in tflite_findings(diag.tflite, options.strict) if f.kind not in have)
-    if effects:  # the static .tflite findings stand; the reference and parity runs would execute the effects
-        return diag
-
-    start = time.perf_counter()
-    _parity_stage(diag, reference or Reference(model), options)
-    timings["parity"] = time.perf_counter() - start
+    if not effects:  # with effects, the static .tflite findings stand: the reference run would execute them
+        start = time.perf_counter()
+        _parity_stage(diag, reference or Reference(model), options)
+        timings["parity"] = time.perf_counter() - start
+    _targets_stage(diag, options)
     return diag
+
+
+def _targets_stage(diag: Diagnosis, options: Options) -> None:
+    """Each requested deployment target's check on the .tflite, on the parity inputs when there are any."""
+    if not target_stage.requested(options):
+        return
+    entry, conversion = diag.model.entry, diag.conversion
+    assert entry is not None and conversion is not None and conversion.tflite is not None
+    start = time.perf_counter()
+    diag.targets = target_stage.run_checks(conversion.tflite, options, entry.ref, diag.feeds, diag.expected, entry.outputs)
+    have = {f.kind for f in diag.findings}
+    diag.findings.extend(f for f in target_stage.findings(diag.targets) if f.kind not in have)
+    diag.timings["targets"] = time.perf_counter() - start
 
 
 def _parity_stage(diag: Diagnosis, reference: Reference, options: Options) -> None:

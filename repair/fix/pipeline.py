@@ -19,7 +19,7 @@ from repair.core.crash import note_scratch
 from repair.core.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, why_not, why_yes
 from repair.core.errors import BadInput, ExitCode, RepairError, environment_problem
 from repair.core.findings import Finding, FindingKind, blocking
-from repair.core.options import Options, Tolerance
+from repair.core.options import Options, Target, Tolerance
 from repair.core.publish import check_out_beside, make_scratch, publish, tf_safe
 from repair.core.safety import Safety
 from repair.fix.diagnose import Diagnosis, Reference, diagnose, make_feeds, tf_parity
@@ -27,6 +27,7 @@ from repair.fix.plan import ProposedFix, annotate, proposals
 from repair.fix.report import write_reports
 from repair.fix.result import FixOutcome, FixRecord, GateCheck, Row, RunResult, RunStatus
 from repair.fix.rewrite import Applied, Catalog, RewriteFailed
+from repair.fix.targets import requested as requested_targets
 from repair.model.artifact import SERVING_DEFAULT, ArtifactKind, detect_kind
 from repair.model.effects import refusal as side_effects_refusal
 from repair.model.parity import Parity, check_sample, compare
@@ -197,12 +198,14 @@ def _check_paths(src: Path, out: Path, force: bool) -> None:
         raise BadInput(f"--out {out} exists and is not empty; pass --force to replace it")
 
 
-def _gate(final: Diagnosis, fixed: Parity | None, claimed: dict[str, set[str]] | None = None) -> list[GateCheck]:
+def _gate(final: Diagnosis, fixed: Parity | None, claimed: dict[str, set[str]] | None = None,
+          wanted: tuple[Target, ...] = ()) -> list[GateCheck]:
     """The verification gate: every check must pass before anything is published.
 
     ``claimed`` maps each applied fix to the findings it answered: the output was diagnosed again from scratch
     (protos, conversion, .tflite, parity), and a finding a fix claimed to remove that is still there refuses the
-    run, whatever its severity: a model with its defect still inside is never published as repaired.
+    run, whatever its severity: a model with its defect still inside is never published as repaired. ``wanted`` are
+    the deployment targets asked for: each must have passed its own check on the output (or its fallback accepted).
     """
     model = final.model
     info = model.info
@@ -231,6 +234,11 @@ def _gate(final: Diagnosis, fixed: Parity | None, claimed: dict[str, set[str]] |
     checks.append(GateCheck("TFLite matches the original", parity is not None and parity.ok, detail))
     if fixed is not None:
         checks.append(GateCheck("TensorFlow matches the original", fixed.ok, f"max abs diff {fixed.worst:.3g}"))
+    for report in final.targets:  # every requested deployment target, re-checked on the output
+        detail = report.summary + (" (CPU fallback accepted with --accept-fallback)" if report.accepted else "")
+        checks.append(GateCheck(f"target {report.name}", report.ok or report.accepted, detail))
+    checks += [GateCheck(f"target {t.value}", False, "not checked") for t in wanted
+               if t not in {r.target for r in final.targets}]
     remaining = [f for f in blocking(final.findings)]
     checks.append(GateCheck("no blocking findings", not remaining, ", ".join(f.id for f in remaining) or "none"))
     if claimed:
@@ -476,7 +484,7 @@ def _verify(run: FixRun) -> RunResult:
         t0 = time.perf_counter()
         result.tf_parity = tf_parity(diag, options)
         result.timings["tf_parity"] = time.perf_counter() - t0
-    result.gate = _gate(diag, result.tf_parity, run.claimed)
+    result.gate = _gate(diag, result.tf_parity, run.claimed, tuple(requested_targets(options)))
     if not all(c.ok for c in result.gate):
         failed = [c for c in result.gate if not c.ok]
         result.status, result.exit_code = RunStatus.VERIFICATION_FAILED, ExitCode.VERIFICATION_FAILED

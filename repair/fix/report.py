@@ -46,6 +46,8 @@ def _diag_json(diag: Diagnosis | None) -> dict[str, Any] | None:
         out["parity"] = _parity_json(diag.parity)
     if diag.invoke_ms is not None:
         out["invoke_ms"] = round(diag.invoke_ms, 4)
+    if diag.targets:
+        out["targets"] = [r.to_json() for r in diag.targets]
     return out
 
 
@@ -161,6 +163,7 @@ def to_markdown(result: RunResult) -> str:
             lines.append(f"- signature {markdown_code(key, cell=False)}: inputs {shapes}; "
                          f"outputs {', '.join(markdown(n) for n in outs)}")
         lines.append("")
+    lines += _targets_md(result)
     if result.gate:
         lines += ["## Verification gate", "", "| check | result | detail |", "|---|---|---|"]
         lines += [f"| {markdown(c.name)} | {'pass' if c.ok else 'FAIL'} | {markdown(c.detail)} |" for c in result.gate] + [""]
@@ -193,6 +196,30 @@ def to_markdown(result: RunResult) -> str:
         lines += ["## Next steps", ""] + [f"- {markdown(s)}" for s in data["next_steps"]] + [""]
     lines += _evidence_md(result.original.findings + (result.final.findings if result.final else []))
     return "\n".join(lines)
+
+
+def _targets_md(result: RunResult) -> list[str]:
+    """Per deployment target: the verdict before and after, what it measured, and every node it refused."""
+    after = {r.name: r for r in (result.final.targets if result.final else [])}
+    before = {r.name: r for r in result.original.targets}
+    if not after and not before:
+        return []
+    lines = ["## Deployment targets", "", "| target | before | after | detail |", "|---|---|---|---|"]
+    for name in dict.fromkeys([*before, *after]):
+        b, a = before.get(name), after.get(name)
+        shown = a or b
+        assert shown is not None
+        lines.append(f"| {markdown(name)} | {markdown(b.verdict) if b else 'not checked'} | "
+                     f"{markdown(a.verdict) if a else 'not checked'} | {markdown(shown.summary)} |")
+    lines.append("")
+    for name, r in after.items():
+        facts = [f for f in (f"arena {r.arena_bytes:,} bytes" if r.arena_bytes is not None else "",
+                             f"delegated {r.delegated} of {r.total} nodes" if r.delegated is not None else "",
+                             f"minimum runtime {r.min_runtime} (set by {', '.join(r.setters)})" if r.min_runtime else "",
+                             f"check took {r.seconds:.2f} s") if f]
+        lines.append(f"- {markdown(name)}: {markdown('; '.join(facts))}")
+        lines += [f"  - {markdown(o.describe())}" for o in r.offenders]
+    return [*lines, ""]
 
 
 _EVIDENCE_CHARS = 4000
