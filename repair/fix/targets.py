@@ -75,7 +75,7 @@ def _check(target: Target, blob: bytes, options: Options, key: str, feeds: Feeds
 
 def not_checked(options: Options, why: str) -> list[TargetReport]:
     """Reports for targets that could not be checked (the model did not convert): each fails, saying why."""
-    return [TargetReport(t, False, f"not checked: {why}", error=why,
+    return [TargetReport(t, False, f"not checked: {why}", error=f"not checked: {why}",
                          wanted=_wanted(options) if t is Target.RUNTIME else None) for t in requested(options)]
 
 

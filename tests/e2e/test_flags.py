@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from repair.cli import ModelFlags, flag_name
-from repair.core.options import Target
 from tests.cli_helpers import repair
 from tests.conftest import Corpus
 
@@ -88,7 +87,7 @@ def _command(name: str):  # type: ignore[no-untyped-def]
 
 def _non_defaults(tmp_path: Path) -> ModelFlags:
     """Every model flag set to a value other than its default (paths relative, as a user types them)."""
-    return ModelFlags(target=Target.SERVING, pin=["x=1,4", "y=-1,2"], sample=Path("s.npz"), input_keys="a,b",
+    return ModelFlags(target="serving", pin=["x=1,4", "y=-1,2"], sample=Path("s.npz"), input_keys="a,b",
                       rename=["x=in"], request=Path("r.json"), io_hint=["inputs:x=x:0"], signature="sig",
                       unsafe_load=True, allow_side_effects=True, seed=3, batch=5, atol=0.5, rtol=0.25)
 
