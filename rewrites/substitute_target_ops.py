@@ -1,0 +1,432 @@
+"""substitute_target_ops: replace ops a deployment target lacks by exact equivalents it has, by graph surgery.
+
+The table is the rewrite: one row per TF op and target, with the condition under which the equivalent is exact and
+the equivalent itself, in plain TensorFlow that converts to TFLite builtins the target runs. It answers the target
+findings (--target micro, --target gpu) and only those refusals a row can remove: ``claims`` reads each offender's
+op and the target's reason.
+
+Facts the rows rest on (measured here, TF 2.21, tflite-micro's Python interpreter):
+- TFLM has no TILE, SIGN, REDUCE_PROD or TOPK_V2 kernel (its registrations: none of them); it has CONCATENATION (at
+  most 10 inputs: concatenation.cc's kMaxInputNum), GREATER, LESS, SUB, SELECT_V2 (float32, int8, int16 only),
+  MAXIMUM/MINIMUM (int32 too), MUL, STRIDED_SLICE, SQUEEZE, REDUCE_MAX and ARG_MAX; each replacement below ran in
+  it with outputs equal to TensorFlow's.
+- The GPU delegate refuses a STRIDED_SLICE with shrink_axis_mask, new_axis_mask or ellipsis_mask, and any strided
+  slice whose input is not rank 3 or 4; it takes RESHAPE with a constant shape (one runtime input) and has no
+  SQUEEZE or EXPAND_DIMS (tensorflow/lite/tools/versioning/gpu_compatibility.cc at commit
+  03a5e4e19a9c8200e13c85f1c637877fdf589be6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from repair.core.findings import Finding, FindingKind
+from repair.core.options import Options
+from repair.core.tfenv import tf
+from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
+from repair.graph.surgery import FrozenGraph, freeze, op_delta, save_frozen, splice, tensor_specs, topological
+from repair.model.working import WorkingModel
+
+Builder = Callable[..., Any]
+
+_TFLM_MAX_CONCAT = 10  # tflite-micro concatenation.cc: kMaxInputNum (measured: 12 inputs fail to prepare)
+_MAX_PROD_LENGTH = 64  # a product over a longer axis would be a long chain of MULs: refused, not rewritten
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """How to replace one node: the tensors to feed the builder, and the builder (one tensor or a list per output)."""
+
+    data_inputs: tuple[str, ...]
+    build: Builder
+
+
+@dataclass(frozen=True)
+class Substitution:
+    target: str  # the target whose refusal the row removes ("micro", "gpu")
+    tflite_op: str  # the builtin the target refuses, as its check names it
+    op: str  # the TF op that converts to it
+    equivalent: str  # one line for the report and `repair rewrites`
+    # A Replacement; or why this node cannot be replaced; or None: this node is a form the target takes, leave it.
+    plan: Callable[[FrozenGraph, Any], Replacement | str | None]
+    # Whether the target's reason for refusing an offender of this op is one the row removes.
+    removes: Callable[[str], bool]
+
+
+def _rank_and_dims(frozen: FrozenGraph, ref: str) -> tuple[int | None, list[int | None]]:
+    spec = tensor_specs(frozen, [ref])[0]
+    if spec.shape.rank is None:
+        return None, []
+    return spec.shape.rank, spec.shape.as_list()
+
+
+def _ints(frozen: FrozenGraph, ref: str) -> list[int] | None:
+    value = frozen.const(ref)
+    return None if value is None else [int(v) for v in value.reshape(-1).tolist()]
+
+
+def _take(x: Any, axis: int, start: int, stop: int | None) -> Any:
+    return x[(slice(None),) * axis + (slice(start, stop),)]
+
+
+def _concat(pieces: list[Any], axis: int) -> Any:
+    """Concatenate in groups of at most TFLM's input limit (a concat of concats keeps the order)."""
+    t = tf()
+    while len(pieces) > _TFLM_MAX_CONCAT:
+        pieces = [t.concat(pieces[i:i + _TFLM_MAX_CONCAT], axis=axis) if len(pieces[i:i + _TFLM_MAX_CONCAT]) > 1
+                  else pieces[i] for i in range(0, len(pieces), _TFLM_MAX_CONCAT)]
+    return t.concat(pieces, axis=axis) if len(pieces) > 1 else pieces[0]
+
+
+# ---------------------------------------------------------------------------------------------------- micro rows
+
+
+def _tile(frozen: FrozenGraph, node: Any) -> Replacement | str:
+    """``tf.tile``/``keras.ops.tile``/``tf.repeat`` with constant multiples: copies concatenated along each axis."""
+    multiples = _ints(frozen, node.input[1])
+    if multiples is None:
+        return "Tile whose multiples are not constants (TFLM cannot resize tensors at run time either)"
+    if any(m < 1 for m in multiples):
+        return "Tile with a zero multiple (an empty output)"
+
+    def build(x: Any) -> Any:
+        y = x
+        for axis, m in enumerate(multiples):
+            if m > 1:
+                y = _concat([y] * m, axis)
+        return y if y is not x else tf().identity(x)
+
+    return Replacement((node.input[0],), build)
+
+
+def _sign(frozen: FrozenGraph, node: Any) -> Replacement | str:
+    """Sign by comparisons. Floats: 1 where x > 0, -1 where x < 0, else ``x - x``, which is +0 for both zeros (as
+    TF's Sign gives) and NaN for NaN, so NaN and signed zeros come out as TensorFlow's do, bit for bit. Integers:
+    clip to [-1, 1] (TFLM's SELECT_V2 has no int32 kernel; MAXIMUM/MINIMUM do)."""
+    dtype = tf().dtypes.as_dtype(node.attr["T"].type)
+    if not (dtype.is_floating or dtype.is_integer):
+        return f"Sign on {dtype.name} (only real numbers are replaced)"
+
+    def build(x: Any) -> Any:
+        t = tf()
+        one, minus_one = t.constant(1, dtype), t.constant(-1, dtype)
+        if dtype.is_integer:
+            return t.minimum(t.maximum(x, minus_one), one)
+        return t.where(x > 0, one, t.where(x < 0, minus_one, x - x))
+
+    return Replacement((node.input[0],), build)
+
+
+def _prod(frozen: FrozenGraph, node: Any) -> Replacement | str:
+    """``reduce_prod`` over constant axes of static, small lengths: MULs of the slices along each axis."""
+    axes = _ints(frozen, node.input[1])
+    if axes is None:
+        return "Prod over axes that are not constants"
+    rank, dims = _rank_and_dims(frozen, node.input[0])
+    if rank is None:
+        return "Prod over a tensor of unknown rank"
+    axes = sorted({a % rank for a in axes}) if rank else []
+    for a in axes:
+        n = dims[a]
+        if n is None:
+            return f"Prod along axis {a} whose length is unknown; pin it with --pin"
+        if not 0 < n <= _MAX_PROD_LENGTH:
+            return f"Prod along axis {a} of length {n} (only lengths 1..{_MAX_PROD_LENGTH} are replaced)"
+    keep = node.attr["keep_dims"].b
+
+    def build(x: Any) -> Any:
+        t = tf()
+        y = x
+        for a in axes:
+            n = int(dims[a])  # type: ignore[arg-type]  # checked above: every reduced axis has a static length
+            acc = _take(y, a, 0, 1)
+            for i in range(1, n):
+                acc = acc * _take(y, a, i, i + 1)
+            y = acc
+        if not axes:
+            return t.identity(x)
+        return y if keep else t.squeeze(y, axis=axes)
+
+    return Replacement((node.input[0],), build)
+
+
+def _top_k(frozen: FrozenGraph, node: Any) -> Replacement | str:
+    """``tf.math.top_k(x, k=1)``: REDUCE_MAX for the value, ARG_MAX for the index. TopK puts the lower index first
+    among equal values; TFLite's and TFLM's ARG_MAX keep the first maximum they meet (a strict comparison), so ties
+    resolve the same way. NaN inputs are not covered (TopK's order of NaN is not the maximum's)."""
+    k = _ints(frozen, node.input[1])
+    if k != [1]:
+        return "TopKV2 with k other than a constant 1 (only the arg-max form is replaced)"
+    index_type = tf().dtypes.as_dtype(node.attr["index_type"].type) if "index_type" in node.attr else tf().int32
+
+    def build(x: Any) -> list[Any]:
+        t = tf()
+        values = t.reduce_max(x, axis=-1, keepdims=True)
+        out_type = t.int64 if index_type == t.int64 else t.int32
+        indices = t.expand_dims(t.argmax(x, axis=-1, output_type=out_type), -1)
+        return [values, indices if indices.dtype == index_type else t.cast(indices, index_type)]
+
+    return Replacement((node.input[0],), build)
+
+
+# ------------------------------------------------------------------------------------------------------ gpu rows
+
+
+def _bits(node: Any, name: str) -> int:
+    return int(node.attr[name].i)
+
+
+def _dense_index(node: Any, rank: int, begin: list[int], end: list[int], strides: list[int]) -> list[slice] | str:
+    """The StridedSlice's index as one slice per input axis: the ellipsis expanded, new axes dropped (the reshape
+    after the slice puts them back), and each shrunk index i kept as the one-element slice i:i+1."""
+    begin_mask, end_mask = _bits(node, "begin_mask"), _bits(node, "end_mask")
+    ellipsis, new_axis, shrink = (_bits(node, m) for m in ("ellipsis_mask", "new_axis_mask", "shrink_axis_mask"))
+    items: list[slice | None] = []  # None marks the ellipsis
+    for i in range(len(begin)):
+        bit = 1 << i
+        if ellipsis & bit:
+            if None in items:
+                return "StridedSlice with two ellipses"
+            items.append(None)
+        elif new_axis & bit:
+            continue
+        elif shrink & bit:
+            start = int(begin[i])
+            items.append(slice(start, start + 1 if start != -1 else None))
+        else:
+            items.append(slice(None if begin_mask & bit else int(begin[i]), None if end_mask & bit else int(end[i]),
+                               int(strides[i])))
+    explicit = [item for item in items if item is not None]
+    if len(explicit) > rank:
+        return "StridedSlice whose index does not fit its input's rank"
+    fill = [slice(None)] * (rank - len(explicit))
+    if None in items:
+        at = items.index(None)
+        return explicit[:at] + fill + explicit[at:]
+    return explicit + fill
+
+
+def _gpu_strided_slice(frozen: FrozenGraph, node: Any) -> Replacement | str | None:
+    """``x[:, 0]`` (the CLS token, an RNN's last step), ``x[..., 0]``, ``x[:, None]``: the same slice keeping every
+    axis (so no mask the GPU refuses), on a rank-3 view when the input has rank 1 or 2, then one RESHAPE with a
+    constant shape to the original output shape."""
+    if not (_bits(node, "shrink_axis_mask") or _bits(node, "new_axis_mask") or _bits(node, "ellipsis_mask")):
+        return None  # no mask the GPU refuses; a rank outside 3..4 is not this row's
+    rank, dims = _rank_and_dims(frozen, node.input[0])
+    if rank is None:
+        return "StridedSlice on a tensor of unknown rank"
+    if rank > 4:
+        return f"StridedSlice on a rank-{rank} tensor (the GPU delegate slices rank 3 and 4 only)"
+    begin, end, strides = (_ints(frozen, ref) for ref in node.input[1:4])
+    if begin is None or end is None or strides is None:
+        return "StridedSlice with bounds that are not constants"
+    index = _dense_index(node, rank, begin, end, strides)
+    if isinstance(index, str):
+        return index
+    out_dims = tensor_specs(frozen, [node.name])[0].shape
+    if out_dims.rank is None or out_dims.as_list().count(None) > 1 or dims.count(None) > 1:
+        return "StridedSlice with more than one unknown dim (the GPU needs static shapes: pin them with --pin)"
+    out_shape = [-1 if d is None else int(d) for d in out_dims.as_list()]
+    lift = max(0, 3 - rank)  # leading 1-dims make a rank-1/2 input rank 3, which the GPU slices
+    lifted = [1] * lift + [-1 if d is None else int(d) for d in dims]
+    whole = all(s == slice(None) for s in index)
+
+    def build(x: Any) -> Any:
+        t = tf()
+        y = x
+        if not whole:
+            y = t.reshape(y, lifted) if lift else y
+            y = y[tuple([slice(None)] * lift + index)]
+        return t.reshape(y, out_shape)
+
+    return Replacement((node.input[0],), build)
+
+
+def _gpu_outer_mul(frozen: FrozenGraph, node: Any) -> Replacement | str | None:
+    """``a * b`` where each operand is smaller than the other in some dim ([1, 8, 1] * [1, 1, 16]: Keras 3's
+    LayerNormalization scales rsqrt(variance) by gamma this way): the GPU delegate refuses such a MUL. Tiling one
+    operand to the output shape first multiplies the same pairs (bit for bit); a constant operand is the one tiled,
+    so the converter folds the tile into a larger constant and no op is added."""
+    (rank_a, dims_a), (rank_b, dims_b) = (_rank_and_dims(frozen, ref) for ref in node.input[:2])
+    if rank_a is None or rank_a != rank_b or None in dims_a or None in dims_b:
+        return None  # a rank mismatch is the GPU's broadcast rule, not this one; unknown dims: not this form
+    a_smaller = any(int(x) < int(y) for x, y in zip(dims_a, dims_b))  # type: ignore[arg-type]  # no None: checked
+    b_smaller = any(int(y) < int(x) for x, y in zip(dims_a, dims_b))  # type: ignore[arg-type]
+    if not (a_smaller and b_smaller):
+        return None
+    sizes_a, sizes_b = [int(d) for d in dims_a], [int(d) for d in dims_b]  # type: ignore[arg-type]  # no None
+    copies_a = int(np.prod([max(y // x, 1) for x, y in zip(sizes_a, sizes_b)]))
+    copies_b = int(np.prod([max(x // y, 1) for x, y in zip(sizes_a, sizes_b)]))
+    folded = [_is_folded(frozen, ref) for ref in node.input[:2]]
+    # Expand a constant operand when there is one (its copies fold into a larger constant: no op added), else the
+    # operand that needs fewer copies.
+    expand_b = folded[1] if folded[0] != folded[1] else copies_b < copies_a
+
+    def build(a: Any, b: Any) -> Any:
+        small, big = (b, sizes_a) if expand_b else (a, sizes_b)
+        own = sizes_b if expand_b else sizes_a
+        for axis, (mine, other) in enumerate(zip(own, big)):
+            if mine < other:
+                small = _concat([small] * (other // mine), axis)
+        return a * small if expand_b else small * b
+
+    return Replacement((node.input[0], node.input[1]), build)
+
+
+def _is_folded(frozen: FrozenGraph, ref: str, depth: int = 0) -> bool:
+    """Whether a tensor is computed from constants only (a frozen variable reshaped: the converter folds it)."""
+    node = frozen.node(ref.split(":")[0].lstrip("^"))
+    if node is None or node.op == "Placeholder" or depth > 16:
+        return False
+    if node.op == "Const":
+        return True
+    data = [i for i in node.input if not i.startswith("^")]
+    return bool(data) and all(_is_folded(frozen, i, depth + 1) for i in data)
+
+
+def _missing_kernel(reason: str) -> bool:
+    """A TFLM refusal for want of a kernel (not for a dynamic tensor, a variable or the arena)."""
+    text = reason.lower()
+    return not any(word in text for word in ("dynamic", "variable", "arena", "differ"))
+
+
+def _gpu_slice_mask(reason: str) -> bool:
+    return any(mask in reason for mask in ("shrink_axis_mask", "new_axis_mask", "ellipsis_mask"))
+
+
+TABLE: tuple[Substitution, ...] = (
+    Substitution("micro", "TILE", "Tile", "CONCATENATION of copies along each tiled axis (constant multiples)",
+                 _tile, _missing_kernel),
+    Substitution("micro", "SIGN", "Sign", "GREATER/LESS/SELECT_V2 (floats, NaN and -0 as TF) or MAXIMUM/MINIMUM "
+                 "(integers)", _sign, _missing_kernel),
+    Substitution("micro", "REDUCE_PROD", "Prod", "MULs of the slices along each reduced axis (constant axes of "
+                 f"static length up to {_MAX_PROD_LENGTH})", _prod, _missing_kernel),
+    Substitution("micro", "TOPK_V2", "TopKV2", "REDUCE_MAX and ARG_MAX (k = 1; ties: the first index, as TopK)",
+                 _top_k, _missing_kernel),
+    Substitution("gpu", "STRIDED_SLICE", "StridedSlice", "the slice keeping its axes, then RESHAPE to the shrunk "
+                 "shape (shrink_axis_mask, new_axis_mask, ellipsis_mask)", _gpu_strided_slice, _gpu_slice_mask),
+    Substitution("gpu", "MUL", "Mul", "one operand tiled to the output shape first (a constant one: folded), when "
+                 "each operand is smaller than the other in some dim", _gpu_outer_mul,
+                 lambda reason: "not less than second in all dimensions" in reason),
+)
+_KINDS = {FindingKind.MICRO_INCOMPATIBLE: "micro", FindingKind.GPU_INCOMPATIBLE: "gpu"}
+
+
+def _offenders(finding: Finding) -> list[dict[str, Any]]:
+    raw = finding.data.get("offenders")
+    return [o for o in raw if isinstance(o, dict)] if isinstance(raw, list) else []
+
+
+def _row(target: str, offender: dict[str, Any]) -> Substitution | None:
+    """The row that removes this offender's refusal, or None."""
+    op, reason = str(offender.get("op", "")), str(offender.get("reason", ""))
+    return next((s for s in TABLE if s.target == target and s.tflite_op == op and s.removes(reason)), None)
+
+
+class SubstituteTargetOps(Rewrite):
+    """Replace ops a deployment target refuses by exact equivalents it runs, in the SavedModel's graph.
+
+    What it fixes:
+        --target micro: TILE (tf.tile, keras.ops.tile, tf.repeat with constant multiples), SIGN, REDUCE_PROD
+        over constant axes of static length, and TOPK_V2 with k = 1, none of which TensorFlow Lite for
+        Microcontrollers has a kernel for ("Didn't find op for builtin opcode 'TILE'").
+        --target gpu: STRIDED_SLICE with shrink_axis_mask (x[:, 0], the CLS token of a transformer, an RNN's
+        last step), new_axis_mask or ellipsis_mask, which the LiteRT GPU delegate refuses ("Slice does not
+        support shrink_axis_mask parameter."), so the slice and everything after it run on the CPU.
+    Why it fails:
+        The model converts to builtins, but the target has no kernel for the op (TFLM's op set is small and
+        fixed per build), or takes the op only under some attributes (the GPU's STRIDED_SLICE: no masks, rank
+        3 or 4). Each of these ops has an equivalent formulation in ops the target does run.
+    Safety:
+        safe. Each row is exact under its condition: the copies a tile makes, comparisons for a sign (NaN and
+        -0 come out as TF's Sign gives them), the slice plus a reshape for a shrunk axis, max and arg-max for a
+        top-1 (ties go to the first index in both). A product is the same multiplications, possibly in another
+        order (float rounding in the last bit). A node whose condition fails is refused with the reason; the
+        gate still checks parity and re-runs the target's check on the output. Variables are frozen into
+        constants; the serving contract is unchanged.
+    References:
+        tensorflow/lite/tools/versioning/gpu_compatibility.cc (STRIDED_SLICE, RESHAPE rules);
+        tflite-micro's kernel registrations and concatenation.cc (at most 10 inputs);
+        https://github.com/tensorflow/tflite-micro/issues/3236 and /issues/2231 (no TILE in TFLM, tf.repeat),
+        https://github.com/tensorflow/tensorflow/issues/56081 (the GPU refusing x[0, 0]).
+        Measured here: every replacement ran in TFLM with outputs equal to TF's (max abs diff 0).
+    """
+
+    id = "substitute_target_ops"
+    title = "replace ops a deployment target lacks by exact equivalents"
+    answers = frozenset(_KINDS)
+    safety = Safety.SAFE
+    cases = ("targets/micro_tile_sign", "targets/gpu_cls_token")
+    tried_in_diagnose = True  # its conditions are only known on the frozen graph
+
+    def claims(self, finding: Finding) -> bool:
+        target = _KINDS.get(finding.kind)
+        offenders = _offenders(finding)
+        return target is not None and bool(offenders) and all(_row(target, o) is not None for o in offenders)
+
+    def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
+        if model.entry is None:
+            return "no serving entry"
+        target = _KINDS.get(finding.kind)
+        if target is None:
+            return f"not a target this rewrite knows ({finding.kind.value})"
+        offenders = _offenders(finding)
+        if not offenders:
+            return f"the {target} check named no refused node"
+        left = sorted({f"{o.get('op')}: {o.get('reason')}" for o in offenders if _row(target, o) is None})
+        if left:
+            return f"no {target} equivalent known for {'; '.join(left)}"
+        return None
+
+    def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:
+        assert model.entry is not None
+        target = _KINDS.get(finding.kind, "")
+        wanted = {_row(target, o) for o in _offenders(finding)} - {None}
+        rows = {s.op: s for s in TABLE if s in wanted}
+        if not rows:
+            raise RewriteFailed(f"{self.id}: none of the refused nodes is one this rewrite replaces")
+        try:
+            frozen = freeze(model)
+        except Exception as exc:  # TensorFlow refusing to freeze this graph: one line, not a traceback
+            raise RewriteFailed(f"{self.id}: freezing the serving function failed: {_first_line(exc)}") from exc
+        ops_before = frozen.op_counts()
+        done: list[str] = []
+        # Dependency order, looked up by name each time: a splice replaces nodes and rewires consumers.
+        for name in [n.name for n in topological(frozen) if n.op in rows]:
+            node = frozen.node(name)
+            if node is None:
+                continue
+            try:
+                plan = rows[node.op].plan(frozen, node)
+                if plan is None:
+                    continue
+                if isinstance(plan, str):
+                    raise RewriteFailed(f"{node.op} ({name}): {plan}")
+                splice(frozen, name, plan.data_inputs, plan.build)
+            except RewriteFailed:
+                raise
+            except Exception as exc:  # a case the row did not foresee: name the rewrite, the op and the node
+                raise RewriteFailed(f"{self.id}: replacing {node.op} ({name}) failed: {_first_line(exc)}") from exc
+            done.append(node.op)
+        if not done:
+            raise RewriteFailed(f"{self.id}: none of {', '.join(sorted(rows))} was found in the frozen serving graph")
+        try:
+            new = save_frozen(frozen, scratch / "saved_model", model.entry)
+        except Exception as exc:
+            raise RewriteFailed(f"{self.id}: saving the rewritten graph failed: {_first_line(exc)}") from exc
+        counts = ", ".join(f"{op} x{done.count(op)}" for op in sorted(set(done)))
+        return Applied(new, f"replaced {counts} by equivalents the {target} target runs (variables frozen into constants)",
+                       op_delta=op_delta(ops_before, frozen.op_counts()))
+
+
+def _first_line(exc: BaseException) -> str:
+    """One line for an exception; a trace-time error ("in user code:" + a traceback) gives its last line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = lines[-1] if lines and lines[0].endswith(":") else (lines[0] if lines else "")
+    name = type(exc).__name__
+    return (text if text.startswith(f"{name}:") else f"{name}: {text}")[:300]
