@@ -16,6 +16,7 @@ from rewrites.strip_pruning_graph import StripPruningGraph
 from rewrites.strip_pruning_keras_file import StripPruningKerasFile
 from rewrites.strip_pruning_wrappers import StripPruningWrappers
 from rewrites.substitute_flex_ops import SubstituteFlexOps
+from rewrites.substitute_target_ops import SubstituteTargetOps
 from rewrites.unroll_keras_rnn import UnrollKerasRnn
 from rewrites.unroll_static_loops import UnrollStaticLoops
 from rewrites.wrap_frozen_graph import WrapFrozenGraph
@@ -40,6 +41,7 @@ CATALOG: tuple[Rewrite, ...] = (
     PinDynamicDims(),
     ComputeInFloat32(),
     SubstituteFlexOps(),
+    SubstituteTargetOps(),  # after the Flex substitutions: the model converts before a target is checked
     UnrollStaticLoops(),
     RebindVariables(),
     RenameServingKeys(),
