@@ -15,7 +15,7 @@ import pytest
 
 from corpora import Case
 from repair.core.findings import Finding
-from repair.core.options import Options
+from repair.core.options import Options, parse_targets
 from repair.fix.diagnose import diagnose
 from repair.fix.pipeline import open_model
 from repair.fix.rewrite import Catalog, Rewrite
@@ -31,6 +31,7 @@ def _options(case: Case, case_dir: Path) -> Options:
     pins: dict[str, tuple[int | None, ...]] = {}
     renames: dict[str, str] = {}
     signature = None
+    targets = "tflite"
     args = [a.replace("{case_dir}", str(case_dir)) for a in case.expect.fix_args]
     while args:
         flag = args.pop(0)
@@ -45,9 +46,12 @@ def _options(case: Case, case_dir: Path) -> Options:
             renames[old] = new
         elif flag == "--signature":
             signature = value
+        elif flag == "--target":
+            targets = value
         else:
             raise AssertionError(f"{case.id}: teach _options {flag}, or declare a first case without it")
-    return Options(pins=pins, renames=renames, signature=signature)
+    wanted, runtime = parse_targets(targets)
+    return Options(pins=pins, renames=renames, signature=signature, targets=wanted, runtime=runtime)
 
 
 def _answered(rewrite: Rewrite, model: WorkingModel, options: Options) -> tuple[list[Finding], bool]:
