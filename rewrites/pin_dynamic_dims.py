@@ -17,6 +17,7 @@ from repair.model.working import Port, WorkingModel, merged_pin, pin_conflict
 
 Dims = tuple[int | None, ...]
 _SHAPE_CHECK_OPS = {"EnsureShape"}
+_TARGET_KINDS = (FindingKind.GPU_INCOMPATIBLE, FindingKind.MICRO_INCOMPATIBLE)
 
 
 def inferred_shapes(model: WorkingModel) -> dict[str, Dims]:
@@ -118,7 +119,8 @@ class PinDynamicDims(Rewrite):
 
     id = "pin_dynamic_dims"
     title = "pin unknown input dimensions"
-    answers = frozenset({FindingKind.DYNAMIC_DIMS, FindingKind.NEEDS_FLEX_OPS})
+    answers = frozenset({FindingKind.DYNAMIC_DIMS, FindingKind.NEEDS_FLEX_OPS, FindingKind.GPU_INCOMPATIBLE,
+                         FindingKind.MICRO_INCOMPATIBLE})
     safety = Safety.UNSAFE
     cases = ("shapes/pin_batch_only", "shapes/dynamic_image", "shapes/ensure_shape", "shapes/flatten_8x8",
              "loops/keras_lstm_dynamic_time", "ops/causal_mask_pin")
@@ -149,6 +151,10 @@ class PinDynamicDims(Rewrite):
         # (x[..., tf.newaxis]) on two or more unknown dims; with static shapes both fold away (measured, TF 2.21).
         if finding.kind is FindingKind.NEEDS_FLEX_OPS:
             return set(finding.ops or ()) <= _SHAPE_CHECK_OPS | {"StridedSlice"}
+        if finding.kind in _TARGET_KINDS:  # a target refusing only tensors with unknown dims (repair.targets.Offender)
+            offenders = finding.data.get("offenders")
+            return isinstance(offenders, list) and bool(offenders) and all(
+                isinstance(o, dict) and o.get("dynamic") for o in offenders)
         return super().claims(finding)
 
     def consented(self, options: Options) -> bool:
@@ -159,6 +165,8 @@ class PinDynamicDims(Rewrite):
         if model.entry is None:
             return "no serving entry"
         shapes = wanted_shapes(model, options)
+        if finding.kind in _TARGET_KINDS and all(p.shape is not None and None not in p.shape for p in model.entry.inputs):
+            return "the inputs are already static: the unknown dims come from inside the graph (a size computed at run time)"
         if finding.kind is FindingKind.NEEDS_FLEX_OPS and "StridedSlice" in (finding.ops or ()):
             # Only fully static inputs are sure to fold the slice away: an unknown batch alone keeps it Flex when
             # another dim along the way is computed (an STFT of [?,16000] audio; measured), so the batch is pinned too.

@@ -29,6 +29,7 @@ class Offender:
     node: int | None = None  # operator index in its subgraph; None for a tensor-level reason
     subgraph: int = 0
     name: str = ""  # the node's first output tensor name, or the tensor's name
+    dynamic: bool = False  # refused only for an unknown dimension: static input shapes remove it (pin_dynamic_dims)
 
     def describe(self) -> str:
         where = f"#{self.node}" if self.node is not None else "tensor"
@@ -37,7 +38,8 @@ class Offender:
         return f"{self.op} {where}{label}{sg}: {self.reason}"
 
     def to_json(self) -> dict[str, object]:
-        return {"op": self.op, "node": self.node, "subgraph": self.subgraph, "name": self.name, "reason": self.reason}
+        return {"op": self.op, "node": self.node, "subgraph": self.subgraph, "name": self.name, "reason": self.reason,
+                "dynamic": self.dynamic}
 
 
 @dataclass(frozen=True)

@@ -797,6 +797,7 @@ def _check(blob: bytes) -> tuple[list[Offender], list[Offender], int, int]:
                     node=node,
                     subgraph=sg_index,
                     name=specs[t].name,
+                    dynamic=True,
                 )
             )
 
