@@ -136,7 +136,8 @@ def test_an_op_version_newer_than_the_runtime_is_named_at_its_first_node() -> No
 def test_codes_past_127_are_read_from_builtin_code() -> None:
     assert OP.GELU > 127
     report = check_runtime(_model([(OP.GELU, 1)], nodes=[0]), (2, 8))
-    assert [(o.op, o.reason) for o in report.offenders] == [("GELU", "version 1 needs runtime 2.9.0; runtime 2.8 has no version of it")]
+    expected = ("GELU", "version 1 needs runtime 2.9.0; runtime 2.8 has no version of it")
+    assert [(o.op, o.reason) for o in report.offenders] == [expected]
 
 
 def test_metadata_older_than_the_table_leaves_the_table_deciding() -> None:
