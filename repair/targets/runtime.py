@@ -189,6 +189,14 @@ def _check(blob: bytes, wanted: tuple[int, int], wanted_text: str) -> TargetRepo
                         total=nodes, min_runtime=min_runtime, setters=setters, wanted=wanted_text)
 
 
+def metadata_runtime(blob: bytes) -> str | None:
+    """The ``min_runtime_version`` the converter wrote into the .tflite (None when absent or unreadable)."""
+    try:
+        return _metadata_runtime(_schema().Model.GetRootAs(blob, 0), blob)
+    except Exception:  # an unreadable flatbuffer has no metadata to report; check_runtime says why it is unreadable
+        return None
+
+
 def check_runtime(blob: bytes, wanted: tuple[int, int]) -> TargetReport:
     """Which (op, version) pairs of the .tflite ``blob`` the runtime ``wanted`` (major, minor) cannot load.
 
@@ -206,4 +214,4 @@ def check_runtime(blob: bytes, wanted: tuple[int, int]) -> TargetReport:
     return dataclasses.replace(report, seconds=time.perf_counter() - start)
 
 
-__all__ = ["check_runtime"]
+__all__ = ["check_runtime", "metadata_runtime"]
