@@ -73,10 +73,16 @@ def test_fix(corpus: Corpus, case_id: str, tmp_path: Path) -> None:
     for name in ("saved_model.pb", "model.tflite", "report.md", "report.json"):
         assert (out / name).is_file(), name
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".repair-")], "scratch left behind"
-    _independent_check(out)
+    _independent_check(out, _targets(case.expect.fix_args))
 
 
-def _independent_check(out: Path) -> None:
+def _targets(args: tuple[str, ...]) -> set[str]:
+    """The --target values a case's fix runs with ("gpu", "micro", ...)."""
+    values = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--target"]
+    return {t.split("=")[0].strip() for v in values for t in v.split(",")}
+
+
+def _independent_check(out: Path, targets: set[str] | None = None) -> None:
     """Do not trust the tool: reload, reconvert and rerun the published model ourselves."""
     import tensorflow as tf
     from ai_edge_litert.interpreter import Interpreter
@@ -104,3 +110,25 @@ def _independent_check(out: Path) -> None:
             assert np.array_equal(got[key], want[key])
         else:
             np.testing.assert_allclose(got[key], want[key], atol=1e-5, rtol=1e-4)
+    targets = targets or set()
+    if "gpu" in targets:  # the GPU delegate wants static shapes everywhere: read the flatbuffer ourselves
+        from ai_edge_litert import schema_py_generated as schema
+
+        model = schema.ModelT.InitFromPackedBuf(blob, 0)
+        dynamic = [t.name for sg in model.subgraphs for t in sg.tensors
+                   if t.shapeSignature is not None and -1 in list(t.shapeSignature)]
+        assert not dynamic, f"dynamic tensors left for the GPU delegate: {dynamic[:5]}"
+    if "micro" in targets:  # the real TFLM interpreter runs it and agrees with TensorFlow
+        from tflite_micro.python.tflite_micro import runtime
+
+        micro = runtime.Interpreter.from_bytes(blob, arena_size=max(len(blob) * 10, 1 << 20))
+        lite = Interpreter(model_content=blob)
+        sig = lite.get_signature_runner("serving_default")
+        # TFLM addresses inputs and outputs by their position in the subgraph; the signature maps names to tensors.
+        in_pos = {d["index"]: i for i, d in enumerate(lite.get_input_details())}
+        out_pos = {d["index"]: i for i, d in enumerate(lite.get_output_details())}
+        for name, detail in sig.get_input_details().items():
+            micro.set_input(feeds[name], in_pos[detail["index"]])
+        micro.invoke()
+        for name, detail in sig.get_output_details().items():
+            np.testing.assert_allclose(micro.get_output(out_pos[detail["index"]]), want[name], atol=1e-5, rtol=1e-4)
