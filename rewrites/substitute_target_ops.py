@@ -27,7 +27,7 @@ import numpy as np
 
 from repair.core.findings import Finding, FindingKind
 from repair.core.options import Options
-from repair.core.tfenv import tf
+from repair.core.tfenv import captured_stderr, tf
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
 from repair.graph.surgery import FrozenGraph, freeze, op_delta, save_frozen, splice, tensor_specs, topological
 from repair.model.working import WorkingModel
@@ -66,8 +66,45 @@ def _rank_and_dims(frozen: FrozenGraph, ref: str) -> tuple[int | None, list[int 
 
 
 def _ints(frozen: FrozenGraph, ref: str) -> list[int] | None:
+    """An integer tensor's value when constants and static shapes fix it, else None.
+
+    ``tf.repeat`` packs a Tile's multiples from constants and a reshaped cast of the repeat count; shape math reads
+    Shape of tensors whose shape is static. The subgraph is run once, in a session over the frozen graph, with each
+    such Shape/Size/Rank fed its static value; a Placeholder (a serving input) or a stateful op among the ancestors
+    means the value is not fixed."""
     value = frozen.const(ref)
-    return None if value is None else [int(v) for v in value.reshape(-1).tolist()]
+    if value is not None:
+        return [int(v) for v in value.reshape(-1).tolist()]
+    nodes = {n.name: n for n in frozen.graph_def.node}
+    shapes: dict[str, Any] = {}  # tensor name -> the static value fed for it
+    stack, seen = [ref.split(":")[0].lstrip("^")], set()
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        node = nodes.get(name)
+        if node is None or node.op == "Placeholder" or node.op.startswith(("Stateful", "Random", "ReadVariable")):
+            return None
+        data = [i for i in node.input if not i.startswith("^")]
+        if node.op in ("Shape", "Size", "Rank"):
+            rank, dims = _rank_and_dims(frozen, data[0])
+            if rank is None or None in dims:
+                return None
+            known = [int(d) for d in dims]  # type: ignore[arg-type]  # no None: checked
+            shapes[f"{name}:0"] = known if node.op == "Shape" else int(np.prod(known)) if node.op == "Size" else rank
+            continue
+        stack.extend(i.split(":")[0] for i in data)
+    t = tf()
+    graph = t.Graph()
+    try:
+        with graph.as_default(), captured_stderr():
+            t.graph_util.import_graph_def(frozen.graph_def, name="")
+            with t.compat.v1.Session(graph=graph) as session:
+                result = session.run(ref if ":" in ref else f"{ref}:0", feed_dict=shapes)
+    except Exception:  # an op that cannot run without its inputs: not a static value
+        return None
+    return [int(v) for v in np.asarray(result).reshape(-1).tolist()]
 
 
 def _take(x: Any, axis: int, start: int, stop: int | None) -> Any:
@@ -90,7 +127,7 @@ def _tile(frozen: FrozenGraph, node: Any) -> Replacement | str:
     """``tf.tile``/``keras.ops.tile``/``tf.repeat`` with constant multiples: copies concatenated along each axis."""
     multiples = _ints(frozen, node.input[1])
     if multiples is None:
-        return "Tile whose multiples are not constants (TFLM cannot resize tensors at run time either)"
+        return "Tile whose multiples are not fixed by constants and static shapes (TFLM cannot resize at run time)"
     if any(m < 1 for m in multiples):
         return "Tile with a zero multiple (an empty output)"
 
@@ -290,9 +327,8 @@ def _is_folded(frozen: FrozenGraph, ref: str, depth: int = 0) -> bool:
 
 
 def _missing_kernel(reason: str) -> bool:
-    """A TFLM refusal for want of a kernel (not for a dynamic tensor, a variable or the arena)."""
-    text = reason.lower()
-    return not any(word in text for word in ("dynamic", "variable", "arena", "differ"))
+    """A TFLM refusal for want of a kernel (check_micro's wording), not for a dynamic tensor or the arena."""
+    return "no TFLM kernel" in reason
 
 
 def _gpu_slice_mask(reason: str) -> bool:
@@ -332,12 +368,15 @@ class SubstituteTargetOps(Rewrite):
     """Replace ops a deployment target refuses by exact equivalents it runs, in the SavedModel's graph.
 
     What it fixes:
-        --target micro: TILE (tf.tile, keras.ops.tile, tf.repeat with constant multiples), SIGN, REDUCE_PROD
-        over constant axes of static length, and TOPK_V2 with k = 1, none of which TensorFlow Lite for
-        Microcontrollers has a kernel for ("Didn't find op for builtin opcode 'TILE'").
+        --target micro: TILE (tf.tile, keras.ops.tile, tf.repeat; multiples fixed by constants and static
+        shapes), SIGN, REDUCE_PROD over constant axes of static length, and TOPK_V2 with k = 1, none of which
+        TensorFlow Lite for Microcontrollers has a kernel for ("Didn't find op for builtin opcode 'TILE'").
         --target gpu: STRIDED_SLICE with shrink_axis_mask (x[:, 0], the CLS token of a transformer, an RNN's
-        last step), new_axis_mask or ellipsis_mask, which the LiteRT GPU delegate refuses ("Slice does not
-        support shrink_axis_mask parameter."), so the slice and everything after it run on the CPU.
+        last step), new_axis_mask or ellipsis_mask ("Slice does not support shrink_axis_mask parameter."),
+        also on rank-1/2 inputs; and a MUL where each operand is smaller than the other in some dim (Keras 3
+        LayerNormalization: rsqrt(variance) [1, T, 1] times gamma [1, 1, C]; "MUL requires one tensor that not
+        less than second in all dimensions."). The GPU delegate refuses them, so they and what follows run on
+        the CPU.
     Why it fails:
         The model converts to builtins, but the target has no kernel for the op (TFLM's op set is small and
         fixed per build), or takes the op only under some attributes (the GPU's STRIDED_SLICE: no masks, rank
@@ -345,16 +384,20 @@ class SubstituteTargetOps(Rewrite):
     Safety:
         safe. Each row is exact under its condition: the copies a tile makes, comparisons for a sign (NaN and
         -0 come out as TF's Sign gives them), the slice plus a reshape for a shrunk axis, max and arg-max for a
-        top-1 (ties go to the first index in both). A product is the same multiplications, possibly in another
-        order (float rounding in the last bit). A node whose condition fails is refused with the reason; the
+        top-1 (ties go to the first index in both), copies of one operand before a MUL. A product over an
+        axis is the same multiplications, possibly in another order (float rounding in the last bit; measured
+        4.8e-7 on a 12-element product). A node whose condition fails is refused with the reason; the
         gate still checks parity and re-runs the target's check on the output. Variables are frozen into
         constants; the serving contract is unchanged.
     References:
-        tensorflow/lite/tools/versioning/gpu_compatibility.cc (STRIDED_SLICE, RESHAPE rules);
+        tensorflow/lite/tools/versioning/gpu_compatibility.cc (STRIDED_SLICE, MUL, RESHAPE rules);
         tflite-micro's kernel registrations and concatenation.cc (at most 10 inputs);
         https://github.com/tensorflow/tflite-micro/issues/3236 and /issues/2231 (no TILE in TFLM, tf.repeat),
         https://github.com/tensorflow/tensorflow/issues/56081 (the GPU refusing x[0, 0]).
-        Measured here: every replacement ran in TFLM with outputs equal to TF's (max abs diff 0).
+        Measured here: every micro replacement ran in TFLM with outputs equal to TF's (max abs diff 0, NaN and
+        -0 included for Sign); the GPU replacements pass the GPU rules and match TF (max abs diff 0); the
+        converter removes a Tile feeding a broadcasting MUL (measured), which is why the MUL row
+        concatenates copies instead.
     """
 
     id = "substitute_target_ops"
