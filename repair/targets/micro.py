@@ -245,6 +245,16 @@ def check_micro(blob: bytes, feeds: dict[str, np.ndarray] | None, signature_key:
     only run at a placeholder size, the arena it needed (retried bigger up to 256 MiB when it ran short) and, with
     ``feeds`` (signature input name -> array), its outputs by signature output name. Never raises."""
     start = time.perf_counter()
+    try:
+        return _check_micro(blob, feeds, signature_key)
+    except Exception as e:  # a bug or an unexpected model: the check reports it, it never stops diagnosis
+        error = f"{type(e).__name__}: {e}"
+        return TargetReport(Target.MICRO, False, f"TFLM check failed: {error}", error=error,
+                            seconds=time.perf_counter() - start)
+
+
+def _check_micro(blob: bytes, feeds: dict[str, np.ndarray] | None, signature_key: str) -> TargetReport:
+    start = time.perf_counter()
 
     def report(ok: bool, summary: str, offenders: list[Offender] | tuple[Offender, ...] = (), arena: int | None = None,
                outputs: dict[str, np.ndarray] | None = None, error: str = "", total: int | None = None) -> TargetReport:

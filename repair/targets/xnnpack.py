@@ -77,6 +77,16 @@ def check_xnnpack(blob: bytes, feeds: dict[str, np.ndarray] | None, signature_ke
     signature's subgraph the delegate took; the others are offenders. With ``feeds`` (signature input name -> array)
     the signature also runs once, so a model XNNPACK refuses at run time fails too. Never raises."""
     start = time.perf_counter()
+    try:
+        return _check_xnnpack(blob, feeds, signature_key)
+    except Exception as e:  # a bug or an unexpected model: the check reports it, it never stops diagnosis
+        error = f"{type(e).__name__}: {e}"
+        return TargetReport(Target.XNNPACK, False, f"XNNPACK check failed: {error}", error=error,
+                            seconds=time.perf_counter() - start)
+
+
+def _check_xnnpack(blob: bytes, feeds: dict[str, np.ndarray] | None, signature_key: str) -> TargetReport:
+    start = time.perf_counter()
 
     def failed(error: str, offenders: tuple[Offender, ...] = (), delegated: int | None = None,
                total: int | None = None) -> TargetReport:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,6 +14,8 @@ from repair.core.options import Target
 from repair.core.tfenv import captured_stderr, tf
 from repair.targets.micro import check_micro
 from repair.targets.xnnpack import FALLBACK_REASON, check_xnnpack
+from tests.cli_helpers import repair
+from tests.conftest import Corpus
 
 
 @dataclass(frozen=True)
@@ -200,3 +204,17 @@ def test_micro_never_raises_on_garbage() -> None:
     assert not report.ok and report.error
     report = check_xnnpack(b"not a flatbuffer at all", None)
     assert not report.ok and report.error
+
+
+@pytest.mark.slow
+def test_xnnpack_fallback_published_only_when_accepted(corpus: Corpus, tmp_path: Path) -> None:
+    """The corpus case refuses without consent (test_corpus_e2e); with --accept-fallback xnnpack it is published and
+    the report keeps the fallen-back node."""
+    out = tmp_path / "o"
+    run = repair("fix", str(corpus.artifact("targets/xnnpack_fallback")), "--out", str(out), "--target", "xnnpack",
+                 "--accept-fallback", "xnnpack")
+    assert run.exit_code == 0, run.stdout
+    report = json.loads((out / "report.json").read_text())
+    [xnnpack] = [t for t in report["after"]["targets"] if t["target"] == "xnnpack"]
+    assert xnnpack["verdict"] == "accepted fallback" and (xnnpack["delegated"], xnnpack["total"]) == (2, 3)
+    assert [(o["op"], o["node"]) for o in xnnpack["offenders"]] == [("TOPK_V2", 2)]
