@@ -123,7 +123,8 @@ class PinDynamicDims(Rewrite):
                          FindingKind.MICRO_INCOMPATIBLE})
     safety = Safety.UNSAFE
     cases = ("shapes/pin_batch_only", "shapes/dynamic_image", "shapes/ensure_shape", "shapes/flatten_8x8",
-             "loops/keras_lstm_dynamic_time", "ops/causal_mask_pin")
+             "loops/keras_lstm_dynamic_time", "ops/causal_mask_pin", "targets/gpu_dynamic_batch",
+             "targets/micro_arena")
 
     def detect(self, model: WorkingModel, options: Options) -> list[Finding]:
         entry = model.entry

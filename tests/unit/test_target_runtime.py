@@ -154,11 +154,15 @@ def test_metadata_newer_than_the_table_decides_and_fails_the_runtime() -> None:
     assert check_runtime(_model([(OP.ADD, 1)], nodes=[0], metadata="2.19.0"), (2, 20)).ok
 
 
-def test_a_pair_missing_from_the_table_is_an_offender() -> None:
-    report = check_runtime(_model([(OP.FULLY_CONNECTED, 99)], nodes=[0]), (2, 21))
+def test_a_pair_missing_from_the_table_is_an_offender_on_a_runtime_the_table_covers() -> None:
+    blob = _model([(OP.FULLY_CONNECTED, 99)], nodes=[0])
+    report = check_runtime(blob, (2, 14))
     assert not report.ok
     assert "version 99 is not in TensorFlow's runtime table" in report.offenders[0].reason
     assert f"newest rows, {NEWEST_ROW}" in report.offenders[0].reason
+    # On a runtime newer than every row, the table cannot say: the pair is named in the summary, not refused.
+    newer = check_runtime(blob, (2, 21))
+    assert newer.ok and "FULLY_CONNECTED v99 newer than the table's rows" in newer.summary
 
 
 def test_flex_and_unregistered_custom_ops_load_on_no_stock_runtime() -> None:
