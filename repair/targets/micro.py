@@ -43,7 +43,6 @@ _ARENA_TOTAL = re.compile(r"Arena allocation total (\d+) bytes")
 _SENTINEL = 9999  # a builtin code no TFLM knows: "Op builtin_code out of range: 9999."
 _SENTINEL_SAID = re.compile(rf"builtin_code out of range: {_SENTINEL}\b")
 _CUSTOM_MISSING = "Failed to get registration from op code CUSTOM"  # TFLM names no custom op it lacks
-_RESOURCE_OPS = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE")
 
 
 def _schema() -> Any:

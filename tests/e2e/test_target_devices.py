@@ -27,6 +27,7 @@ class Models:
     tokens: bytes  # int32 token ids [1, 6] -> gather from a table, mean, matmul
     variable: bytes  # a resource variable incremented by each call
     inner_dynamic: bytes  # [1, None] summed: TFLM runs it at the placeholder length 1
+    wide: bytes  # a 2 KB model whose 256x256x8 activation needs more than the first 1 MiB arena
 
 
 def _convert(module: Any, fn: Any, resource_variables: bool = False) -> bytes:
@@ -79,6 +80,12 @@ def models() -> Models:
             def f(self, ids: Any) -> Any:
                 return {"logits": tf_.matmul(tf_.reduce_mean(tf_.gather(self.table, ids), axis=1), self.w)}
 
+        class Wide(tf_.Module):
+            @tf_.function(input_signature=[tf_.TensorSpec([1, 256, 256, 3], tf_.float32)])
+            def f(self, x: Any) -> Any:
+                kernel = tf_.constant(np.full((3, 3, 3, 8), 1 / 27, np.float32))
+                return {"y": tf_.reduce_mean(tf_.nn.relu(tf_.nn.conv2d(x, kernel, 1, "SAME")), axis=[1, 2])}
+
         keras.utils.set_random_seed(0)
         conv_model = keras.Sequential([
             keras.Input((16, 16, 3), batch_size=1),
@@ -97,9 +104,10 @@ def models() -> Models:
         conv_int8 = bytes(quant.convert())
         tokens_module = Tokens()
         tokens = _convert(tokens_module, tokens_module.f)
-        mixed, fixed, variable, inner = Mixed(), FixedReshape(), Variable(), InnerDynamic()
+        mixed, fixed, variable, inner, wide = Mixed(), FixedReshape(), Variable(), InnerDynamic(), Wide()
         return Models(_convert(mixed, mixed.f), _convert(fixed, fixed.f), conv, conv_int8, tokens,
-                      _convert(variable, variable.f, resource_variables=True), _convert(inner, inner.f))
+                      _convert(variable, variable.f, resource_variables=True), _convert(inner, inner.f),
+                      _convert(wide, wide.f))
 
 
 def _litert(blob: bytes, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -197,6 +205,15 @@ def test_micro_flags_tensors_it_cannot_resize(models: Models) -> None:
     assert [(o.op, o.node, o.name) for o in report.offenders] == [("DYNAMIC_TENSOR", None, "serving_default_x:0"),
                                                                  ("DYNAMIC_TENSOR", None, "mul")]
     assert all("shape [1, -1]" in o.reason for o in report.offenders)
+
+
+def test_micro_grows_a_short_arena(models: Models) -> None:
+    report = check_micro(models.wide, {"x": np.ones((1, 256, 256, 3), np.float32)})
+    assert report.ok and report.arena_bytes is not None and 1 << 20 < report.arena_bytes <= 4 << 20
+    assert report.summary.endswith("(the first arena of 1,048,576 bytes was too small; given 4,194,304)")
+    assert report.outputs is not None
+    np.testing.assert_allclose(report.outputs["y"], _litert(models.wide, {"x": np.ones((1, 256, 256, 3), np.float32)})["y"],
+                               atol=1e-5, rtol=0)
 
 
 def test_micro_never_raises_on_garbage() -> None:
