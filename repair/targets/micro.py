@@ -133,7 +133,7 @@ def _dynamic_offenders(graph: _Graph) -> list[Offender]:
             if any(d < 0 for d in sig[1:]):
                 shape = "[" + ", ".join(str(d) for d in sig) + "]"
                 found.append(Offender("DYNAMIC_TENSOR", f"shape {shape}: TFLM allocates it once at its stored shape and "
-                                      "cannot resize it", None, sg_index, (tensor.name or b"").decode()))
+                                      "cannot resize it", None, sg_index, (tensor.name or b"").decode(), dynamic=True))
     return found
 
 
