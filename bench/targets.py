@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
 import shutil
 import sys
@@ -154,13 +155,33 @@ def _cell(rep: dict[str, Any] | None) -> str:
     return f"{verdict}: {rep['summary']}"
 
 
+_SHAPE_DETAIL = re.compile(r" \(shape_signature \[[^\]]*\]\)")
+
+
+def _loop_note(arch: str, ops: dict[str, int], subgraphs: int) -> str:
+    """How the LSTM converted: a WHILE loop, the fused UNIDIRECTIONAL_SEQUENCE_LSTM, or unrolled."""
+    if arch != "lstm":
+        return ""
+    if "WHILE" in ops:
+        return f"- the LSTM converts to a WHILE loop ({subgraphs} subgraphs: main, cond, body), not unrolled, not fused"
+    if "UNIDIRECTIONAL_SEQUENCE_LSTM" in ops:
+        return "- the LSTM converts to the fused UNIDIRECTIONAL_SEQUENCE_LSTM op"
+    return "- the LSTM converts unrolled (no WHILE, no fused LSTM op)"
+
+
 def _esc(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _placeholders(argv: list[str], args: argparse.Namespace) -> list[str]:
+    """The command line as run, with the work dir and the output file written as WORK and OUT (no machine paths)."""
+    work, out = str(args.work), str(args.out)
+    return ["WORK" if a == work else "OUT" if a == out and Path(a).is_absolute() else a.replace(work, "WORK") for a in argv]
+
+
 def render(args: argparse.Namespace, rows: list[Row], dynamic_rows: list[Row]) -> str:
     L: list[str] = ["# Deployment targets on real architectures", "", "Machine: " + "; ".join(machine()), "",
-                    f"`{shlex.join(['python', 'bench/targets.py', *sys.argv[1:]])}`", "",
+                    f"`{shlex.join(['python', 'bench/targets.py', *_placeholders(sys.argv[1:], args)])}`", "",
                     "Models (bench/targets.py, Keras 3, `weights=None`, random seed 0, saved with `model.export`): "
                     f"keras.applications at {IMAGE[0]}x{IMAGE[1]}x{IMAGE[2]} with `classifier_activation=None`; "
                     f"`transformer` = Input {SEQ[0]}x{SEQ[1]}, 2 post-norm blocks of MultiHeadAttention(4 heads, key_dim 16) "
@@ -197,9 +218,11 @@ def render(args: argparse.Namespace, rows: list[Row], dynamic_rows: list[Row]) -
               f"- params {m['params']:,}; .tflite {m['tflite_bytes']:,} B; subgraphs {m['subgraphs']}; convert "
               f"{m['convert_s']} s",
               "- ops: " + ", ".join(f"{op} {n}" for op, n in m["ops"].items())]
+        L += [note for note in [_loop_note(m["arch"], m["ops"], m["subgraphs"])] if note]
         for name, rep in r.reports.items():
             L.append(f"- {name}: {rep['verdict']}: {_esc(rep['summary'])}")
-            reasons = Counter(f"{o['op']}: {o['reason']}" for o in rep["offenders"])
+            # The dynamic-shape reason ends with the tensor's shape_signature: grouped without it, one line per op.
+            reasons = Counter(f"{o['op']}: {_SHAPE_DETAIL.sub('', o['reason'])}" for o in rep["offenders"])
             L += [f"  - {n}× {_esc(text)}" for text, n in reasons.most_common()]
     L += ["", "Command per row: `" + (rows or dynamic_rows)[0].cmd + "` (MODEL = WORK/targets/ARCH/saved_model)."
           if rows or dynamic_rows else ""]
