@@ -8,6 +8,7 @@ from rewrites.build_tf1_signature import BuildTf1Signature
 from rewrites.bypass_example_parsing import BypassExampleParsing
 from rewrites.compute_in_float32 import ComputeInFloat32
 from rewrites.export_keras_file import ExportKerasFile
+from rewrites.lower_op_versions import LowerOpVersions
 from rewrites.pin_dynamic_dims import PinDynamicDims
 from rewrites.rebind_variables import RebindVariables
 from rewrites.rename_serving_keys import RenameServingKeys
@@ -42,6 +43,7 @@ CATALOG: tuple[Rewrite, ...] = (
     ComputeInFloat32(),
     SubstituteFlexOps(),
     SubstituteTargetOps(),  # after the Flex substitutions: the model converts before a target is checked
+    LowerOpVersions(),  # after the substitutions: the versions of the ops the model will keep
     UnrollStaticLoops(),
     RebindVariables(),
     RenameServingKeys(),
