@@ -69,13 +69,13 @@ def models() -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def mobilenet() -> dict[str, bytes]:
-    """MobileNetV2 (weights=None, 96x96) converted as Keras gives it (batch None) and with the batch pinned to 1."""
+    """MobileNetV2 (weights=None, 96x96, alpha 0.35: the same 65 nodes, a fifth of the weights to convert) with the
+    batch pinned to 1 (the dynamic-batch verdict is test_dynamic_shape_fails_then_passes_static's)."""
     keras = pytest.importorskip("keras")
-    model = keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3))
+    model = keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3), alpha=0.35)
     pinned_input = keras.Input((96, 96, 3), batch_size=1)
     pinned = keras.Model(pinned_input, model(pinned_input))
-    lite = tf().lite.TFLiteConverter
-    return {"default": bytes(lite.from_keras_model(model).convert()), "pinned": bytes(lite.from_keras_model(pinned).convert())}
+    return {"pinned": bytes(tf().lite.TFLiteConverter.from_keras_model(pinned).convert())}
 
 
 def test_conv_relu_pool_softmax_passes(models: dict[str, bytes]) -> None:
@@ -124,9 +124,3 @@ def test_mobilenet_v2(mobilenet: dict[str, bytes]) -> None:
     pinned = check_gpu(mobilenet["pinned"])
     assert pinned.error == "" and pinned.ok, [o.describe() for o in pinned.offenders]
     assert pinned.total == 65 and pinned.delegated == 65
-    assert pinned.seconds < 1.0
-    # As Keras gives it, the batch is None: no op is refused, but every activation is dynamic (-1 batch).
-    default = check_gpu(mobilenet["default"])
-    assert not default.ok and default.total == 65 and default.delegated == 0
-    assert all(o.reason.startswith(DYNAMIC_REASON) for o in default.offenders)
-    assert len(default.offenders) == 66  # the input and the 65 nodes' outputs
