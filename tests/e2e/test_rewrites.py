@@ -10,6 +10,7 @@ statically (milliseconds); the others (Flex ops, loops, float64) need one real c
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,3 +97,58 @@ def test_rewrite_repairs_its_first_case(rewrite_id: str, case_id: str, corpus: C
     after = diagnose(result, options, CATALOG, static_only=not converted).findings
     if finding.kind not in applied.partly:
         assert finding.kind not in {f.kind for f in after}, f"{rewrite_id} left {finding.kind.value} on {case_id}"
+
+
+def test_lower_op_versions_rows_beyond_its_case(tmp_path: Path) -> None:
+    """lower_op_versions' other rows on one tiny model: a float16 and an int16 cache update (DYNAMIC_UPDATE_SLICE v3, v4),
+    gather_nd on bool params (GATHER_ND v5) and with int16 indices, gather with int16 indices (GATHER v6). Runtime 2.12
+    cannot load the model's conversion; it loads the rewritten one's, whose .tflite outputs equal the original's."""
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow.compiler.tf2xla.python.xla import dynamic_update_slice
+
+    from repair.core.findings import FindingKind
+    from repair.targets.runtime import check_runtime
+    from rewrites.lower_op_versions import LowerOpVersions
+
+    class Model(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([4, 6], tf.float32), tf.TensorSpec([3, 1], tf.int32),
+                                      tf.TensorSpec([8, 4], tf.float16), tf.TensorSpec([8, 4], tf.int32),
+                                      tf.TensorSpec([2], tf.int32)])
+        def serve(self, x: Any, idx: Any, cache16: Any, cache_int: Any, pos: Any) -> dict[str, Any]:
+            row = x[:1, :4]
+            return {"mask": tf.cast(tf.gather_nd(x > 0, idx), tf.float32),
+                    "nd16": tf.gather_nd(x, tf.cast(idx, tf.int16)),
+                    "g16": tf.gather(x, tf.cast(idx[:, 0], tf.int16), axis=0),
+                    "half": tf.cast(dynamic_update_slice(cache16, tf.cast(row, tf.float16), pos), tf.float32),
+                    "short": tf.cast(dynamic_update_slice(tf.cast(cache_int, tf.int16), tf.cast(row * 100, tf.int16), pos),
+                                     tf.float32)}
+
+    module = Model()
+    tf.saved_model.save(module, str(tmp_path / "sm"), signatures={"serving_default": module.serve})
+    options = Options(targets=parse_targets("runtime=2.12")[0], runtime=(2, 12))
+    model = open_model(tmp_path / "sm")
+    rewrite = LowerOpVersions()
+    finding = next(f for f in diagnose(model, options, CATALOG).findings if f.kind is FindingKind.RUNTIME_TOO_OLD)
+    offenders = finding.data["offenders"]
+    assert isinstance(offenders, list)
+    assert {o["op"] for o in offenders} == {"DYNAMIC_UPDATE_SLICE", "GATHER", "GATHER_ND"}
+    assert rewrite.claims(finding) and rewrite.check(model, finding, options) is None
+    (tmp_path / "scratch").mkdir()
+    applied = rewrite.apply(model, finding, options, tmp_path / "scratch")
+    blob = tf.lite.TFLiteConverter.from_saved_model(str(applied.model.path)).convert()
+    report = check_runtime(blob, (2, 12))
+    assert report.ok, report.summary
+    from ai_edge_litert.interpreter import Interpreter
+
+    runner = Interpreter(model_content=blob).get_signature_runner()
+    reference = tf.saved_model.load(str(tmp_path / "sm")).signatures["serving_default"]
+    rng = np.random.default_rng(0)
+    for pos in ([0, 0], [5, 1], [9, 3], [-2, 0]):  # past the end and negative: both sides clamp the start
+        feeds = {"x": rng.normal(size=(4, 6)).astype(np.float32), "idx": rng.integers(0, 4, (3, 1)).astype(np.int32),
+                 "cache16": rng.normal(size=(8, 4)).astype(np.float16),
+                 "cache_int": rng.integers(-300, 300, (8, 4)).astype(np.int32), "pos": np.array(pos, np.int32)}
+        want = reference(**{k: tf.constant(v) for k, v in feeds.items()})
+        got = runner(**feeds)
+        for key, value in want.items():
+            np.testing.assert_array_equal(got[key], value.numpy(), err_msg=f"{key} at {pos}")
