@@ -8,12 +8,12 @@ tensorflow/compiler/mlir/lite/tools/versioning/op_version.cc, read at tensorflow
 
 Rows, and what they rest on (op_version.cc; runtimes from runtime_version.cc, as repair/targets/runtime_table.py
 transcribes it):
-- DYNAMIC_UPDATE_SLICE: v2 is an int64 start index (2.17.0), v3 a float16 operand, v4 int16 (neither has a runtime
-  row). Lowered: the index clamped to [0, 2**31 - 1] in int64, then cast to int32 (v1, 2.9.0); a float16/int16
-  operand updated as float32/int32 and cast back (CAST v5 for float16, 2.12.0). Exact for every index: TensorFlow's
-  XlaDynamicUpdateSlice and both TFLite kernels (dynamic_update_slice.cc, int32 and int64 index paths) clamp each
-  start to [0, dim - update_dim], and a dim is below 2**31, so the pre-clamp never changes where the rows land;
-  widening float16 or int16 and narrowing back is lossless for a copy.
+- DYNAMIC_UPDATE_SLICE: v2 is an int64 start index (2.17.0), v3 a float16 operand (2.19.0 in LiteRT's table), v4
+  int16 (2.20.0). Lowered: the index clamped to [0, 2**31 - 1] in int64, then cast to int32 (v1, 2.9.0); a
+  float16/int16 operand updated as float32/int32 and cast back (CAST v5 for float16, 2.12.0; v1 for int16).
+  Exact for every index: TensorFlow's XlaDynamicUpdateSlice and both TFLite kernels (dynamic_update_slice.cc, int32
+  and int64 index paths) clamp each start to [0, dim - update_dim], and a dim is below 2**31, so the pre-clamp
+  never changes where the rows land; widening float16 or int16 and narrowing back is lossless for a copy.
 - GATHER_ND: v5 is a bool params tensor (2.16.0), v4 int16 indices (2.13.0). Lowered: bool gathered as int32 and
   compared back (!= 0), indices cast to int32 (v1, 1.14.0). Exact: 0/1 round-trip; int16 -> int32 widens.
 - GATHER: v6 is int16 indices (2.13.0). Lowered: indices cast to int32 (v1..v5 by params type, as before). Exact.
@@ -29,6 +29,8 @@ Considered and rejected (no exact form that helps, or nothing to lower):
 - float16 ADD v6 / MUL v8, the quantized forms (FULLY_CONNECTED v11-v14, CONV_2D v8, TRANSPOSE_CONV v5, EXP/LOG/
   RSQRT int16, DEQUANTIZE/EMBEDDING_LOOKUP int4): a lower version computes at another precision or another
   quantization scheme, so it is not an exact equivalent (compute_in_float32 answers float16 compute separately).
+- DYNAMIC_UPDATE_SLICE v6 (bfloat16): the converter does not legalize a bfloat16 XlaDynamicUpdateSlice at all
+  (measured, TF 2.21: it stays a custom op), so there is no version to lower.
 - STRIDED_SLICE v8 (offset), v7 (uint32), SLICE v6 (uint32), CONCATENATION v4 (uint32): 2.14.0 loads them; the
   uint32 forms are not what TF models produce.
 """
@@ -90,8 +92,6 @@ def _dynamic_update_slice(frozen: FrozenGraph, node: Any) -> Replacement | str |
     widen = {t.float16: t.float32, t.int16: t.int32}.get(dtype)
     if not wide_index and widen is None:
         return None
-    if dtype == t.bfloat16:
-        return "a bfloat16 operand: CAST from bfloat16 is itself a version (7) no runtime row has"
 
     def build(x: Any, u: Any, i: Any) -> Any:
         from tensorflow.compiler.tf2xla.python.xla import dynamic_update_slice  # what keras.ops.slice_update calls
@@ -102,7 +102,7 @@ def _dynamic_update_slice(frozen: FrozenGraph, node: Any) -> Replacement | str |
             return dynamic_update_slice(x, u, i)
         return t.cast(dynamic_update_slice(t.cast(x, widen), t.cast(u, widen), i), dtype)
 
-    # DYNAMIC_UPDATE_SLICE v1 is 2.9.0; CAST from/to float16 is v5 (2.12.0); int16 <-> int32 is CAST v1.
+    # DYNAMIC_UPDATE_SLICE v1 is 2.9.0; CAST from/to float16 is v5 (2.12.0), int16 <-> int32 v1.
     return Replacement((operand, update, indices), build, "2.12.0" if dtype == t.float16 else "2.9.0")
 
 
@@ -173,8 +173,8 @@ class LowerOpVersions(Rewrite):
 
     What it fixes:
         DYNAMIC_UPDATE_SLICE v2 (an int64 start index, as keras.ops.slice_update writes a streaming or KV cache at
-        a NumPy-int position; needs 2.17.0), v3/v4 (a float16 or int16 cache); GATHER_ND v5 (bool params, 2.16.0)
-        and v4 (int16 indices, 2.13.0); GATHER v6 (int16 indices, 2.13.0).
+        a NumPy-int position; needs 2.17.0), v3/v4 (a float16 or int16 cache); GATHER_ND v5 (bool
+        params, 2.16.0) and v4 (int16 indices, 2.13.0); GATHER v6 (int16 indices, 2.13.0).
     Why it fails:
         The converter picks each op's version from its operand types (op_version.cc): an int64 index alone makes
         DYNAMIC_UPDATE_SLICE version 2, which runtimes before 2.17 refuse at load ("Didn't find op for builtin
@@ -183,14 +183,17 @@ class LowerOpVersions(Rewrite):
         safe. Each row changes only the operand that set the version, by a conversion that loses nothing under
         its condition: an int64 index clamped to [0, 2**31-1] before the int32 cast lands on the same rows,
         because TensorFlow and both TFLite kernels clamp every start to [0, dim - update_dim] and dims are below
-        2**31; float16/int16 widened and narrowed back around a copy, bool as 0/1, int16 indices widened. The
+        2**31; float16/int16 widened and narrowed back around a copy, bool as 0/1, int16 indices
+        widened. A lowered form that itself needs a runtime newer than the one asked for is refused. The
         serving contract is unchanged, variables are frozen into constants, and the gate re-runs the runtime
         check and parity on the output.
     References:
         tensorflow/compiler/mlir/lite/tools/versioning/op_version.cc (tensorflow@03f49db5) for the versions,
         runtime_version.cc for their runtimes, tensorflow/lite/kernels/dynamic_update_slice.cc for the clamp.
-        Measured: targets/new_op_version (DYNAMIC_UPDATE_SLICE v2 -> v1 with CAST v1) loads on tflite-runtime
-        2.14.0 and writes the same rows.
+        Measured: targets/new_op_version (DYNAMIC_UPDATE_SLICE v2 -> v1 with CAST, MAXIMUM, MINIMUM v1) loads on
+        tflite-runtime 2.14.0 and writes the same rows for positions -3 to 2**40; a model with a float16 and an
+        int16 cache update, gather_nd on bool params and gathers with int16 indices goes from "needs 2.20.0" to
+        "needs 2.12.0", loads on tflite-runtime 2.14.0, and its outputs equal the original's (difference 0).
     """
 
     id = "lower_op_versions"
