@@ -204,12 +204,13 @@ def _targets_md(result: RunResult) -> list[str]:
     before = {r.name: r for r in result.original.targets}
     if not after and not before:
         return []
+    unseen = "not converted (read statically)" if result.original.static_only else "not checked"
     lines = ["## Deployment targets", "", "| target | before | after | detail |", "|---|---|---|---|"]
     for name in dict.fromkeys([*before, *after]):
         b, a = before.get(name), after.get(name)
         shown = a or b
         assert shown is not None
-        lines.append(f"| {markdown(name)} | {markdown(b.verdict) if b else 'not checked'} | "
+        lines.append(f"| {markdown(name)} | {markdown(b.verdict) if b else unseen} | "
                      f"{markdown(a.verdict) if a else 'not checked'} | {markdown(shown.summary)} |")
     lines.append("")
     for name, r in after.items():
