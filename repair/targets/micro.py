@@ -281,6 +281,10 @@ def _check_micro(blob: bytes, feeds: dict[str, np.ndarray] | None, signature_key
         arena = min(arena * 4, ARENA_CAP)
         interpreter, text = _load(blob, arena)
     if interpreter is None:
+        refused = _prepare_failures(text, nodes)
+        if refused:  # a kernel TFLM has refuses this node's types or attributes: that node is the offender
+            return report(False, f"TFLM refuses {', '.join(dict.fromkeys(o.op for o in refused))}", refused + offenders,
+                          total=total)
         error = "; ".join(line.strip() for line in text.splitlines() if line.strip())
         return report(False, f"TFLM cannot allocate it: {_last_line(text)}", offenders, error=error, total=total)
     with _captured_fds() as printed:
@@ -293,7 +297,12 @@ def _check_micro(blob: bytes, feeds: dict[str, np.ndarray] | None, signature_key
             with _captured_fds() as said:
                 outputs = _run(interpreter, graph, feeds)
         except Exception as e:
-            lines = [line.strip() for line in (said[0] if said else "").splitlines() if line.strip()]
+            printed_text = said[0] if said else ""
+            refused = _prepare_failures(printed_text, nodes)
+            if refused:
+                return report(False, f"TFLM refuses {', '.join(dict.fromkeys(o.op for o in refused))}",
+                              refused + offenders, arena_bytes, total=total)
+            lines = [line.strip() for line in printed_text.splitlines() if line.strip()]
             error = "; ".join([*lines, str(e) or type(e).__name__])
             return report(False, f"TFLM fails to run it: {error}", offenders, arena_bytes, error=error, total=total)
     note = f" (the first arena of {first:,} bytes was too small; given {arena:,})" if arena > first else ""
@@ -303,6 +312,27 @@ def _check_micro(blob: bytes, feeds: dict[str, np.ndarray] | None, signature_key
     else:
         summary = f"TFLM runs it: arena {bytes_text}{note}"
     return report(not offenders, summary, offenders, arena_bytes, outputs, total=total)
+
+
+_PREPARE_FAILED = re.compile(r"Node (\S+) \(number (\d+)\) failed to (prepare|invoke)")
+
+
+def _prepare_failures(text: str, nodes: list[tuple[int, int, str, str]]) -> list[Offender]:
+    """Nodes whose kernel refused them at prepare or invoke ("Does not support type other than int8|int16|float32, but
+    got INT32; Node SELECT_V2 (number 8) failed to invoke with status 1"), with the kernel's words as the reason.
+    TFLM stops at the first refusal, so this names one node."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    found = []
+    for i, line in enumerate(lines):
+        match = _PREPARE_FAILED.search(line)
+        if match is None:
+            continue
+        index = int(match.group(2))
+        said = line[: match.start()].rstrip(" ;") or (lines[i - 1] if i else "")
+        name = next((n for sg, node, _, n in nodes if sg == 0 and node == index), "")
+        found.append(Offender(match.group(1), f"TFLM's kernel refuses it at {match.group(3)}: {said or 'no reason printed'}",
+                              index, 0, name))
+    return found
 
 
 def _last_line(text: str) -> str:
