@@ -259,6 +259,74 @@ def bench_batch(work: Path, runs: int) -> list[tuple[str, Stat, str]]:
     return rows
 
 
+TARGETS = ("gpu", "xnnpack", "micro", "runtime=2.14")
+
+
+@dataclass
+class TargetRow:
+    arch: str
+    model: str  # the bench model (build_model.py defect) the fixes ran on
+    target: str  # "" for the fix without --target that the others are paired with
+    fix_s: Stat = field(default_factory=Stat)
+    added_s: Stat = field(default_factory=Stat)  # this run's fix minus the same run's fix without --target
+    ratio: Stat = field(default_factory=Stat)
+    check_s: Stat = field(default_factory=Stat)  # the target's own seconds in report.json after.targets (the gate)
+    before_check_s: Stat = field(default_factory=Stat)  # and in before.targets, when the first diagnosis ran it
+    rcs: list[int] = field(default_factory=list)
+    verdicts: list[str] = field(default_factory=list)
+    stages: dict[str, Stat] = field(default_factory=dict)  # report.json stage times, as for the models part
+    cmd: str = ""
+
+
+def _target_seconds(report: dict, side: str, target: str) -> float | None:  # type: ignore[type-arg]
+    found = [t for t in (report.get(side) or {}).get("targets") or [] if t.get("target") == target]
+    return float(found[0]["seconds"]) if found else None
+
+
+def bench_targets(arch: str, work: Path, runs: int) -> list[TargetRow]:
+    """What each deployment target adds to `repair fix`: per run, the fix without --target, then one fix per target,
+    back to back on the same model. The static-shape targets need a static batch, so the model is the train_tag
+    defect exported with batch 1 (the same retag fix in every run, no pin); one more pair measures --target gpu on
+    the dynamic-batch train_tag, where the target itself pins the batch (what a user of such a model pays)."""
+    static, _ = build(arch, "train_tag_static", work)
+    dynamic, _ = build(arch, "train_tag", work)
+    variants = [(static, "train_tag_static", t) for t in ("", *TARGETS)] + [(dynamic, "train_tag", t) for t in ("", "gpu")]
+    rows = [TargetRow(arch, model, target) for _, model, target in variants]
+    for i in range(runs):
+        base: dict[str, float] = {}
+        for (src, model, target), row in zip(variants, rows):
+            out = work / "out" / arch / "targets"
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+            flags = ["--target", target] if target else []
+            # --report in every run alike: a target that fails publishes nothing, its report.json is still read.
+            cmd = [REPAIR, "fix", str(src), "--out", str(out / "fixed"), "--report", str(out / "report"), *flags]
+            row.cmd = shlex.join(["repair", "fix", f"MODEL({model})", "--out", "OUT", "--report", "REPORT", *flags])
+            r = run(cmd)
+            row.rcs.append(r.rc)
+            row.fix_s.values.append(r.wall)
+            if not target:
+                base[model] = r.wall
+            elif model in base:
+                row.added_s.values.append(r.wall - base[model])
+                row.ratio.values.append(r.wall / base[model])
+            path = next((p for p in (out / "fixed" / "report.json", out / "report" / "report.json") if p.exists()), None)
+            report = json.loads(path.read_text()) if path else {}
+            if report:
+                for k, v in stages(report).items():
+                    row.stages.setdefault(k, Stat()).values.append(v)
+            if target and report:
+                for side, stat in (("after", row.check_s), ("before", row.before_check_s)):
+                    seconds = _target_seconds(report, side, target)
+                    if seconds is not None:
+                        stat.values.append(seconds)
+                verdict = [t["verdict"] for t in (report.get("after") or {}).get("targets") or [] if t["target"] == target]
+                row.verdicts = sorted(set(row.verdicts) | set(verdict))
+            print(f"  {arch}/{model} {target or 'no target'} run {i + 1}: {r.wall:.1f}s rc={r.rc}", flush=True)
+    shutil.rmtree(work / "out" / arch, ignore_errors=True)
+    return rows
+
+
 def machine() -> list[str]:
     versions = "import importlib.metadata as m; print(m.version('tensorflow'), m.version('keras'), m.version('libcst'))"
     tf_ver = subprocess.run([PY, "-c", versions], capture_output=True, text=True).stdout.split()
@@ -282,7 +350,7 @@ MODELS_NOTE = (
 
 def render(args: argparse.Namespace, models: list[ModelRow], starts: list[tuple[str, Stat, bool]],
            codemods: list[CodemodRow], tree_facts: tuple[int, float] | None,
-           batches: list[tuple[str, Stat, str]]) -> str:
+           batches: list[tuple[str, Stat, str]], targets: list[TargetRow] | None = None) -> str:
     L: list[str] = ["# repair benchmarks", "", "Machine: " + "; ".join(machine()), "",
                     f"`{shlex.join(['python', 'bench/bench.py', *sys.argv[1:]])}` — runs per figure: {args.runs} "
                     f"(codemod: {args.codemod_runs}); "
@@ -328,6 +396,29 @@ def render(args: argparse.Namespace, models: list[ModelRow], starts: list[tuple[
         L += ["", "Commands:", ""] + [f"- `{r.cmd}`" for r in codemods]
         L += ["", "`repair codemod` skips files by a text pre-filter before parsing; LibCST's CLI parses, visits and "
               "prints every file (it skips files marked `@generated`). The ratio compares the two tools as used, not parsers."]
+    if targets:
+        L += ["", "## Deployment targets: what each adds to `repair fix`", "",
+              "Per run, `repair fix` without `--target`, then with each target, back to back on the same model (medians "
+              "(min–max) over the runs). `train_tag_static` = the train_tag defect exported with batch 1 "
+              "(`model.export(dir, input_signature=[keras.InputSpec(shape=(1, 224, 224, 3))])`): the static-shape "
+              "targets (gpu, micro) need a static batch, so every run does the same retag fix and no pin, and the "
+              "difference is the target's work. The `train_tag` rows are the dynamic-batch model, where `--target gpu` "
+              "also pins the batch to 1 (its consent), as a user of such a model pays it. `check s` is the target's own "
+              "`seconds` in report.json (after = the gate's re-check; before = the first diagnosis, when it ran one).", "",
+              "| arch | model | target | `repair fix` s | added s | ratio to no target | check s (after) | check s (before) "
+              "| verdict | exit codes |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+        for t in targets:
+            L.append(f"| {t.arch} | {t.model} | {t.target or '(none)'} | {t.fix_s} | {t.added_s} | {t.ratio} | {t.check_s} "
+                     f"| {t.before_check_s} | {', '.join(t.verdicts) or '–'} | {','.join(map(str, t.rcs))} |")
+        names = list(dict.fromkeys(k for t in targets for k in t.stages))
+        if names:
+            L += ["", "Stage times of those fixes from report.json `timings_s` (median s):", "",
+                  "| arch | model | target | " + " | ".join(names) + " |", "|---|---|---|" + "---|" * len(names)]
+            for t in targets:
+                L.append(f"| {t.arch} | {t.model} | {t.target or '(none)'} | " + " | ".join(
+                    f"{t.stages[k].median:.2f}" if k in t.stages else "–" for k in names) + " |")
+        L += ["", "Commands:", ""] + [f"- `{c}`" for c in dict.fromkeys(t.cmd for t in targets)]
     if batches:
         base = batches[0][1].median
         L += ["", f"## repair batch: {len(BATCH_ZOO)} models ({', '.join(f'{a}/{d}' for a, d in BATCH_ZOO)})", "",
@@ -347,7 +438,7 @@ def main() -> None:
     ap.add_argument("--startup-runs", type=int, default=10)
     ap.add_argument("--codemod-runs", type=int, default=1, help="LibCST's CLI takes ~9 min per -j 1 run on this tree")
     ap.add_argument("--codemod-packages", default="keras,tensorflow", help="comma list; empty skips the codemod part")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: models,startup,codemod,batch")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: models,startup,codemod,batch,targets")
     ap.add_argument("--batch-runs", type=int, default=1)
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -367,7 +458,12 @@ def main() -> None:
         tree_facts = (n, mb)
         codemods = bench_codemod(args.work, tree, args.codemod_runs)
     batches = [] if "batch" in skip else bench_batch(args.work, args.batch_runs)
-    text = render(args, models, starts, codemods, tree_facts, batches)
+    targets: list[TargetRow] = []
+    if "targets" not in skip:
+        for arch in args.archs.split(","):
+            print(f"{arch}/targets", flush=True)
+            targets += bench_targets(arch, args.work, args.runs)
+    text = render(args, models, starts, codemods, tree_facts, batches, targets)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)

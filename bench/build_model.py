@@ -14,6 +14,7 @@ from typing import Any
 
 ARCHS = ("MobileNetV2", "ResNet50", "EfficientNetB0")
 DEFECTS = ("keras3_tf_save", "train_tag", "dynamic_hw", "pruning")
+# bench.py's targets part also builds "train_tag_static": train_tag exported with batch 1, for the static-shape targets.
 
 
 def _keras3(arch: str, hw: int | None) -> Any:
@@ -78,9 +79,14 @@ def build(arch: str, defect: str, dest: Path) -> None:
         model = _keras3(arch, None if defect == "dynamic_hw" else 224)
         if defect == "keras3_tf_save":
             tf.saved_model.save(model, str(out))  # the silent defect: should have been model.export
+        elif defect == "train_tag_static":
+            import keras
+
+            # Keras 3 model.export traces an unknown batch unless input_signature gives one.
+            model.export(str(out), verbose=False, input_signature=[keras.InputSpec(shape=(1, 224, 224, 3), dtype="float32")])
         else:
             model.export(str(out), verbose=False)
-        if defect == "train_tag":
+        if defect in ("train_tag", "train_tag_static"):
             _retag_train(out)
             tags = ["train"]
     meta = {"arch": arch, "defect": defect, "tags": tags, "input": _input_name(out, tags)}
