@@ -740,11 +740,14 @@ def check_gpu(blob: bytes) -> TargetReport:
     if not offenders:
         summary = f"all {total} nodes GPU-compatible"
     else:
+        by_rules = total - len({(o.subgraph, o.node) for o in refused})
         parts = [f"{delegated} of {total} nodes GPU-compatible"]
         if refused_ops:
             parts.append("refused: " + ", ".join(refused_ops))
         if dynamic:
-            parts.append(f"{len(dynamic)} dynamic-shape tensor{'s' if len(dynamic) != 1 else ''}")
+            # The ops may all pass the rules: say so, so "0 of 64" reads as a shape question, not an op question.
+            parts.append(f"{len(dynamic)} dynamic-shape tensor{'s' if len(dynamic) != 1 else ''} "
+                         f"({by_rules} of {total} nodes pass the op rules; static shapes are what is missing)")
         summary = "; ".join(parts)
     return TargetReport(
         target=Target.GPU,

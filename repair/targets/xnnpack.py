@@ -140,12 +140,15 @@ def _check_xnnpack(blob: bytes, feeds: dict[str, np.ndarray] | None, signature_k
             offenders.append(Offender("DELEGATE", f"fails at run time with XNNPACK: {error}"))
     delegated = len(taken)
     islands = len(parts)
+    # Counted in the signature's subgraph (the node API lists no other); a WHILE/IF body's nodes are not counted.
+    scope = (" of the signature's subgraph (control-flow bodies not counted)"
+             if _schema().Model.GetRootAs(blob, 0).SubgraphsLength() > 1 else "")
     if error:
         summary = f"XNNPACK fails at run time: {error}"
     elif delegated == original:
-        summary = f"XNNPACK took all {original} nodes ({islands} partition{'s' if islands != 1 else ''})"
+        summary = f"XNNPACK took all {original} nodes{scope} ({islands} partition{'s' if islands != 1 else ''})"
     else:
-        summary = (f"XNNPACK took {delegated} of {original} nodes in {islands} partition{'s' if islands != 1 else ''}; "
+        summary = (f"XNNPACK took {delegated} of {original} nodes{scope} in {islands} partition{'s' if islands != 1 else ''}; "
                    f"{original - delegated} fall back to the CPU")
     return TargetReport(Target.XNNPACK, not offenders and not error, summary, tuple(offenders), delegated=delegated,
                         total=original, error=error, seconds=time.perf_counter() - start)
