@@ -11,9 +11,10 @@ Facts the rows rest on (measured here, TF 2.21, tflite-micro's Python interprete
   MAXIMUM/MINIMUM (int32 too), MUL, STRIDED_SLICE, SQUEEZE, REDUCE_MAX and ARG_MAX; each replacement below ran in
   it with outputs equal to TensorFlow's.
 - The GPU delegate refuses a STRIDED_SLICE with shrink_axis_mask, new_axis_mask or ellipsis_mask, and any strided
-  slice whose input is not rank 3 or 4; it takes RESHAPE with a constant shape (one runtime input) and has no
-  SQUEEZE or EXPAND_DIMS (tensorflow/lite/tools/versioning/gpu_compatibility.cc at commit
-  03a5e4e19a9c8200e13c85f1c637877fdf589be6).
+  slice whose input is not rank 3 or 4; it takes RESHAPE with a constant shape (one runtime input), SPLIT, SPLIT_V
+  and PACK under no condition, and has no SQUEEZE, EXPAND_DIMS or UNPACK (tensorflow/lite/tools/versioning/
+  gpu_compatibility.cc at commit 03a5e4e19a9c8200e13c85f1c637877fdf589be6). Measured: the converter keeps a SPLIT
+  followed by RESHAPEs as such (it does not fold them back into UNPACK), on axis 0, 1 and -1.
 """
 
 from __future__ import annotations
@@ -315,6 +316,32 @@ def _gpu_outer_mul(frozen: FrozenGraph, node: Any) -> Replacement | str | None:
     return Replacement((node.input[0], node.input[1]), build)
 
 
+def _gpu_unpack(frozen: FrozenGraph, node: Any) -> Replacement | str:
+    """``tf.unstack`` (Keras RNNs unstack the time-major input, unroll_static_loops turns TensorList reads into
+    Unpack): SPLIT along the same axis into ``num`` pieces, each RESHAPEd (constant shape) to the unpacked shape.
+    The GPU delegate has no UNPACK but takes SPLIT and RESHAPE; the pieces are the same elements (pure data
+    movement). One piece: a RESHAPE alone."""
+    rank, dims = _rank_and_dims(frozen, node.input[0])
+    if rank is None:
+        return "Unpack of a tensor of unknown rank"
+    axis = _bits(node, "axis") % rank if rank else 0
+    num = _bits(node, "num")
+    if num < 1:
+        return "Unpack into no pieces"
+    if dims[axis] != num:
+        return f"Unpack along axis {axis} whose length is not static (the GPU needs static shapes: pin them with --pin)"
+    piece = [-1 if d is None else int(d) for i, d in enumerate(dims) if i != axis]
+    if piece.count(-1) > 1:
+        return "Unpack with more than one unknown dim (the GPU needs static shapes: pin them with --pin)"
+
+    def build(x: Any) -> list[Any]:
+        t = tf()
+        pieces = t.split(x, num, axis=axis) if num > 1 else [x]
+        return [t.reshape(p, piece) for p in pieces]
+
+    return Replacement((node.input[0],), build)
+
+
 def _is_folded(frozen: FrozenGraph, ref: str, depth: int = 0) -> bool:
     """Whether a tensor is computed from constants only (a frozen variable reshaped: the converter folds it)."""
     node = frozen.node(ref.split(":")[0].lstrip("^"))
@@ -346,6 +373,8 @@ TABLE: tuple[Substitution, ...] = (
                  _top_k, _missing_kernel),
     Substitution("gpu", "STRIDED_SLICE", "StridedSlice", "the slice keeping its axes, then RESHAPE to the shrunk "
                  "shape (shrink_axis_mask, new_axis_mask, ellipsis_mask)", _gpu_strided_slice, _gpu_slice_mask),
+    Substitution("gpu", "UNPACK", "Unpack", "SPLIT along the axis, then RESHAPE of each piece to the unpacked shape",
+                 _gpu_unpack, lambda reason: reason.startswith("Not supported op")),
     Substitution("gpu", "MUL", "Mul", "one operand tiled to the output shape first (a constant one: folded), when "
                  "each operand is smaller than the other in some dim", _gpu_outer_mul,
                  lambda reason: "not less than second in all dimensions" in reason),
@@ -375,8 +404,9 @@ class SubstituteTargetOps(Rewrite):
         last step), new_axis_mask or ellipsis_mask ("Slice does not support shrink_axis_mask parameter."),
         also on rank-1/2 inputs; and a MUL where each operand is smaller than the other in some dim (Keras 3
         LayerNormalization: rsqrt(variance) [1, T, 1] times gamma [1, 1, C]; "MUL requires one tensor that not
-        less than second in all dimensions."). The GPU delegate refuses them, so they and what follows run on
-        the CPU.
+        less than second in all dimensions."); and UNPACK (tf.unstack; a Keras LSTM/GRU once unroll_static_loops
+        has unrolled its loop: "Not supported op UNPACK"), replaced by SPLIT + RESHAPE. The GPU delegate refuses
+        them, so they and what follows run on the CPU.
     Why it fails:
         The model converts to builtins, but the target has no kernel for the op (TFLM's op set is small and
         fixed per build), or takes the op only under some attributes (the GPU's STRIDED_SLICE: no masks, rank
@@ -384,16 +414,18 @@ class SubstituteTargetOps(Rewrite):
     Safety:
         verified. Each row but one is exact under its condition: the copies a tile makes, comparisons for a sign (NaN and
         -0 come out as TF's Sign gives them), the slice plus a reshape for a shrunk axis, max and arg-max for a
-        top-1 (ties go to the first index in both), copies of one operand before a MUL. The exception: a
+        top-1 (ties go to the first index in both), copies of one operand before a MUL, the reshaped pieces of a
+        SPLIT for an UNPACK. The exception: a
         product over an axis is the same multiplications, possibly in another order (float rounding in the last bit; measured
         4.8e-7 on a 12-element product). A node whose condition fails is refused with the reason; the
         gate still checks parity and re-runs the target's check on the output. Variables are frozen into
         constants; the serving contract is unchanged.
     References:
-        tensorflow/lite/tools/versioning/gpu_compatibility.cc (STRIDED_SLICE, MUL, RESHAPE rules);
+        tensorflow/lite/tools/versioning/gpu_compatibility.cc (STRIDED_SLICE, MUL, RESHAPE, SPLIT rules);
         tflite-micro's kernel registrations and concatenation.cc (at most 10 inputs);
         https://github.com/tensorflow/tflite-micro/issues/3236 and /issues/2231 (no TILE in TFLM, tf.repeat),
-        https://github.com/tensorflow/tensorflow/issues/56081 (the GPU refusing x[0, 0]).
+        https://github.com/tensorflow/tensorflow/issues/56081 (the GPU refusing x[0, 0]),
+        https://github.com/tensorflow/tensorflow/issues/56482 (a Keras LSTM's UNPACK left off the GPU).
         Measured here: every micro replacement ran in TFLM with outputs equal to TF's (max abs diff 0, NaN and
         -0 included for Sign); the GPU replacements pass the GPU rules and match TF (max abs diff 0); the
         converter removes a Tile feeding a broadcasting MUL (measured), which is why the MUL row
@@ -404,7 +436,7 @@ class SubstituteTargetOps(Rewrite):
     title = "replace ops a deployment target lacks by exact equivalents"
     answers = frozenset(_KINDS)
     safety = Safety.VERIFIED  # the REDUCE_PROD row may round differently in the last bit; the gate proves it
-    cases = ("targets/micro_tile_sign", "targets/gpu_cls_token")
+    cases = ("targets/micro_tile_sign", "targets/gpu_cls_token", "targets/gpu_lstm")
     tried_in_diagnose = True  # its conditions are only known on the frozen graph
 
     def claims(self, finding: Finding) -> bool:

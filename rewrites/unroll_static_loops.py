@@ -156,7 +156,7 @@ class UnrollStaticLoops(Rewrite):
     cases = ("loops/static_while", "loops/keras3_gru_saved_model_save", "loops/keras_bilstm_export", "loops/keras_gru_export",
              "loops/keras_lstm", "loops/keras_lstm_dynamic_time", "loops/keras_tensorarray_layer", "loops/range_loop",
              "loops/static_and_data_dependent", "loops/tensorarray", "loops/tensorarray_shape_sized",
-             "loops/tensorarray_straight_line")
+             "loops/tensorarray_straight_line", "targets/gpu_lstm")
     tried_in_diagnose = True  # its conditions are only known on the frozen graph
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
