@@ -152,3 +152,46 @@ def test_lower_op_versions_rows_beyond_its_case(tmp_path: Path) -> None:
         got = runner(**feeds)
         for key, value in want.items():
             np.testing.assert_array_equal(got[key], value.numpy(), err_msg=f"{key} at {pos}")
+
+
+def test_substitute_target_ops_unpack_beyond_its_case(tmp_path: Path) -> None:
+    """substitute_target_ops' UNPACK row on axes its case does not use (1 and -1) and one piece (a RESHAPE alone): the
+    GPU rules refuse the conversion's UNPACKs and accept the rewritten one's, whose .tflite outputs equal the
+    original's exactly (pure data movement)."""
+    import numpy as np
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    from repair.core.findings import FindingKind
+    from repair.targets.gpu import check_gpu
+    from rewrites.substitute_target_ops import SubstituteTargetOps
+
+    class Model(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([2, 3, 4], tf.float32), tf.TensorSpec([1, 5], tf.float32)])
+        def serve(self, x: Any, y: Any) -> dict[str, Any]:
+            a, b, c = tf.unstack(x, axis=1), tf.unstack(x, axis=-1), tf.unstack(y, axis=0)
+            return {"a": a[0] * 2.0 + a[2], "b": b[1] - b[3], "c": c[0] + 1.0}
+
+    module = Model()
+    tf.saved_model.save(module, str(tmp_path / "sm"), signatures={"serving_default": module.serve})
+    options = Options(targets=parse_targets("gpu")[0])
+    model = open_model(tmp_path / "sm")
+    rewrite = SubstituteTargetOps()
+    finding = next(f for f in diagnose(model, options, CATALOG).findings if f.kind is FindingKind.GPU_INCOMPATIBLE)
+    offenders = finding.data["offenders"]
+    assert isinstance(offenders, list) and {o["op"] for o in offenders} == {"UNPACK"} and len(offenders) == 3
+    assert rewrite.claims(finding) and rewrite.check(model, finding, options) is None
+    (tmp_path / "scratch").mkdir()
+    applied = rewrite.apply(model, finding, options, tmp_path / "scratch")
+    before = tf.lite.TFLiteConverter.from_saved_model(str(tmp_path / "sm")).convert()
+    after = tf.lite.TFLiteConverter.from_saved_model(str(applied.model.path)).convert()
+    report = check_gpu(after)
+    assert report.ok, report.summary
+    want, got = (Interpreter(model_content=blob).get_signature_runner() for blob in (before, after))
+    rng = np.random.default_rng(0)
+    feeds = {"x": rng.normal(size=(2, 3, 4)).astype(np.float32), "y": rng.normal(size=(1, 5)).astype(np.float32)}
+    expected, actual = want(**feeds), got(**feeds)
+    assert set(actual) == set(expected)
+    for key, value in expected.items():
+        assert actual[key].shape == value.shape
+        np.testing.assert_array_equal(actual[key], value, err_msg=key)
