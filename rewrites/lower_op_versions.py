@@ -47,7 +47,7 @@ from repair.core.findings import Finding, FindingKind
 from repair.core.options import Options
 from repair.core.tfenv import tf
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.graph.surgery import FrozenGraph, freeze, op_delta, save_frozen, splice, tensor_specs, topological
+from repair.graph.surgery import FrozenGraph, Plan, Replacement, SurgeryFailed, substitute, tensor_specs
 from repair.model.working import WorkingModel
 
 _INT32_MAX = 2**31 - 1
@@ -55,13 +55,10 @@ _VERSION = re.compile(r"^version (\d+) ")  # the runtime check's reason: "versio
 
 
 @dataclass(frozen=True)
-class Replacement:
-    """How to replace one node: the tensors to feed the builder, the builder, and the oldest runtime that loads
-    every op the replacement converts to."""
+class Lowered(Replacement):
+    """A replacement and the oldest runtime that loads every op it converts to."""
 
-    data_inputs: tuple[str, ...]
-    build: Callable[..., Any]
-    runtime: str
+    runtime: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,7 +100,7 @@ def _dynamic_update_slice(frozen: FrozenGraph, node: Any) -> Replacement | str |
         return t.cast(dynamic_update_slice(t.cast(x, widen), t.cast(u, widen), i), dtype)
 
     # DYNAMIC_UPDATE_SLICE v1 is 2.9.0; CAST from/to float16 is v5 (2.12.0), int16 <-> int32 v1.
-    return Replacement((operand, update, indices), build, "2.12.0" if dtype == t.float16 else "2.9.0")
+    return Lowered((operand, update, indices), build, "2.12.0" if dtype == t.float16 else "2.9.0")
 
 
 def _gather_nd(frozen: FrozenGraph, node: Any) -> Replacement | str | None:
@@ -122,7 +119,7 @@ def _gather_nd(frozen: FrozenGraph, node: Any) -> Replacement | str | None:
         return t.gather_nd(p, i)
 
     # GATHER_ND v1 is 1.14.0; CAST bool -> int32 and NOT_EQUAL on int32 are v1 (1.5.0, 1.14.0).
-    return Replacement((params, indices), build, "1.14.0")
+    return Lowered((params, indices), build, "1.14.0")
 
 
 def _gather(frozen: FrozenGraph, node: Any) -> Replacement | str | None:
@@ -136,7 +133,7 @@ def _gather(frozen: FrozenGraph, node: Any) -> Replacement | str | None:
         return t.gather(p, t.cast(i, t.int32), axis=a, batch_dims=batch_dims)
 
     # GATHER with int32 indices: v1-v5 by params type and batch_dims, the newest of them 2.5.0.
-    return Replacement((params, indices, axis), build, "2.5.0")
+    return Lowered((params, indices, axis), build, "2.5.0")
 
 
 TABLE: tuple[Lowering, ...] = (
@@ -225,50 +222,25 @@ class LowerOpVersions(Rewrite):
         return None
 
     def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:
-        assert model.entry is not None
         wanted = options.runtime
         rows = [BY_TFLITE[op] for op, _ in _offenders(finding) if op in BY_TFLITE]
         by_tf_op = {tf_op: row for row in rows for tf_op in row.tf_ops}
+
+        def checked(row: Lowering) -> Plan:
+            """The row's plan, refusing a lower form that still needs a newer runtime than the one asked for."""
+            def plan(frozen: FrozenGraph, node: Any) -> Replacement | str | None:
+                lowered = row.plan(frozen, node)
+                if isinstance(lowered, Lowered) and wanted is not None and _parse(lowered.runtime)[:2] > wanted:
+                    return (f"its lower form needs runtime {lowered.runtime}, newer than {wanted[0]}.{wanted[1]}")
+                return lowered
+            return plan
+
         try:
-            frozen = freeze(model)
-        except Exception as exc:  # TensorFlow refusing to freeze this graph: one line, not a traceback
-            raise RewriteFailed(f"{self.id}: freezing the serving function failed: {_first_line(exc)}") from exc
-        ops_before = frozen.op_counts()
-        done: list[str] = []
-        for name in [n.name for n in topological(frozen) if n.op in by_tf_op]:
-            node = frozen.node(name)
-            if node is None:
-                continue
-            row = by_tf_op[node.op]
-            try:
-                plan = row.plan(frozen, node)
-                if plan is None:
-                    continue
-                if isinstance(plan, str):
-                    raise RewriteFailed(f"{row.tflite_op} ({name}): {plan}")
-                if wanted is not None and _parse(plan.runtime)[:2] > wanted:
-                    raise RewriteFailed(f"{row.tflite_op} ({name}): its lower form needs runtime {plan.runtime}, newer "
-                                        f"than {wanted[0]}.{wanted[1]}")
-                splice(frozen, name, plan.data_inputs, plan.build)
-            except RewriteFailed:
-                raise
-            except Exception as exc:  # a case the row did not foresee: name the rewrite, the op and the node
-                raise RewriteFailed(f"{self.id}: lowering {node.op} ({name}) failed: {_first_line(exc)}") from exc
-            done.append(row.tflite_op)
-        if not done:
-            raise RewriteFailed("no node of the refused ops was found in a form this rewrite lowers")
-        try:
-            new = save_frozen(frozen, scratch / "saved_model", model.entry)
-        except Exception as exc:
-            raise RewriteFailed(f"{self.id}: saving the rewritten graph failed: {_first_line(exc)}") from exc
-        counts = ", ".join(f"{op} x{done.count(op)}" for op in sorted(set(done)))
-        return Applied(new, f"rewrote {counts} to lower op versions (exact; variables frozen into constants)",
-                       op_delta=op_delta(ops_before, frozen.op_counts()))
+            done = substitute(model, scratch, {op: checked(row) for op, row in by_tf_op.items()}, who=self.id,
+                              label=lambda node: by_tf_op[node.op].tflite_op)
+        except SurgeryFailed as exc:
+            raise RewriteFailed(str(exc)) from exc
+        return Applied(done.model, f"rewrote {done.counts()} to lower op versions (exact; variables frozen into constants)",
+                       op_delta=done.op_delta)
 
 
-def _first_line(exc: BaseException) -> str:
-    """One line for an exception; a trace-time error ("in user code:" + a traceback) gives its last line."""
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    text = lines[-1] if lines and lines[0].endswith(":") else (lines[0] if lines else "")
-    name = type(exc).__name__
-    return (text if text.startswith(f"{name}:") else f"{name}: {text}")[:300]

@@ -19,18 +19,8 @@ from repair.core.findings import Finding, FindingKind
 from repair.core.options import Options
 from repair.core.tfenv import tf
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.graph.surgery import FrozenGraph, freeze, op_delta, remove, save_frozen, splice, tensor_specs, topological
+from repair.graph.surgery import FrozenGraph, Replacement, SurgeryFailed, substitute, tensor_specs
 from repair.model.working import WorkingModel
-
-Builder = Callable[..., Any]
-
-
-@dataclass(frozen=True)
-class Replacement:
-    """How to replace one node: tensors to feed the builder, and the builder (None: delete the node)."""
-
-    data_inputs: tuple[str, ...]
-    build: Builder | None
 
 
 @dataclass(frozen=True)
@@ -577,51 +567,13 @@ class SubstituteFlexOps(Rewrite):
         return None
 
     def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:
-        assert model.entry is not None
         try:
-            frozen = freeze(model)
-        except Exception as exc:  # TensorFlow refusing to freeze this graph: one line, not a traceback
-            raise RewriteFailed(f"{self.id}: freezing the serving function failed: {_first_line(exc)}") from exc
-        ops_before = frozen.op_counts()
-        done: list[str] = []
-        # Dependency order, looked up by name each time: a splice replaces nodes and rewires consumers, so a
-        # replaced op feeding another (Roll -> Cumprod) must be planned on the graph as it is now.
-        for name in [n.name for n in topological(frozen) if n.op in TABLE]:
-            node = frozen.node(name)
-            if node is None:
-                continue
-            try:
-                plan = TABLE[node.op].plan(frozen, node)
-                if plan is None:
-                    continue
-                if isinstance(plan, str):
-                    raise RewriteFailed(f"{node.op} ({name}): {plan}")
-                if plan.build is None:
-                    remove(frozen, name)
-                else:
-                    splice(frozen, name, plan.data_inputs, plan.build)
-            except RewriteFailed:
-                raise
-            except Exception as exc:  # a case the row did not foresee: name the rewrite, the op and the node
-                raise RewriteFailed(f"{self.id}: replacing {node.op} ({name}) failed: {_first_line(exc)}") from exc
-            done.append(node.op)
-        if not done:
-            raise RewriteFailed("none of the ops was found in the frozen serving graph")
-        try:
-            new = save_frozen(frozen, scratch / "saved_model", model.entry)
-        except Exception as exc:
-            raise RewriteFailed(f"{self.id}: saving the rewritten graph failed: {_first_line(exc)}") from exc
-        counts = ", ".join(f"{op} x{done.count(op)}" for op in sorted(set(done)))
-        summary = f"replaced {counts} by builtin equivalents (variables frozen into constants)"
-        if "StridedSlice" in done:
+            done = substitute(model, scratch, {op: row.plan for op, row in TABLE.items()}, who=self.id)
+        except SurgeryFailed as exc:
+            raise RewriteFailed(str(exc)) from exc
+        summary = f"replaced {done.counts()} by builtin equivalents (variables frozen into constants)"
+        if "StridedSlice" in done.done:
             summary += "; the inputs keep their unknown dims (pinning them with --pin folds these slices away instead)"
-        return Applied(new, summary,
-                       op_delta=op_delta(ops_before, frozen.op_counts()))
+        return Applied(done.model, summary, op_delta=done.op_delta)
 
 
-def _first_line(exc: BaseException) -> str:
-    """One line for an exception; a trace-time error ("in user code:" + a traceback) gives its last line."""
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    text = lines[-1] if lines and lines[0].endswith(":") else (lines[0] if lines else "")
-    name = type(exc).__name__
-    return (text if text.startswith(f"{name}:") else f"{name}: {text}")[:300]

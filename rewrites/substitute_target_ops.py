@@ -30,21 +30,11 @@ from repair.core.findings import Finding, FindingKind
 from repair.core.options import Options
 from repair.core.tfenv import captured_stderr, tf
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.graph.surgery import FrozenGraph, freeze, op_delta, save_frozen, splice, tensor_specs, topological
+from repair.graph.surgery import FrozenGraph, Replacement, SurgeryFailed, substitute, tensor_specs
 from repair.model.working import WorkingModel
-
-Builder = Callable[..., Any]
 
 _TFLM_MAX_CONCAT = 10  # tflite-micro concatenation.cc: kMaxInputNum (measured: 12 inputs fail to prepare)
 _MAX_PROD_LENGTH = 64  # a product over a longer axis would be a long chain of MULs: refused, not rewritten
-
-
-@dataclass(frozen=True)
-class Replacement:
-    """How to replace one node: the tensors to feed the builder, and the builder (one tensor or a list per output)."""
-
-    data_inputs: tuple[str, ...]
-    build: Builder
 
 
 @dataclass(frozen=True)
@@ -466,42 +456,10 @@ class SubstituteTargetOps(Rewrite):
         if not rows:
             raise RewriteFailed(f"{self.id}: none of the refused nodes is one this rewrite replaces")
         try:
-            frozen = freeze(model)
-        except Exception as exc:  # TensorFlow refusing to freeze this graph: one line, not a traceback
-            raise RewriteFailed(f"{self.id}: freezing the serving function failed: {_first_line(exc)}") from exc
-        ops_before = frozen.op_counts()
-        done: list[str] = []
-        # Dependency order, looked up by name each time: a splice replaces nodes and rewires consumers.
-        for name in [n.name for n in topological(frozen) if n.op in rows]:
-            node = frozen.node(name)
-            if node is None:
-                continue
-            try:
-                plan = rows[node.op].plan(frozen, node)
-                if plan is None:
-                    continue
-                if isinstance(plan, str):
-                    raise RewriteFailed(f"{node.op} ({name}): {plan}")
-                splice(frozen, name, plan.data_inputs, plan.build)
-            except RewriteFailed:
-                raise
-            except Exception as exc:  # a case the row did not foresee: name the rewrite, the op and the node
-                raise RewriteFailed(f"{self.id}: replacing {node.op} ({name}) failed: {_first_line(exc)}") from exc
-            done.append(node.op)
-        if not done:
-            raise RewriteFailed(f"{self.id}: none of {', '.join(sorted(rows))} was found in the frozen serving graph")
-        try:
-            new = save_frozen(frozen, scratch / "saved_model", model.entry)
-        except Exception as exc:
-            raise RewriteFailed(f"{self.id}: saving the rewritten graph failed: {_first_line(exc)}") from exc
-        counts = ", ".join(f"{op} x{done.count(op)}" for op in sorted(set(done)))
-        return Applied(new, f"replaced {counts} by equivalents the {target} target runs (variables frozen into constants)",
-                       op_delta=op_delta(ops_before, frozen.op_counts()))
+            done = substitute(model, scratch, {op: row.plan for op, row in rows.items()}, who=self.id)
+        except SurgeryFailed as exc:
+            raise RewriteFailed(str(exc)) from exc
+        return Applied(done.model, f"replaced {done.counts()} by equivalents the {target} target runs (variables frozen "
+                       "into constants)", op_delta=done.op_delta)
 
 
-def _first_line(exc: BaseException) -> str:
-    """One line for an exception; a trace-time error ("in user code:" + a traceback) gives its last line."""
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    text = lines[-1] if lines and lines[0].endswith(":") else (lines[0] if lines else "")
-    name = type(exc).__name__
-    return (text if text.startswith(f"{name}:") else f"{name}: {text}")[:300]

@@ -273,3 +273,87 @@ def save_frozen(frozen: FrozenGraph, dest: Path, previous: Entry) -> WorkingMode
     prune_dead(frozen)
     save_graph(frozen.graph_def, frozen.inputs, frozen.input_tensors, frozen.outputs, frozen.output_tensors, dest)
     return reopen(dest, previous)
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """How to replace one node: the tensors to feed the builder, and the builder (None: delete the node)."""
+
+    data_inputs: tuple[str, ...]
+    build: Callable[..., Any] | None
+
+
+# A node's plan: a Replacement; or why this node cannot be replaced; or None: this node is fine as it is.
+Plan = Callable[[FrozenGraph, Any], "Replacement | str | None"]
+
+
+class SurgeryFailed(Exception):
+    """A substitution could not be made; the message is one line naming the op and node (rewrites re-raise it as
+    RewriteFailed)."""
+
+
+@dataclass(frozen=True)
+class Substituted:
+    """The model a substitution saved, what it replaced (one label per node) and the TF op delta."""
+
+    model: WorkingModel
+    done: tuple[str, ...]
+    op_delta: dict[str, int]
+
+    def counts(self) -> str:
+        """``Roll x2, Tile x1``."""
+        return ", ".join(f"{op} x{self.done.count(op)}" for op in sorted(set(self.done)))
+
+
+def substitute(model: WorkingModel, scratch: Path, plans: dict[str, Plan], *, who: str,
+               label: Callable[[Any], str] = lambda node: str(node.op)) -> Substituted:
+    """Freeze the serving function, replace every node whose op has a plan, in dependency order, and save the result
+    under ``scratch``: the loop the op-table rewrites share (substitute_flex_ops, substitute_target_ops,
+    lower_op_versions).
+
+    Nodes are looked up by name each time: a splice replaces nodes and rewires consumers, so a replaced op feeding
+    another (Roll -> Cumprod) is planned on the graph as it is now. A plan's reason (a string) stops the whole
+    substitution: a model half rewritten is never saved. Raises SurgeryFailed with one line."""
+    assert model.entry is not None
+    try:
+        frozen = freeze(model)
+    except Exception as exc:  # TensorFlow refusing to freeze this graph: one line, not a traceback
+        raise SurgeryFailed(f"{who}: freezing the serving function failed: {first_line(exc)}") from exc
+    before = frozen.op_counts()
+    done: list[str] = []
+    for name in [n.name for n in topological(frozen) if n.op in plans]:
+        node = frozen.node(name)
+        if node is None:
+            continue
+        try:
+            plan = plans[node.op](frozen, node)
+        except Exception as exc:  # a case the row did not foresee: name the rewrite, the op and the node
+            raise SurgeryFailed(f"{who}: replacing {node.op} ({name}) failed: {first_line(exc)}") from exc
+        if plan is None:
+            continue
+        if isinstance(plan, str):
+            raise SurgeryFailed(f"{node.op} ({name}): {plan}")
+        try:
+            if plan.build is None:
+                remove(frozen, name)
+            else:
+                splice(frozen, name, plan.data_inputs, plan.build)
+        except Exception as exc:
+            raise SurgeryFailed(f"{who}: replacing {node.op} ({name}) failed: {first_line(exc)}") from exc
+        done.append(label(node))
+    if not done:
+        raise SurgeryFailed(f"{who}: none of {', '.join(sorted(plans))} was found in a form it replaces in the frozen "
+                            "serving graph")
+    try:
+        new = save_frozen(frozen, scratch / "saved_model", model.entry)
+    except Exception as exc:
+        raise SurgeryFailed(f"{who}: saving the rewritten graph failed: {first_line(exc)}") from exc
+    return Substituted(new, tuple(done), op_delta(before, frozen.op_counts()))
+
+
+def first_line(exc: BaseException) -> str:
+    """One line for an exception; a trace-time error ("in user code:" + a traceback) gives its last line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = lines[-1] if lines and lines[0].endswith(":") else (lines[0] if lines else "")
+    name = type(exc).__name__
+    return (text if text.startswith(f"{name}:") else f"{name}: {text}")[:300]
