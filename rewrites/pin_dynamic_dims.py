@@ -83,13 +83,15 @@ def _pinned(port: Port, shape: Dims) -> Port:
     return replace(port, shape=merged_pin(port, shape))
 
 
-def pin_flags(model: WorkingModel) -> str:
-    """The exact flags to paste, with placeholders for the unknown sizes."""
+def pin_flags(model: WorkingModel, static_batch: bool = False) -> str:
+    """The exact flags to paste, with placeholders for the unknown sizes (an unknown batch stays -1, or is 1 for a
+    target that wants static shapes)."""
     assert model.entry is not None
     flags = []
     for port in model.entry.inputs:
         if port.shape is None or any(d is None for d in port.shape[1:]):
-            dims = ["-1" if i == 0 and d is None else ("N" if d is None else str(d)) for i, d in enumerate(port.shape or ())]
+            batch = "1" if static_batch else "-1"
+            dims = [batch if i == 0 and d is None else ("N" if d is None else str(d)) for i, d in enumerate(port.shape or ())]
             flags.append(f"--pin {port.name}={','.join(dims) or 'SHAPE'}")
     return " ".join(flags)
 
@@ -191,7 +193,8 @@ class PinDynamicDims(Rewrite):
             if shape is None or None in shape[1:]:
                 missing.append(port.name)
         if missing:
-            return f"sizes unknown for {', '.join(missing)}; paste: {pin_flags(model)} (or give --sample FILE.npz)"
+            flags = pin_flags(model, options.static_shapes)
+            return f"sizes unknown for {', '.join(missing)}; paste: {flags} (or give --sample FILE.npz)"
         return None
 
     def apply(self, model: WorkingModel, finding: Finding, options: Options, scratch: Path) -> Applied:

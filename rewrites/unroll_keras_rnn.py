@@ -205,7 +205,10 @@ class UnrollKerasRnn(Rewrite):
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
         if model.entry is None:
             return "no serving entry"
-        if model.keras_file is None and not (model.info is not None and model.info.keras_metadata):
+        keras_configs = model.keras_file is not None or (model.info is not None and bool(model.info.keras_metadata))
+        if finding.kind is FindingKind.DYNAMIC_DIMS and not keras_configs:
+            return ""  # a pin is pin_dynamic_dims' business unless this is a Keras RNN: nothing to say about it here
+        if not keras_configs:
             return ("the SavedModel keeps no Keras layer configs (no keras_metadata.pb): set unroll=True on the RNN "
                     "layers in the source, or run repair on the .keras/.h5 file")
         if finding.kind is FindingKind.DYNAMIC_DIMS:

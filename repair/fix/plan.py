@@ -45,7 +45,8 @@ def annotate(findings: list[Finding], model: WorkingModel, options: Options, cat
             out.append(replace(finding, fix=chosen.id, no_fix_reason=""))
         else:
             next_step = WORDING[finding.kind].no_fix or "no catalog fix"
-            out.append(replace(finding, fix=None, no_fix_reason="; ".join(reasons) or next_step))
+            # An empty reason is a rewrite declining a finding that is not about this model: nothing to say.
+            out.append(replace(finding, fix=None, no_fix_reason="; ".join(r for r in reasons if r) or next_step))
     return out
 
 

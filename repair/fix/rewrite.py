@@ -79,7 +79,8 @@ class Rewrite(ABC):
         return False
 
     def check(self, model: WorkingModel, finding: Finding, options: Options) -> str | None:
-        """None when the rewrite can apply to this model; otherwise the reason it cannot."""
+        """None when the rewrite can apply to this model; otherwise the reason it cannot ("" when the finding is not
+        about what this rewrite does on this model, so the user is told the other rewrites' reasons only)."""
         return None
 
     @abstractmethod
