@@ -446,7 +446,8 @@ def diagnose(
     as_json: Annotated[bool, typer.Option("--json", help="Print findings as JSON.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the raw evidence for each finding.")] = False,
 ) -> None:
-    """Say in plain words what stops MODEL from converting to TFLite or serving. Exit 0: nothing blocks; 1: blocking findings."""
+    """Say in plain words what stops MODEL from converting to TFLite, serving, or running on each --target.
+    Exit 0: nothing blocks; 1: blocking findings (a failing --target included)."""
 
     def body() -> int:
         from repair.core.findings import blocking
