@@ -19,7 +19,7 @@ from repair.core.findings import Finding, FindingKind
 from repair.core.options import Options
 from repair.core.tfenv import tf
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.graph.surgery import FrozenGraph, Replacement, SurgeryFailed, substitute, tensor_specs
+from repair.graph.surgery import FrozenGraph, Replacement, SurgeryFailed, rank_and_dims, substitute, take
 from repair.model.working import WorkingModel
 
 
@@ -36,15 +36,6 @@ def _scalar(frozen: FrozenGraph, ref: str) -> int | None:
     return int(value) if value is not None and value.ndim == 0 else None
 
 
-def _rank_and_dims(frozen: FrozenGraph, ref: str) -> tuple[int | None, list[int | None]]:
-    spec = tensor_specs(frozen, [ref])[0]
-    if spec.shape.rank is None:
-        return None, []
-    return spec.shape.rank, spec.shape.as_list()
-
-
-def _take(x: Any, axis: int, start: int | None, stop: int | None) -> Any:
-    return x[(slice(None),) * axis + (slice(start, stop),)]
 
 
 # Ops whose value the static evaluator computes from static shapes and constants (NumPy semantics match TF's
@@ -69,7 +60,7 @@ def _static_value(frozen: FrozenGraph, ref: str, depth: int = 0) -> Any | None:
             return frozen.const(node.name)
         inputs = [i for i in node.input if not i.startswith("^")]
         if node.op in ("Shape", "Rank", "Size"):
-            rank, dims = _rank_and_dims(frozen, inputs[0])
+            rank, dims = rank_and_dims(frozen, inputs[0])
             if rank is None:
                 return None
             if node.op == "Rank":
@@ -119,7 +110,7 @@ def _roll(frozen: FrozenGraph, node: Any) -> Replacement | str:
     if len(shifts) != len(axes):
         shifts, axes = np.broadcast_to(shifts, max(len(shifts), len(axes))).tolist(), np.broadcast_to(
             axes, max(len(shifts), len(axes))).tolist()
-    rank, dims = _rank_and_dims(frozen, node.input[0])
+    rank, dims = rank_and_dims(frozen, node.input[0])
     if rank is None:
         return "Roll on a tensor of unknown rank"
     steps = []  # (axis, length, shift): rolls along several axes compose one after the other
@@ -133,7 +124,7 @@ def _roll(frozen: FrozenGraph, node: Any) -> Replacement | str:
 
     def build(x: Any) -> Any:
         for axis, n, s in steps:
-            x = tf().concat([_take(x, axis, n - s, None), _take(x, axis, 0, n - s)], axis=axis)
+            x = tf().concat([take(x, axis, n - s, None), take(x, axis, 0, n - s)], axis=axis)
         return x if steps else tf().identity(x)
 
     return Replacement((node.input[0],), build)
@@ -143,7 +134,7 @@ def _cumprod(frozen: FrozenGraph, node: Any) -> Replacement | str:
     axis = _scalar(frozen, node.input[1])
     if axis is None:
         return "Cumprod with a tensor axis"
-    rank, dims = _rank_and_dims(frozen, node.input[0])
+    rank, dims = rank_and_dims(frozen, node.input[0])
     if rank is None:
         return "Cumprod on a tensor of unknown rank"
     axis %= rank
@@ -154,7 +145,7 @@ def _cumprod(frozen: FrozenGraph, node: Any) -> Replacement | str:
 
     def build(x: Any) -> Any:
         t = tf()
-        items = [_take(x, axis, i, i + 1) for i in range(n)]
+        items = [take(x, axis, i, i + 1) for i in range(n)]
         if reverse:
             items = items[::-1]
         out, acc = [], None
@@ -173,7 +164,7 @@ def _cumprod(frozen: FrozenGraph, node: Any) -> Replacement | str:
 
 
 def _cross(frozen: FrozenGraph, node: Any) -> Replacement | str:
-    _, dims = _rank_and_dims(frozen, node.input[0])
+    _, dims = rank_and_dims(frozen, node.input[0])
     if not dims or dims[-1] != 3:
         return "Cross needs a static last dimension of 3"
 
@@ -231,7 +222,7 @@ def _bincount(frozen: FrozenGraph, node: Any) -> Replacement | str:
 
 
 def _matrix_dims(frozen: FrozenGraph, ref: str) -> int | str:
-    _, dims = _rank_and_dims(frozen, ref)
+    _, dims = rank_and_dims(frozen, ref)
     if len(dims) < 2 or dims[-1] != dims[-2] or dims[-1] not in (2, 3):
         return "only static 2x2 and 3x3 matrices are replaced"
     return int(dims[-1])
@@ -293,7 +284,7 @@ def _area_matrix(size_in: int, size_out: int, align_corners: bool) -> Any:
 
 def _resize_area(frozen: FrozenGraph, node: Any) -> Replacement | str:
     size = frozen.const(node.input[1])
-    _, dims = _rank_and_dims(frozen, node.input[0])
+    _, dims = rank_and_dims(frozen, node.input[0])
     if size is None or len(dims) != 4 or dims[1] is None or dims[2] is None:
         return "ResizeArea needs a static input height/width and a constant size"
     h, w = int(size[0]), int(size[1])
@@ -355,7 +346,7 @@ def _strided_slice(frozen: FrozenGraph, node: Any) -> Replacement | str | None:
     slices without new axes (``x[..., 0]``, ``x[:, ::2]``) convert to builtins at any shape.
     """
     new_axis = _mask_bits(node, "new_axis_mask")
-    rank, dims = _rank_and_dims(frozen, node.input[0])
+    rank, dims = rank_and_dims(frozen, node.input[0])
     if new_axis == 0 or (rank is not None and None not in dims):
         return None  # an ordinary slice, or static shapes: TFLite's STRIDED_SLICE/RESHAPE handle it
     if rank is None:

@@ -30,7 +30,7 @@ from repair.core.findings import Finding, FindingKind
 from repair.core.options import Options
 from repair.core.tfenv import captured_stderr, tf
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
-from repair.graph.surgery import FrozenGraph, Replacement, SurgeryFailed, substitute, tensor_specs
+from repair.graph.surgery import FrozenGraph, Replacement, SurgeryFailed, rank_and_dims, substitute, take, tensor_specs
 from repair.model.working import WorkingModel
 
 _TFLM_MAX_CONCAT = 10  # tflite-micro concatenation.cc: kMaxInputNum (measured: 12 inputs fail to prepare)
@@ -48,12 +48,6 @@ class Substitution:
     # Whether the target's reason for refusing an offender of this op is one the row removes.
     removes: Callable[[str], bool]
 
-
-def _rank_and_dims(frozen: FrozenGraph, ref: str) -> tuple[int | None, list[int | None]]:
-    spec = tensor_specs(frozen, [ref])[0]
-    if spec.shape.rank is None:
-        return None, []
-    return spec.shape.rank, spec.shape.as_list()
 
 
 def _ints(frozen: FrozenGraph, ref: str) -> list[int] | None:
@@ -79,7 +73,7 @@ def _ints(frozen: FrozenGraph, ref: str) -> list[int] | None:
             return None
         data = [i for i in node.input if not i.startswith("^")]
         if node.op in ("Shape", "Size", "Rank"):
-            rank, dims = _rank_and_dims(frozen, data[0])
+            rank, dims = rank_and_dims(frozen, data[0])
             if rank is None or None in dims:
                 return None
             known = [int(d) for d in dims]  # type: ignore[arg-type]  # no None: checked
@@ -97,9 +91,6 @@ def _ints(frozen: FrozenGraph, ref: str) -> list[int] | None:
         return None
     return [int(v) for v in np.asarray(result).reshape(-1).tolist()]
 
-
-def _take(x: Any, axis: int, start: int, stop: int | None) -> Any:
-    return x[(slice(None),) * axis + (slice(start, stop),)]
 
 
 def _concat(pieces: list[Any], axis: int) -> Any:
@@ -155,7 +146,7 @@ def _prod(frozen: FrozenGraph, node: Any) -> Replacement | str:
     axes = _ints(frozen, node.input[1])
     if axes is None:
         return "Prod over axes that are not constants"
-    rank, dims = _rank_and_dims(frozen, node.input[0])
+    rank, dims = rank_and_dims(frozen, node.input[0])
     if rank is None:
         return "Prod over a tensor of unknown rank"
     axes = sorted({a % rank for a in axes}) if rank else []
@@ -172,9 +163,9 @@ def _prod(frozen: FrozenGraph, node: Any) -> Replacement | str:
         y = x
         for a in axes:
             n = int(dims[a])  # type: ignore[arg-type]  # checked above: every reduced axis has a static length
-            acc = _take(y, a, 0, 1)
+            acc = take(y, a, 0, 1)
             for i in range(1, n):
-                acc = acc * _take(y, a, i, i + 1)
+                acc = acc * take(y, a, i, i + 1)
             y = acc
         if not axes:
             return t.identity(x)
@@ -245,7 +236,7 @@ def _gpu_strided_slice(frozen: FrozenGraph, node: Any) -> Replacement | str | No
     constant shape to the original output shape."""
     if not (_bits(node, "shrink_axis_mask") or _bits(node, "new_axis_mask") or _bits(node, "ellipsis_mask")):
         return None  # no mask the GPU refuses; a rank outside 3..4 is not this row's
-    rank, dims = _rank_and_dims(frozen, node.input[0])
+    rank, dims = rank_and_dims(frozen, node.input[0])
     if rank is None:
         return "StridedSlice on a tensor of unknown rank"
     if rank > 4:
@@ -280,7 +271,7 @@ def _gpu_outer_mul(frozen: FrozenGraph, node: Any) -> Replacement | str | None:
     LayerNormalization scales rsqrt(variance) by gamma this way): the GPU delegate refuses such a MUL. Tiling one
     operand to the output shape first multiplies the same pairs (bit for bit); a constant operand is the one tiled,
     so the converter folds the tile into a larger constant and no op is added."""
-    (rank_a, dims_a), (rank_b, dims_b) = (_rank_and_dims(frozen, ref) for ref in node.input[:2])
+    (rank_a, dims_a), (rank_b, dims_b) = (rank_and_dims(frozen, ref) for ref in node.input[:2])
     if rank_a is None or rank_a != rank_b or None in dims_a or None in dims_b:
         return None  # a rank mismatch is the GPU's broadcast rule, not this one; unknown dims: not this form
     a_smaller = any(int(x) < int(y) for x, y in zip(dims_a, dims_b))  # type: ignore[arg-type]  # no None: checked
@@ -311,7 +302,7 @@ def _gpu_unpack(frozen: FrozenGraph, node: Any) -> Replacement | str:
     Unpack): SPLIT along the same axis into ``num`` pieces, each RESHAPEd (constant shape) to the unpacked shape.
     The GPU delegate has no UNPACK but takes SPLIT and RESHAPE; the pieces are the same elements (pure data
     movement). One piece: a RESHAPE alone."""
-    rank, dims = _rank_and_dims(frozen, node.input[0])
+    rank, dims = rank_and_dims(frozen, node.input[0])
     if rank is None:
         return "Unpack of a tensor of unknown rank"
     axis = _bits(node, "axis") % rank if rank else 0

@@ -114,6 +114,19 @@ def tensor_specs(frozen: FrozenGraph, refs: Sequence[str]) -> list[Any]:
     return specs
 
 
+def rank_and_dims(frozen: FrozenGraph, ref: str) -> tuple[int | None, list[int | None]]:
+    """A tensor's static rank and dims (None where unknown); (None, []) when even the rank is unknown."""
+    spec = tensor_specs(frozen, [ref])[0]
+    if spec.shape.rank is None:
+        return None, []
+    return spec.shape.rank, spec.shape.as_list()
+
+
+def take(x: Any, axis: int, start: int | None, stop: int | None) -> Any:
+    """``x[start:stop]`` along ``axis`` (a plain slice: it converts to a builtin SLICE/STRIDED_SLICE without masks)."""
+    return x[(slice(None),) * axis + (slice(start, stop),)]
+
+
 def _rename(ref: str, mapping: dict[str, str]) -> str:
     control = ref.startswith("^")
     name = ref.lstrip("^")
