@@ -60,6 +60,109 @@ def parse_targets(text: str) -> tuple[frozenset[Target], tuple[int, int] | None]
     return frozenset(targets), runtime
 
 
+class QuantMode(enum.Enum):
+    """``--quantize``: what the published .tflite computes in. The values are the flag's spelling."""
+
+    DYNAMIC = "dynamic"  # int8 weights, float activations (dynamic-range quantization): no calibration
+    FLOAT16 = "float16"  # float16 weights, float compute: no calibration
+    INT8 = "int8"  # full integer: int8 weights and activations, calibrated on representative data
+    INT16X8 = "int16x8"  # int16 activations, int8 weights, calibrated
+
+    @property
+    def calibrated(self) -> bool:
+        """Modes whose activation ranges come from running representative data."""
+        return self in (QuantMode.INT8, QuantMode.INT16X8)
+
+
+class Metric(enum.Enum):
+    """One accuracy measure of a quantized output against the float original, on held-out samples."""
+
+    MAX_ABS = "max_abs"  # largest |quantized - float| over every element of every held-out sample (lower is better)
+    COSINE = "cosine"  # mean over held-out samples of the cosine similarity of the flattened output (higher is better)
+    TOP1 = "top1"  # fraction of held-out rows whose argmax over the last axis agrees with the float model's
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self is not Metric.MAX_ABS
+
+    def holds(self, achieved: float, limit: float) -> bool:
+        """Whether ``achieved`` meets the budget ``limit`` (NaN never does)."""
+        if achieved != achieved:
+            return False
+        return achieved >= limit if self.higher_is_better else achieved <= limit
+
+
+@dataclass(frozen=True)
+class BudgetTerm:
+    """``--budget [OUTPUT:]METRIC=LIMIT``: one bound; ``output`` None applies it to every output."""
+
+    metric: Metric
+    limit: float
+    output: str | None = None
+
+    @property
+    def text(self) -> str:
+        return f"{self.output + ':' if self.output else ''}{self.metric.value}={self.limit:g}"
+
+
+# What a quantization must keep when no --budget is given: a cosine similarity that a reviewer can trust as "the same
+# outputs" for the calibrated modes, tighter for the weight-only ones (whose activations stay float).
+DEFAULT_BUDGET: dict[QuantMode, tuple[BudgetTerm, ...]] = {
+    QuantMode.DYNAMIC: (BudgetTerm(Metric.COSINE, 0.999),),
+    QuantMode.FLOAT16: (BudgetTerm(Metric.COSINE, 0.9999),),
+    QuantMode.INT8: (BudgetTerm(Metric.COSINE, 0.99),),
+    QuantMode.INT16X8: (BudgetTerm(Metric.COSINE, 0.999),),
+}
+IO_TYPES = ("float", "int8", "uint8")
+
+
+def parse_budget(texts: tuple[str, ...]) -> tuple[BudgetTerm, ...]:
+    """``max_abs=0.05``, ``cosine=0.999,top1=0.99``, ``probs:top1=0.99`` (one flag may hold several, comma-separated).
+
+    Raises ValueError with the flag's own words; the CLI turns it into one line and exit 2.
+    """
+    terms: list[BudgetTerm] = []
+    for text in texts:
+        for word in (w.strip() for w in text.split(",")):
+            if not word:
+                continue
+            head, eq, value = word.partition("=")
+            output, colon, name = head.rpartition(":")
+            choices = ", ".join(m.value for m in Metric)
+            if not eq or not name:
+                raise ValueError(f"--budget {text}: {word!r} is not METRIC=LIMIT (metrics: {choices})")
+            try:
+                metric = Metric(name.strip())
+            except ValueError:
+                raise ValueError(f"--budget {text}: unknown metric {name.strip()!r} (metrics: {choices})") from None
+            try:
+                limit = float(value)
+            except ValueError:
+                raise ValueError(f"--budget {text}: {value!r} is not a number") from None
+            if limit != limit or limit < 0 or (metric is not Metric.MAX_ABS and limit > 1):
+                raise ValueError(f"--budget {text}: {metric.value} takes "
+                                 + ("a limit >= 0" if metric is Metric.MAX_ABS else "a limit between 0 and 1"))
+            terms.append(BudgetTerm(metric, limit, output.strip() if colon and output.strip() else None))
+    return tuple(terms)
+
+
+@dataclass(frozen=True)
+class Quantize:
+    """``--quantize MODE`` and its companions: how to quantize, on what data, within what budget."""
+
+    mode: QuantMode
+    io: str = "float"  # int8 only: the dtype of the model's inputs and outputs (IO_TYPES)
+    calibration: Path | None = None  # a user's .npz keyed by input name, a batch of samples along axis 0
+    calibration_samples: int = 0  # > 0 without a file: generated calibration data, accepted by the user
+    held_out_samples: int = 64  # generated held-out samples (when neither --sample nor a file gives them)
+    budget: tuple[BudgetTerm, ...] = ()  # empty: DEFAULT_BUDGET[mode]
+    float_layers: tuple[str, ...] | None = None  # a replayed recipe (--plan-in): exactly these kept float, no search
+
+    @property
+    def terms(self) -> tuple[BudgetTerm, ...]:
+        return self.budget or DEFAULT_BUDGET[self.mode]
+
+
 class Side(enum.Enum):
     """Which end of a graph an --io-hint names; the values are the flag's spelling."""
 
@@ -94,6 +197,7 @@ class Options:
     unsafe_load: bool = False  # let Keras deserialize Lambda layers and other code
     allow_side_effects: bool = False  # run graphs that hold ops with effects outside the model (file I/O, py_func)
     convert_original: bool = False  # fix: convert and run the original too, even when its protos decide the fixes
+    quantize: Quantize | None = None  # fix --quantize: publish a quantized .tflite proven within its budget
 
     @property
     def strict(self) -> bool:
