@@ -26,7 +26,18 @@ from rich.table import Table
 
 from repair.core.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, Recorder
 from repair.core.errors import BadInput, ExitCode, RepairError, environment_problem
-from repair.core.options import IoHint, Options, Side, Target, Tolerance, parse_targets
+from repair.core.options import (
+    IO_TYPES,
+    IoHint,
+    Options,
+    Quantize,
+    QuantMode,
+    Side,
+    Target,
+    Tolerance,
+    parse_budget,
+    parse_targets,
+)
 from repair.core.request import parse_request
 from repair.core.safety import Safety
 from repair.core.text import terminal, terminal_block
@@ -78,6 +89,23 @@ AllowEffectsOpt = Annotated[bool, typer.Option(
     "file). Only for models you trust.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for generated parity inputs.")]
 BatchOpt = Annotated[int, typer.Option("--batch", help="Batch size used for unknown batch dimensions in parity inputs.")]
+QuantizeOpt = Annotated[str | None, typer.Option(
+    "--quantize", metavar="MODE",
+    help="Publish a quantized .tflite proven within --budget on held-out samples: dynamic (int8 weights), float16, "
+    "int8 (full integer; keeps the most sensitive layers float when the budget needs it), int16x8.")]
+IoOpt = Annotated[str, typer.Option(
+    "--io", metavar="DTYPE", help="--quantize int8: the dtype of the model's inputs and outputs: float, int8 or uint8.")]
+CalibrationOpt = Annotated[Path | None, typer.Option(
+    "--calibration", metavar="FILE.npz",
+    help="Representative inputs for --quantize: one array per input, keyed by input name, samples along axis 0 (the "
+    "last quarter is held out to measure the budget).")]
+CalibrationSamplesOpt = Annotated[int, typer.Option(
+    "--calibration-samples", metavar="N",
+    help="Calibrate on N generated samples instead of a file: proves the mechanics work, not accuracy on real data.")]
+BudgetOpt = Annotated[list[str] | None, typer.Option(
+    "--budget", metavar="[OUTPUT:]METRIC=LIMIT",
+    help="Accuracy the quantized model must keep against the float original on held-out samples: max_abs=0.05, "
+    "cosine=0.999, top1=0.99 (comma-separated or repeated; default cosine=0.99 for int8).")]
 
 
 YesOpt = Annotated[bool, typer.Option(
@@ -261,6 +289,11 @@ class ModelFlags:
     batch: BatchOpt = 2
     atol: AtolOpt = 1e-5
     rtol: RtolOpt = 1e-4
+    quantize: QuantizeOpt = None
+    io: IoOpt = "float"
+    calibration: CalibrationOpt = None
+    calibration_samples: CalibrationSamplesOpt = 0
+    budget: BudgetOpt = None
 
     def options(self) -> Options:
         """The run's Options, every flag parsed and checked (a bad value is BadInput naming its flag: exit 2)."""
@@ -270,7 +303,7 @@ class ModelFlags:
         return Options(
             targets=targets,
             runtime=runtime,
-            accept_fallback=_fallbacks(self.accept_fallback, targets),
+            accept_fallback=_fallbacks(self.accept_fallback, targets, self.quantize is not None),
             pins=_pins(self.pin),
             sample=self.sample,
             io_hints=_hints(self.io_hint),
@@ -283,7 +316,42 @@ class ModelFlags:
             batch=self.batch,
             unsafe_load=self.unsafe_load,
             allow_side_effects=self.allow_side_effects,
+            quantize=self._quantize(targets),
         )
+
+    def _quantize(self, targets: frozenset[Target]) -> Quantize | None:
+        """--quantize and its companions, checked together (a companion without --quantize is a mistake, not a no-op)."""
+        companions = [flag for flag, given in (("--io", self.io != "float"), ("--calibration", self.calibration is not None),
+                                               ("--calibration-samples", self.calibration_samples != 0),
+                                               ("--budget", bool(self.budget))) if given]
+        if self.quantize is None:
+            if companions:
+                raise BadInput(f"{companions[0]} needs --quantize MODE (dynamic, float16, int8 or int16x8)")
+            return None
+        try:
+            mode = QuantMode(self.quantize.strip().lower())
+        except ValueError:
+            raise BadInput(f"--quantize {self.quantize}: not a mode (dynamic, float16, int8, int16x8)") from None
+        io = self.io.strip().lower()
+        if io not in IO_TYPES:
+            raise BadInput(f"--io {self.io}: not one of {', '.join(IO_TYPES)}")
+        if io != "float" and mode is not QuantMode.INT8:
+            raise BadInput(f"--io {io}: integer inputs and outputs need --quantize int8 (this run quantizes to {mode.value})")
+        if self.calibration is not None and self.calibration_samples:
+            raise BadInput("--calibration and --calibration-samples both give calibration data; give one")
+        if self.calibration is not None and not self.calibration.is_file():
+            raise BadInput(f"--calibration {self.calibration}: no such file")
+        if self.calibration_samples < 0:
+            raise BadInput(f"--calibration-samples {self.calibration_samples}: give a positive number of samples")
+        if mode.calibrated and self.calibration is None and not self.calibration_samples:
+            raise BadInput(f"--quantize {mode.value} calibrates activation ranges on representative inputs: give "
+                           "--calibration FILE.npz (real inputs), or --calibration-samples N to accept generated ones "
+                           "(which prove the mechanics, not the accuracy on real data)")
+        try:
+            budget = parse_budget(tuple(self.budget or ()))
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+        return Quantize(mode, io, self.calibration, self.calibration_samples, budget=budget)
 
     def given(self) -> list[str]:
         """The flags the user gave (those not at their default), as ``repair fix`` arguments in declaration order:
@@ -323,14 +391,16 @@ def _targets(text: str) -> tuple[frozenset[Target], tuple[int, int] | None]:
         raise BadInput(f"--target {text}: {exc}") from None
 
 
-def _fallbacks(text: str | None, targets: frozenset[Target]) -> frozenset[Target]:
-    """--accept-fallback: only targets that have a CPU to fall back to, and only ones asked for with --target."""
+def _fallbacks(text: str | None, targets: frozenset[Target], quantized: bool = False) -> frozenset[Target]:
+    """--accept-fallback: only targets that have a CPU to fall back to, and only ones asked for with --target; with
+    --quantize, micro too (its float kernels run the float islands a quantized model keeps)."""
     if not text:
         return frozenset()
     accepted = set()
     for word in (w.strip().lower() for w in text.split(",") if w.strip()):
-        if word not in (Target.GPU.value, Target.XNNPACK.value):
-            raise BadInput(f"--accept-fallback {text}: {word!r} has no CPU fallback; only gpu and xnnpack do")
+        if word not in (Target.GPU.value, Target.XNNPACK.value) and not (quantized and word == Target.MICRO.value):
+            raise BadInput(f"--accept-fallback {text}: {word!r} has no CPU fallback; only gpu and xnnpack do "
+                           "(and micro with --quantize, for float islands)")
         if Target(word) not in targets:
             raise BadInput(f"--accept-fallback {text}: {word!r} is not one of the --target values")
         accepted.add(Target(word))

@@ -33,6 +33,7 @@ class Source(enum.Enum):
     PARITY = "parity"  # numbers: TFLite (or TF) against the original
     SERVING = "serving"  # the TF1-session loader used by TF Serving and saved_model_cli
     TARGET = "target"  # a deployment target's own check of the .tflite (gpu, xnnpack, micro, runtime=X.Y)
+    QUANTIZE = "quantize"  # a quantized conversion, measured against the float original (--quantize)
 
 
 class FindingKind(enum.Enum):
@@ -77,6 +78,11 @@ class FindingKind(enum.Enum):
     XNNPACK_FALLBACK = "xnnpack-fallback"
     MICRO_INCOMPATIBLE = "micro-incompatible"
     RUNTIME_TOO_OLD = "runtime-too-old"
+    # quantization (--quantize MODE): measured on held-out samples against the float original
+    QUANT_FAILED = "quant-failed"  # the converter or the quantizer refused the model
+    QUANT_OVER_BUDGET = "quant-over-budget"  # the quantized model misses the --budget
+    QUANT_FLOAT_OPS = "quant-float-ops"  # ops without a quantized kernel stay float (a float island)
+    CALIBRATION_DTYPE = "calibration-dtype"  # the calibration data needed a (lossless) cast to feed the model
 
 
 @dataclass(frozen=True)
@@ -396,6 +402,32 @@ WORDING: dict[FindingKind, Wording] = {
         no_fix="upgrade the runtime on the device, or avoid the op versions named (they come from the ops' types or "
         "attributes, e.g. int16 activations or broadcasting over more than 4 dims)",
         titles={"unchecked": _UNCHECKED}, explanations={"unchecked": "{nodes}"},
+    ),
+    FindingKind.QUANT_FAILED: Wording(
+        "{mode} quantization fails: {reason}",
+        "The converter could not produce a {mode} model: {detail}",
+        no_fix="{cure}",
+    ),
+    FindingKind.QUANT_OVER_BUDGET: Wording(
+        "{mode} quantization misses the budget: {misses}",
+        "Measured on {count} held-out sample(s) against the float original, with every layer quantized. The layers "
+        "whose own quantization error is largest: {worst}.",
+        no_fix="loosen --budget, give real calibration data (--calibration FILE.npz), or quantize to a wider type "
+        "(--quantize int16x8 or float16)",
+    ),
+    FindingKind.QUANT_FLOAT_OPS: Wording(
+        "{count} op(s) stay float in the {mode} model: no quantized kernel ({ops})",
+        "The quantizer leaves an op without a quantized kernel in float and puts DEQUANTIZE/QUANTIZE around it: the "
+        "model runs, but that part is as slow and as large as before, and an integer-only accelerator or "
+        "microcontroller build without float kernels cannot run it. Ops: {nodes}.",
+        no_fix="accept the float island (--accept-fallback micro on a microcontroller), or replace those ops in the "
+        "source by ones with int8 kernels",
+    ),
+    FindingKind.CALIBRATION_DTYPE: Wording(
+        "The calibration data needed a cast to feed the model",
+        "{notes}. TensorFlow's calibrator refuses arrays of another dtype (\"Got value of type FLOAT32 but expected "
+        "type INT32 for input 0\"); the cast kept every value.",
+        no_fix="save the arrays in the inputs' own dtypes",
     ),
 }
 

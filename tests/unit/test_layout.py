@@ -7,7 +7,8 @@ bottom up (README "How the code is laid out"):
 - ``repair.model`` imports core; ``repair.graph`` imports core and model;
 - ``repair.source`` imports core only, and never TensorFlow, NumPy or Keras;
 - ``repair.targets`` imports core and model (each target's check reads and runs a .tflite);
-- ``repair.fix`` imports core, model, targets and source (graph surgery is the rewrites' business);
+- ``repair.quantize`` imports core and model (it converts, runs and measures a .tflite);
+- ``repair.fix`` imports core, model, targets, quantize and source (graph surgery is the rewrites' business);
 - ``repair.batch`` imports core only: each model runs in its own ``repair fix`` process;
 - ``repair.cli`` is the composition root: the only module of repair that imports the catalogs (``rewrites``);
 - ``repair.supervise`` imports core.crash (and the CLI, lazily, to run the command in-process when nothing needs
@@ -36,7 +37,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "repair.graph": ("repair.core", "repair.model", "repair.graph"),
     "repair.source": ("repair.core", "repair.source"),
     "repair.targets": ("repair.core", "repair.model", "repair.targets"),
-    "repair.fix": ("repair.core", "repair.model", "repair.targets", "repair.source", "repair.fix"),
+    "repair.quantize": ("repair.core", "repair.model", "repair.quantize"),
+    "repair.fix": ("repair.core", "repair.model", "repair.targets", "repair.quantize", "repair.source", "repair.fix"),
     "repair.batch": ("repair.core", "repair.batch"),
     "repair.supervise": ("repair.core.crash", "repair.cli"),
     "repair.cli": ("repair", "rewrites"),
