@@ -45,6 +45,8 @@ from repair.core.text import terminal, terminal_block
 if TYPE_CHECKING:
     from repair.batch.local import ModelOutcome
     from repair.core.findings import Finding
+    from repair.fix.quantize import QuantOutcome
+    from repair.fix.result import RunResult
     from repair.fix.rewrite import Catalog
     from repair.targets import TargetReport
 
@@ -522,6 +524,7 @@ def diagnose(
     def body() -> int:
         from repair.core.findings import blocking
         from repair.fix.pipeline import run_diagnosis
+        from repair.fix.quantize import to_json as quant_json
 
         options = flags.options()
         with err.status("diagnosing (loading TensorFlow, converting, checking parity)..."):
@@ -529,7 +532,8 @@ def diagnose(
         if as_json:
             print(json.dumps({"model": str(model), "findings": [f.to_json() for f in diag.findings],
                               "blocking": len(blocking(diag.findings)),
-                              "targets": [r.to_json() for r in diag.targets]}, indent=2))
+                              "targets": [r.to_json() for r in diag.targets],
+                              **({"quantization": quant_json(diag.quant)} if diag.quant is not None else {})}, indent=2))
         else:
             out.print(f"[bold]{terminal(model)}[/] ({diag.model.kind.value}, target {terminal(options.target_text)})",
                       highlight=False)
@@ -549,6 +553,11 @@ def diagnose(
             if diag.parity is not None:
                 out.print(f"parity (.tflite vs TensorFlow): max abs diff {diag.parity.worst:.3g}", highlight=False)
             _print_targets(diag.targets)
+            if diag.quant is not None:
+                _print_quant(diag.quant)
+            elif options.quantize is not None:
+                out.print(f"--quantize {options.quantize.mode.value}: not tried; the float model must convert and match "
+                          "first (the findings below)", highlight=False)
             _print_findings(diag.findings, out)
             _print_next(model, diag.findings, flags.given())
             if verbose:
@@ -576,6 +585,53 @@ def _print_targets(reports: list[TargetReport]) -> None:
         if len(r.offenders) > 4:
             table.add_row("", "", f"  and {len(r.offenders) - 4} more (--json lists all)")
     out.print(table)
+
+
+def _recipe_entry(result: RunResult) -> dict[str, Any] | None:
+    """The plan file's ``quantization``: the recipe of the model this run published (or would have), replayed by
+    ``--plan-in`` exactly, without a search."""
+    q = result.quant.result if result.quant is not None else None
+    if q is None or q.tflite is None:
+        return None
+    return {"quantization": {"recipe": q.recipe.to_json(),
+                             "note": "--plan-in quantizes with exactly this recipe (these layers float) and measures "
+                                     "it against the budget again; delete this block to search again"}}
+
+
+def _replayed(plan: Path, request: Quantize) -> Quantize:
+    """--plan-in with --quantize: the plan's recipe, if it has one for this mode (float_layers then skip the search)."""
+    try:
+        body = json.loads(plan.read_text())
+        recipe = body.get("quantization", {}).get("recipe") if isinstance(body, dict) else None
+    except (OSError, ValueError, AttributeError):
+        return request  # read_plan says what is wrong with the file
+    if not isinstance(recipe, dict):
+        return request
+    layers, mode = recipe.get("float_layers"), recipe.get("mode")
+    if mode != request.mode.value or recipe.get("io", "float") != request.io:
+        raise BadInput(f"--plan-in {plan}: its quantization recipe is for --quantize {mode} --io {recipe.get('io')}, "
+                       f"not --quantize {request.mode.value} --io {request.io}")
+    if not isinstance(layers, list) or not all(isinstance(x, str) for x in layers):
+        raise BadInput(f"--plan-in {plan}: quantization.recipe.float_layers must be a list of tensor names")
+    return replace(request, float_layers=tuple(layers))
+
+
+def _print_quant(outcome: QuantOutcome) -> None:
+    """``--quantize``: the data, each budget term's verdict, the layers kept float and the sizes, in a few lines."""
+    q, mode = outcome.result, outcome.request.mode.value
+    if q is None:
+        out.print(f"quantization ({terminal(mode)}): [red]failed[/]", highlight=False)
+        return
+    out.print(f"quantization ({terminal(mode)}): {terminal(q.calibration.source)}; {len(q.calibration.held_out)} "
+              f"held-out sample(s); {q.float_bytes:,} -> {q.quant_bytes:,} bytes; "
+              f"{q.float_latency * 1e3:.3g} -> {q.quant_latency * 1e3:.3g} ms", highlight=False)
+    for s in q.scores:
+        verdict = "[green]within[/]" if s.ok else "[red]misses[/]"
+        out.print(f"  {terminal(s.output)} {s.metric.value}: {s.achieved:.5g} {verdict} budget {s.limit:g}", highlight=False)
+    for e in q.kept:
+        out.print(f"  kept float: {terminal(e.tensor)} ({terminal(e.op)}, noise/signal {e.nsr:.3g})", highlight=False)
+    if q.steps and len(q.steps) > 1:
+        out.print(f"  search: {len(q.steps)} steps, {sum(s.seconds for s in q.steps):.1f}s", highlight=False)
 
 
 ConvertOriginalOpt = Annotated[bool, typer.Option(
@@ -626,6 +682,8 @@ def fix(
 
         check_side_outputs(model, out_dir, report, plan_out)
         options = replace(flags.options(), convert_original=convert_original)
+        if plan_in is not None and options.quantize is not None:
+            options = replace(options, quantize=_replayed(plan_in, options.quantize))
         for stale in clean_stale(out_dir.parent) if out_dir is not None else []:  # scratch of runs killed earlier
             err.print(f"removed stale scratch {terminal(stale.path)} left by a killed run (pid {stale.pid})", highlight=False)
         catalog = _catalog(with_source=source is not None)
@@ -639,7 +697,7 @@ def fix(
             result = run_fix(model, out_dir, options, catalog, force=force, decider=recorder, report_dir=report,
                              source=source)
         if plan_out is not None:
-            write_plan(plan_out, "fix", [str(model)], fingerprint([model]), recorder.entries)
+            write_plan(plan_out, "fix", [str(model)], fingerprint([model]), recorder.entries, _recipe_entry(result))
         out.print(f"[bold]{terminal(model)}[/]: {len(result.original.findings)} finding(s) before", highlight=False)
         _print_findings(result.original.findings, out)
         for r in result.fixes:
@@ -647,6 +705,8 @@ def fix(
             out.print(f"  {mark} {terminal(r.rewrite_id)}: {terminal(r.summary)}", highlight=False)
             if r.why and r.safety is not Safety.SAFE:
                 out.print(f"           why: {terminal(r.why)}", highlight=False)
+        if result.quant is not None:
+            _print_quant(result.quant)
         for c in result.gate:
             verdict = "[green]pass[/]" if c.ok else "[red]FAIL[/]"
             out.print(f"  gate {verdict} {terminal(c.name)}: {terminal(c.detail)}", highlight=False)
@@ -660,7 +720,9 @@ def fix(
             out.print(f"  source {mark} {terminal(edit['location'])} {terminal(edit['rewrite'])}: {terminal(edit['title'])}",
                       highlight=False)
         if result.out is not None:
-            out.print(f"wrote {terminal(result.out)} (SavedModel, model.tflite, report.md, report.json) in "
+            tflite = (f"model.tflite ({result.quant.request.mode.value}), model_float.tflite"
+                      if result.quant is not None and result.quant.result is not None else "model.tflite")
+            out.print(f"wrote {terminal(result.out)} (SavedModel, {tflite}, report.md, report.json) in "
                       f"{result.timings['total']:.1f}s", highlight=False)
         elif report is not None:
             out.print(f"report: {terminal(report / 'report.md')}", highlight=False)

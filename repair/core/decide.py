@@ -86,7 +86,7 @@ class AutoDecider:
             return "verified: applied by default because it keeps the serving contract and the gate proves the numbers"
         if proposal.rewrite_id in self.consented and not self.unsafe:
             return ("unsafe: the flag that gives its values is the consent "
-                    "(--pin, --sample, --rename, --input-keys, --request, --target)")
+                    "(--pin, --sample, --rename, --input-keys, --request, --target, --quantize)")
         return "unsafe: accepted by --unsafe-fixes"
 
     def why_not(self, proposal: Proposal) -> str:

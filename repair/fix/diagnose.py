@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from repair.model.parity import Feeds, Parity, compare, generate_valid, load_sam
 from repair.model.tflite import TfliteInfo, inspect_tflite, run_tflite
 from repair.model.working import EntryKind, Port, WorkingModel, load, serving_callable
 from repair.targets import TargetReport
+
+if TYPE_CHECKING:
+    from repair.fix.quantize import QuantOutcome
 
 _STOPS_CONVERSION = frozenset(
     {FindingKind.NO_SIGNATURE_TRACED, FindingKind.NO_SIGNATURE_NEVER_TRACED, FindingKind.TF1_GRAPH_WITHOUT_SIGNATURE}
@@ -73,6 +77,7 @@ class Diagnosis:
     expected: Feeds | None = None  # the reference's outputs on them (by origin)
     timings: dict[str, float] = field(default_factory=dict)
     targets: list[TargetReport] = field(default_factory=list)  # each requested deployment target's check (gpu, micro...)
+    quant: QuantOutcome | None = None  # diagnose --quantize: the model quantized once, every layer, and measured
 
     def has(self, kind: FindingKind) -> bool:
         return any(f.kind is kind for f in self.findings)

@@ -24,6 +24,9 @@ from repair.core.publish import check_out_beside, make_scratch, publish, tf_safe
 from repair.core.safety import Safety
 from repair.fix.diagnose import Diagnosis, Reference, diagnose, make_feeds, tf_parity
 from repair.fix.plan import ProposedFix, annotate, proposals
+from repair.fix.quantize import check_request as check_quantize
+from repair.fix.quantize import preview as quant_preview
+from repair.fix.quantize import quantize_output
 from repair.fix.report import write_reports
 from repair.fix.result import FixOutcome, FixRecord, GateCheck, Row, RunResult, RunStatus
 from repair.fix.rewrite import Applied, Catalog, RewriteFailed
@@ -101,10 +104,30 @@ def run_diagnosis(path: Path, options: Options, catalog: Catalog) -> Diagnosis:
     """``repair diagnose``: findings with the fix that answers each (or why none does).
 
     A Keras file or frozen graph is turned into a temporary SavedModel first, so that what would fail after the
-    export (an RNN's TensorList, a Flex op) is reported too, not only "this is a Keras file".
+    export (an RNN's TensorList, a Flex op) is reported too, not only "this is a Keras file". With ``--quantize``, a
+    model that converts and matches is quantized once, every layer quantized, and measured against the budget.
     """
     model = open_model(tf_safe(path))  # TensorFlow cannot open a path that is not UTF-8: an alias of it
     validate_flags(model, options)
+    check_quantize(model, options)
+    if options.quantize is None:
+        return _diagnosis(model, options, catalog)
+    with tempfile.TemporaryDirectory(prefix=".repair-diagnose-quant-") as tmp:
+        note_scratch(Path(tmp))
+        diag = _diagnosis(model, options, catalog, Path(tmp))
+        converted = diag.conversion is not None and diag.conversion.ok and diag.model.entry is not None
+        if converted and diag.parity is not None and diag.parity.ok and not blocking(diag.findings):
+            t0 = time.perf_counter()
+            diag.quant = quantize_output(diag, None, options, one_shot=True)
+            diag.findings = diag.findings + diag.quant.findings
+            diag.timings["quantize"] = time.perf_counter() - t0
+        diag.model = model  # what the user gave (a Keras file's export lived in scratch)
+        forget(Path(tmp))
+    return diag
+
+
+def _diagnosis(model: WorkingModel, options: Options, catalog: Catalog, keep: Path | None = None) -> Diagnosis:
+    """The diagnosis of ``model``; an exported Keras file is kept in ``keep`` (when given) for the caller to use."""
     sample_checked = validate_sample(model, options)
     diag = diagnose(model, options, catalog)
     diag.findings = annotate(diag.findings, model, options, catalog)
@@ -118,9 +141,11 @@ def run_diagnosis(path: Path, options: Options, catalog: Catalog) -> Diagnosis:
         return diag
     with tempfile.TemporaryDirectory(prefix=".repair-diagnose-") as tmp:
         note_scratch(Path(tmp))
+        work = keep / "export" if keep is not None else Path(tmp)
+        work.mkdir(exist_ok=True)
         proposal = todo[0]
         try:
-            exported = proposal.rewrite.apply(model, proposal.finding, options, Path(tmp)).model
+            exported = proposal.rewrite.apply(model, proposal.finding, options, work).model
         except RewriteFailed as exc:
             diag.findings = [replace(f, no_fix_reason=str(exc), fix=None) for f in diag.findings]
             return diag
@@ -130,7 +155,7 @@ def run_diagnosis(path: Path, options: Options, catalog: Catalog) -> Diagnosis:
         inner = diagnose(exported, options, catalog)
         inner.findings = diag.findings + _tried(annotate(inner.findings, exported, options, catalog), exported, options,
                                               catalog)
-        inner.model = model
+        inner.model = model if keep is None else exported
         forget(Path(tmp))
         return inner
 
@@ -306,9 +331,12 @@ def run_fix(src: Path, out: Path | None, options: Options, catalog: Catalog, *, 
     note_scratch(scratch)  # a supervisor removes it if the converter kills this process
     run = FixRun(src, out, options, catalog, decider, tf_safe(scratch), report_dir, source, force, started, model,
                  timings)
+    check_quantize(model, options)  # a --budget naming no output, a calibration file that cannot feed the model: exit 2
     try:
         _repair(run)  # rounds of diagnose -> plan -> decide -> apply -> export
         result = _verify(run)  # the output's diagnosis, what stays unfixed, TF parity, the gate
+        if run.options.quantize is not None and result.status in (RunStatus.REPAIRED, RunStatus.NOTHING_TO_FIX):
+            _quantize_stage(run, result)  # the verified float model -> a quantized one within the budget, or why not
         if result.status in (RunStatus.REFUSED, RunStatus.VERIFICATION_FAILED):
             return _finish(result, None, report_dir, started)
         return _publish(run, result)  # reports, then one rename to --out
@@ -505,6 +533,55 @@ def _verify(run: FixRun) -> RunResult:
     return result
 
 
+def _quantize_stage(run: FixRun, result: RunResult) -> None:
+    """Quantize the verified float output (``--quantize``), offer the result as a fix, and add its gate checks.
+
+    The quantized model is one more proposal (``model::quantize``): ``--quantize`` is the consent, ``-i`` asks, and a
+    plan file accepts or rejects it and records the recipe (the layers kept float) that ``--plan-in`` replays.
+    """
+    diag, options = result.final, run.options
+    assert diag is not None and options.quantize is not None
+    outcome = quantize_output(diag, run.reference, options)
+    result.quant = outcome
+    result.timings["quantize"] = outcome.seconds
+    diag.findings = diag.findings + outcome.findings
+    qr = outcome.result
+    mode = options.quantize.mode.value
+    if outcome.refused or blocking(outcome.findings):
+        stops = [f for f in blocking(outcome.findings)]
+        result.gate += outcome.checks
+        result.status, result.exit_code = RunStatus.REFUSED, ExitCode.FINDINGS_REMAIN
+        result.message = f"cannot quantize to {mode}: " + (
+            qr.refusal if qr is not None and qr.refusal else "; ".join(f"{f.id}: {f.title}" for f in stops))
+        return
+    assert qr is not None
+    kept = len(qr.recipe.float_layers)
+    title = (f"publish the {mode} model" + (f" with {kept} layer(s) kept float" if kept else "") + ": "
+             + ", ".join(f"{s.output} {s.metric.value} {s.achieved:.4g}" for s in qr.scores)
+             + f" on {len(qr.calibration.held_out)} held-out sample(s); {qr.float_bytes} -> {qr.quant_bytes} bytes")
+    question = Proposal(id="model::quantize", kind=ProposalKind.MODEL, rewrite_id="quantize", safety=Safety.UNSAFE,
+                        title=title, location=str(run.src), finding="",
+                        preview=lambda: quant_preview(outcome), details=lambda: quant_preview(outcome))
+    decision = run.decider(question)
+    result.gate += outcome.checks
+    if decision is Decision.REJECT:
+        result.fixes.append(FixRecord("quantize", "", Safety.UNSAFE, FixOutcome.REJECTED,
+                                      "not accepted: " + why_not(run.decider, question)))
+        result.status, result.exit_code = RunStatus.REFUSED, ExitCode.FINDINGS_REMAIN
+        result.message = f"the {mode} model was not accepted ({why_not(run.decider, question)}); nothing published"
+        return
+    result.fixes.append(FixRecord("quantize", "", Safety.UNSAFE, FixOutcome.APPLIED, title, outcome.seconds,
+                                  why=why_yes(run.decider, question)))
+    failed = [c for c in outcome.checks if not c.ok]
+    if failed:
+        result.status, result.exit_code = RunStatus.VERIFICATION_FAILED, ExitCode.VERIFICATION_FAILED
+        result.message = "verification failed: " + "; ".join(f"{c.name}: {c.detail}" for c in failed)
+        return
+    result.status = RunStatus.REPAIRED
+    result.message += (f"; quantized to {mode}" + (f" keeping {kept} layer(s) float" if kept else "")
+                       + " within the budget on held-out data")
+
+
 def _publish(run: FixRun, result: RunResult) -> RunResult:
     """Write the .tflite and the reports into the verified output, then publish it at --out by one rename."""
     diag = result.final
@@ -513,7 +590,10 @@ def _publish(run: FixRun, result: RunResult) -> RunResult:
     if final_dir == run.original.path:  # nothing needed changing: publish a verified copy
         final_dir = run.scratch / "final"
         shutil.copytree(run.src, final_dir)
-    (final_dir / "model.tflite").write_bytes(diag.conversion.tflite)
+    quantized = result.quant.result.tflite if result.quant is not None and result.quant.result is not None else None
+    if quantized is not None:  # --quantize: the quantized model is the deliverable, the float one stays beside it
+        (final_dir / "model_float.tflite").write_bytes(diag.conversion.tflite)
+    (final_dir / "model.tflite").write_bytes(quantized if quantized is not None else diag.conversion.tflite)
     result.output_bytes = _dir_bytes(final_dir)
     if run.out is None:  # --plan-out alone: decided and verified, nothing published
         result.message += "; nothing published (no --out)"

@@ -10,6 +10,7 @@ from typing import Any
 from repair.core.findings import Finding
 from repair.core.text import markdown, markdown_code, markdown_fence
 from repair.fix.diagnose import Diagnosis
+from repair.fix.quantize import to_json as quant_json
 from repair.fix.result import RunResult
 from repair.model.tflite import interpreter_name
 
@@ -95,6 +96,7 @@ def to_json(result: RunResult) -> dict[str, Any]:
         "next_steps": [f"{f.id}: {f.no_fix_reason}" for f in (result.final.findings if result.final else []) if not f.fix],
         "source_edits": result.source_edits,
         "source_patch": str(result.source_patch) if result.source_patch else None,
+        "quantization": quant_json(result.quant) if result.quant is not None else None,
     }
 
 
@@ -164,6 +166,7 @@ def to_markdown(result: RunResult) -> str:
                          f"outputs {', '.join(markdown(n) for n in outs)}")
         lines.append("")
     lines += _targets_md(result)
+    lines += _quant_md(result)
     if result.gate:
         lines += ["## Verification gate", "", "| check | result | detail |", "|---|---|---|"]
         lines += [f"| {markdown(c.name)} | {'pass' if c.ok else 'FAIL'} | {markdown(c.detail)} |" for c in result.gate] + [""]
@@ -221,6 +224,59 @@ def _targets_md(result: RunResult) -> list[str]:
         lines.append(f"- {markdown(name)}: {markdown('; '.join(facts))}")
         lines += [f"  - {markdown(o.describe())}" for o in r.offenders]
     return [*lines, ""]
+
+
+def _quant_md(result: RunResult) -> list[str]:
+    """--quantize: mode and data, budget vs achieved per output, the layers kept float and why, sizes, latency, and
+    every step of the search."""
+    outcome = result.quant
+    if outcome is None:
+        return []
+    request, q = outcome.request, outcome.result
+    lines = ["## Quantization", "", f"- mode: {markdown(request.mode.value)}; inputs/outputs: {markdown(request.io)}"]
+    if q is None:
+        error = next((f.title for f in outcome.findings), "the quantizer refused")
+        return [*lines, f"- no quantized model: {markdown(error)}", ""]
+    cal = q.calibration
+    lines.append(f"- calibration: {markdown(cal.source)}: {len(cal.calibration)} sample(s) calibrate, "
+                 f"{len(cal.held_out)} held out (never calibrated on) measure the budget")
+    if cal.generated:
+        lines.append("- **generated calibration data**: it proves the quantization mechanics work, not the accuracy on "
+                     "real inputs; give `--calibration FILE.npz` with real inputs for that")
+    lines += [f"- calibration data: {markdown(n)}" for n in cal.notes]
+    lines += [f"- size: {q.float_bytes:,} bytes float, {q.quant_bytes:,} bytes quantized "
+              f"({q.quant_bytes / max(q.float_bytes, 1):.2f}x)",
+              f"- latency (LiteRT interpreter, median of several invokes on one held-out sample): "
+              f"{q.float_latency * 1e3:.3f} ms float, {q.quant_latency * 1e3:.3f} ms quantized", ""]
+    if q.refusal:
+        lines += [f"**Refused:** {markdown(q.refusal)}", ""]
+    lines += ["| output | metric | budget | achieved | ok |", "|---|---|---|---|---|"]
+    lines += [f"| {markdown(s.output)} | {markdown(s.metric.value)} | {s.limit:g} | {s.achieved:.5g} | "
+              f"{'yes' if s.ok else 'NO'} |" for s in q.scores]
+    lines.append("")
+    if q.kept:
+        lines += ["Layers kept float (their own quantization error, measured layer by layer):", "",
+                  "| tensor | op | noise/signal | rmse | max abs |", "|---|---|---|---|---|"]
+        lines += [f"| {markdown(e.tensor)} | {markdown(e.op)} | {e.nsr:.3g} | {e.rmse:.3g} | {e.max_abs:.3g} |"
+                  for e in q.kept]
+        lines.append("")
+    if q.no_kernel:
+        lines += ["Ops left float because they have no quantized kernel: "
+                  + ", ".join(markdown(op) for op in q.no_kernel), ""]
+    if q.steps:
+        lines += ["Search steps:", "", "| step | float layers | why | scores | ok | seconds |", "|---|---|---|---|---|---|"]
+        for n, step in enumerate(q.steps):
+            scores = ", ".join(f"{markdown(s.output)} {markdown(s.metric.value)} {s.achieved:.4g}" for s in step.scores)
+            lines.append(f"| {n} | {len(step.float_layers)} | {markdown(step.why)} | {scores} | "
+                         f"{'yes' if step.ok else 'no'} | {step.seconds:.2f} |")
+        lines.append("")
+    if q.seconds:
+        lines += ["Seconds by phase: " + ", ".join(f"{markdown(k)} {v:.2f}" for k, v in q.seconds.items()), ""]
+    if outcome.targets:
+        lines += ["Deployment targets on the quantized model:", ""]
+        lines += [f"- {markdown(r.name)}: {markdown(r.verdict)}: {markdown(r.summary)}" for r in outcome.targets]
+        lines.append("")
+    return lines
 
 
 _EVIDENCE_CHARS = 4000

@@ -9,12 +9,16 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from repair.core.errors import ExitCode
 from repair.core.options import Options
 from repair.core.safety import Safety
 from repair.fix.diagnose import Diagnosis
 from repair.model.parity import Parity
+
+if TYPE_CHECKING:
+    from repair.fix.quantize import QuantOutcome
 
 Row = tuple[str, str, str, str]  # a signature table row: (side, key, dtype, shape)
 
@@ -81,6 +85,7 @@ class RunResult:
     source_edits: list[dict[str, str]] = field(default_factory=list)  # --source: each offered edit and its decision
     source_patch_text: str = ""  # the accepted source edits as one unified diff
     source_patch: Path | None = None  # where that diff was written
+    quant: QuantOutcome | None = None  # --quantize: the quantized model, its proof, or why there is none
 
 
 __all__ = ["FixOutcome", "FixRecord", "GateCheck", "Row", "RunResult", "RunStatus"]

@@ -119,4 +119,7 @@ class Catalog:
     def consented(self, options: Options) -> frozenset[str]:
         """Unsafe rewrites the user asked for by giving the values they need (--pin, --rename ...): the flag is the
         consent."""
-        return frozenset(r.id for r in self.rewrites if r.safety is Safety.UNSAFE and r.consented(options))
+        ids = {r.id for r in self.rewrites if r.safety is Safety.UNSAFE and r.consented(options)}
+        if options.quantize is not None:  # the quantized model (repair.fix.quantize): --quantize is the consent
+            ids.add("quantize")
+        return frozenset(ids)
