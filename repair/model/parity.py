@@ -115,8 +115,8 @@ NPZ_MAGIC = b"PK\x03\x04"  # an .npz is a zip of .npy files
 NPY_MAGIC = b"\x93NUMPY"
 
 
-def read_sample(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of a ``--sample`` file, or BadInput naming what is wrong with the file.
+def read_sample(path: Path, flag: str = "--sample") -> dict[str, np.ndarray]:
+    """The arrays of a ``--sample`` file (or of the file of ``flag``), or BadInput naming what is wrong with the file.
 
     Never unpickles: ``np.load`` runs with ``allow_pickle=False``, so an object array (whose bytes are a pickle
     that would run code when loaded) is refused by name, not loaded.
@@ -125,10 +125,10 @@ def read_sample(path: Path) -> dict[str, np.ndarray]:
         with path.open("rb") as fh:
             head = fh.read(len(NPY_MAGIC))
     except OSError as exc:
-        raise BadInput(f"--sample {path}: cannot be read ({exc.strerror or exc})") from None
+        raise BadInput(f"{flag} {path}: cannot be read ({exc.strerror or exc})") from None
     if not head.startswith(NPZ_MAGIC):
         what = "a single .npy array" if head.startswith(NPY_MAGIC) else "not a zip of .npy arrays"
-        raise BadInput(f"--sample {path}: not an .npz file ({what}); write one with numpy.savez(FILE, NAME=array, ...), "
+        raise BadInput(f"{flag} {path}: not an .npz file ({what}); write one with numpy.savez(FILE, NAME=array, ...), "
                        "one array per input")
     data: dict[str, np.ndarray] = {}
     try:
@@ -139,15 +139,15 @@ def read_sample(path: Path) -> dict[str, np.ndarray]:
                 except ValueError as exc:
                     if "allow_pickle" not in str(exc):
                         raise
-                    raise BadInput(f"--sample {path}: the array '{key}' holds pickled Python objects (dtype object), "
+                    raise BadInput(f"{flag} {path}: the array '{key}' holds pickled Python objects (dtype object), "
                                    "which repair never loads (unpickling runs code); save numeric or string arrays") from None
     except BadInput:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise BadInput(f"--sample {path}: not a readable .npz file ({type(exc).__name__}: {first})") from None
+        raise BadInput(f"{flag} {path}: not a readable .npz file ({type(exc).__name__}: {first})") from None
     if not data:
-        raise BadInput(f"--sample {path}: holds no arrays; write one per input with numpy.savez(FILE, NAME=array, ...)")
+        raise BadInput(f"{flag} {path}: holds no arrays; write one per input with numpy.savez(FILE, NAME=array, ...)")
     return data
 
 
@@ -155,14 +155,14 @@ def _shape_text(shape: tuple[int | None, ...]) -> str:
     return "[" + ",".join("?" if d is None else str(d) for d in shape) + "]"
 
 
-def check_sample(path: Path, ports: tuple[Port, ...], options: Options) -> None:
+def check_sample(path: Path, ports: tuple[Port, ...], options: Options, flag: str = "--sample") -> None:
     """Refuse a ``--sample`` that cannot feed these inputs (BadInput: exit 2), before anything is converted or run.
 
     Each input needs one array, under any key the user may call it by (``Options.input_aliases``); every array
     must name an input; its rank and known (or ``--pin``ned) dims must match; its dtype must be castable to the
     input's without changing kind (strings for a string input, no floats truncated into an integer one).
     """
-    data = read_sample(path)
+    data = read_sample(path, flag)
     aliases = [options.input_aliases(p.name, p.origin, i, len(ports)) for i, p in enumerate(ports)]
     known = {a for names in aliases for a in names}
     unknown = sorted(k for k in data if k not in known)
@@ -171,19 +171,19 @@ def check_sample(path: Path, ports: tuple[Port, ...], options: Options) -> None:
         key = next((a for a in aliases[i] if a in data), None)
         if key is None:
             hint = f"; the file has {', '.join(repr(k) for k in unknown)}, which names no input" if unknown else ""
-            raise BadInput(f"--sample {path}: no array for input '{port.name}' (inputs: {inputs}){hint}")
+            raise BadInput(f"{flag} {path}: no array for input '{port.name}' (inputs: {inputs}){hint}")
         value = data[key]
         pin = options.pin_for(port.name, port.origin, i, len(ports))
         shape = merged_pin(port, pin) if pin is not None else port.shape
         if shape is not None and (value.ndim != len(shape) or any(d is not None and d != v for d, v in zip(shape, value.shape))):
-            raise BadInput(f"--sample {path}: input '{port.name}' takes shape {_shape_text(shape)}, the array '{key}' "
+            raise BadInput(f"{flag} {path}: input '{port.name}' takes shape {_shape_text(shape)}, the array '{key}' "
                            f"has shape {_shape_text(value.shape)}")
         problem = _dtype_problem(port.dtype, value.dtype)
         if problem:
-            raise BadInput(f"--sample {path}: input '{port.name}' is {port.dtype}, "
+            raise BadInput(f"{flag} {path}: input '{port.name}' is {port.dtype}, "
                            f"the array '{key}' is {value.dtype} ({problem})")
     if unknown:
-        raise BadInput(f"--sample {path}: {', '.join(repr(k) for k in unknown)} names no input (inputs: {inputs}); "
+        raise BadInput(f"{flag} {path}: {', '.join(repr(k) for k in unknown)} names no input (inputs: {inputs}); "
                        "remove it, or name the arrays after the inputs")
 
 
