@@ -29,6 +29,10 @@ class Expect:
     diagnose_args: tuple[str, ...] = ()
     fix_args: tuple[str, ...] = ()
     note: str = ""
+    # --quantize cases: how many layers the fix may keep float (fewest, most), and the ops with no quantized kernel
+    # that the published model must compute in float
+    quant_float_layers: tuple[int, int] = (0, 0)
+    quant_float_ops: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
