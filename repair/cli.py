@@ -95,13 +95,13 @@ QuantizeOpt = Annotated[str | None, typer.Option(
     "--quantize", metavar="MODE",
     help="Publish a quantized .tflite proven within --budget on held-out samples: dynamic (int8 weights), float16, "
     "int8 (full integer; keeps the most sensitive layers float when the budget needs it), int16x8.")]
-IoOpt = Annotated[str, typer.Option(
+IoOpt = Annotated[str | None, typer.Option(
     "--io", metavar="DTYPE", help="--quantize int8: the dtype of the model's inputs and outputs: float, int8 or uint8.")]
 CalibrationOpt = Annotated[Path | None, typer.Option(
     "--calibration", metavar="FILE.npz",
     help="Representative inputs for --quantize: one array per input, keyed by input name, samples along axis 0 (the "
     "last quarter is held out to measure the budget).")]
-CalibrationSamplesOpt = Annotated[int, typer.Option(
+CalibrationSamplesOpt = Annotated[int | None, typer.Option(
     "--calibration-samples", metavar="N",
     help="Calibrate on N generated samples instead of a file: proves the mechanics work, not accuracy on real data.")]
 BudgetOpt = Annotated[list[str] | None, typer.Option(
@@ -292,9 +292,9 @@ class ModelFlags:
     atol: AtolOpt = 1e-5
     rtol: RtolOpt = 1e-4
     quantize: QuantizeOpt = None
-    io: IoOpt = "float"
+    io: IoOpt = None  # None: float (a default batch children are not given: earlier batch states resume)
     calibration: CalibrationOpt = None
-    calibration_samples: CalibrationSamplesOpt = 0
+    calibration_samples: CalibrationSamplesOpt = None
     budget: BudgetOpt = None
 
     def options(self) -> Options:
@@ -323,8 +323,8 @@ class ModelFlags:
 
     def _quantize(self, targets: frozenset[Target]) -> Quantize | None:
         """--quantize and its companions, checked together (a companion without --quantize is a mistake, not a no-op)."""
-        companions = [flag for flag, given in (("--io", self.io != "float"), ("--calibration", self.calibration is not None),
-                                               ("--calibration-samples", self.calibration_samples != 0),
+        companions = [flag for flag, given in (("--io", self.io is not None), ("--calibration", self.calibration is not None),
+                                               ("--calibration-samples", self.calibration_samples is not None),
                                                ("--budget", bool(self.budget))) if given]
         if self.quantize is None:
             if companions:
@@ -334,18 +334,19 @@ class ModelFlags:
             mode = QuantMode(self.quantize.strip().lower())
         except ValueError:
             raise BadInput(f"--quantize {self.quantize}: not a mode (dynamic, float16, int8, int16x8)") from None
-        io = self.io.strip().lower()
+        io = (self.io or "float").strip().lower()
         if io not in IO_TYPES:
             raise BadInput(f"--io {self.io}: not one of {', '.join(IO_TYPES)}")
         if io != "float" and mode is not QuantMode.INT8:
             raise BadInput(f"--io {io}: integer inputs and outputs need --quantize int8 (this run quantizes to {mode.value})")
-        if self.calibration is not None and self.calibration_samples:
+        if self.calibration is not None and self.calibration_samples is not None:
             raise BadInput("--calibration and --calibration-samples both give calibration data; give one")
         if self.calibration is not None and not self.calibration.is_file():
             raise BadInput(f"--calibration {self.calibration}: no such file")
-        if self.calibration_samples < 0:
-            raise BadInput(f"--calibration-samples {self.calibration_samples}: give a positive number of samples")
-        if mode.calibrated and self.calibration is None and not self.calibration_samples:
+        samples = self.calibration_samples or 0
+        if self.calibration_samples is not None and samples < 2:
+            raise BadInput(f"--calibration-samples {self.calibration_samples}: give at least 2 samples")
+        if mode.calibrated and self.calibration is None and not samples:
             raise BadInput(f"--quantize {mode.value} calibrates activation ranges on representative inputs: give "
                            "--calibration FILE.npz (real inputs), or --calibration-samples N to accept generated ones "
                            "(which prove the mechanics, not the accuracy on real data)")
@@ -353,7 +354,7 @@ class ModelFlags:
             budget = parse_budget(tuple(self.budget or ()))
         except ValueError as exc:
             raise BadInput(str(exc)) from None
-        return Quantize(mode, io, self.calibration, self.calibration_samples, budget=budget)
+        return Quantize(mode, io, self.calibration, samples, budget=budget)
 
     def given(self) -> list[str]:
         """The flags the user gave (those not at their default), as ``repair fix`` arguments in declaration order:

@@ -89,7 +89,8 @@ def _non_defaults(tmp_path: Path) -> ModelFlags:
     """Every model flag set to a value other than its default (paths relative, as a user types them)."""
     return ModelFlags(target="serving", pin=["x=1,4", "y=-1,2"], sample=Path("s.npz"), input_keys="a,b",
                       rename=["x=in"], request=Path("r.json"), io_hint=["inputs:x=x:0"], signature="sig",
-                      unsafe_load=True, allow_side_effects=True, seed=3, batch=5, atol=0.5, rtol=0.25)
+                      unsafe_load=True, allow_side_effects=True, seed=3, batch=5, atol=0.5, rtol=0.25,
+                      quantize="int8", io="uint8", calibration_samples=8, budget=["cosine=0.9", "out:top1=0.5"])
 
 
 def test_every_model_flag_is_one_option_of_diagnose_fix_and_batch() -> None:
@@ -145,4 +146,5 @@ def test_given_flags_are_the_non_defaults_in_declaration_order(tmp_path: Path) -
     assert _non_defaults(tmp_path).given() == [
         "--target", "serving", "--pin", "x=1,4", "--pin", "y=-1,2", "--sample", "s.npz", "--input-keys", "a,b",
         "--rename", "x=in", "--request", "r.json", "--io-hint", "inputs:x=x:0", "--signature", "sig", "--unsafe-load",
-        "--allow-side-effects", "--seed", "3", "--batch", "5", "--atol", "0.5", "--rtol", "0.25"]
+        "--allow-side-effects", "--seed", "3", "--batch", "5", "--atol", "0.5", "--rtol", "0.25", "--quantize", "int8",
+        "--io", "uint8", "--calibration-samples", "8", "--budget", "cosine=0.9", "--budget", "out:top1=0.5"]
