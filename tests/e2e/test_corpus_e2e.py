@@ -74,6 +74,10 @@ def test_fix(corpus: Corpus, case_id: str, tmp_path: Path) -> None:
         assert (out / name).is_file(), name
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".repair-")], "scratch left behind"
     _independent_check(out, _targets(case.expect.fix_args))
+    if "--quantize" in case.expect.fix_args:  # model.tflite is the quantized one: measured and read on its own terms
+        from tests.e2e.test_quant_corpus import check_quantized
+
+        check_quantized(out, case, corpus.case_dir(case_id), artifact)
 
 
 def _targets(args: tuple[str, ...]) -> set[str]:
