@@ -238,8 +238,8 @@ def _quant_md(result: RunResult) -> list[str]:
         error = next((f.title for f in outcome.findings), "the quantizer refused")
         return [*lines, f"- no quantized model: {markdown(error)}", ""]
     cal = q.calibration
-    lines.append(f"- calibration: {markdown(cal.source)}: {len(cal.calibration)} sample(s) calibrate, "
-                 f"{len(cal.held_out)} held out (never calibrated on) measure the budget")
+    lines.append(f"- data: {markdown(cal.source)}; the budget is measured on the {len(cal.held_out)} held-out "
+                 "sample(s), which calibration never saw")
     if cal.generated:
         lines.append("- **generated calibration data**: it proves the quantization mechanics work, not the accuracy on "
                      "real inputs; give `--calibration FILE.npz` with real inputs for that")
