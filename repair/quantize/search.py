@@ -14,10 +14,12 @@ If even every ranked layer kept float misses the budget, the run is refused with
 A replayed recipe (``--plan-in``: ``Quantize.float_layers`` set) is quantized exactly as recorded and measured, with
 no search.
 
-Cost, for n ranked layers: 1 + ceil(log2 n) + 1 doubling steps at most, plus at most log2 of the last doubling
-interval bisection steps; each step is one ``mlir_quantize`` and one run of the held-out samples in the interpreter.
-Measured on the test model (3 quantizable layers, 64 held-out samples, 2 cores): calibration 0.7 s once, ranking
-0.03 s, each step 0.02-0.03 s (mlir_quantize ~10 ms, the held-out run ~10 ms, the interpreter build the rest).
+Cost, for n ranked layers: at most 1 (step 0) + ceil(log2 n) + 1 (k = 1, 2, 4, ..., n) + log2 of the last doubling
+interval (bisection) steps, 14 for n = 65; each step is one ``mlir_quantize`` and one run of the held-out samples in
+the interpreter. Calibration and ranking are paid once. Measured (2 shared cores): the test model (3 layers, 64
+calibration and 64 held-out samples): calibration 1.07 s, ranking 0.03 s, each step 0.03 s. MobileNetV2 (alpha 0.35,
+96x96, weights=None, 65 ranked layers, 32 + 32 samples, forced to search by max_abs=1e-6): calibration 15-17 s,
+ranking 1.15 s, 13 steps of 0.14-0.37 s each, 3.1 s for the whole search: the search costs a fifth of the calibration.
 """
 
 from __future__ import annotations
