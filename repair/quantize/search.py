@@ -125,17 +125,18 @@ def run(saved_model: Path, float_tflite: bytes, cal: Calibration, expected: tupl
     if request.float_layers is not None:  # a replay: exactly the recorded recipe, measured; no search
         start = time.perf_counter()
         recorded = tuple(request.float_layers)
-        step = attempt(recorded, "the recorded recipe, replayed")
+        step = attempt(recorded, "the recorded recipe, replayed" if recorded else "all layers quantized")
         result.seconds["search"] = time.perf_counter() - start
         start = time.perf_counter()
         # The report shows why each kept layer is float: its own error, measured the same way a search measures it.
-        errors = {e.tensor: e for e in rank(saved_model, calibrated, Recipe(QuantMode.INT8, request.io), cal.calibration)}
+        errors = {e.tensor: e for e in rank(saved_model, calibrated, Recipe(QuantMode.INT8, request.io), cal.calibration)
+                  } if recorded else {}
         result.seconds["rank"] = time.perf_counter() - start
         result.recipe = Recipe(QuantMode.INT8, request.io, recorded)
         result.steps, result.scores, result.tflite = (step,), step.scores, blobs[len(recorded)]
         if not step.ok:
-            result.refusal = (f"the recorded recipe ({len(recorded)} layers kept float) misses the budget: "
-                              f"{_shortfall(step.scores, len(cal.held_out))}")
+            what = f"the recorded recipe ({len(recorded)} layers kept float)" if recorded else "int8 with every layer quantized"
+            result.refusal = f"{what} misses the budget: {_shortfall(step.scores, len(cal.held_out))}"
         _finish(result, float_tflite, cal, blobs[len(recorded)], errors)
         if result.refusal:
             result.tflite = None
