@@ -76,7 +76,7 @@ class LayerError:
 
     tensor: str  # the layer's output tensor name: what a recipe's float_layers names
     op: str  # builtin op name
-    nsr: float  # noise-to-signal: rms(quantized - float) / rms(float); the ranking key
+    nsr: float  # noise-to-signal, the ranking key: mean over channels (last axis) of min(1, rms(error) / rms(float))
     rmse: float
     max_abs: float
 
