@@ -102,6 +102,9 @@ def quantize_output(final: Diagnosis, reference: Reference | None, options: Opti
     assert entry is not None and conversion is not None and conversion.tflite is not None
     if one_shot and request.float_layers is None:
         request = replace(request, float_layers=())
+    keys = {p.origin: p.name for p in entry.outputs}  # a term may name an output by its original key
+    request = replace(request, budget=tuple(replace(t, output=keys.get(t.output, t.output)) if t.output else t
+                                            for t in request.budget))
     ref = reference or Reference(model)
     cal = calibration_data(entry, options, request)
     outcome = QuantOutcome(request, None)
