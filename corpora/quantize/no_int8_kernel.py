@@ -15,6 +15,7 @@ budget (cosine 0.99) holds.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from corpora._util import SAVED_MODEL, seed_all
 from corpora.case import Case, Expect
@@ -27,7 +28,7 @@ def build(dest: Path) -> Path:
     class RunningSum(keras.layers.Layer):
         """The cumulative sum over the time axis (a running total of per-step features)."""
 
-        def call(self, x):  # type: ignore[no-untyped-def]
+        def call(self, x: Any) -> Any:
             return keras.ops.cumsum(x, axis=1)
 
     seed_all(keras=True)

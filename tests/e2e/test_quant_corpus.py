@@ -170,7 +170,7 @@ def check_quantized(out: Path, case: Case, case_dir: Path, artifact: Path) -> No
     low, high = case.expect.quant_float_layers
     assert low <= len(claimed) <= high, f"{len(claimed)} layers kept float, expected {low}..{high}: {sorted(claimed)}"
     float_ops = {outs[0][0]: name for name, _, outs in ops
-                 if name not in ("QUANTIZE", "DEQUANTIZE") | SHAPE_OPS and outs and outs[0][1] == "FLOAT32"}
+                 if name not in {"QUANTIZE", "DEQUANTIZE"} | SHAPE_OPS and outs and outs[0][1] == "FLOAT32"}
     for tensor, op in claimed.items():
         assert float_ops.get(tensor) == op, f"the report says {op} {tensor!r} stays float; the file says otherwise"
     no_kernel = " ".join(str(x) for x in quant["no_kernel"])
