@@ -438,7 +438,7 @@ def main() -> None:
     ap.add_argument("--startup-runs", type=int, default=10)
     ap.add_argument("--codemod-runs", type=int, default=1, help="LibCST's CLI takes ~9 min per -j 1 run on this tree")
     ap.add_argument("--codemod-packages", default="keras,tensorflow", help="comma list; empty skips the codemod part")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: models,startup,codemod,batch,targets")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: models,startup,codemod,batch,targets,quantize")
     ap.add_argument("--batch-runs", type=int, default=1)
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -463,6 +463,12 @@ def main() -> None:
         for arch in args.archs.split(","):
             print(f"{arch}/targets", flush=True)
             targets += bench_targets(arch, args.work, args.runs)
+    if "quantize" not in skip:  # bench/quantize.py: MobileNetV2 and EfficientNetB0, written to results-quantize.md
+        import quantize
+
+        archs = tuple(a for a in args.archs.split(",") if a in quantize.ARCHS)
+        if archs:
+            quantize.bench(args.work, args.runs, archs, out=args.out.parent / "results-quantize.md")
     text = render(args, models, starts, codemods, tree_facts, batches, targets)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
