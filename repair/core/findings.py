@@ -406,7 +406,7 @@ WORDING: dict[FindingKind, Wording] = {
     FindingKind.QUANT_FAILED: Wording(
         "{mode} quantization fails: {reason}",
         "The converter could not produce a {mode} model: {detail}",
-        no_fix="{cure}",
+        no_fix="quantize to another mode (--quantize float16 or dynamic)",  # the stage names the class's own cure
     ),
     FindingKind.QUANT_OVER_BUDGET: Wording(
         "{mode} quantization misses the budget: {misses}",

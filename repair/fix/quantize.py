@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from repair.core.errors import BadInput
-from repair.core.findings import Finding, FindingKind, Severity, Source, worded
+from repair.core.findings import WORDING, Finding, FindingKind, Severity, Source, worded
 from repair.core.options import Options, Quantize, QuantMode, Target
 from repair.fix.diagnose import Diagnosis, Reference
 from repair.fix.result import GateCheck
@@ -124,6 +124,8 @@ def quantize_output(final: Diagnosis, reference: Reference | None, options: Opti
     if result.tflite is not None:
         outcome.targets = _targets(result, options, cal)
         outcome.findings += _island_findings(result, request, options)
+    outcome.findings = [f if f.no_fix_reason else replace(f, no_fix_reason=WORDING[f.kind].no_fix)
+                        for f in outcome.findings]  # none of them is a catalog rewrite's: each says the next step
     outcome.checks = _checks(outcome, options, len(cal.held_out))
     outcome.seconds = time.perf_counter() - started
     return outcome
@@ -146,9 +148,9 @@ def _failed(request: Quantize, exc: QuantFailed) -> Finding:
         "calibration-dtype": "save the calibration arrays in the inputs' own dtypes",
     }
     reason = str(exc)
-    return worded(FindingKind.QUANT_FAILED, Severity.ERROR, Source.QUANTIZE, mode=request.mode.value, reason=reason,
-                  detail=reason, cure=cures.get(exc.kind, "quantize to another mode (--quantize float16 or dynamic)"),
-                  evidence=exc.text or reason, data={"kind": exc.kind})
+    finding = worded(FindingKind.QUANT_FAILED, Severity.ERROR, Source.QUANTIZE, mode=request.mode.value, reason=reason,
+                     detail=reason, evidence=exc.text or reason, data={"kind": exc.kind})
+    return replace(finding, no_fix_reason=cures.get(exc.kind, WORDING[FindingKind.QUANT_FAILED].no_fix))
 
 
 def _misses(result: QuantResult) -> str:
@@ -169,9 +171,10 @@ def _budget_findings(result: QuantResult, request: Quantize, count: int, one_sho
                          evidence=result.refusal or misses,
                          data={"scores": [_score_json(s) for s in (first.scores if first and not result.refusal
                                                                    else result.scores)]})
-        if one_shot and not result.refusal:
-            finding = replace(finding, explanation=finding.explanation + " repair fix keeps the most sensitive layers "
-                              "float until the budget holds, with as few float layers as its search finds.")
+        if one_shot and not result.refusal and request.mode is QuantMode.INT8:
+            finding = replace(finding, no_fix_reason="repair fix --quantize int8 keeps the most sensitive layers float "
+                              "until the budget holds, with as few float layers as its search finds (each step in the "
+                              "report); it refuses when even all of them float miss the budget")
         return [finding]
     return []
 
