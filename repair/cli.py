@@ -632,7 +632,7 @@ def _print_quant(outcome: QuantOutcome) -> None:
     for e in q.kept:
         out.print(f"  kept float: {terminal(e.tensor)} ({terminal(e.op)}, noise/signal {e.nsr:.3g})", highlight=False)
     if q.steps and len(q.steps) > 1:
-        out.print(f"  search: {len(q.steps)} steps, {sum(s.seconds for s in q.steps):.1f}s", highlight=False)
+        out.print(f"  search: {len(q.steps)} steps, {sum(s.seconds for s in q.steps):.2f}s", highlight=False)
 
 
 ConvertOriginalOpt = Annotated[bool, typer.Option(

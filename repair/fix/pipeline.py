@@ -577,9 +577,13 @@ def _quantize_stage(run: FixRun, result: RunResult) -> None:
         result.status, result.exit_code = RunStatus.VERIFICATION_FAILED, ExitCode.VERIFICATION_FAILED
         result.message = "verification failed: " + "; ".join(f"{c.name}: {c.detail}" for c in failed)
         return
+    quantized = (f"quantized to {mode}" + (f" keeping {kept} layer(s) float" if kept else "")
+                 + f", within the budget on {len(qr.calibration.held_out)} held-out sample(s)")
+    if result.status is RunStatus.NOTHING_TO_FIX:  # the float model needed nothing: the quantization is the change
+        result.message = f"{quantized}; verified" + result.message.partition("verified copy written")[2]
+    else:
+        result.message += f"; {quantized}"
     result.status = RunStatus.REPAIRED
-    result.message += (f"; quantized to {mode}" + (f" keeping {kept} layer(s) float" if kept else "")
-                       + " within the budget on held-out data")
 
 
 def _publish(run: FixRun, result: RunResult) -> RunResult:
