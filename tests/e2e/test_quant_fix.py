@@ -12,6 +12,7 @@ import pytest
 
 from repair.core.tfenv import captured_stderr
 from tests.cli_helpers import Run, repair
+from tests.conftest import Corpus
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +121,28 @@ def test_bad_quantize_flags_are_exit_2_with_one_line(model: Path, tmp_path: Path
     assert run.exit_code == 2, run.stdout + run.stderr
     assert needle in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_float_island_blocks_micro_unless_the_fallback_is_accepted(corpus: Corpus, tmp_path: Path) -> None:
+    """CUMSUM has no int8 kernel: it stays float. TFLM runs it, but an int8 microcontroller build is the point."""
+    args = ("--quantize", "int8", "--calibration-samples", "32", "--target", "micro")
+    model = str(corpus.artifact("quantize/no_int8_kernel"))
+    run = repair("fix", model, "--out", str(tmp_path / "refused"), *args)
+    assert run.exit_code == 1 and not (tmp_path / "refused").exists(), run.stdout
+    assert "quant-float-ops" in run.stdout and "CUMSUM" in run.stdout and "no float island on micro" in run.stdout
+    run = repair("fix", model, "--out", str(tmp_path / "accepted"), *args, "--accept-fallback", "micro")
+    assert run.exit_code == 0, run.stdout
+    report = json.loads((tmp_path / "accepted" / "report.json").read_text())
+    finding = next(f for f in report["after"]["findings"] if f["id"] == "quant-float-ops")
+    assert finding["severity"] == "warning" and report["quantization"]["no_kernel"]
+    assert [t["verdict"] for t in report["quantization"]["targets"]] == ["pass"]
+
+
+def test_a_calibration_file_that_cannot_feed_the_model_is_exit_2(model: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "calib.npz"
+    np.savez(bad, pixels=np.zeros((8, 12, 12, 3), np.float32))
+    run = repair("fix", str(model), "--out", str(tmp_path / "out"), "--quantize", "int8", "--calibration", str(bad))
+    assert run.exit_code == 2 and "--calibration" in run.stderr and "'pixels'" in run.stderr, run.stderr
+    np.savez(bad, image=np.zeros((8, 10, 10, 3), np.float32))
+    run = repair("fix", str(model), "--out", str(tmp_path / "out"), "--quantize", "int8", "--calibration", str(bad))
+    assert run.exit_code == 2 and "shape" in run.stderr and not (tmp_path / "out").exists(), run.stderr
