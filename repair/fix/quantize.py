@@ -65,16 +65,22 @@ def check_request(model: WorkingModel, options: Options) -> None:
         from_file(request.calibration, model.entry.inputs, options, request.held_out_samples)
 
 
-def calibration_data(entry: Entry, options: Options, request: Quantize) -> Calibration:
+def calibration_data(entry: Entry, options: Options, request: Quantize, parity_feeds: Feeds | None = None) -> Calibration:
     """The run's representative data: the user's file, or generated samples the user accepted; ``--sample`` rows,
-    when given, are the held-out set (real inputs measure the budget better than a split of the file)."""
+    when given, are the held-out set (real inputs measure the budget better than a split of the file).
+
+    Generated integer inputs stay below the largest value parity's inputs held (``parity_feeds``: parity learned the
+    bound the model accepts, e.g. an Embedding's vocabulary size, from the reference's own range error)."""
     from repair.quantize import calibration
 
     if request.calibration is not None:
         cal = calibration.from_file(request.calibration, entry.inputs, options, request.held_out_samples)
     else:
         count = request.calibration_samples or 32  # weight-only modes need no calibration: held-out samples only
-        cal = calibration.generated(entry.inputs, options, count, request.held_out_samples)
+        ints = {p.name: int(np.max(parity_feeds[p.name])) + 1 for p in entry.inputs
+                if parity_feeds is not None and p.name in parity_feeds and parity_feeds[p.name].size
+                and np.asarray(parity_feeds[p.name]).dtype.kind in "iu"}
+        cal = calibration.generated(entry.inputs, options, count, request.held_out_samples, int_high=ints or None)
     if options.sample is not None:
         cal = calibration.held_out_from_sample(cal, options.sample, entry.inputs, options)
     return cal
@@ -106,7 +112,7 @@ def quantize_output(final: Diagnosis, reference: Reference | None, options: Opti
     request = replace(request, budget=tuple(replace(t, output=keys.get(t.output, t.output)) if t.output else t
                                             for t in request.budget))
     ref = reference or Reference(model)
-    cal = calibration_data(entry, options, request)
+    cal = calibration_data(entry, options, request, final.feeds)
     outcome = QuantOutcome(request, None)
     try:
         expected = expected_outputs(ref, entry, cal.held_out)
