@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +179,183 @@ def outcome_message(report_dir: Path, text: str) -> str:
             return msg.splitlines()[0]
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else ""
+
+
+# ---- the quantized model (`repair fix ... --quantize MODE`), judged without the tool's numbers ----
+
+QUANT_ROWS = 16  # fresh rows per case, besides the reference rows
+QUANT_ACTIVATION = {"int8": "INT8", "int16x8": "INT16"}  # the activation dtype a full-integer mode must produce
+
+
+@dataclass
+class QuantVerdict:
+    """What the judge measured on a published quantized ``model.tflite`` (its own numbers, not the tool's)."""
+
+    problems: list[str] = field(default_factory=list)
+    cosine: dict[str, float] = field(default_factory=dict)  # per output: mean cosine over every judged row
+    rows: int = 0  # rows judged (reference rows + fresh rows)
+    float_bytes: int = 0  # OUT/model_float.tflite
+    quant_bytes: int = 0  # OUT/model.tflite
+
+
+def _rows(feeds: dict[str, Any]) -> list[dict[str, Any]]:
+    """Split batched feeds into batch-1 rows (every input's leading dim is the batch)."""
+    import numpy as np
+
+    count = min(len(np.asarray(v)) for v in feeds.values())
+    return [{k: np.asarray(v)[i:i + 1] for k, v in feeds.items()} for i in range(count)]
+
+
+def fresh_rows(reference: dict[str, Any], count: int, seed: int) -> list[dict[str, Any]]:
+    """``count`` new batch-1 rows shaped like the reference rows: floats drawn around the reference's own mean and
+    spread, integers and strings drawn from the values the reference holds (ids outside them mean nothing)."""
+    import numpy as np
+
+    rng = np.random.default_rng([11, seed])
+    rows: list[dict[str, Any]] = [{} for _ in range(count)]
+    for key, value in reference.items():
+        value = np.asarray(value)
+        shape = (1, *value.shape[1:])
+        for row in rows:
+            if value.dtype.kind == "f":
+                mean, std = float(value.mean()), float(value.std()) or 1.0
+                row[key] = (mean + std * rng.standard_normal(shape)).astype(value.dtype)
+            else:  # int, bool, bytes: the reference's own vocabulary
+                row[key] = rng.choice(value.ravel(), size=shape)
+    return rows
+
+
+def _quant_runner(blob: bytes) -> Any:
+    from ai_edge_litert.interpreter import Interpreter
+
+    return Interpreter(model_content=blob).get_signature_runner("serving_default")
+
+
+def _quantized_io(detail: dict[str, Any]) -> tuple[float, int] | None:
+    """(scale, zero point) when this signature tensor is an integer tensor quantized per tensor."""
+    import numpy as np
+
+    scales = detail["quantization_parameters"]["scales"]
+    if np.dtype(detail["dtype"]).kind not in "iu" or len(scales) != 1:
+        return None
+    return float(scales[0]), int(detail["quantization_parameters"]["zero_points"][0])
+
+
+def _run_quantized(runner: Any, row: dict[str, Any]) -> dict[str, Any]:
+    """One row through the quantized model: inputs quantized, outputs dequantized by the tensors' own parameters."""
+    import numpy as np
+
+    ins, outs = runner.get_input_details(), runner.get_output_details()
+    feeds = {}
+    for name, detail in ins.items():
+        value, params, dtype = np.asarray(row[name]), _quantized_io(detail), np.dtype(detail["dtype"])
+        if params is not None and value.dtype.kind == "f":
+            scale, zero = params
+            info = np.iinfo(dtype)
+            value = np.clip(np.round(value.astype(np.float64) / scale + zero), info.min, info.max)
+        feeds[name] = value if dtype.kind in "OSU" else value.astype(dtype)
+    got = runner(**feeds)
+    result = {}
+    for name, detail in outs.items():
+        params = _quantized_io(detail)
+        value = np.asarray(got[name])
+        result[name] = value if params is None else (value.astype(np.float64) - params[1]) * params[0]
+    return result
+
+
+def _cos(a: Any, b: Any) -> float:
+    import numpy as np
+
+    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if na == 0.0 and nb == 0.0:
+        return 1.0
+    return float(a @ b / (na * nb)) if na and nb else 0.0
+
+
+def _tensor_dtypes(blob: bytes) -> tuple[set[str], set[str], list[str]]:
+    """(activation dtypes, constant-input dtypes, op names) of every subgraph, read from the flatbuffer."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(blob, 0)
+    op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    type_names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    activations: set[str] = set()
+    weights: set[str] = set()
+    ops: list[str] = []
+    for graph in model.subgraphs or []:
+        for op in graph.operators or []:
+            code = model.operatorCodes[op.opcodeIndex]
+            name = op_names.get(max(code.builtinCode, code.deprecatedBuiltinCode), "?")
+            ops.append(f"CUSTOM:{code.customCode.decode()}" if name == "CUSTOM" else name)
+            for i in op.outputs:
+                activations.add(type_names[graph.tensors[i].type])
+            for i in op.inputs:
+                if i < 0:
+                    continue
+                t = graph.tensors[i]
+                buffer = model.buffers[t.buffer] if t.buffer else None
+                if buffer is not None and (buffer.data is not None or buffer.size):
+                    weights.add(type_names[t.type])
+    return activations, weights, ops
+
+
+def judge_quantized(case: WildCase, case_dir: Path, out: Path, mode: str, limit: float) -> QuantVerdict:
+    """The published quantized ``OUT/model.tflite`` measured by us: builtins only, really quantized, and its cosine
+    per output (mean over rows of the flattened outputs' cosine) against the float model run by TensorFlow.
+
+    Two kinds of rows, neither seen by the tool: the reference rows, compared with the outputs of the user's live
+    model (computed at build time), and ``QUANT_ROWS`` fresh rows, compared with OUT's float SavedModel run by
+    TensorFlow (the float judge ties that model to the original on the reference). ``limit`` is the cosine budget.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    verdict = QuantVerdict()
+    blob_path, float_path = out / "model.tflite", out / "model_float.tflite"
+    if not blob_path.is_file() or not float_path.is_file():
+        verdict.problems.append("OUT/model.tflite or OUT/model_float.tflite is missing")
+        return verdict
+    blob = blob_path.read_bytes()
+    verdict.quant_bytes, verdict.float_bytes = len(blob), float_path.stat().st_size
+    activations, weights, ops = _tensor_dtypes(blob)
+    bad = sorted({op for op in ops if op.startswith("CUSTOM:") or op.upper().startswith("FLEX")})
+    if bad:
+        verdict.problems.append(f"quantized model needs Flex/custom ops: {bad}")
+    want = QUANT_ACTIVATION.get(mode)
+    if want and want not in activations:
+        verdict.problems.append(f"no {want} activations in the quantized model (activation dtypes: {sorted(activations)})")
+    if mode in {"int8", "int16x8", "dynamic"} and "INT8" not in weights:
+        verdict.problems.append(f"no int8 weights in the quantized model (constant dtypes: {sorted(weights)})")
+
+    inputs, outputs, repaired_inputs = read_reference(case_dir)
+    if repaired_inputs:
+        inputs = repaired_inputs
+    fn = tf.saved_model.load(str(out), tags=["serve"]).signatures["serving_default"]
+    specs = fn.structured_input_signature[1]
+    reference = _feeds(case, inputs, list(specs))
+    reference = {k: np.asarray(v).astype(specs[k].dtype.as_numpy_dtype) if specs[k].dtype != tf.string else v
+                 for k, v in reference.items()}
+    runner = _quant_runner(blob)
+    cosines: dict[str, list[float]] = {}
+
+    def score(got: dict[str, Any], expected: dict[str, Any]) -> None:
+        for key, g, w in _pairs(got, expected):
+            g, w = np.asarray(g), np.asarray(w)
+            if w.dtype.kind not in "fc":  # ids, strings: a quantized model must reproduce them exactly
+                cosines.setdefault(key, []).append(1.0 if np.array_equal(g.astype(w.dtype), w) else 0.0)
+            else:
+                cosines.setdefault(key, []).append(_cos(g, w))
+
+    ref_out = _rows(outputs)
+    for row, expected in zip(_rows(reference), ref_out, strict=False):
+        score(_run_quantized(runner, row), expected)
+    for row in fresh_rows(reference, QUANT_ROWS, seed=len(case.id)):
+        tf_out = {k: v.numpy() for k, v in fn(**{k: tf.constant(v) for k, v in row.items()}).items()}
+        score(_run_quantized(runner, row), tf_out)
+    verdict.rows = len(ref_out) + QUANT_ROWS
+    verdict.cosine = {k: float(np.mean(v)) for k, v in cosines.items()}
+    for key, value in verdict.cosine.items():
+        if value < limit:
+            verdict.problems.append(f"output {key}: cosine {value:.4f} < budget {limit} (our own measurement)")
+    return verdict
