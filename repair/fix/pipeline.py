@@ -116,7 +116,8 @@ def run_diagnosis(path: Path, options: Options, catalog: Catalog) -> Diagnosis:
         note_scratch(Path(tmp))
         diag = _diagnosis(model, options, catalog, Path(tmp))
         converted = diag.conversion is not None and diag.conversion.ok and diag.model.entry is not None
-        if converted and diag.parity is not None and diag.parity.ok and not blocking(diag.findings):
+        unfixed = [f for f in blocking(diag.findings) if not f.fix]  # a Keras file's own finding has its export
+        if converted and diag.parity is not None and diag.parity.ok and not unfixed:
             t0 = time.perf_counter()
             diag.quant = quantize_output(diag, None, options, one_shot=True)
             diag.findings = diag.findings + diag.quant.findings

@@ -146,3 +146,17 @@ def test_a_calibration_file_that_cannot_feed_the_model_is_exit_2(model: Path, tm
     np.savez(bad, image=np.zeros((8, 10, 10, 3), np.float32))
     run = repair("fix", str(model), "--out", str(tmp_path / "out"), "--quantize", "int8", "--calibration", str(bad))
     assert run.exit_code == 2 and "shape" in run.stderr and not (tmp_path / "out").exists(), run.stderr
+
+
+def test_diagnose_quantizes_a_keras_file_through_its_export(tmp_path: Path) -> None:
+    """The .keras file's own finding (fixed by its export) does not stop diagnose from trying the quantization."""
+    import keras
+
+    with captured_stderr():
+        inputs = keras.Input((8,))
+        keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Dense(16, activation="relu")(inputs))).save(
+            tmp_path / "m.keras")
+    run = repair("diagnose", str(tmp_path / "m.keras"), "--quantize", "int8", "--calibration-samples", "16", "--json")
+    report = json.loads(run.stdout)
+    assert [f["id"] for f in report["findings"]] == ["keras-file"]
+    assert report["quantization"]["budget"][0]["ok"] and report["quantization"]["mode"] == "int8"
