@@ -354,7 +354,8 @@ def render(argv: list[str], rows: list[QuantRow], samples: int) -> str:
     L += ["", "Size and latency of the last run's published files. Report = report.json `quantization.size` / "
           "`.latency`; ours = `quantize.py --check` on model_float.tflite and model.tflite in a fresh process "
           f"(ai_edge_litert Interpreter, num_threads=2, median of {INVOKES} invokes after a warm-up). Plain int8 B = the "
-          "plain conversion's .tflite (everything int8).", "",
+          "plain conversion's .tflite (everything int8). Both latency pairs come from one process each: on a shared "
+          "machine compare float with quantized within a pair, not figures across pairs or rows.", "",
           "| model | budget | float B | quantized B | size ratio | plain int8 B | latency ms float / quantized (report) "
           "| ratio | latency ms float / quantized (ours) | ratio |",
           "|---|---|---|---|---|---|---|---|---|---|"]
