@@ -389,11 +389,11 @@ def render(argv: list[str], rows: list[QuantRow], samples: int) -> str:
             L.append(f"| {r.arch} | `{r.budget}` | {r.plain_convert_s} | " + " | ".join(
                 f"{r.phases[k].median:.2f}" if k in r.phases else "–" for k in names) + " |")
     for r in rows:
-        steps = r.report.get("steps") or []
-        if not steps:
+        last_steps = r.report.get("steps") or []
+        if not last_steps:
             continue
         L += ["", f"### {r.arch}, `{r.budget}`: the last run's search steps", ""]
-        for s in steps:
+        for s in last_steps:
             if isinstance(s, dict):
                 layers = s.get("float_layers") or []
                 scores = "; ".join(f"{x.get('metric')} {_num(x.get('achieved'))}" for x in s.get("scores") or [])
