@@ -89,15 +89,29 @@ def _representative(samples: tuple[Feeds, ...]) -> Any:
     return representative
 
 
-def calibrate(saved_model: Path, samples: tuple[Feeds, ...]) -> bytes:
+def calibrate(saved_model: Path, samples: tuple[Feeds, ...], float_tflite: bytes | None = None) -> bytes:
     """The float model converted with range recorders that ran on ``samples``: the input of every ``quantize``.
 
-    ``samples`` are keyed by the serving signature's input names, one sample (batch 1) each.
+    ``samples`` are keyed by the serving signature's input names, one sample (batch 1) each. ``float_tflite``, the
+    float conversion the pipeline already made and verified, is calibrated directly when it holds only the serving
+    signature: TensorFlow's own int8 path converts the SavedModel to that same float flatbuffer and then runs the
+    calibrator on it (``lite.py`` ``_quantize``), so converting again only repeats the work. Measured on MobileNetV2
+    (224x224, 16 samples): 10.5 s through the converter, 1.25 s from the float .tflite, and the int8 models quantized
+    from the two calibrations give identical outputs (max abs diff 0.0 on every sample); the same on a small MLP.
     """
     t = tf()
     if not samples:
         # TF would calibrate on nothing and quantize nothing, silently (measured: int8 with an empty dataset converts)
         raise QuantFailed("calibration needs at least one sample", "", "calibration")
+    if float_tflite is not None and _only_serving(float_tflite):
+        from tensorflow.lite.python.optimize import calibrator  # the calibrator TF's converter runs
+
+        with captured_stderr() as err:
+            try:
+                recorder = calibrator.Calibrator(calibrator.add_intermediate_tensors(float_tflite))
+                return bytes(recorder.calibrate(lambda: ((SERVING_DEFAULT, dict(x)) for x in samples)))
+            except Exception as exc:  # the same refusals as the converter's calibration, said the same way
+                raise _failed("calibration", exc, err.text) from exc
     with captured_stderr() as err:
         try:
             converter = t.lite.TFLiteConverter.from_saved_model(str(saved_model), signature_keys=[SERVING_DEFAULT])
@@ -107,6 +121,13 @@ def calibrate(saved_model: Path, samples: tuple[Feeds, ...]) -> bytes:
             return bytes(converter.convert())
         except Exception as exc:  # the converter raises many types; each is a calibration that failed
             raise _failed("calibration", exc, err.text) from exc
+
+
+def _only_serving(blob: bytes) -> bool:
+    """Whether a float .tflite's only signature is serving_default (others would be calibrated on nothing)."""
+    from repair.model.tflite import inspect_tflite
+
+    return list(inspect_tflite(blob).signatures) == [SERVING_DEFAULT]
 
 
 def _io_type(io: str) -> Any:

@@ -109,7 +109,7 @@ def run(saved_model: Path, float_tflite: bytes, cal: Calibration, expected: tupl
 
     result = QuantResult(Recipe(QuantMode.INT8, request.io), request.terms, cal)
     start = time.perf_counter()
-    calibrated = calibrate(saved_model, cal.calibration)
+    calibrated = calibrate(saved_model, cal.calibration, float_tflite)
     result.seconds["calibrate"] = time.perf_counter() - start
     steps: list[Step] = []
     blobs: dict[int, bytes] = {}  # k -> the quantized model of that step
