@@ -213,6 +213,12 @@ def _checks(outcome: QuantOutcome, options: Options, held_out: int) -> list[Gate
     checks = [GateCheck(f"quantized {mode}: builtins-only", not outside, ", ".join(outside) or "ok"),
               GateCheck(f"quantized {mode}: runs in LiteRT", bool(result.scores),
                         f"on {held_out} held-out sample(s)" if result.scores else "not measured")]
+    if outcome.request.mode in (QuantMode.INT8, QuantMode.INT16X8):  # never publish a float model under an int name
+        computing = [op for op, n in info.ops.items() for _ in range(n) if op not in ("QUANTIZE", "DEQUANTIZE")]
+        integer = len(computing) - len(result.float_ops)
+        checks.append(GateCheck(f"quantized {mode}: computes in integers", integer > 0,
+                                f"{integer} of {len(computing)} op(s) in integers" if integer > 0 else
+                                "every op computes in float"))
     for s in result.scores:
         sign = ">=" if s.metric.higher_is_better else "<="
         checks.append(GateCheck(f"budget {s.output} {s.metric.value}", s.ok,

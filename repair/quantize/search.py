@@ -184,6 +184,12 @@ def run(saved_model: Path, float_tflite: bytes, cal: Calibration, expected: tupl
             result.refusal = (f"even with all {n} quantizable layer{'s' if n != 1 else ''} kept float, "
                               f"{_shortfall(final.scores, len(cal.held_out))}: the budget cannot be met by int8 here; "
                               "loosen --budget or use --quantize int16x8/float16")
+        elif passing == n:  # the budget holds only with nothing quantized: that is the float model, not an int8 one
+            fewer = next(x for x in reversed(steps) if not x.ok)
+            result.refusal = (f"only keeping all {n} quantizable layer{'s' if n != 1 else ''} float meets the budget, "
+                              f"which quantizes nothing (with {len(fewer.float_layers)} float, "
+                              f"{_shortfall(fewer.scores, len(cal.held_out))}): the budget cannot be met by int8 here; "
+                              "loosen --budget or use --quantize int16x8/float16")
     result.seconds["search"] = search_seconds
     blob = blobs[len(final.float_layers)]
     result.recipe = Recipe(QuantMode.INT8, request.io, final.float_layers)

@@ -160,3 +160,12 @@ def test_diagnose_quantizes_a_keras_file_through_its_export(tmp_path: Path) -> N
     report = json.loads(run.stdout)
     assert [f["id"] for f in report["findings"]] == ["keras-file"]
     assert report["quantization"]["budget"][0]["ok"] and report["quantization"]["mode"] == "int8"
+
+
+def test_a_budget_only_an_all_float_model_meets_is_refused(model: Path, tmp_path: Path) -> None:
+    """Keeping every layer float 'meets' any budget and quantizes nothing: that is not an int8 model (a wild LOOKUP
+    model did exactly this before: published as int8 with no int8 op)."""
+    run = repair("fix", str(model), "--out", str(tmp_path / "out"), "--quantize", "int8", "--calibration-samples", "16",
+                 "--budget", "max_abs=1e-4")
+    assert run.exit_code == 1 and not (tmp_path / "out").exists(), run.stdout
+    assert "quantizes nothing" in run.stdout
