@@ -338,12 +338,15 @@ def judge_quantized(case: WildCase, case_dir: Path, out: Path, mode: str, limit:
                  for k, v in reference.items()}
     runner = _quant_runner(blob)
     cosines: dict[str, list[float]] = {}
+    singles: dict[str, list[tuple[float, float]]] = {}
 
     def score(got: dict[str, Any], expected: dict[str, Any]) -> None:
         for key, g, w in _pairs(got, expected):
             g, w = np.asarray(g), np.asarray(w)
             if w.dtype.kind not in "fc":  # ids, strings: a quantized model must reproduce them exactly
                 cosines.setdefault(key, []).append(1.0 if np.array_equal(g.astype(w.dtype), w) else 0.0)
+            elif w.size == 1:  # one number per row: judged across rows below (one row's cosine is its sign)
+                singles.setdefault(key, []).append((float(g.ravel()[0]), float(w.ravel()[0])))
             else:
                 cosines.setdefault(key, []).append(_cos(g, w))
 
@@ -355,6 +358,7 @@ def judge_quantized(case: WildCase, case_dir: Path, out: Path, mode: str, limit:
         score(_run_quantized(runner, row), tf_out)
     verdict.rows = len(ref_out) + QUANT_ROWS
     verdict.cosine = {k: float(np.mean(v)) for k, v in cosines.items()}
+    verdict.cosine.update({k: _cos(np.array([g for g, _ in v]), np.array([w for _, w in v])) for k, v in singles.items()})
     for key, value in verdict.cosine.items():
         if value < limit:
             verdict.problems.append(f"output {key}: cosine {value:.4f} < budget {limit} (our own measurement)")

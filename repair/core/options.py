@@ -78,7 +78,8 @@ class Metric(enum.Enum):
     """One accuracy measure of a quantized output against the float original, on held-out samples."""
 
     MAX_ABS = "max_abs"  # largest |quantized - float| over every element of every held-out sample (lower is better)
-    COSINE = "cosine"  # mean over held-out samples of the cosine similarity of the flattened output (higher is better)
+    COSINE = "cosine"  # mean over held-out samples of the cosine similarity of the flattened output (higher is better);
+    # an output of one number per sample: the cosine of those numbers across the samples (one sample's would be its sign)
     TOP1 = "top1"  # fraction of held-out rows whose argmax over the last axis agrees with the float model's
 
     @property

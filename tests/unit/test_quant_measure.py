@@ -48,3 +48,11 @@ def test_a_term_applies_to_its_output_only_and_one_naming_no_output_fails() -> N
         ("a", Metric.MAX_ABS, True), ("a", Metric.COSINE, True), ("b", Metric.COSINE, False)]
     (s,) = score(expected, got, ("a", "b"), (BudgetTerm(Metric.TOP1, 0.5, "missing"),))
     assert s.output == "missing" and not s.ok
+
+
+def test_cosine_of_one_number_per_sample_is_taken_across_the_samples() -> None:
+    """Per sample it would be the sign agreement: one near-zero output flipping sign would cost 2/N."""
+    expected = [np.array([[v]]) for v in (3.0, -2.0, 0.001, 5.0)]
+    got = [np.array([[v]]) for v in (2.9, -2.1, -0.002, 5.1)]
+    (s,) = _scores(expected, got, BudgetTerm(Metric.COSINE, 0.99))
+    assert s.achieved > 0.99 and s.ok
