@@ -208,6 +208,10 @@ def generated(ports: tuple[Port, ...], options: Options, count: int, held_out: i
     hold = _split_rows(generate(shaped, options.seed + 1, batch=held_out, int_high=int_high), held_out)
     source = (f"generated (seed {options.seed}: {count} calibration samples; seed {options.seed + 1}: "
               f"{held_out} held out)")
+    ints = [f"'{p.name}' in [0, {(int_high or {}).get(p.name, 100)})" for p in ports
+            if p.dtype.startswith(("int", "uint"))]
+    if ints:  # a 0/1 mask or a small vocabulary is not what these are: the budget then says nothing about real inputs
+        source += "; integer inputs drawn uniformly: " + ", ".join(ints)
     return Calibration(cal, hold, source, True)
 
 
