@@ -162,17 +162,7 @@ def check_sample(path: Path, ports: tuple[Port, ...], options: Options, flag: st
     must name an input; its rank and known (or ``--pin``ned) dims must match; its dtype must be castable to the
     input's without changing kind (strings for a string input, no floats truncated into an integer one).
     """
-    data = read_sample(path, flag)
-    aliases = [options.input_aliases(p.name, p.origin, i, len(ports)) for i, p in enumerate(ports)]
-    known = {a for names in aliases for a in names}
-    unknown = sorted(k for k in data if k not in known)
-    inputs = ", ".join(p.name for p in ports) or "none"
-    for i, port in enumerate(ports):
-        key = next((a for a in aliases[i] if a in data), None)
-        if key is None:
-            hint = f"; the file has {', '.join(repr(k) for k in unknown)}, which names no input" if unknown else ""
-            raise BadInput(f"{flag} {path}: no array for input '{port.name}' (inputs: {inputs}){hint}")
-        value = data[key]
+    for i, port, key, value in arrays_by_input(path, ports, options, flag):
         pin = options.pin_for(port.name, port.origin, i, len(ports))
         shape = merged_pin(port, pin) if pin is not None else port.shape
         if shape is not None and (value.ndim != len(shape) or any(d is not None and d != v for d, v in zip(shape, value.shape))):
@@ -182,9 +172,29 @@ def check_sample(path: Path, ports: tuple[Port, ...], options: Options, flag: st
         if problem:
             raise BadInput(f"{flag} {path}: input '{port.name}' is {port.dtype}, "
                            f"the array '{key}' is {value.dtype} ({problem})")
+
+
+def arrays_by_input(path: Path, ports: tuple[Port, ...], options: Options,
+                    flag: str = "--sample") -> list[tuple[int, Port, str, np.ndarray]]:
+    """(index, input, the file's key, its array) for every input, matched under any key the user may call it by
+    (``Options.input_aliases``); BadInput (exit 2) naming ``flag`` when an input has no array or an array names no
+    input. Shapes and dtypes are the caller's to check (``--sample`` takes a batch, ``--calibration`` samples)."""
+    data = read_sample(path, flag)
+    aliases = [options.input_aliases(p.name, p.origin, i, len(ports)) for i, p in enumerate(ports)]
+    known = {a for names in aliases for a in names}
+    unknown = sorted(k for k in data if k not in known)
+    inputs = ", ".join(p.name for p in ports) or "none"
+    found = []
+    for i, port in enumerate(ports):
+        key = next((a for a in aliases[i] if a in data), None)
+        if key is None:
+            hint = f"; the file has {', '.join(repr(k) for k in unknown)}, which names no input" if unknown else ""
+            raise BadInput(f"{flag} {path}: no array for input '{port.name}' (inputs: {inputs}){hint}")
+        found.append((i, port, key, data[key]))
     if unknown:
         raise BadInput(f"{flag} {path}: {', '.join(repr(k) for k in unknown)} names no input (inputs: {inputs}); "
                        "remove it, or name the arrays after the inputs")
+    return found
 
 
 def _dtype_problem(want: str, have: np.dtype) -> str:

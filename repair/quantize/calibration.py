@@ -25,7 +25,7 @@ import numpy as np
 
 from repair.core.errors import BadInput
 from repair.core.options import Options
-from repair.model.parity import check_sample, generate, load_sample, read_sample
+from repair.model.parity import arrays_by_input, check_sample, generate, load_sample
 from repair.model.working import Port, merged_pin
 from repair.quantize import Calibration, Feeds
 
@@ -118,21 +118,11 @@ def _load(path: Path, ports: tuple[Port, ...], options: Options, flag: str) -> t
     Validated like ``--sample`` (``check_sample``'s keys, aliases, unknown arrays), except that axis 0 is the samples'
     axis (any length) and lossless dtype casts are made, not refused.
     """
-    data = read_sample(path, flag)
     count = len(ports)
-    aliases = [options.input_aliases(p.name, p.origin, i, count) for i, p in enumerate(ports)]
-    known = {a for names in aliases for a in names}
-    unknown = sorted(k for k in data if k not in known)
-    inputs = ", ".join(p.name for p in ports) or "none"
     arrays: dict[str, np.ndarray] = {}
     notes: list[str] = []
     rows: dict[str, int] = {}
-    for i, port in enumerate(ports):
-        key = next((a for a in aliases[i] if a in data), None)
-        if key is None:
-            hint = f"; the file has {', '.join(repr(k) for k in unknown)}, which names no input" if unknown else ""
-            raise BadInput(f"{flag} {path}: no array for input '{port.name}' (inputs: {inputs}){hint}")
-        value = data[key]
+    for i, port, key, value in arrays_by_input(path, ports, options, flag):
         shape = _port_shape(port, options, i, count)
         problem = _batch_problem(shape)
         if problem:
@@ -148,9 +138,6 @@ def _load(path: Path, ports: tuple[Port, ...], options: Options, flag: str) -> t
             notes.append(f"input '{port.name}': {note}")
         arrays[port.name] = cast
         rows[port.name] = int(value.shape[0]) if value.ndim else 1
-    if unknown:
-        raise BadInput(f"{flag} {path}: {', '.join(repr(k) for k in unknown)} names no input (inputs: {inputs}); "
-                       "remove it, or name the arrays after the inputs")
     if len(set(rows.values())) > 1:
         counts = ", ".join(f"'{n}' {r}" for n, r in rows.items())
         raise BadInput(f"{flag} {path}: the arrays hold different numbers of samples along axis 0 ({counts}); "
