@@ -255,7 +255,8 @@ def _quant_md(result: RunResult) -> list[str]:
               f"{'yes' if s.ok else 'NO'} |" for s in q.scores]
     lines.append("")
     if q.kept:
-        lines += ["Layers kept float (their own quantization error, measured layer by layer):", "",
+        kept = ("Layers float in the last step tried" if q.refusal else "Layers kept float")
+        lines += [f"{kept} (their own quantization error, measured layer by layer):", "",
                   "| tensor | op | noise/signal | rmse | max abs |", "|---|---|---|---|---|"]
         lines += [f"| {markdown(e.tensor)} | {markdown(e.op)} | {e.nsr:.3g} | {e.rmse:.3g} | {e.max_abs:.3g} |"
                   for e in q.kept]

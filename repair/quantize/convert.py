@@ -199,7 +199,9 @@ def float_ops(blob: bytes) -> tuple[tuple[str, str], ...]:
     """(op name, first output tensor name) of every op of ``blob`` that computes in float: the model's float islands.
 
     An op computes in float when one of its non-constant inputs or outputs is float32; QUANTIZE and DEQUANTIZE, the
-    islands' borders, are left out. Every subgraph is read (a WHILE body's ops too), in execution order.
+    islands' borders, are left out, and so are SHAPE and RANK (a float input's shape is metadata, not float compute:
+    an int8 model with float I/O reads its input's shape in every Keras Reshape with a -1). Every subgraph is read
+    (a WHILE body's ops too), in execution order.
     """
     tf()
     from tensorflow.lite.python import schema_py_generated as schema
@@ -225,7 +227,7 @@ def float_ops(blob: bytes) -> tuple[tuple[str, str], ...]:
             name = names.get(builtin, str(builtin))
             if name == "CUSTOM":
                 name = f"CUSTOM:{(code.customCode or b'').decode()}"
-            if name in ("QUANTIZE", "DEQUANTIZE"):
+            if name in ("QUANTIZE", "DEQUANTIZE", "SHAPE", "RANK"):  # borders, and ops that read only a shape
                 continue
             ins = [tensors[int(i)] for i in (op.inputs if op.inputs is not None else []) if int(i) >= 0]
             outs = [tensors[int(i)] for i in (op.outputs if op.outputs is not None else []) if int(i) >= 0]
