@@ -323,6 +323,7 @@ def run_fix(src: Path, out: Path | None, options: Options, catalog: Catalog, *, 
     decider = decider or AutoDecider(consented=catalog.consented(options))
     model = open_model(tf_safe(src))  # TensorFlow cannot open a path that is not UTF-8: an alias of it
     _refuse_side_effects(src, out, model, options, catalog, force, report_dir, started)
+    check_quantize(model, options)  # a --budget naming no output, a calibration file that cannot feed it: exit 2, no scratch
     timings = {"open": time.perf_counter() - started}
     if out is not None:
         _check_paths(src, out, force)
@@ -332,7 +333,6 @@ def run_fix(src: Path, out: Path | None, options: Options, catalog: Catalog, *, 
     note_scratch(scratch)  # a supervisor removes it if the converter kills this process
     run = FixRun(src, out, options, catalog, decider, tf_safe(scratch), report_dir, source, force, started, model,
                  timings)
-    check_quantize(model, options)  # a --budget naming no output, a calibration file that cannot feed the model: exit 2
     try:
         _repair(run)  # rounds of diagnose -> plan -> decide -> apply -> export
         result = _verify(run)  # the output's diagnosis, what stays unfixed, TF parity, the gate

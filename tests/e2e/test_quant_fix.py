@@ -4,6 +4,7 @@ replayed by --plan-in, diagnose's one plain try, and the flags' bad input (exit 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,7 @@ def test_bad_quantize_flags_are_exit_2_with_one_line(model: Path, tmp_path: Path
     run = repair("fix", str(model), "--out", str(tmp_path / "out"), *args)
     assert run.exit_code == 2, run.stdout + run.stderr
     assert needle in run.stderr and "Traceback" not in run.stderr
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "out").exists() and os.listdir(tmp_path) == []  # no scratch left beside --out either
 
 
 def test_a_float_island_blocks_micro_unless_the_fallback_is_accepted(corpus: Corpus, tmp_path: Path) -> None:
@@ -146,6 +147,7 @@ def test_a_calibration_file_that_cannot_feed_the_model_is_exit_2(model: Path, tm
     np.savez(bad, image=np.zeros((8, 10, 10, 3), np.float32))
     run = repair("fix", str(model), "--out", str(tmp_path / "out"), "--quantize", "int8", "--calibration", str(bad))
     assert run.exit_code == 2 and "shape" in run.stderr and not (tmp_path / "out").exists(), run.stderr
+    assert os.listdir(tmp_path) == ["calib.npz"]  # no scratch left beside --out
 
 
 def test_diagnose_quantizes_a_keras_file_through_its_export(tmp_path: Path) -> None:
