@@ -1,0 +1,1 @@
+"""Developer tools that keep the repository's documentation true (not part of the installed package)."""
