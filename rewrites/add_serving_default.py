@@ -38,7 +38,7 @@ class AddServingDefault(Rewrite):
     Safety:
         safe. Every other signature is kept; serving_default calls the chosen one with the same keys.
     References:
-        tf.saved_model.save signatures argument; ATLAS.md section 1.
+        tf.saved_model.save signatures argument; docs/facts.md section 1.
     """
 
     id = "add_serving_default"

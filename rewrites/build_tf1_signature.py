@@ -24,7 +24,7 @@ class BuildTf1Signature(Rewrite):
         become inputs and the single unconsumed compute node the output. Otherwise name them with
         --io-hint inputs:KEY=tensor:0 --io-hint outputs:KEY=tensor:0 (diagnose prints the flags).
     References:
-        tf.compat.v1 WrappedFunction.prune; ATLAS.md section 5 (pruned signatures convert builtins-only).
+        tf.compat.v1 WrappedFunction.prune; docs/facts.md section 5 (pruned signatures convert builtins-only).
     """
 
     id = "build_tf1_signature"

@@ -220,7 +220,7 @@ class BypassExampleParsing(Rewrite):
         cut there); parity feeds the original the same features encoded as tf.Example strings.
         VarLenFeature (sparse) and ragged features are refused: a TFLite signature cannot take them.
     References:
-        ATLAS.md section 5 (TF1, verified, diff 0). TF2 (measured, TF 2.21): a tf.Module signature and a
+        docs/facts.md section 5 (TF1, verified, diff 0). TF2 (measured, TF 2.21): a tf.Module signature and a
         Keras 3 ExportArchive endpoint parsing x float[4], count int64[] and w float[2] with defaults:
         FlexParseExampleV2 before; after, builtins only, max diff 0 and 9.3e-9 against the original.
     """

@@ -111,7 +111,7 @@ class ComputeInFloat32(Rewrite):
         For a float16 original, float32 is the more precise of the two: the differences the gate sees are
         float16's rounding in the original (about 3 significant digits), not an error of the fix.
     References:
-        ATLAS.md §3 (tnp float64 leaks) and §7 (float64 signature + weights: CAST x2 + FC, diff 9.5e-7).
+        docs/facts.md §3 (tnp float64 leaks) and §7 (float64 signature + weights: CAST x2 + FC, diff 9.5e-7).
         Keras mixed_float16 conv+dense, model.export: ERROR_NEEDS_FLEX_OPS on Conv2D, BiasAdd, MatMul, Relu
         with xf16 types; computed in float32: CONV_2D, MEAN, FULLY_CONNECTED only, max diff 1.1e-4 on outputs
         up to 0.1 (float16 rounding in the original).

@@ -130,7 +130,7 @@ class ExportKerasFile(Rewrite):
         Loading runs in safe mode (no Lambda or pickled code) unless --unsafe-load is given. The export
         is checked against the Keras model on seeded inputs before it is used.
     References:
-        ATLAS.md 1f, 1g (verified, diff 0).
+        docs/facts.md 1f, 1g (verified, diff 0).
     """
 
     id = "export_keras_file"

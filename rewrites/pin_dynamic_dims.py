@@ -114,9 +114,9 @@ class PinDynamicDims(Rewrite):
         With --target tflite-strict, gpu or micro (targets that refuse dynamic shapes) an unknown batch
         dimension is pinned to 1.
         Pinning also removes a Flex EnsureShape: tf.ensure_shape on a dynamic input converts to Flex in
-        TF 2.21 (measured here, not in ATLAS) and folds away once the shape is static.
+        TF 2.21 (measured here, not in docs/facts.md) and folds away once the shape is static.
     References:
-        ATLAS.md section 2 (verified, diff 1.4e-6 pinned at 224).
+        docs/facts.md section 2 (verified, diff 1.4e-6 pinned at 224).
     """
 
     id = "pin_dynamic_dims"

@@ -24,7 +24,7 @@ class RebindVariables(Rewrite):
         safe. tf.saved_model.load binds the variables correctly; re-saving the loaded object with an
         explicit serving_default keeps the same keys and computes the same outputs (diff 0).
     References:
-        ATLAS.md 1i, 1j and surprise 6.
+        docs/facts.md 1i, 1j and surprise 6.
     """
 
     id = "rebind_variables"

@@ -54,7 +54,7 @@ class RenameServingKeys(Rewrite):
         keras_tensor_3), by the order of the keys in the request; the summary says which decided. When
         nothing decides, the reason names the exact --input-keys line to paste.
     References:
-        ATLAS.md section 5 (verified, diff 0).
+        docs/facts.md section 5 (verified, diff 0).
     """
 
     id = "rename_serving_keys"

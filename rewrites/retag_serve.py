@@ -20,13 +20,13 @@ class RetagServe(Rewrite):
         A SavedModel whose meta graph is tagged 'train', a custom tag, or {'serve', 'gpu'}.
     Why it fails:
         TFLiteConverter.from_saved_model, TF Serving and saved_model_cli look for a meta graph whose tag
-        set is exactly {'serve'}; containing 'serve' is not enough (ATLAS 1a-1c):
+        set is exactly {'serve'}; containing 'serve' is not enough (docs/facts.md 1a-1c):
         "MetaGraphDef associated with tags {'serve'} could not be found in SavedModel".
     Safety:
         safe. The graph, signatures and variables are copied unchanged; only the tag set in
         saved_model.pb is rewritten and other meta graphs are dropped. Nothing is executed.
     References:
-        ATLAS.md section 1 (verified, diff 2.4e-7).
+        docs/facts.md section 1 (verified, diff 2.4e-7).
     """
 
     id = "retag_serve"

@@ -176,7 +176,7 @@ class StripPruningGraph(Rewrite):
         Any other variable update, or a variable used inside a loop body, is refused with its name.
         The serving contract is unchanged.
     References:
-        ATLAS.md §4; measured: tf.saved_model.save of a pruned tf_keras CNN -> .tflite ops VAR_HANDLE 4,
+        docs/facts.md §4; measured: tf.saved_model.save of a pruned tf_keras CNN -> .tflite ops VAR_HANDLE 4,
         READ_VARIABLE 4, ASSIGN_VARIABLE 4, CALL_ONCE 1; after this fix none, diff <= 1e-6.
     """
 

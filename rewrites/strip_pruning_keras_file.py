@@ -138,7 +138,7 @@ class StripPruningKerasFile(Rewrite):
         'mask:0'). tf_keras .keras files with wrappers are refused with the way out; Keras 3 files
         cannot hold wrappers (tfmot 0.8 works with tf_keras only).
     References:
-        ATLAS.md §4 (artifact-level strip without tfmot: 207,944 bytes .tflite, diff 1.5e-7).
+        docs/facts.md §4 (artifact-level strip without tfmot: 207,944 bytes .tflite, diff 1.5e-7).
     """
 
     id = "strip_pruning_keras_file"

@@ -96,7 +96,7 @@ class StripPruningWrappers(Rewrite):
         (e.g. 'prune_low_magnitude_dense'); pass --rename prune_low_magnitude_dense=dense for the plain
         layer name.
     References:
-        ATLAS.md §4 (verified: 416,968 -> 207,944 bytes .tflite, diff 1.5e-7).
+        docs/facts.md §4 (verified: 416,968 -> 207,944 bytes .tflite, diff 1.5e-7).
     """
 
     id = "strip_pruning_wrappers"

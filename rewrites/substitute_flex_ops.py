@@ -480,7 +480,7 @@ TABLE: dict[str, Substitution] = {
                      "values read from the restored table)", _table_find),
         Substitution("LookupTableSizeV2", "the table's size as a constant", _table_size),
         Substitution("ScaleAndTranslate", "none", _never(
-            "antialias resize has no builtin equivalent: dropping antialias changes outputs by about 0.25 (ATLAS §7); "
+            "antialias resize has no builtin equivalent: dropping antialias changes outputs by about 0.25 (docs/facts.md §7); "
             "resize without antialias in the source if that is acceptable")),
         Substitution("EagerPyFunc", "none", _never("tf.py_function runs Python: rewrite it in TF ops in the source")),
         Substitution("PyFunc", "none", _never("tf.numpy_function runs Python: rewrite it in TF ops in the source")),
@@ -519,7 +519,7 @@ class SubstituteFlexOps(Rewrite):
         rather than pinned, because the pin changes the contract; with --pin the pin runs first
         and the slice folds away.
     References:
-        ATLAS.md §3 and §7 (each equivalent verified: Roll 0, Cumprod 2.3e-10, Cross 0, bincount 0,
+        docs/facts.md §3 and §7 (each equivalent verified: Roll 0, Cumprod 2.3e-10, Cross 0, bincount 0,
         3x3 inverse 6e-8, area resize 6e-8). Measured for this rewrite: new-axis slices 0 (TF and
         .tflite), area weights read off TF's own ResizeArea 1e-6 for up-, down- and mixed scaling,
         integer tables 0; avg_pool is kept for integer downscales (5-23x faster than the matrices).

@@ -179,7 +179,7 @@ class UnrollKerasRnn(Rewrite):
         The RNN loop accumulates into TensorLists that need a static element shape; builtins-only
         conversion fails ("'tf.TensorListReserve' op requires element_shape to be static") even with
         static shapes and batch 1, and the Flex TensorList ops it suggests cannot run in the pip
-        interpreters. The converter's single-batch flag is wrong at batch > 1 (ATLAS §6).
+        interpreters. The converter's single-batch flag is wrong at batch > 1 (docs/facts.md §6).
     Safety:
         safe. Strategies, in order, and the report says which one worked:
         1. rebuild: the same layer configs with unroll=True and the inputs' static shapes (the pins), the
@@ -191,7 +191,7 @@ class UnrollKerasRnn(Rewrite):
            frozen graph, as unroll_static_loops does.
         The time loop is unrolled at trace time, which needs a static time dimension.
     References:
-        ATLAS.md §6 (verified from a .keras: set unroll=True in get_config(), from_config, set_weights,
+        docs/facts.md §6 (verified from a .keras: set unroll=True in get_config(), from_config, set_weights,
         export; diff 9.3e-8).
     """
 

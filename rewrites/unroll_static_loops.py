@@ -135,7 +135,7 @@ class UnrollStaticLoops(Rewrite):
         their lists eliminated the same way, with nothing to unroll.
     Why it fails:
         A plain loop does not fail in TF 2.21 (WHILE is a builtin), but it runs about 2x slower than the
-        unrolled body on small loops (ATLAS §6) and many delegates and micro runtimes do not support
+        unrolled body on small loops (docs/facts.md §6) and many delegates and micro runtimes do not support
         WHILE, which is why --target tflite-strict blocks it. TensorList loops do fail builtins-only
         ("'tf.TensorListReserve' op requires element_shape to be static"), even at static shapes, and
         straight-line ones fail with "operand #0 does not dominate this use".
@@ -146,7 +146,7 @@ class UnrollStaticLoops(Rewrite):
         by running the loop once; loops of more than 64 trips, or whose count depends on data, are left
         alone with the reason.
     References:
-        ATLAS.md §6 (python-unrolled loop: 0 WHILE, 4.5 us vs 9.8 us per invoke, diff 1e-6).
+        docs/facts.md §6 (python-unrolled loop: 0 WHILE, 4.5 us vs 9.8 us per invoke, diff 1e-6).
     """
 
     id = "unroll_static_loops"

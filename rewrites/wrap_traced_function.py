@@ -41,7 +41,7 @@ class WrapTracedFunction(Rewrite):
         safe. The traced concrete function is called unchanged. Its input shapes are the traced ones
         (e.g. [3,4], not [None,4]): a traced graph cannot be generalised from the artifact.
     References:
-        ATLAS.md 1e (verified, diff 3e-8).
+        docs/facts.md 1e (verified, diff 3e-8).
     """
 
     id = "wrap_traced_function"

@@ -2,10 +2,10 @@
 
 A recommender-style model: ``tokens`` (int32 ids, vocabulary 37) through an Embedding and a pooling
 layer, concatenated with ``features`` float features, then a Dense head. The user saved it with
-``tf.saved_model.save(model, dir)``, so the .tflite converts and reads unbound variables (ATLAS 1i).
+``tf.saved_model.save(model, dir)``, so the .tflite converts and reads unbound variables (docs/facts.md 1i).
 It exercises what single-input float cases cannot: parity inputs must be valid ids (an id >= 37 is
 rejected by TensorFlow's gather), and the interpreter's input order is not the signature's
-(ATLAS §5), so everything must go through the signature runner by key.
+(docs/facts.md §5), so everything must go through the signature runner by key.
 """
 
 from __future__ import annotations

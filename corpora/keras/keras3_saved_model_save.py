@@ -5,7 +5,7 @@ dir)`` on a Keras 3 functional model (Input (4,) -> Dense(16, relu) -> Dense(2))
 ``model.export(dir)``. The save and the conversion succeed without a warning, but in the TF1
 session view the checkpoint restores into variables named ``Variable``, ``Variable_1``, ... while the
 signature reads ``dense/kernel`` etc., which stay uninitialized. The .tflite has VAR_HANDLE /
-READ_VARIABLE and no CALL_ONCE, and its outputs are garbage (ATLAS 1i).
+READ_VARIABLE and no CALL_ONCE, and its outputs are garbage (docs/facts.md 1i).
 """
 
 from __future__ import annotations
@@ -38,6 +38,6 @@ CASE = Case(
         fix_exit=0,
         absent_ops=frozenset({"VAR_HANDLE", "READ_VARIABLE"}),
         rewrites=("rebind_variables",),
-        note="silent: VAR_HANDLE/READ_VARIABLE without CALL_ONCE in the .tflite (ATLAS 1i)",
+        note="silent: VAR_HANDLE/READ_VARIABLE without CALL_ONCE in the .tflite (docs/facts.md 1i)",
     ),
 )

@@ -1,7 +1,7 @@
 """Keras 3 text model (StringLookup + Embedding) saved with ``tf.saved_model.save``: garbage despite CALL_ONCE.
 
 Like keras/keras3_saved_model_save, the weights are read from variables the TF1-session view never
-restores. The lookup table's initialiser adds a CALL_ONCE subgraph, so ATLAS's cheap detector
+restores. The lookup table's initialiser adds a CALL_ONCE subgraph, so docs/facts.md's cheap detector
 (READ_VARIABLE without CALL_ONCE) says nothing; the per-variable check does: the Embedding and
 Dense variables are read and never assigned. The vocabulary travels as an asset, so the repair must
 carry assets and the table through the re-save. Input: string words [None, 3].

@@ -2,7 +2,7 @@
 
 A Keras 2 codebase saved its functional model (Input 'features' (8,) -> Dense(16, relu) ->
 Dense(3, name='scores')) in the legacy SavedModel format with ``model.save(dir)``. It converts to
-FULLY_CONNECTED x2 with diff 0 (ATLAS 1k): repair must find nothing blocking, no parity problem and
+FULLY_CONNECTED x2 with diff 0 (docs/facts.md 1k): repair must find nothing blocking, no parity problem and
 no unbound variables, and apply no rewrite.
 """
 

@@ -1,7 +1,7 @@
 """A Keras 3 GRU exported with ``model.export``: only the SavedModel reaches us, not the Python.
 
 Input((7, 4), name="frames") -> GRU(12) -> Dense(3). The export keeps the GRU's while loop with
-TensorList reads and writes, so builtins-only conversion fails (ATLAS §6: every Keras RNN with
+TensorList reads and writes, so builtins-only conversion fails (docs/facts.md §6: every Keras RNN with
 unroll=False does). With no Keras file there are no layer configs to rebuild; the loop is unrolled
 in the graph itself, and the TensorLists become Unpack/Pack.
 """

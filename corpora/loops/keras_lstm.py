@@ -3,7 +3,7 @@
 A Keras 3 sequence model Input((5, 8)) -> LSTM(16) -> Dense(2), exported the recommended way.
 Even with static shapes the LSTM becomes a while loop over a TensorList, and the builtins-only
 converter fails with ``'tf.TensorListReserve' op requires element_shape to be static during TF
-Lite transformation pass`` / ``Lowering tensor list ops is failed`` (ATLAS 6). SELECT_TF_OPS
+Lite transformation pass`` / ``Lowering tensor list ops is failed`` (docs/facts.md 6). SELECT_TF_OPS
 converts it to Flex TensorList ops that the pip interpreters cannot run.
 """
 

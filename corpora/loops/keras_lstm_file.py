@@ -1,7 +1,7 @@
 """A Keras 3 LSTM model handed over as a ``.keras`` file: the loop must be unrolled from the file.
 
 Input((5, 8), name="seq") -> LSTM(16) (unroll=False, the default) -> Dense(2). Exported as is it
-fails builtins-only with TensorList errors (ATLAS §6); from the .keras file the layer configs are
+fails builtins-only with TensorList errors (docs/facts.md §6); from the .keras file the layer configs are
 known, so the model is rebuilt with unroll=True, its weights copied, and exported again.
 """
 

@@ -2,7 +2,7 @@
 
 The most common way a static loop reaches a SavedModel: a Python ``for`` over ``tf.range(10)``
 inside a ``tf.function`` becomes a ``While`` with a constant bound. It converts builtins-only to a
-WHILE with cond/body subgraphs (ATLAS §6: about 2x slower than unrolled); the trip count is fixed by
+WHILE with cond/body subgraphs (docs/facts.md §6: about 2x slower than unrolled); the trip count is fixed by
 constants, so it can be unrolled from the artifact. Body: h = tanh(h @ W), W 16x16, x [None, 16].
 """
 

@@ -2,7 +2,7 @@
 
 A ``tf.Module`` with input_signature x [None,16] float32 applies tanh(h @ W) (W [16,16]) three
 times with ``tf.while_loop(lambda i, h: i < 3, ...)``. Folklore says loops break TFLite; in TF 2.21
-this converts builtins-only to WHILE with 3 subgraphs and matches TF (ATLAS 6). Unrolling would
+this converts builtins-only to WHILE with 3 subgraphs and matches TF (docs/facts.md 6). Unrolling would
 be about 2x faster per invoke; repair reports it and applies nothing.
 """
 

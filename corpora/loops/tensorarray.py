@@ -4,7 +4,7 @@ A ``tf.Module`` with input_signature x [None,16] float32 and W [16,16] writes ta
 step into a ``tf.TensorArray`` inside an autograph ``for i in tf.range(4)`` loop and returns
 ``ta.stack()``. The element shape [None,16] is not static, so the converter fails with
 ``'tf.TensorListReserve' op requires element_shape to be ...`` / ``Lowering tensor list ops is
-failed`` (ATLAS 6).
+failed`` (docs/facts.md 6).
 """
 
 from __future__ import annotations

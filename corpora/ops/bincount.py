@@ -3,7 +3,7 @@
 A ``tf.Module`` with input_signature ids [None,6] int32 counts each id per row with
 ``tf.math.bincount(ids, minlength=5, maxlength=5, axis=-1)`` (a [None,5] histogram over a
 vocabulary of 5), casts it to float32 and applies W [5,3]. The converter fails with
-``ERROR_NEEDS_FLEX_OPS`` / ``TF Select ops: DenseBincount`` (ATLAS 7). The size input of
+``ERROR_NEEDS_FLEX_OPS`` / ``TF Select ops: DenseBincount`` (docs/facts.md 7). The size input of
 DenseBincount is not a Const: ``tf.math.bincount`` computes it as
 ``Minimum(maxlength, Maximum(minlength, Cast(Size(ids) > 0) * (Max(ids) + 1)))``, which depends on
 the input, so the Details line shows ``tensor<?x?xi32>``. Only because minlength == maxlength == 5

@@ -3,7 +3,7 @@
 A ``tf.Module`` with input_signature x [None,8] float32 returns ``tf.math.cumprod(x @ W, axis=1)``
 (a running product over 6 features, e.g. survival probabilities), W [8,6] small so the products
 stay bounded. It saves fine; the converter fails with ``ERROR_NEEDS_FLEX_OPS`` /
-``TF Select ops: Cumprod`` (ATLAS 3, 7). The axis is static (6), so repair substitutes a stack of
+``TF Select ops: Cumprod`` (docs/facts.md 3, 7). The axis is static (6), so repair substitutes a stack of
 ``reduce_prod`` over growing slices, which is builtin.
 """
 

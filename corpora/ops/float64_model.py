@@ -3,7 +3,7 @@
 Scientific code often defaults to float64: a ``tf.Module`` with float64 variables W [4,8], b [8]
 and input_signature x [None,4] float64 returning relu(x @ W + b). The converter fails with
 ``ERROR_NEEDS_FLEX_OPS`` / ``TF Select ops: AddV2, MatMul, Relu`` whose ``Details:`` lines show
-``f64`` types: the root cause is float64, not the ops (ATLAS 7).
+``f64`` types: the root cause is float64, not the ops (docs/facts.md 7).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A ``tf.Module`` holds a table built from ``KeyValueTensorInitializer`` (keys [5,
 -> per-category weights, default -1.0 for unknown ids) and serves ``ids`` [None, 6] int64: the looked-up
 weights and their sum per row. Saved with ``tf.saved_model.save``. Only string<->int64 tables are TFLite
 builtins: ``ERROR_NEEDS_FLEX_OPS`` / ``TF Select ops: HashTableV2, LookupTableFindV2, LookupTableImportV2``
-(ATLAS 7). The table's contents live in its initializer (``__saved_model_init_op``), not in the
+(docs/facts.md 7). The table's contents live in its initializer (``__saved_model_init_op``), not in the
 serving function.
 """
 

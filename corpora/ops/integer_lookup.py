@@ -5,7 +5,7 @@ name="product_ids")`` -> ``IntegerLookup(vocabulary=[1, 7, 12, 42, 99, 1000])`` 
 index 0) -> Embedding(7, 4) -> GlobalAveragePooling1D -> Dense(2).
 IntegerLookup is an int64 -> int64 ``StaticHashTable``; only string<->int64 tables are TFLite builtins,
 so the converter fails with ``ERROR_NEEDS_FLEX_OPS`` / ``TF Select ops: HashTableV2, LookupTableFindV2,
-LookupTableImportV2`` (ATLAS 7). The keys and values are constants imported by the table's initializer;
+LookupTableImportV2`` (docs/facts.md 7). The keys and values are constants imported by the table's initializer;
 repair replaces the lookup by a binary search over the sorted keys, with the OOV index on a miss.
 """
 

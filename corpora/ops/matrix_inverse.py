@@ -3,7 +3,7 @@
 A ``tf.Module`` with input_signature m [None,3,3] float32 (e.g. per-sample covariance or pose
 matrices) shifts each matrix by 3*I to keep it well conditioned, then returns its inverse "y" and
 its determinant "det". The converter fails with ``ERROR_NEEDS_FLEX_OPS`` /
-``TF Select ops: MatrixDeterminant, MatrixInverse`` (ATLAS 7). For a static 3x3 both have closed
+``TF Select ops: MatrixDeterminant, MatrixInverse`` (docs/facts.md 7). For a static 3x3 both have closed
 forms (adjugate / cofactor expansion) that are builtin.
 """
 

@@ -1,6 +1,6 @@
 """Keras 3 mixed_float16 model saved with ``tf.saved_model.save(model, dir)``.
 
-Two defects at once: Keras 3 models saved this way read variables the restore never assigns (ATLAS
+Two defects at once: Keras 3 models saved this way read variables the restore never assigns (docs/facts.md
 1i), and the mixed-precision policy makes every layer compute in float16. The converter stops at the
 float16 ops (``TF Select ops: BiasAdd, Conv2D, MatMul, Relu, Transpose`` with ``xf16`` types);
 the static check sees the unbound variables without converting.

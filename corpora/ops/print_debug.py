@@ -2,7 +2,7 @@
 
 A ``tf.Module`` with input_signature x [None,8] float32 calls ``tf.print("debug", x)`` (left over
 from debugging) and returns relu(x @ W). It saves and serves fine; the converter fails with
-``ERROR_NEEDS_FLEX_OPS`` / ``TF Select ops: PrintV2, StringFormat`` (ATLAS 7). The print does not
+``ERROR_NEEDS_FLEX_OPS`` / ``TF Select ops: PrintV2, StringFormat`` (docs/facts.md 7). The print does not
 feed the outputs, so repair removes it (diff 0).
 """
 

@@ -2,8 +2,8 @@
 
 A ``tf.Module`` with input_signature image [None,8,8,3] float32 returns
 ``tf.image.resize(image, [5, 5], antialias=True)`` (bilinear, non-integer factor 8/5). The
-converter fails with ``ERROR_NEEDS_CUSTOM_OPS`` / ``Custom ops: ScaleAndTranslate`` (ATLAS 7);
-SELECT_TF_OPS does not help. Dropping ``antialias`` converts but changes the outputs (ATLAS
+converter fails with ``ERROR_NEEDS_CUSTOM_OPS`` / ``Custom ops: ScaleAndTranslate`` (docs/facts.md 7);
+SELECT_TF_OPS does not help. Dropping ``antialias`` converts but changes the outputs (docs/facts.md
 measured diff 0.255), so repair must refuse rather than hand back a different model.
 """
 

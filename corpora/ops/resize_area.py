@@ -2,7 +2,7 @@
 
 A ``tf.Module`` with input_signature image [None,8,8,3] float32 downsamples to 4x4 with
 ``method="area"`` and returns the per-channel mean over H and W. The converter fails with
-``ERROR_NEEDS_CUSTOM_OPS`` / ``Custom ops: ResizeArea`` (ATLAS 7); SELECT_TF_OPS does not help.
+``ERROR_NEEDS_CUSTOM_OPS`` / ``Custom ops: ResizeArea`` (docs/facts.md 7); SELECT_TF_OPS does not help.
 The factor is exactly 2, so the area resize equals ``avg_pool2d(2, 2)``, which is builtin.
 """
 

@@ -4,7 +4,7 @@ A user resizes STFT magnitudes of 12 frames x 13 bins to the 16x16 their CNN exp
 ``keras.layers.Resizing(16, 16, interpolation="area")``, then Conv2D(4, 3) -> GlobalAveragePooling2D ->
 Dense(2); ``keras.Input((12, 13, 1), name="spectrogram")``, ``model.export(dir)``. Area resizing is
 ``tf.image.resize(method="area")``, the TF op ResizeArea: ``ERROR_NEEDS_CUSTOM_OPS`` /
-``Custom ops: ResizeArea`` (ATLAS 7), which SELECT_TF_OPS does not rescue. The factors (16/12, 16/13) are
+``Custom ops: ResizeArea`` (docs/facts.md 7), which SELECT_TF_OPS does not rescue. The factors (16/12, 16/13) are
 not integers, so average pooling is no equivalent; area resizing is linear per axis, so it is exactly two
 constant matrix products with the overlap weights TF uses.
 """

@@ -4,7 +4,7 @@ A ``tf.Module`` with input_signature x [None,8] float32 returns ``x * tnp.arange
 weighting written NumPy-style, with ``tnp.experimental_enable_numpy_behavior()`` on as the tnp
 guide says). ``tnp.arange(8)`` is int64, and NumPy type promotion turns the product into float64,
 so the converter fails with ``ERROR_NEEDS_FLEX_OPS`` / ``TF Select ops: Mul`` with ``f64`` details
-(ATLAS 3), even though the model is meant to be float32.
+(docs/facts.md 3), even though the model is meant to be float32.
 """
 
 from __future__ import annotations

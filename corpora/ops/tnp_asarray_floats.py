@@ -4,7 +4,7 @@ A ``tf.Module`` with input_signature x [None,8] float32 returns ``tnp.add(x, tnp
 (a bias written NumPy-style, with ``tnp.experimental_enable_numpy_behavior()`` on as the tnp guide
 says). Like NumPy, tnp makes Python floats float64, and ``tnp.add`` promotes x to float64, so the
 output is float64 and the converter fails with ``ERROR_NEEDS_FLEX_OPS`` / ``TF Select ops: AddV2``
-with ``f64`` details (ATLAS 3; numpy behaviour off gives the same graph). The model is meant to be
+with ``f64`` details (docs/facts.md 3; numpy behaviour off gives the same graph). The model is meant to be
 float32: repair computes in float32.
 """
 

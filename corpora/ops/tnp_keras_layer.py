@@ -4,7 +4,7 @@ A user wrote a ``keras.layers.Layer`` subclass whose ``call`` uses tnp: ``tnp.ro
 plus ``tnp.cumsum(x, axis=1)``, and put it in a functional model Input((8,), name="x") ->
 Dense(8) -> that layer -> Dense(2), exported the recommended way (``model.export(dir)``).
 ``tnp.cumsum`` is builtin (CUMSUM), but ``tnp.roll`` is the TF op Roll: the converter fails with
-``ERROR_NEEDS_FLEX_OPS`` / ``TF Select ops: Roll`` (ATLAS 3). Repair substitutes a concat of slices.
+``ERROR_NEEDS_FLEX_OPS`` / ``TF Select ops: Roll`` (docs/facts.md 3). Repair substitutes a concat of slices.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A ``tf.Module`` with input_signature x [None,8] float32 returns ``x * tnp.linspa
 linear ramp weighting, with ``tnp.experimental_enable_numpy_behavior()`` on as the tnp guide says;
 without it ``x * ...`` raises a dtype TypeError at trace time). ``tnp.linspace`` defaults to float64
 like NumPy, and type promotion turns the product into float64, so the converter fails with
-``ERROR_NEEDS_FLEX_OPS`` / ``TF Select ops: Mul`` with ``f64`` details (ATLAS 3). The model is meant
+``ERROR_NEEDS_FLEX_OPS`` / ``TF Select ops: Mul`` with ``f64`` details (docs/facts.md 3). The model is meant
 to be float32: repair computes in float32.
 """
 

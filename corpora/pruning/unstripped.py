@@ -5,7 +5,7 @@ inputs, wrapped with ``tfmot.sparsity.keras.prune_low_magnitude`` (ConstantSpars
 2 epochs on 64 random samples with ``UpdatePruningStep`` and saved with ``model.save(dir)``,
 forgetting ``tfmot.sparsity.keras.strip_pruning``. It converts and is numerically right, but the
 .tflite is about twice the size, with masks as resource variables (VAR_HANDLE/READ_VARIABLE/
-ASSIGN_VARIABLE, CALL_ONCE) that many delegates and micro runtimes reject (ATLAS 4).
+ASSIGN_VARIABLE, CALL_ONCE) that many delegates and micro runtimes reject (docs/facts.md 4).
 """
 
 from __future__ import annotations

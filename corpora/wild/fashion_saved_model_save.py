@@ -3,7 +3,7 @@
 Source: https://github.com/keras-team/keras/issues/19108 ("Error When Converting Keras Model to TensorFlow Lite
 Format": Sequential Flatten/Dense(64, relu)/Dense(10, softmax), compiled and fit, then
 ``tf.saved_model.save(test_model, "test")``; the maintainer's answer is ``test_model.export("test")``). On TF
-2.21 the conversion of that directory succeeds and the .tflite computes garbage (ATLAS 1i).
+2.21 the conversion of that directory succeeds and the .tflite computes garbage (docs/facts.md 1i).
 
 Rebuilt: same Sequential with ``Input((28, 28))``, fit 1 epoch on 64 random images, ``tf.saved_model.save``.
 """

@@ -5,7 +5,7 @@ supported": a categorical column looked up in a vocabulary) and
 https://github.com/tensorflow/tensorflow/issues/37844 ("Cannot convert model containing
 categorical_column_with_vocabulary_list op"). Only string<->int64 hash tables are TFLite builtins; an int64 ->
 int64 table (what IntegerLookup builds) is ``ERROR_NEEDS_FLEX_OPS``: ``HashTableV2, LookupTableFindV2,
-LookupTableImportV2`` (ATLAS 7).
+LookupTableImportV2`` (docs/facts.md 7).
 
 Rebuilt: Keras 3 Input((1,), dtype="int64", name="store_id") -> IntegerLookup(vocabulary=[3, 7, 11, 42, 99])
 -> CategoryEncoding(one_hot, 6) -> Dense(2); ``model.export(dir)``. A small constant int table is an exact

@@ -4,7 +4,7 @@ Source: https://github.com/tensorflow/tensorflow/issues/70502 ("LSTM model conve
 'from_keras_model'": a ``sequential/lstm`` model; the trace goes through ``saved_model/save.py``, and the error
 is ``'tf.TensorListReserve' op requires element_shape to be static``). With Keras 3 the user's
 ``tf.saved_model.save(model, dir)`` adds the silent-garbage defect (variables the signature reads are never
-restored, ATLAS 1i).
+restored, docs/facts.md 1i).
 
 Rebuilt: Keras 3 Sequential [Input((6, 4)), LSTM(8), Dense(2)], ``tf.saved_model.save(model, dir)``. Both
 defects must be repaired; the live Keras model's outputs are the reference.

@@ -3,7 +3,7 @@
 Source: https://github.com/keras-team/keras-core/issues/746 ("How to convert keras core model to tflite
 correctly?": option 2 is ``tf.saved_model.save(model, export_dir='test_model')`` then
 ``TFLiteConverter.from_saved_model``; MobileNetV3Small(weights=None, minimalistic=True,
-include_preprocessing=True)). The conversion succeeds; the .tflite reads variables nothing restored (ATLAS 1i).
+include_preprocessing=True)). The conversion succeeds; the .tflite reads variables nothing restored (docs/facts.md 1i).
 
 Rebuilt: MobileNetV3Small(input_shape=(32, 32, 3), minimalistic=True, weights=None, classes=10,
 include_preprocessing=True), ``tf.saved_model.save(model, dir)``. Reference: the live Keras model.

@@ -7,7 +7,7 @@ https://github.com/tensorflow/tensorflow/issues/24311 (``Interpreter.resizeInput
 
 Rebuilt: Keras 3 Input((None, None, 3), name="image") -> Conv2D(8, 3, stride 2) -> ReLU -> Conv2D(4, 1) ->
 GlobalAveragePooling2D, ``model.export(dir)``. It converts builtins-only as it is (dynamic dims are accepted by
-the default converter, ATLAS 2). The user asks for the device shape: ``--pin image=1,96,96,3``. An explicit pin
+the default converter, docs/facts.md 2). The user asks for the device shape: ``--pin image=1,96,96,3``. An explicit pin
 is a contract: it must be applied and reported even though nothing is broken.
 """
 

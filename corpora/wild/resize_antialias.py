@@ -4,7 +4,7 @@ Source: https://github.com/tensorflow/tensorflow/issues/39246 (a user's pipeline
 ``antialias=True``, "Anyone who wants to rescale images without severe resampling artifacts"; TF implements it
 with ``resize_with_scale_and_translate``). In TFLite that is ``ERROR_NEEDS_CUSTOM_OPS``, ``Custom ops:
 ScaleAndTranslate``, and SELECT_TF_OPS does not help; dropping antialias converts but changes the outputs by
-0.25 (ATLAS 7): not a repair.
+0.25 (docs/facts.md 7): not a repair.
 
 Rebuilt: Keras 3 Input((64, 64, 3), name="image") -> Downsample layer (``tf.image.resize((32, 32),
 antialias=True)``) -> Conv2D(4, 3) -> GlobalAveragePooling2D -> Dense(2); ``model.export(dir)``. Must be

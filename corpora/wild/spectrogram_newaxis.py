@@ -3,7 +3,7 @@
 Source: https://github.com/tensorflow/tensorflow/issues/48018 ("TensorFlow Lite conversion error when using the
 slice semantics to expand the last dimension": ``tensor[..., None]`` needs Flex StridedSlice; the user could
 not ship the Select TF runtime and replaced it by ``tf.expand_dims(tensor, axis=-1)``). On dynamic dims a
-StridedSlice with ``new_axis_mask`` is not lowered to builtins (ATLAS 10: Keras-Hub did the same swap).
+StridedSlice with ``new_axis_mask`` is not lowered to builtins (docs/facts.md 10: Keras-Hub did the same swap).
 
 Rebuilt: Keras 3 Input((None,), name="waveform") (any number of samples) -> Spectrogram layer
 (``tf.signal.stft(frame_length=64, frame_step=32)``, magnitude, ``[..., tf.newaxis]``) -> Conv2D(4, 3) ->

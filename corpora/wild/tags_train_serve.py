@@ -4,7 +4,7 @@ Source: https://github.com/tensorflow/tensorflow/issues/48554 ("RuntimeError: Me
 tags {'serve'} could not be found in SavedModel": the user ends up calling
 ``from_saved_model(dir, tags=set(["train", "serve"]))``) and https://github.com/tensorflow/tensorflow/issues/38080
 (same error from the getting-started converter code). The tag set is matched exactly, so containing 'serve'
-is not enough (ATLAS 1c).
+is not enough (docs/facts.md 1c).
 
 Rebuilt: ``tf.compat.v1.saved_model.Builder`` with tags ['train', 'serve'], placeholder x [None, 4] ->
 tanh(x @ W), ``predict_signature_def`` serving_default. Must be re-tagged ``{'serve'}`` with no flag.

@@ -4,7 +4,7 @@ Sources: the TF guide's NumPy-API "Example model" (https://www.tensorflow.org/gu
 behaviour, then write the model with ``tnp`` calls) and https://github.com/tensorflow/tensorflow/issues/39604
 ("Getting error saved model to tflite - Float 64 error"). With NumPy behaviour on, ``tnp.linspace``,
 ``tnp.eye`` and ``tnp.ones`` return float64, so a float32 signature silently computes in float64 inside and
-the converter asks for Flex ops whose Details show ``xf64`` (ATLAS 3).
+the converter asks for Flex ops whose Details show ``xf64`` (docs/facts.md 3).
 
 Rebuilt: tf.Module with float32 weights, signature x: float32 [None, 8];
 ``y = x * tnp.linspace(0, 1, 8)`` -> ``@ (W + 0.1 * tnp.eye(8))`` -> ``+ tnp.ones(8)`` -> tanh, returned as

@@ -244,7 +244,7 @@ class AddInputSignature(SourceRewrite):
     Why it fails:
         A tf.function without input_signature has no graph until it is called. Saved untraced, the
         SavedModel holds no signature and nothing to serve ("Only support at least one signature
-        key"; ATLAS 1d). Traced before saving, it still has no signature (1e), and the model-level
+        key"; docs/facts.md 1d). Traced before saving, it still has no signature (1e), and the model-level
         repair can only freeze the traced shape ([3, 4], not [None, 4]). With an input_signature,
         tf.saved_model.save exports a single such method as serving_default.
     Safety:
@@ -252,7 +252,7 @@ class AddInputSignature(SourceRewrite):
         rank, inner size or dtype raise instead of retracing. Giving --pin is consent (as for
         pin_none_dims), also for the shapes taken from calls in the same run.
     References:
-        ATLAS.md 1d and 1e (from source, input_signature=[TensorSpec([None, 4])]: diff 1.8e-7).
+        docs/facts.md 1d and 1e (from source, input_signature=[TensorSpec([None, 4])]: diff 1.8e-7).
         The model-level counterpart is wrap_traced_function.
     """
 

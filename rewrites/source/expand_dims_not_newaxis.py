@@ -293,7 +293,7 @@ class ExpandDimsNotNewaxis(SourceRewrite):
         level is left alone. A new axis mixed with integer indexing or partial slices
         (``x[:, 0, None]``, ``x[1:, None]``) is display-only: it has no single-call equivalent.
     References:
-        ATLAS.md section 10 (Keras-Hub replaced ``x[:, None]`` with ``ops.expand_dims``); the model rewrite
+        docs/facts.md section 10 (Keras-Hub replaced ``x[:, None]`` with ``ops.expand_dims``); the model rewrite
         substitute_flex_ops (StridedSlice with new axes -> ExpandDims).
     """
 

@@ -136,7 +136,7 @@ class ExplicitFloat32(SourceRewrite):
         as one site. A group with a member that cannot change gets a display-only warning instead, never a
         partial edit.
     Why it fails:
-        ATLAS section 3: `tnp.add(x, tnp.asarray([0.1]*8))` and `x * tnp.linspace(0, 1, 8)` convert only with Flex
+        docs/facts.md section 3: `tnp.add(x, tnp.asarray([0.1]*8))` and `x * tnp.linspace(0, 1, 8)` convert only with Flex
         AddV2/Mul on f64 tensors; `x * tnp.arange(8)` fails that way in all three numpy modes. Measured for this
         rewrite: with numpy behavior on, `x @ tnp.eye(3)`, `x * np.float64(2)`, `x + np.array([1., 2., 3.])`,
         `tnp.asarray(x, float)`, `tf.range(3) / 2` and `tf.shape(x)[0] / 2` are float64, while `x + 1.5` stays
@@ -168,7 +168,7 @@ class ExplicitFloat32(SourceRewrite):
         reads as the NumPy code it is; a from-imported function gets tf.float32 (tnp accepts tf dtypes), a
         from-imported linspace tf.cast, a builtin `float` the string "float32".
     References:
-        ATLAS.md section 3 and section 9.1; the model-level counterpart is compute_in_float32.
+        docs/facts.md section 3 and section 9.1; the model-level counterpart is compute_in_float32.
     """
 
     id = "explicit_float32"

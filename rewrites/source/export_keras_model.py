@@ -132,7 +132,7 @@ class ExportKerasModel(SourceRewrite):
         correctly), calls with
         signatures= or options= (model.export has no equivalent) and names it cannot resolve are left alone.
     Why it fails:
-        ATLAS 1i: the save succeeds and the .tflite converts without a word, but its outputs are
+        docs/facts.md 1i: the save succeeds and the .tflite converts without a word, but its outputs are
         garbage (NaN, 1e31): in the TF1-session view used by the converter and TF Serving the signature
         reads variables the checkpoint never restores. model.export writes a SavedModel whose variables
         bind (measured on TF 2.21 / Keras 3.15: tf.saved_model.save gives diff nan / 4.9e37 against
@@ -143,7 +143,7 @@ class ExportKerasModel(SourceRewrite):
         'keras_tensor_N' when unnamed). The output key stays 'output_0'. TF2 code calling
         signatures['serving_default'](inputs=...) must use the new key.
     References:
-        ATLAS.md 1i, section 5 (keys per save path) and surprise 6; the model-level counterpart is
+        docs/facts.md 1i, section 5 (keys per save path) and surprise 6; the model-level counterpart is
         rebind_variables.
     """
 

@@ -229,7 +229,7 @@ class ExportWithSignature(SourceRewrite):
     Safety:
         safe: the same traced functions are saved; a signature is added where there was none.
     References:
-        ATLAS.md 1d/1e and surprise 7; tensorflow signature_serialization.find_function_to_export.
+        docs/facts.md 1d/1e and surprise 7; tensorflow signature_serialization.find_function_to_export.
         The model-level counterparts are wrap_traced_function and add_serving_default.
     """
 

@@ -333,7 +333,7 @@ class MigrateToLitert(SourceRewrite):
         ``tf.lite.experimental.OpResolverType`` spelled through ``tf`` become the names imported from
         ``ai_edge_litert.interpreter``, and an import left unused is removed. Strings and comments are not code.
     Why it fails:
-        ATLAS section 10: ai_edge_litert is the successor runtime and the one users can install on current
+        docs/facts.md section 10: ai_edge_litert is the successor runtime and the one users can install on current
         Python; tf.lite.Interpreter is scheduled for deletion. Measured (TF 2.21, ai-edge-litert 2.3): the
         constructor keywords of tf.lite.Interpreter are all accepted, in the same order, by
         ai_edge_litert's (which adds experimental_compress_quantization_zero_points); load_delegate takes the
@@ -348,7 +348,7 @@ class MigrateToLitert(SourceRewrite):
         with others, when the name to import is already bound to something else, or when ai_edge_litert is
         not installed in the Python that runs the codemod (the rewritten script would fail on its import).
     References:
-        ATLAS.md section 10; the LiteRT migration guide (https://ai.google.dev/edge/litert/migration).
+        docs/facts.md section 10; the LiteRT migration guide (https://ai.google.dev/edge/litert/migration).
     """
 
     id = "migrate_to_litert"

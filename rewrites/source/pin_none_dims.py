@@ -358,7 +358,7 @@ class PinNoneDims(SourceRewrite):
     Safety:
         unsafe: the model then only accepts the pinned sizes. Giving --pin is the consent.
     References:
-        ATLAS.md section 2 (pinned at 224: diff 1.4e-6) and surprise 2. The model-level counterpart
+        docs/facts.md section 2 (pinned at 224: diff 1.4e-6) and surprise 2. The model-level counterpart
         is pin_dynamic_dims. Wild cases corpora/sources/wild/pin_*.py.
     """
 

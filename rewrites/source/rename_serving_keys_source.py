@@ -165,7 +165,7 @@ class RenameServingKeysSource(SourceRewrite):
         unsafe: the contract changes for every existing client, and other uses of the same name
         (model.get_layer("old"), dicts fed to model.fit) are not followed. Giving --rename is the consent.
     References:
-        ATLAS.md section 5 (measured on TF 2.21: the TensorSpec name=, not the parameter name, is the
+        docs/facts.md section 5 (measured on TF 2.21: the TensorSpec name=, not the parameter name, is the
         input key; a returned dict's keys are the output keys). The model-level counterpart is
         rename_serving_keys.
     """

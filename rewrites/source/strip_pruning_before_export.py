@@ -294,7 +294,7 @@ class StripPruningBeforeExport(SourceRewrite):
         X = strip_pruning(X)), a parameter, anything it cannot trace to a prune call. tf.saved_model.save
         with signatures= is only warned about: its functions trace the wrapped model whatever object is saved.
     Why it fails:
-        ATLAS section 4: unstripped wrappers do not break conversion, but the .tflite doubles (417 KB vs
+        docs/facts.md section 4: unstripped wrappers do not break conversion, but the .tflite doubles (417 KB vs
         208 KB) and carries resource variables, a CALL_ONCE init subgraph and kernel*mask computed at run
         time (VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE), which many delegates and micro runtimes refuse.
         The serving output key also keeps the prune_low_magnitude_ prefix.
@@ -303,7 +303,7 @@ class StripPruningBeforeExport(SourceRewrite):
         unstripped). The exported model no longer holds the optimizer or pruning step, so a file saved to
         resume pruning from should carry `# repair: ignore`.
     References:
-        ATLAS.md section 4 and surprise 5; tfmot strip_pruning. The model-level counterpart is
+        docs/facts.md section 4 and surprise 5; tfmot strip_pruning. The model-level counterpart is
         strip_pruning_wrappers.
     """
 

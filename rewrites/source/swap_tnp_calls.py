@@ -164,7 +164,7 @@ class SwapTnpCalls(SourceRewrite):
         computes in float64, which TFLite runs only as Flex ops; the plain tf op computes in float32. The
         tnp import is removed once nothing uses it.
     Why it fails:
-        ATLAS section 3: most tnp calls convert fine on float32 tensors; what fails is float64 leaking
+        docs/facts.md section 3: most tnp calls convert fine on float32 tensors; what fails is float64 leaking
         in (Flex AddV2/Mul on f64). Writing the tf op states the dtype and removes the NumPy layer. But tnp
         ops promote mixed operands and tf ops do not: measured on TF 2.21, `tf.linalg.matmul(tnp.eye(3), x)`
         and `tf.math.multiply(tnp.eye(3), x)` raise (float64 meets float32) where the tnp calls promoted. So
@@ -182,7 +182,7 @@ class SwapTnpCalls(SourceRewrite):
         value the analysis does not see (from another file, a caller's argument) can still meet a swapped
         several-operand call.
     References:
-        ATLAS.md section 3 and section 9.1; the model-level counterpart is compute_in_float32.
+        docs/facts.md section 3 and section 9.1; the model-level counterpart is compute_in_float32.
     """
 
     id = "swap_tnp_calls"

@@ -178,7 +178,7 @@ class UnrollRnnLayers(SourceRewrite):
         (a np.* call, a NumPy method of one: always an int when the script runs); a subclassed model declares its
         input with model.build((None, T, F)), which counts the same way.
     Why it fails:
-        ATLAS section 6 and 9.4: every Keras RNN layer with unroll=False fails builtins-only conversion
+        docs/facts.md section 6 and 9.4: every Keras RNN layer with unroll=False fails builtins-only conversion
         ("'tf.TensorListReserve' op requires element_shape to be static"), even with static shapes and
         batch 1, tf_keras included; the Flex TensorList ops it suggests cannot run in the pip interpreters,
         and the converter's single-batch flag is wrong at batch > 1. With unroll=True LSTM/GRU/SimpleRNN
@@ -190,7 +190,7 @@ class UnrollRnnLayers(SourceRewrite):
         dimension first. A layer name that does not resolve to Keras and an unroll= value that is not a
         literal are left alone too.
     References:
-        ATLAS.md section 6 (LSTM/GRU/SimpleRNN with unroll=True: 0 WHILE, diff 4.5e-8 / 7.5e-8 / 1.2e-7)
+        docs/facts.md section 6 (LSTM/GRU/SimpleRNN with unroll=True: 0 WHILE, diff 4.5e-8 / 7.5e-8 / 1.2e-7)
         and section 9.4; the model-level counterpart is unroll_keras_rnn.
     """
 

@@ -446,7 +446,7 @@ class UnrollTensorArrayLoop(SourceRewrite):
         returned from a function, written under a condition, in a loop over a tensor (AutoGraph makes a WHILE),
         or read (other than .read) before the writes end is left alone with a note saying why.
     References:
-        ATLAS.md section 6 (TensorArray rows: builtins FAIL with TensorListReserve; python list + tf.stack: 0 WHILE,
+        docs/facts.md section 6 (TensorArray rows: builtins FAIL with TensorListReserve; python list + tf.stack: 0 WHILE,
         11 ops, 4.4 us); tensorflow/tensorflow#42181 (TensorArray cannot be converted with TFLiteConverter).
     """
 

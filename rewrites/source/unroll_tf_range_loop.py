@@ -212,7 +212,7 @@ class UnrollTfRangeLoop(SourceRewrite):
     What it fixes:
         `for i in tf.range(N):` (also tf.range(start, limit[, delta]) and dtype=tf.int32) where every bound
         is an int literal, a module constant bound once to one, or tf.constant(<int literal>), at most 64 trips.
-        AutoGraph turns it into a WHILE loop (ATLAS section 6: builtins-only, but blocking for delegates and
+        AutoGraph turns it into a WHILE loop (docs/facts.md section 6: builtins-only, but blocking for delegates and
         micro runtimes, and 2x slower per invoke); a TensorArray written in it becomes TensorList ops that
         fail the builtins-only conversion unless every shape is static. It becomes `for i in range(N):`,
         unrolled when the function is traced, and its `tf.autograph.experimental.set_loop_options(...)` lines
@@ -229,7 +229,7 @@ class UnrollTfRangeLoop(SourceRewrite):
         loops with break/continue/return (the step count depends on values), an else: clause, a bound that
         is not a constant the source fixes (it may depend on the input: a note says so) and more than 64 trips.
     References:
-        ATLAS.md section 6 (autograph `for _ in tf.range(10)`: WHILE 1 / 9.9 us; python range: 0 WHILE / 4.5 us;
+        docs/facts.md section 6 (autograph `for _ in tf.range(10)`: WHILE 1 / 9.9 us; python range: 0 WHILE / 4.5 us;
         TensorArray in a tf.range loop at batch None: TensorListReserve failure); measured in TF 2.21: a
         literal `tf.range(3)` still gives a WHILE. The model-level counterpart is unroll_static_loops.
     """

@@ -512,7 +512,7 @@ class UnrollWhileLoop(SourceRewrite):
         `for _ in range(3): i, x = i + 1, step(x)` (a def body is called: `i, x = body(i, x)`), unrolled
         when the function is traced; a count that is a module constant stays spelled (`range(NUM_STEPS)`).
     Why it fails:
-        ATLAS section 6 and 9.3: a static while loop converts builtins-only in TF 2.21 (one WHILE op
+        docs/facts.md section 6 and 9.3: a static while loop converts builtins-only in TF 2.21 (one WHILE op
         with cond/body subgraphs), so this is not a conversion fix for --target tflite; but the unrolled
         body runs about 2x faster per invoke (4.5 vs 9.8 us) and --target tflite-strict (delegates,
         micro runtimes such as TFLite Micro) requires no WHILE at all. A TensorArray loop variable stays a
@@ -526,7 +526,7 @@ class UnrollWhileLoop(SourceRewrite):
         unpacked into names, and names the new code would have to bind that are already used in the scope
         (the loop variables are the lambda's parameters, the targets get the results after the loop).
     References:
-        ATLAS.md section 6 (python-unrolled loop: 0 WHILE, 4.5 us vs 9.8 us per invoke, diff 1e-6) and
+        docs/facts.md section 6 (python-unrolled loop: 0 WHILE, 4.5 us vs 9.8 us per invoke, diff 1e-6) and
         section 9.3; the model-level counterpart is unroll_static_loops.
     """
 

@@ -103,7 +103,7 @@ class WarnPyFunction(SourceRewrite):
         Nothing automatically: it points at Python callbacks inside the model, which no converter flag
         can carry into a .tflite.
     Why it fails:
-        ATLAS section 7 and 9.10: the SavedModel saves fine, but the callback becomes the custom op
+        docs/facts.md section 7 and 9.10: the SavedModel saves fine, but the callback becomes the custom op
         EagerPyFunc (py_function) or PyFunc (numpy_function, py_func). TFLite has no kernel for either
         and SELECT_TF_OPS does not rescue them: the callback is Python, which no runtime on the device has.
         The only fix is to express the function in TF ops.
@@ -112,7 +112,7 @@ class WarnPyFunction(SourceRewrite):
         method (map, filter, interleave ...), and inside a def of the file that is only ever passed to one
         (ds.map(load_example)), are not warned about: the input pipeline is not exported.
     References:
-        ATLAS.md section 7 (`tf.py_function` / `tf.numpy_function`: CUSTOM EagerPyFunc / PyFunc, select FAIL)
+        docs/facts.md section 7 (`tf.py_function` / `tf.numpy_function`: CUSTOM EagerPyFunc / PyFunc, select FAIL)
         and section 9.10.
     """
 

@@ -4,7 +4,7 @@
 Rebuilt from tensorflow/serving#1296: the REST client posts ``{"instances": [{"features": [...]}]}`` and the
 server answers ``JSON object: does not have named input: features``. Two causes in this script: Keras 3 models
 saved with ``tf.saved_model.save`` get the input key ``inputs`` and a signature whose variables the TF1-session
-loader (TF Serving, the converter) never restores (ATLAS 1i); and the Input is named ``INPUT_NAME =
+loader (TF Serving, the converter) never restores (docs/facts.md 1i); and the Input is named ``INPUT_NAME =
 "input_features"`` while the clients send ``features`` (``--rename input_features=features``).
 
 Usage: python real_keras_input_constant_saved_model_save.py OUT_DIR

@@ -5,7 +5,7 @@ Rebuilt from tensorflow/tensorflow#70502 ("LSTM model conversion failed"): the u
 over fixed-length sensor windows whose sizes live in module constants, trains it with an EarlyStopping
 callback, and the converter stops at ``'tf.TensorListReserve' op requires element_shape to be static``.
 Under TF 2.16+ (``from tensorflow import keras`` is Keras 3) the ``tf.saved_model.save`` export is also the
-silent-garbage one (ATLAS 1i): the session view reads variables the checkpoint never restores.
+silent-garbage one (docs/facts.md 1i): the session view reads variables the checkpoint never restores.
 
 Usage: python real_lstm_sensor_saved_model_save.py OUT_DIR
 """
