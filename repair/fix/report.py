@@ -308,5 +308,48 @@ def _size(n: int | None) -> str:
 
 
 def write_reports(result: RunResult, directory: Path) -> None:
-    (directory / "report.json").write_text(json.dumps(to_json(result), indent=2) + "\n", encoding="utf-8")
+    data = to_json(result)
+    (directory / "report.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     (directory / "report.md").write_text(to_markdown(result), encoding="utf-8")  # not the locale's: keys are Unicode
+    _write_html(result, data, directory)
+
+
+# write_reports runs twice per run (the output, then --report): the graph change is read once, for the last result.
+_change_cache: tuple[RunResult, Any, str] | None = None
+
+
+def _graph_change(result: RunResult) -> tuple[Any, str]:
+    """The run's GraphChange (None and why when there is none). Never raises: the reports matter more than the picture."""
+    global _change_cache
+    if _change_cache is not None and _change_cache[0] is result:
+        return _change_cache[1], _change_cache[2]
+    change, error = None, ""
+    # Called before the publish: the repaired model is still where the last fix exported it (scratch).
+    after = result.final.model.path if result.final is not None else None
+    if after is None or not Path(after).exists():
+        error = "there is no repaired model to compare (the run stopped before one was exported)"
+    else:
+        try:
+            from repair.model.change import graph_change
+
+            change = graph_change(result.input, Path(after))
+        except Exception as exc:  # noqa: BLE001 - any failure to read a graph must not cost the reports
+            error = f"reading the graph change failed: {type(exc).__name__}: {exc}"[:500]
+    _change_cache = (result, change, error)
+    return change, error
+
+
+def _write_html(result: RunResult, data: dict[str, Any], directory: Path) -> None:
+    """report.html (repair.fix.html) and model_explorer.json (Model Explorer's node data for the change)."""
+    from repair.fix.html import render
+
+    change, error = _graph_change(result)
+    if change is not None:
+        try:
+            from repair.model.model_explorer import node_data
+
+            (directory / "model_explorer.json").write_text(json.dumps(node_data(change), indent=2) + "\n",
+                                                           encoding="utf-8")
+        except Exception as exc:  # noqa: BLE001 - the overlay is extra: its failure is noted, never fatal
+            error = f"model_explorer.json was not written: {type(exc).__name__}: {exc}"[:500]
+    (directory / "report.html").write_text(render(data, change, error), encoding="utf-8")
