@@ -14,8 +14,9 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+import textwrap
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import Field, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
@@ -23,9 +24,10 @@ from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperArgument, TyperCommand
 
 from repair.core.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, Recorder
-from repair.core.errors import BadInput, ExitCode, RepairError, environment_problem
+from repair.core.errors import BadInput, ExitCode, Refused, RepairError, environment_problem
 from repair.core.options import (
     IO_TYPES,
     IoHint,
@@ -40,7 +42,7 @@ from repair.core.options import (
 )
 from repair.core.request import parse_request
 from repair.core.safety import Safety
-from repair.core.text import terminal, terminal_block
+from repair.core.text import count, terminal, terminal_block
 
 if TYPE_CHECKING:
     from repair.batch.local import ModelOutcome
@@ -49,6 +51,28 @@ if TYPE_CHECKING:
     from repair.fix.result import RunResult
     from repair.fix.rewrite import Catalog
     from repair.targets import TargetReport
+
+
+class _Argument(TyperArgument):
+    """An argument shown as its metavar alone, as click and man pages do (``MODEL``, ``[ID]``, ``PATH...``): typer 0.29
+    writes ``{MODEL}`` in the usage line and adds a type, ``MODEL <path>``, ``PATH... <list[Path]>``, in the list."""
+
+    def _usage_display_name(self) -> str:
+        return self.metavar if self.metavar is not None else super()._usage_display_name()
+
+    def display_type_rich(self, ctx: Any) -> str | None:  # Any: typer's vendored click Context is private
+        return None if self.metavar is not None else super().display_type_rich(ctx)
+
+
+class _Command(TyperCommand):
+    """Every command: its arguments are shown by ``_Argument`` (typer builds them itself, so the class is swapped
+    here; an ``_Argument`` is a TyperArgument with two display methods overridden)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if type(param) is TyperArgument:
+                param.__class__ = _Argument
 
 app = typer.Typer(
     add_completion=False,
@@ -61,10 +85,75 @@ app = typer.Typer(
 out = Console(soft_wrap=True, emoji=False)
 err = Console(stderr=True, soft_wrap=True, emoji=False)
 
+_BAD = "bad input or usage: a missing path, an unreadable model, a bad flag value (one line says which)"
+_BUG = "internal error: a bug in repair (one line; REPAIR_DEBUG=1 shows the traceback)"
+# Every exit code each command can return and what it means there (repair.core.errors.ExitCode, and batch's signal
+# codes). ``_exits`` appends a command's list to its --help; tests/unit/test_cli_help.py holds the lists to ExitCode.
+EXITS: dict[str, tuple[tuple[str, str], ...]] = {
+    "diagnose": (("0", "nothing blocks deployment (on every --target)"),
+                 ("1", "blocking findings (a failing --target included)"),
+                 ("2", _BAD),
+                 ("4", _BUG + "; or the process died outside a conversion")),
+    "fix": (("0", "repaired (or nothing to fix), verified and published to --out"),
+            ("1", "refused: a finding the catalog cannot fix, or its fix was not accepted; nothing published"),
+            ("2", _BAD + "; an existing --out without --force, an --out inside the input"),
+            ("3", "verification failed: fixes applied but the gate failed; nothing written to --out"),
+            ("4", _BUG + "; or the process died outside a conversion")),
+    "codemod": (("0", "done (files changed or not)"),
+                ("1", "some files could not be read, parsed or written"),
+                ("2", _BAD),
+                ("4", _BUG)),
+    "batch": (("0", "every model repaired or nothing to fix"),
+              ("1", "some models did not end repaired or nothing-to-fix (see OUT/summary.md)"),
+              ("2", "bad input: ZOO missing or without models, OUT inside ZOO, OUT a non-empty folder that is not a "
+                    "batch's output, a bad fix flag, --plan-in, --engine ray without ray installed, --ray-* without "
+                    "--engine ray, a --ray-address that cannot be reached"),
+              ("4", _BUG),
+              ("128+N", "stopped by signal N (130: Ctrl-C, 143: SIGTERM, 129: SIGHUP); the state keeps what finished: "
+                        "run the same command to resume")),
+    "rewrites": (("0", "printed"),
+                 ("2", "no rewrite with that id"),
+                 ("4", _BUG)),
+}
+
+
+def _exits(command: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Append the command's exit codes (EXITS) to its docstring, which typer shows as its --help; the ``\\b`` line
+    keeps click from re-wrapping the list into one paragraph."""
+
+    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
+        codes = "\n".join(textwrap.fill(meaning, 78, initial_indent=f"  {code:<6} ", subsequent_indent=" " * 9,
+                                        break_on_hyphens=False)
+                          for code, meaning in EXITS[command])
+        fn.__doc__ = f"{inspect.cleandoc(fn.__doc__ or '')}\n\n\b\nExit codes:\n{codes}"
+        return fn
+
+    return decorate
+
+
+def _version(value: bool) -> None:
+    """``repair --version``: the installed package's version (its metadata; TensorFlow is not imported)."""
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("repair")
+        except PackageNotFoundError:
+            number = "unknown (not installed as a package)"
+        print(f"repair {number}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print repair's version and exit.")] = False) -> None:
+    """Diagnose and repair TensorFlow models that fail to convert to TFLite or to serve."""
+
 # The model flags' options, one alias each; ModelFlags (below) declares them once for diagnose, fix and batch.
 PinOpt = Annotated[list[str] | None, typer.Option(
-    "--pin", help="Pin an input's shape: NAME=1,224,224,3; -1 keeps a dim unknown (repeatable).")]
-SampleOpt = Annotated[Path | None, typer.Option("--sample", help="A .npz of real inputs keyed by input name.")]
+    "--pin", metavar="NAME=DIMS", help="Pin an input's shape: NAME=1,224,224,3; -1 keeps a dim unknown (repeatable).")]
+SampleOpt = Annotated[Path | None, typer.Option("--sample", metavar="FILE.npz",
+        help="A .npz of real inputs keyed by input name.")]
 TargetOpt = Annotated[str, typer.Option(
     "--target", metavar="TARGET[,TARGET...]",
     help="Where the model must work, comma-separated: tflite (always checked), tflite-strict, serving, gpu, xnnpack, "
@@ -74,23 +163,26 @@ AcceptOpt = Annotated[str | None, typer.Option(
     help="Let nodes a target refuses stay on the CPU (gpu, xnnpack): the target's check then warns instead of "
     "blocking, and the report lists those nodes.")]
 KeysOpt = Annotated[str | None, typer.Option(
-    "--input-keys", help="The input keys clients send, comma-separated, in the order diagnose lists the inputs.")]
+    "--input-keys", metavar="KEY[,KEY...]",
+    help="The input keys clients send, comma-separated, in the order diagnose lists the inputs.")]
 RenameOpt = Annotated[list[str] | None, typer.Option(
-    "--rename", help="Rename a serving key: OLD=NEW (inputs or outputs; repeatable).")]
+    "--rename", metavar="OLD=NEW", help="Rename a serving key: OLD=NEW (inputs or outputs; repeatable).")]
 RequestOpt = Annotated[Path | None, typer.Option(
-    "--request", help="A sample TF Serving REST request body (JSON) to take input keys from.")]
+    "--request", metavar="FILE.json", help="A sample TF Serving REST request body (JSON) to take input keys from.")]
 HintOpt = Annotated[list[str] | None, typer.Option(
-    "--io-hint", help="TF1 graphs: inputs:KEY=tensor:0 or outputs:KEY=tensor:0 (repeatable).")]
-AtolOpt = Annotated[float, typer.Option("--atol", help="Absolute parity tolerance.")]
-RtolOpt = Annotated[float, typer.Option("--rtol", help="Relative parity tolerance.")]
-SignatureOpt = Annotated[str | None, typer.Option("--signature", help="Which named signature becomes serving_default.")]
+    "--io-hint", metavar="SIDE:KEY=TENSOR", help="TF1 graphs: inputs:KEY=tensor:0 or outputs:KEY=tensor:0 (repeatable).")]
+AtolOpt = Annotated[float, typer.Option("--atol", metavar="ATOL", help="Absolute parity tolerance.")]
+RtolOpt = Annotated[float, typer.Option("--rtol", metavar="RTOL", help="Relative parity tolerance.")]
+SignatureOpt = Annotated[str | None, typer.Option("--signature", metavar="KEY",
+        help="Which named signature becomes serving_default.")]
 UnsafeLoadOpt = Annotated[bool, typer.Option(
     "--unsafe-load", help="Let Keras deserialize code (Lambda layers). Only for files you trust.")]
 AllowEffectsOpt = Annotated[bool, typer.Option(
     "--allow-side-effects", help="Run graphs that hold ops with effects outside the model (file I/O, py_func, printing to a "
     "file). Only for models you trust.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for generated parity inputs.")]
-BatchOpt = Annotated[int, typer.Option("--batch", help="Batch size used for unknown batch dimensions in parity inputs.")]
+SeedOpt = Annotated[int, typer.Option("--seed", metavar="N", help="Seed for generated parity inputs.")]
+BatchOpt = Annotated[int, typer.Option("--batch", metavar="N",
+        help="Batch size used for unknown batch dimensions in parity inputs.")]
 QuantizeOpt = Annotated[str | None, typer.Option(
     "--quantize", metavar="MODE",
     help="Publish a quantized .tflite proven within --budget on held-out samples: dynamic (int8 weights), float16, "
@@ -118,9 +210,13 @@ UnsafeFixesOpt = Annotated[bool, typer.Option(
 InteractiveOpt = Annotated[bool, typer.Option(
     "--interactive", "-i", help="Ask about every fix: [y]es / [n]o / [a]ll remaining / [q]uit / [d]etails / ?")]
 PlanOutOpt = Annotated[Path | None, typer.Option(
-    "--plan-out", help="Write every proposed fix and its decision to this JSON plan (edit it, then use --plan-in).")]
+    "--plan-out", metavar="FILE.json",
+    help="Write every proposed fix and its decision to this JSON plan (edit it, then use --plan-in).")]
 PlanInOpt = Annotated[Path | None, typer.Option(
-    "--plan-in", help="Apply exactly the decisions of this plan file (fixes it does not list are rejected).")]
+    "--plan-in", metavar="FILE.json",
+    help="Apply exactly the decisions of this plan file (fixes it does not list are rejected).")]
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="No progress lines on stderr (by default each stage's name and the time since the start).")]
 
 PROMPT_HELP = """y - accept this fix
 n - reject this fix
@@ -191,7 +287,7 @@ FIX_MARKS = {"applied": "[green]applied[/]", "rejected": "[yellow]rejected[/]", 
 
 def _plan_line(plan: Path, fixes: int) -> str:
     """Where the plan went and how to replay it (paths escaped: they are the user's)."""
-    return (f"plan: {terminal(plan)} ({fixes} fix(es); edit the decisions, then rerun with --plan-in "
+    return (f"plan: {terminal(plan)} ({count(fixes, 'fix', 'fixes')}; edit the decisions, then rerun with --plan-in "
             f"{terminal(shlex.quote(str(plan)))})")
 
 
@@ -487,7 +583,7 @@ def _print_next(model: Path, findings: list[Finding], flags: list[str]) -> None:
     fixable = [f for f in findings if f.fix]
     stuck = [f.id for f in blockers if not f.fix]
     if not blockers and not fixable:
-        out.print(f"[green]nothing blocks deployment[/] ({len(findings)} note(s))", highlight=False)
+        out.print(f"[green]nothing blocks deployment[/] ({count(len(findings), 'note')})", highlight=False)
         return
     if stuck:
         out.print(f"{len(blockers)} blocking; the catalog cannot fix {terminal(', '.join(stuck))} (see above)",
@@ -511,16 +607,138 @@ def _catalog(with_source: bool = False) -> Catalog:
     return Catalog(CATALOG, SOURCE_CATALOG)
 
 
-@app.command()
+@contextmanager
+def _progress(quiet: bool, *, live: bool = True) -> Iterator[None]:
+    """Stage lines on stderr while the pipeline runs (repair.core.progress), ended before the results print."""
+    from repair.core import progress
+
+    progress.start(quiet=quiet, live=live)
+    try:
+        yield
+    finally:
+        progress.stop()
+
+
+def _check_out(model: Path, out: Path, force: bool) -> None:
+    """--out outside the input, and not a non-empty directory without --force: the same check (and line) as the
+    pipeline's ``_check_paths``, made here before TensorFlow loads. The pipeline checks again (the disk may change)."""
+    from repair.core.publish import check_out_beside
+
+    check_out_beside(model, out)
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise BadInput(f"--out {out} exists and is not empty; pass --force to replace it")
+
+
+# Protobuf field numbers (tensorflow/core/protobuf/saved_model.proto, meta_graph.proto): enough to list a signature's
+# input keys without importing TensorFlow for its generated classes.
+_META_GRAPHS, _SIGNATURE_DEF, _SIG_INPUTS, _TENSOR_DTYPE = 2, 5, 1, 2
+_DT_STRING = 7
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = buf[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, i
+        shift += 7
+
+
+def _proto_fields(buf: bytes) -> Iterator[tuple[int, int | bytes]]:
+    """(field number, value) of one serialized message: ints for varints, bytes for length-delimited fields."""
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _varint(buf, i)
+            yield number, value
+        elif wire == 2:
+            size, i = _varint(buf, i)
+            yield number, buf[i:i + size]
+            i += size
+        elif wire in (1, 5):
+            i += 8 if wire == 1 else 4
+        else:
+            raise ValueError(f"wire type {wire}")
+
+
+def _map_entries(message: bytes, number: int) -> dict[str, bytes]:
+    """A ``map<string, Message>`` field of ``message``: key -> the value's bytes."""
+    entries: dict[str, bytes] = {}
+    for field_number, entry in _proto_fields(message):
+        if field_number == number and isinstance(entry, bytes):
+            parts = {n: v for n, v in _proto_fields(entry)}
+            key, value = parts.get(1, b""), parts.get(2, b"")
+            if isinstance(key, bytes) and isinstance(value, bytes):
+                entries[key.decode("utf-8", errors="surrogateescape")] = value
+    return entries
+
+
+def _signature_inputs(model: Path, signature: str | None) -> list[str] | None:
+    """The input keys of the signature ``fix`` will serve, read from saved_model.pb without TensorFlow; None whenever
+    that is not certain (not a SavedModel, several meta graphs, no such signature, a string input that
+    bypass_example_parsing may turn into several inputs, a file this reader does not understand)."""
+    path = model / "saved_model.pb"
+    if not path.is_file():
+        return None
+    try:
+        graphs = [v for n, v in _proto_fields(path.read_bytes()) if n == _META_GRAPHS and isinstance(v, bytes)]
+        if len(graphs) != 1:
+            return None
+        signatures = _map_entries(graphs[0], _SIGNATURE_DEF)
+        chosen = signatures.get(signature or "serving_default")
+        if chosen is None:
+            return None
+        inputs = _map_entries(chosen, _SIG_INPUTS)
+        if any(n == _TENSOR_DTYPE and v == _DT_STRING for info in inputs.values() for n, v in _proto_fields(info)):
+            return None
+    except (OSError, ValueError, IndexError):
+        return None
+    return sorted(inputs)  # TensorFlow lists a signature's inputs sorted by key
+
+
+def _check_key_count(model: Path, options: Options) -> None:
+    """--input-keys / --request naming another number of keys than the model has inputs: the refusal ``fix`` would
+    reach after loading TensorFlow (rename_serving_keys' reason, exit 1), said before it, when the protos alone
+    show it. --rename decides the keys instead, so then there is nothing to count."""
+    wanted = options.wanted_input_keys
+    if options.renames or not wanted:
+        return
+    have = _signature_inputs(model, options.signature)
+    if have is None or len(have) == len(wanted):
+        return
+    raise Refused(f"cannot repair: serving-key-mismatch: the model has {count(len(have), 'input')} ({', '.join(have)}) "
+                  f"but {count(len(wanted), 'key was', 'keys were')} asked for; use --rename old=new")
+
+
+def _print_written(result: RunResult, report: Path | None) -> None:
+    """The closing lines of ``fix``: what was written where (files listed from the disk, not from a plan)."""
+    if result.out is not None:
+        files = sorted(p.name for p in result.out.iterdir() if p.is_file() and p.name != "saved_model.pb")
+        out.print(f"wrote {terminal(result.out)} in {result.timings['total']:.1f}s:", highlight=False)
+        out.print(f"  {terminal(result.out)}: the repaired SavedModel (tag serve, signature serving_default)",
+                  highlight=False)
+        for name in files:
+            out.print(f"  {terminal(result.out / name)}", highlight=False)
+    if report is not None and report.is_dir():
+        for name in sorted(p.name for p in report.iterdir() if p.is_file()):
+            out.print(f"  {terminal(report / name)}", highlight=False)
+
+
+@app.command(cls=_Command)
 @model_flags(omit=("atol", "rtol"))  # diagnose reports the parity figure; it judges nothing against a tolerance
+@_exits("diagnose")
 def diagnose(
-    model: Annotated[Path, typer.Argument(help="SavedModel directory, .keras/.h5 file or frozen GraphDef .pb.")],
+    model: Annotated[Path, typer.Argument(metavar="MODEL", help="SavedModel directory, .keras/.h5 file or frozen GraphDef .pb.")],
     flags: ModelFlags,
     as_json: Annotated[bool, typer.Option("--json", help="Print findings as JSON.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the raw evidence for each finding.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Say in plain words what stops MODEL from converting to TFLite, serving, or running on each --target.
-    Exit 0: nothing blocks; 1: blocking findings (a failing --target included)."""
+    """Say in plain words what stops MODEL from converting to TFLite, serving, or running on each --target."""
 
     def body() -> int:
         from repair.core.findings import blocking
@@ -528,7 +746,7 @@ def diagnose(
         from repair.fix.quantize import to_json as quant_json
 
         options = flags.options()
-        with err.status("diagnosing (loading TensorFlow, converting, checking parity)..."):
+        with _progress(quiet):
             diag = run_diagnosis(model, options, _catalog())
         if as_json:
             print(json.dumps({"model": str(model), "findings": [f.to_json() for f in diag.findings],
@@ -623,8 +841,8 @@ def _print_quant(outcome: QuantOutcome) -> None:
     if q is None:
         out.print(f"quantization ({terminal(mode)}): [red]failed[/]", highlight=False)
         return
-    out.print(f"quantization ({terminal(mode)}): {terminal(q.calibration.source)}; {len(q.calibration.held_out)} "
-              f"held-out sample(s); {q.float_bytes:,} -> {q.quant_bytes:,} bytes; "
+    out.print(f"quantization ({terminal(mode)}): {terminal(q.calibration.source)}; "
+              f"{count(len(q.calibration.held_out), 'held-out sample')}; {q.float_bytes:,} -> {q.quant_bytes:,} bytes; "
               f"{q.float_latency * 1e3:.3g} -> {q.quant_latency * 1e3:.3g} ms", highlight=False)
     for s in q.scores:
         verdict = "[green]within[/]" if s.ok else "[red]misses[/]"
@@ -632,7 +850,7 @@ def _print_quant(outcome: QuantOutcome) -> None:
     for e in q.kept:
         out.print(f"  kept float: {terminal(e.tensor)} ({terminal(e.op)}, noise/signal {e.nsr:.3g})", highlight=False)
     if q.steps and len(q.steps) > 1:
-        out.print(f"  search: {len(q.steps)} steps, {sum(s.seconds for s in q.steps):.2f}s", highlight=False)
+        out.print(f"  search: {count(len(q.steps), 'step')}, {sum(s.seconds for s in q.steps):.2f}s", highlight=False)
 
 
 ConvertOriginalOpt = Annotated[bool, typer.Option(
@@ -640,15 +858,18 @@ ConvertOriginalOpt = Annotated[bool, typer.Option(
     "its .tflite, op delta and parity (one more conversion).")]
 
 
-@app.command()
+@app.command(cls=_Command)
 @model_flags()
+@_exits("fix")
 def fix(
-    model: Annotated[Path, typer.Argument(help="SavedModel directory, .keras/.h5 file or frozen GraphDef .pb (never modified).")],
+    model: Annotated[Path, typer.Argument(
+        metavar="MODEL", help="SavedModel directory, .keras/.h5 file or frozen GraphDef .pb (never modified).")],
     out_dir: Annotated[Path | None, typer.Option(
-        "--out", help="Where the repaired SavedModel is published (only if verified). Required unless --plan-out.")] = None,
+        "--out", metavar="DIR",
+        help="Where the repaired SavedModel is published (only if verified). Required unless --plan-out.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
     report: Annotated[Path | None, typer.Option(
-        "--report", help="Also write report.md/report.json here (useful when the gate fails).")] = None,
+        "--report", metavar="DIR", help="Also write report.md/report.json here (useful when the gate fails).")] = None,
     *,
     flags: ModelFlags,  # the model flags' options, in this place in --help (see model_flags)
     yes: YesOpt = False,
@@ -657,21 +878,20 @@ def fix(
     plan_out: PlanOutOpt = None,
     plan_in: PlanInOpt = None,
     source: Annotated[Path | None, typer.Option(
-        "--source", help="The Python source that built MODEL: offer the matching source edits too (written as source.patch "
+        "--source", metavar="SRC",
+        help="The Python source that built MODEL: offer the matching source edits too (written as source.patch "
         "beside the report).")] = None,
     convert_original: ConvertOriginalOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Repair MODEL, verify the result and publish it to --out with report.md/report.json and model.tflite.
 
     Safe fixes are applied; unsafe ones only with --unsafe-fixes or the flag that parametrizes them (--pin,
     --rename, --input-keys, --request, --sample); -i asks about each; --plan-in applies an edited plan.
-    Exit 0: repaired (or nothing to fix) and verified; 1: a finding the catalog cannot fix (or its fix was
-    not accepted); 2: bad input; 3: verification failed (nothing written to --out).
     """
 
     def body() -> int:
         from repair.core.decide import fingerprint, write_plan
-        from repair.fix.pipeline import run_fix
 
         if out_dir is None and plan_out is None:
             raise BadInput("give --out DIR (where the repaired model goes), or --plan-out FILE to only write the plan")
@@ -683,6 +903,11 @@ def fix(
 
         check_side_outputs(model, out_dir, report, plan_out)
         options = replace(flags.options(), convert_original=convert_original)
+        # Usage errors that need no model are answered here, before the pipeline loads TensorFlow (seconds, ~0.7 GB).
+        if out_dir is not None:
+            _check_out(model, out_dir, force)
+        if report is None and plan_out is None:  # with either, a refused run still writes its report / plan
+            _check_key_count(model, options)
         if plan_in is not None and options.quantize is not None:
             options = replace(options, quantize=_replayed(plan_in, options.quantize))
         for stale in clean_stale(out_dir.parent) if out_dir is not None else []:  # scratch of runs killed earlier
@@ -691,15 +916,14 @@ def fix(
         decider: Decider = _decider(yes, unsafe_fixes, interactive, plan_in, "fix", lambda: fingerprint([model]),
                                     catalog.consented(options))
         recorder = Recorder(decider)
-        if interactive:  # a spinner would overwrite the questions
-            err.print("diagnosing (loading TensorFlow, reading the model); questions follow...", highlight=False)
-        status = err.status("repairing (diagnose, fix, export, convert, verify)...") if not interactive else nullcontext()
-        with status:
+        from repair.fix.pipeline import run_fix
+
+        with _progress(quiet, live=not interactive):  # a ticking line would garble the -i questions
             result = run_fix(model, out_dir, options, catalog, force=force, decider=recorder, report_dir=report,
                              source=source)
         if plan_out is not None:
             write_plan(plan_out, "fix", [str(model)], fingerprint([model]), recorder.entries, _recipe_entry(result))
-        out.print(f"[bold]{terminal(model)}[/]: {len(result.original.findings)} finding(s) before", highlight=False)
+        out.print(f"[bold]{terminal(model)}[/]: {count(len(result.original.findings), 'finding')} before", highlight=False)
         _print_findings(result.original.findings, out)
         for r in result.fixes:
             mark = FIX_MARKS.get(r.outcome.value, r.outcome.value)
@@ -720,13 +944,7 @@ def fix(
             mark = "[green]accepted[/]" if edit["decision"] == "accept" else "[yellow]not accepted[/]"
             out.print(f"  source {mark} {terminal(edit['location'])} {terminal(edit['rewrite'])}: {terminal(edit['title'])}",
                       highlight=False)
-        if result.out is not None:
-            tflite = (f"model.tflite ({result.quant.request.mode.value}), model_float.tflite"
-                      if result.quant is not None and result.quant.result is not None else "model.tflite")
-            out.print(f"wrote {terminal(result.out)} (SavedModel, {tflite}, report.md, report.json) in "
-                      f"{result.timings['total']:.1f}s", highlight=False)
-        elif report is not None:
-            out.print(f"report: {terminal(report / 'report.md')}", highlight=False)
+        _print_written(result, report)
         if result.source_patch is not None:
             patch = terminal(result.source_patch)
             out.print(f"source edits: {patch} (apply with: git apply {terminal(shlex.quote(str(result.source_patch)))})",
@@ -738,17 +956,19 @@ def fix(
     raise typer.Exit(_guard(body))
 
 
-@app.command()
+@app.command(cls=_Command)
+@_exits("codemod")
 def codemod(
-    paths: Annotated[list[Path], typer.Argument(help="Python files or folders (searched recursively for .py files).")],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...",
+    help="Python files or folders (searched recursively for .py files).")],
     write: Annotated[bool, typer.Option(
         "--write", help="Apply the accepted fixes to the files (default: print a unified diff).")] = False,
     jobs: Annotated[int, typer.Option(
-        "--jobs", "-j", help="Files processed in parallel (processes); -i always runs one at a time.")] = 1,
+        "--jobs", "-j", metavar="N", help="Files processed in parallel (processes); -i always runs one at a time.")] = 1,
     pin: PinOpt = None,
     rename: RenameOpt = None,
     select: Annotated[str | None, typer.Option(
-        "--select", help="Only these source rewrites, comma-separated (see `repair rewrites`).")] = None,
+        "--select", metavar="ID[,ID...]", help="Only these source rewrites, comma-separated (see `repair rewrites`).")] = None,
     yes: YesOpt = False,
     unsafe_fixes: UnsafeFixesOpt = False,
     interactive: InteractiveOpt = False,
@@ -761,7 +981,6 @@ def codemod(
     (display-only) and fixes not applied go to stderr, then one summary line. A file that does not parse is
     reported and left alone (a file found in a folder is parsed only when the pre-filter lets it through).
     A line with `# repair: ignore` is never changed.
-    Exit 0: done; 1: some files could not be read, parsed or written; 2: bad input.
     """
 
     def body() -> int:
@@ -808,7 +1027,7 @@ def codemod(
             if result.status is FileStatus.CHANGED:
                 if result.written:
                     n = sum(1 for e in result.edits if e.applied)
-                    err.print(f"{terminal(result.path)}: [green]fixed[/] ({n} fix(es))", highlight=False)
+                    err.print(f"{terminal(result.path)}: [green]fixed[/] ({count(n, 'fix', 'fixes')})", highlight=False)
                 else:
                     sys.stdout.write(result.diff())
                     sys.stdout.flush()
@@ -857,33 +1076,39 @@ class _BatchProgress:
             self.bar.stop()
 
 
-@app.command()
+@app.command(cls=_Command)
 @model_flags()
+@_exits("batch")
 def batch(
-    zoo: Annotated[Path, typer.Argument(help="A folder of models (what counts as one is described below).")],
+    zoo: Annotated[Path, typer.Argument(metavar="ZOO", help="A folder of models (what counts as one is described below).")],
     out_dir: Annotated[Path, typer.Option(
-        "--out", help="Output folder: OUT/NAME per repaired model, OUT/NAME.report, state and summary.")],
+        "--out", metavar="OUT", help="Output folder: OUT/NAME per repaired model, OUT/NAME.report, state and summary.")],
     jobs: Annotated[int | None, typer.Option(
-        "--jobs", "-j", help="Models repaired in parallel (one process each, each loads TensorFlow). Default: 1; with "
+        "--jobs", "-j", metavar="N",
+        help="Models repaired in parallel (one process each, each loads TensorFlow). Default: 1; with "
         "--engine ray, the cluster's CPUs / --ray-cpus.", show_default=False)] = None,
     timeout: Annotated[float | None, typer.Option(
-        "--timeout", help="Seconds per model; the child's process group is killed and the model recorded as timeout.")] = None,
+        "--timeout", metavar="SECONDS",
+        help="Seconds per model; the child's process group is killed and the model recorded as timeout.")] = None,
     retry_failed: Annotated[bool, typer.Option(
         "--retry-failed", help="Also redo models that ended refused, verification-failed or bad-input.")] = False,
     engine: Annotated[str, typer.Option(
         "--engine", metavar="[local|ray]", help="local: child processes on this machine; ray: one Ray task per model (needs "
         "ray: the package's ray extra, see the README).")] = "local",
     ray_address: Annotated[str | None, typer.Option(
-        "--ray-address", help="With --engine ray: an existing cluster (auto on a cluster node, or ray://HOST:10001). "
+        "--ray-address", metavar="ADDR",
+        help="With --engine ray: an existing cluster (auto on a cluster node, or ray://HOST:10001). "
         "Without it a local cluster is started for the run.")] = None,
     ray_cpus: Annotated[float | None, typer.Option(
-        "--ray-cpus", help="With --engine ray: CPUs each model's task reserves (default 1).", show_default=False)] = None,
+        "--ray-cpus", metavar="N",
+        help="With --engine ray: CPUs each model's task reserves (default 1).", show_default=False)] = None,
     *,
     flags: ModelFlags,  # every model flag of fix, forwarded to each child (see model_flags)
     unsafe_fixes: UnsafeFixesOpt = False,
     convert_original: ConvertOriginalOpt = False,
     plan_in: Annotated[Path | None, typer.Option(
-        "--plan-in", help="Refused: a plan file is made for one model (its fingerprint); run `repair fix --plan-in` per "
+        "--plan-in", metavar="FILE.json",
+        help="Refused: a plan file is made for one model (its fingerprint); run `repair fix --plan-in` per "
         "model.")] = None,
 ) -> None:
     """Repair every model in ZOO: `repair fix MODEL --out OUT/NAME --report OUT/NAME.report FLAGS`, one process each.
@@ -907,10 +1132,6 @@ def batch(
     for the run, or on an existing one with --ray-address. ZOO and OUT must then be on a filesystem every Ray node
     sees at the same path. The state file is the same for both engines: a batch started with one resumes with the
     other.
-
-    Exit 0: every model repaired or nothing to fix; 1: some did not; 2: bad input (ZOO missing or without models, OUT
-    inside ZOO, OUT a non-empty folder that is not a batch's output, a bad fix flag, --plan-in, --engine ray without
-    ray installed, --ray-* without --engine ray, a --ray-address that cannot be reached).
     """
 
     def body() -> int:
@@ -958,15 +1179,17 @@ def batch(
         _, md_path = write_summary(result, zoo, out_dir)
         counts = ", ".join(f"{n} {s.value}" for s, n in result.counts().items() if n)
         where = " on ray" if result.engine == "ray" else ""
-        err.print(f"{len(result.outcomes)} model(s): {counts}; ran {result.ran}, skipped {result.skipped}; "
+        err.print(f"{count(len(result.outcomes), 'model')}: {counts}; ran {result.ran}, skipped {result.skipped}; "
                   f"{result.wall_seconds:.1f}s with -j {result.jobs}{where}; summary: {terminal(md_path)}", highlight=False)
         return result.exit_code
 
     raise typer.Exit(_guard(body))
 
 
-@app.command()
-def rewrites(rewrite_id: Annotated[str | None, typer.Argument(help="Show one rewrite's documentation.")] = None) -> None:
+@app.command(cls=_Command)
+@_exits("rewrites")
+def rewrites(rewrite_id: Annotated[str | None, typer.Argument(
+        metavar="[ID]", help="Show one rewrite's documentation and an example.")] = None) -> None:
     """List the catalog of rewrites, or explain one."""
 
     def body() -> int:

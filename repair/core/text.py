@@ -98,6 +98,12 @@ def markdown_fence(text: object, info: str = "") -> list[str]:
     return [fence + info, value, fence]
 
 
+def count(n: int, noun: str, plural: str = "") -> str:
+    """``n`` and the noun in the right number: ``count(1, "file")`` is "1 file", ``count(2, "fix", "fixes")``
+    "2 fixes" (the plural is the noun + "s" unless given)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def html(text: object) -> str:
     """Text for an HTML page or attribute."""
     return _html.escape(plain_block(text), quote=True)

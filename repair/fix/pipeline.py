@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from repair.core import progress
 from repair.core.crash import note_scratch
 from repair.core.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, why_not, why_yes
 from repair.core.errors import BadInput, ExitCode, RepairError, environment_problem
@@ -107,9 +108,11 @@ def run_diagnosis(path: Path, options: Options, catalog: Catalog) -> Diagnosis:
     export (an RNN's TensorList, a Flex op) is reported too, not only "this is a Keras file". With ``--quantize``, a
     model that converts and matches is quantized once, every layer quantized, and measured against the budget.
     """
+    progress.stage("loading TensorFlow, reading the model")
     model = open_model(tf_safe(path))  # TensorFlow cannot open a path that is not UTF-8: an alias of it
     validate_flags(model, options)
     check_quantize(model, options)
+    progress.stage("diagnosing: converting, running the .tflite, checking parity")
     if options.quantize is None:
         return _diagnosis(model, options, catalog)
     with tempfile.TemporaryDirectory(prefix=".repair-diagnose-quant-") as tmp:
@@ -119,6 +122,7 @@ def run_diagnosis(path: Path, options: Options, catalog: Catalog) -> Diagnosis:
         unfixed = [f for f in blocking(diag.findings) if not f.fix]  # a Keras file's own finding has its export
         if converted and diag.parity is not None and diag.parity.ok and not unfixed:
             t0 = time.perf_counter()
+            progress.stage(f"quantizing to {options.quantize.mode.value} and measuring")
             diag.quant = quantize_output(diag, None, options, one_shot=True)
             diag.findings = diag.findings + diag.quant.findings
             diag.timings["quantize"] = time.perf_counter() - t0
@@ -323,6 +327,7 @@ def run_fix(src: Path, out: Path | None, options: Options, catalog: Catalog, *, 
     decider = decider or AutoDecider(consented=catalog.consented(options))
     model = open_model(tf_safe(src))  # TensorFlow cannot open a path that is not UTF-8: an alias of it
     _refuse_side_effects(src, out, model, options, catalog, force, report_dir, started)
+    progress.stage("loading TensorFlow, reading the model")
     check_quantize(model, options)  # a --budget naming no output, a calibration file that cannot feed it: exit 2, no scratch
     timings = {"open": time.perf_counter() - started}
     if out is not None:
@@ -403,19 +408,24 @@ def _repair(run: FixRun) -> None:
     else:
         run.diag = _annotated(run.model, run.options, run.reference, run.catalog)
     assert run.diag is not None
+        progress.stage("converting the repaired model, checking parity")
     if run.diag.static_only and not run.export_error:  # the loop ended on a static round: verify what it produced
         run.diag = _annotated(run.model, run.options, run.reference, run.catalog)
 
+        progress.stage("converting the repaired model, checking parity")
 
 def _diagnose_round(run: FixRun, quick: bool) -> tuple[Diagnosis, list[ProposedFix]]:
     """One round's diagnosis and the fixes it proposes: static only when that already proposes fixes."""
     if quick:
         diag = _annotated(run.model, run.options, run.reference, run.catalog, static_only=True)
         todo = proposals(diag.findings, run.done, run.catalog)
+        progress.stage("diagnosing from the protos")
         if todo:
             return diag, todo
     diag = _annotated(run.model, run.options, run.reference, run.catalog)
     return diag, proposals(diag.findings, run.done, run.catalog)
+    which = "the original" if run.model is run.original else "the repaired model"
+    progress.stage(f"diagnosing {which}: converting, running the .tflite, checking parity")
 
 
 def _decide_and_apply(run: FixRun, proposal: ProposedFix, diag: Diagnosis) -> bool:
@@ -436,6 +446,7 @@ def _decide_and_apply(run: FixRun, proposal: ProposedFix, diag: Diagnosis) -> bo
     try:
         applied = attempt.result()
     except RepairError:
+    progress.stage(f"applying {rewrite.id}")
         raise  # bad flags for this model: the whole run stops with its one line
     except Exception as exc:  # RewriteFailed, or TensorFlow refusing this model: the fix failed, say why
         if (problem := environment_problem(exc, f"{rewrite.id} writing in {run.scratch.parent}")) is not None:
@@ -502,6 +513,7 @@ def _verify(run: FixRun) -> RunResult:
     # rewrite did not foresee, a warning's included): publishing "nothing to fix" would hide it. A fix that declined
     # with a reason (RewriteFailed: "the trip count depends on the input") leaves a warning as it is, and says so.
     stops = blocking(diag.findings)
+    progress.stage("exporting the repaired SavedModel")
     refused = [f for f in diag.findings
                if (f in stops and (not f.fix or f.fix in not_applied)) or f.fix in run.crashed]
     if refused:
@@ -553,6 +565,7 @@ def _quantize_stage(run: FixRun, result: RunResult) -> None:
         result.gate += outcome.checks
         result.status, result.exit_code = RunStatus.REFUSED, ExitCode.FINDINGS_REMAIN
         result.message = f"cannot quantize to {mode}: " + (
+        progress.stage("checking the repaired SavedModel against the original in TensorFlow")
             qr.refusal if qr is not None and qr.refusal else "; ".join(f"{f.id}: {f.title}" for f in stops))
         return
     assert qr is not None
@@ -584,6 +597,7 @@ def _quantize_stage(run: FixRun, result: RunResult) -> None:
         result.message = f"{quantized}; verified" + result.message.partition("verified copy written")[2]
     else:
         result.message += f"; {quantized}"
+    progress.stage(f"quantizing to {options.quantize.mode.value} within the budget")
     result.status = RunStatus.REPAIRED
 
 
@@ -637,6 +651,7 @@ def _annotated(model: WorkingModel, options: Options, reference: Reference | Non
     diag.findings = annotate(diag.findings, model, options, catalog)
     return diag
 
+    progress.stage("writing model.tflite and the reports")
 
 class _Attempt:
     """One proposed model fix, applied at most once: lazily for the prompt's preview, or when accepted."""

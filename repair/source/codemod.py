@@ -29,6 +29,7 @@ import libcst as cst
 
 from repair.core.decide import AutoDecider, Decider, Decision, PlanDecider, Proposal, ProposalKind, Recorder, stopped, why_not
 from repair.core.safety import Safety
+from repair.core.text import count
 from repair.source.rewrite import Names, Shared, Site, SourceOptions, SourceRewrite, run_pass
 
 MAX_ROUNDS = 5  # a catalog round that changes nothing ends the loop; more than this means rewrites fight
@@ -287,9 +288,10 @@ class Summary:
 
     def line(self) -> str:
         files = self.files
-        return (f"{self.scanned} files scanned: {files[FileStatus.CHANGED]} changed, {files[FileStatus.UNCHANGED]} unchanged, "
-                f"{files[FileStatus.SKIPPED]} skipped by the pre-filter, {self.failed} failed; fixes: {self.applied} accepted, "
-                f"{self.not_applied} not accepted, {self.warnings} warnings")
+        return (f"{count(self.scanned, 'file')} scanned: {files[FileStatus.CHANGED]} changed, "
+                f"{files[FileStatus.UNCHANGED]} unchanged, {files[FileStatus.SKIPPED]} skipped by the pre-filter, "
+                f"{self.failed} failed; fixes: {self.applied} accepted, {self.not_applied} not accepted, "
+                f"{count(self.warnings, 'warning')}")
 
 
 _WORKER: tuple[Sequence[SourceRewrite], SourceOptions, Decider, bool] | None = None
