@@ -209,9 +209,9 @@ def _histogram(before: dict[str, int] | None, after: dict[str, int] | None) -> s
                          f'<text x="{label_w + w + 4:.1f}" y="{y + j * 11 + 9}" class="num">{n}</text>')
     parts.append("</svg>")
     legend = ('<p class="legend"><span class="legend-item"><span class="swatch" style="background:#7f9cc4"></span>'
-              f'before{"" if before is not None else " (did not convert)"}</span><span class="legend-item">'
+              f'before{"" if before is not None else " (no .tflite)"}</span><span class="legend-item">'
               '<span class="swatch" style="background:#e0914a"></span>'
-              f'after{"" if after is not None else " (did not convert)"}</span></p>')
+              f'after{"" if after is not None else " (no .tflite)"}</span></p>')
     return legend + "".join(parts)
 
 

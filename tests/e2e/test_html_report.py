@@ -1,0 +1,193 @@
+"""report.html in a real browser: headless Debian Chromium (through Playwright) loads the page `repair fix` wrote.
+
+For a retag, a graph-surgery fix, a refused model (--report) and the Keras 3 rebind, the real `repair fix` runs on
+the corpus case; the page is loaded from file:// with the network off and must load without a console error or a
+page error, draw its graph picture (SVG nodes with a non-zero box, laid out in the page; the layout time is on the
+picture as data-render-ms), and hold its op histogram. A model whose keys carry HTML and script must show them as
+text: no element, no dialog. Each page's screenshot is kept under tests/artifacts/html/ (gitignored).
+
+Chromium is the OS package (/usr/bin/chromium, `apt-get install chromium`); Playwright never downloads a browser
+here. Without it the tests skip, except in CI (the CI environment variable set), where they fail.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli_helpers import repair
+from tests.conftest import Corpus
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "tests" / "artifacts" / "html"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+class ReportPage:
+    """One Chromium page (one browser per session) that loads report.html files and records what went wrong."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        page.on("console", lambda msg: self.errors.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+        page.on("dialog", self._dialog)
+        # file:// only: a request anywhere else would mean the page is not self-contained.
+        page.route(re.compile(r"^(?!file:).*"), lambda route: (self.errors.append(f"network: {route.request.url}"),
+                                                              route.abort()))
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def load(self, path: Path) -> None:
+        self.errors.clear()
+        self.dialogs.clear()
+        self.page.goto(path.resolve().as_uri(), wait_until="load")
+
+
+@pytest.fixture(scope="session")
+def report_page() -> Iterator[ReportPage]:
+    """The session's one headless Chromium, one page, a fresh profile."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing in CI: .ci/run installs the Debian chromium package")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="repair-chromium-") as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(profile, executable_path=str(CHROMIUM), args=ARGS, headless=True,
+                                                        viewport={"width": 1400, "height": 900})
+        try:
+            yield ReportPage(context.new_page())
+        finally:
+            context.close()
+
+
+def check_report_html(report_page: ReportPage, html: Path, shot: str, *, picture: bool | None = None) -> dict[str, Any]:
+    """Load ``html``, assert it rendered cleanly, keep a screenshot as tests/artifacts/html/``shot``.png, and return
+    what the picture showed. ``picture``: True, the graph picture must have drawn nodes; None, it must have them when
+    the change marked any node (a run with no graph change says why instead)."""
+    report_page.load(html)
+    page = report_page.page
+    assert not report_page.errors, report_page.errors
+    assert not report_page.dialogs, report_page.dialogs
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{shot.replace('/', '__')}.png"), full_page=True)
+    assert page.locator("#verdict .status").inner_text().strip()
+    data_text = page.evaluate("() => { const e = document.getElementById('graph-data'); return e ? e.textContent : null; }")
+    change = json.loads(data_text) if data_text else None
+    if change is None:
+        assert page.locator("#graph-missing").inner_text().startswith("No picture:")
+        assert picture is not True, "no graph change in the page: " + page.locator("#graph-missing").inner_text()
+        return {"change": None, "boxes": [], "render_ms": None}
+    assert page.get_attribute("#graph-picture", "data-rendered") == "1"
+    render_ms = float(page.get_attribute("#graph-picture", "data-render-ms") or "nan")
+    boxes = page.eval_on_selector_all("#graph-picture g.node",
+                                      "els => els.map(e => { const r = e.getBoundingClientRect();"
+                                      " return [e.getAttribute('data-state'), r.width, r.height]; })")
+    drawn = sum(len(side["nodes"]) for side in (change["before"], change["after"]) if side)
+    assert len(boxes) == drawn, (len(boxes), drawn)
+    assert all(w > 0 and h > 0 for _, w, h in boxes), boxes
+    marked = any(n["state"] != "same" for side in (change["before"], change["after"]) if side for n in side["nodes"])
+    if picture or (picture is None and marked):
+        assert boxes and any(state != "same" for state, _, _ in boxes), "the picture shows no changed node"
+    assert page.locator("#graph-summary").inner_text() == change["summary"]
+    return {"change": change, "boxes": boxes, "render_ms": render_ms}
+
+
+def _fix(corpus: Corpus, case_id: str, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """`repair fix` on the case with its corpus flags and --report; the directory holding report.html and its json."""
+    case = corpus.cases[case_id]
+    artifact = corpus.artifact(case_id)
+    args = [a.replace("{case_dir}", str(corpus.case_dir(case_id))) for a in case.expect.fix_args]
+    out, report_dir = tmp_path / "fixed", tmp_path / "report"
+    run = repair("fix", str(artifact), "--out", str(out), "--report", str(report_dir), *args)
+    assert run.exit_code == case.expect.fix_exit, run.stdout + run.stderr
+    where = out if case.expect.fix_exit == 0 else report_dir
+    for name in ("report.html", "report.json", "report.md"):
+        assert (where / name).is_file(), name
+    return where, json.loads((where / "report.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case_id", ["tags/serve_gpu", "ops/flex_roll", "keras/keras3_saved_model_save"])
+def test_repaired_case_renders(report_page: ReportPage, corpus: Corpus, case_id: str, tmp_path: Path) -> None:
+    """A retag, a graph surgery (Roll -> slices and a concat) and the Keras 3 rebind: published, and the page shows
+    the change with nodes drawn, the .tflite op histogram with the after side's ops, and a passing parity plot."""
+    where, report = _fix(corpus, case_id, tmp_path)
+    seen = check_report_html(report_page, where / "report.html", case_id, picture=None)
+    page = report_page.page
+    after_ops = report["after"]["tflite"]["ops"]
+    labels = page.eval_on_selector_all("#op-histogram text.lbl", "els => els.map(e => e.firstChild.textContent)")
+    assert set(labels) == set(after_ops) | set((report["before"].get("tflite") or {}).get("ops", {}))
+    assert page.locator("#parity-plot-0 path.max.pass").count() == len(report["after"]["parity"]["outputs"])
+    assert page.locator("#gate tbody tr").count() == len(report["gate"])
+    if case_id == "ops/flex_roll":  # the surgery is in the picture: Roll removed, slices added
+        change = seen["change"]
+        assert change is not None and change["removed"] >= 1 and change["added"] >= 1
+        removed_ops = {n["op"] for n in change["before"]["nodes"] if n["state"] == "removed"}
+        assert "Roll" in removed_ops, removed_ops
+        if importlib.util.find_spec("repair.model.model_explorer") is not None:
+            assert (where / "model_explorer.json").is_file()
+        else:  # the overlay's writer is missing: the page says so, the reports are all there
+            assert "model_explorer.json was not written" in page.locator("#graph-change").inner_text()
+
+
+def test_refused_case_renders(report_page: ReportPage, corpus: Corpus, tmp_path: Path) -> None:
+    """A refused model (antialias resize has no builtin form): nothing published, report.html in --report shows the
+    refusal as the verdict, and the page still loads cleanly."""
+    where, report = _fix(corpus, "ops/resize_antialias", tmp_path)
+    assert report["status"] != "repaired"
+    check_report_html(report_page, where / "report.html", "ops/resize_antialias")
+    page = report_page.page
+    assert page.locator("#verdict .status").inner_text() == report["status"]
+    assert page.locator("#verdict .exit").inner_text() == f"(exit {report['exit_code']})"
+
+
+def test_hostile_names_stay_text(report_page: ReportPage, tmp_path: Path) -> None:
+    """A model whose signature and output keys (and, crafted, an input key and a node name) carry <img onerror>,
+    <script> and terminal escapes: the page shows them as text, runs none of them, and adds no element."""
+    from tests.e2e.test_hostile_text import BUILD, INPUT, NODE, OUTPUT, SIGNATURE
+
+    names = {"signature": SIGNATURE, "input": INPUT, "output": OUTPUT, "node": NODE}
+    fixable, crafted = tmp_path / "fixable", tmp_path / "crafted"
+    proc = subprocess.run([sys.executable, "-c", BUILD, json.dumps(names), str(fixable), str(crafted)],
+                          capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    pages = []
+    run = repair("fix", str(fixable), "--out", str(tmp_path / "fixed"))
+    assert run.exit_code == 0, run.stdout + run.stderr
+    pages.append(("hostile_fixable", tmp_path / "fixed" / "report.html"))
+    run = repair("fix", str(crafted), "--out", str(tmp_path / "crafted_out"), "--report", str(tmp_path / "crafted_report"))
+    assert run.exit_code != 0
+    pages.append(("hostile_crafted", tmp_path / "crafted_report" / "report.html"))
+    for shot, html in pages:
+        check_report_html(report_page, html, shot, picture=False)
+        page = report_page.page
+        assert page.locator("img").count() == 0
+        has_data = page.locator("#graph-data").count()
+        assert page.locator("script").count() == 2 + has_data  # dagre, the picture's script, the graph data
+        assert page.evaluate("() => typeof window.alert === 'function' && !document.querySelector('[onerror]')")
+        text = page.locator("body").inner_text()
+        assert "<img src=x onerror=alert(1)><script>alert(2)</script>" in text, shot
+        data = page.evaluate("() => { const e = document.getElementById('graph-data'); return e ? e.textContent : null; }")
+        if data is None:
+            continue
+        # A hostile node name went through the JSON block and came back intact, into the SVG as text only.
+        ids = {n["id"] for side in ("before", "after") if (s := json.loads(data)[side]) for n in s["nodes"]}
+        titles = page.eval_on_selector_all("#graph-picture g.node > title", "els => els.map(e => e.textContent)")
+        for node_id in ids:
+            assert any(t.startswith(node_id + "\n") for t in titles), node_id
