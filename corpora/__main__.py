@@ -23,6 +23,9 @@ def _build(case_id: str, dest: Path) -> int:
     if any(dest.iterdir()):
         print(f"corpora: {dest} is not empty", file=sys.stderr)
         return 2
+    from repair.core.tfenv import tf
+
+    tf()  # TensorFlow imported with its start-up log lines captured: `make demo` shows the case's path, not TF's noise
     artifact = case.build(dest)
     print(artifact)
     return 0

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 MARKER = re.compile(r"^<!-- test: (?P<spec>[^>]*) -->\n```sh\n(?P<body>.*?)^```$", re.M | re.S)
 SCRIPTS = ROOT / "corpora" / "sources" / "scripts"
+TF_LOG = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d|cudart_stub|oneDNN custom operations|This TensorFlow binary is optimized")
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,9 @@ def test_readme_block_runs_as_written(block: Block, tmp_path: Path, env: dict[st
     for r, expected in zip(ran, block.exits):
         assert r.code == expected, (f"{block.id}: `{r.command}` exited {r.code}, README says {expected}\n"
                                     f"stdout:\n{r.stdout[-2000:]}\nstderr:\n{r.stderr[-2000:]}")
+    for r in ran:  # TensorFlow's start-up log lines (absl's `I0000 00:00:...`, cuda, oneDNN) never reach the user
+        noise = [line for line in r.stderr.splitlines() if TF_LOG.search(line)]
+        assert not noise, f"{block.id}: `{r.command}` printed TensorFlow's log lines: {noise[:3]}"
     for name in block.files:
         assert (tmp_path / name).is_file(), f"{block.id}: README says the block writes {name}; it is not there"
 
