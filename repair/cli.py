@@ -714,18 +714,36 @@ def _check_key_count(model: Path, options: Options) -> None:
                   f"but {count(len(wanted), 'key was', 'keys were')} asked for; use --rename old=new")
 
 
+# What each file ``fix`` writes is, for its closing lines; the SavedModel's own files are named once, as the directory.
+WRITTEN = {
+    "model.tflite": "the verified .tflite",
+    "model_float.tflite": "the verified float .tflite (model.tflite is the quantized one)",
+    "report.html": "the report with the picture of the change (open it in a browser)",
+    "report.md": "the report",
+    "report.json": "the report's facts, for scripts",
+    "model_explorer.json": "the change as Model Explorer node data",
+    "source.patch": "the accepted source edits (git apply)",
+}
+_SAVED_MODEL_PARTS = frozenset({"saved_model.pb", "saved_model.pbtxt", "fingerprint.pb", "keras_metadata.pb"})
+
+
 def _print_written(result: RunResult, report: Path | None) -> None:
-    """The closing lines of ``fix``: what was written where (files listed from the disk, not from a plan)."""
+    """The closing lines of ``fix``: what was written where (the files found on disk, each said what it is)."""
+
+    def files(directory: Path, ours_only: bool = False) -> None:  # ours_only: --report may be a folder with more
+        for path in sorted(p for p in directory.iterdir() if p.is_file() and p.name not in _SAVED_MODEL_PARTS
+                           and (p.name in WRITTEN or not ours_only)):
+            what = WRITTEN.get(path.name, "")
+            out.print(f"  {terminal(path)}" + (f"  {what}" if what else ""), highlight=False)
+
     if result.out is not None:
-        files = sorted(p.name for p in result.out.iterdir() if p.is_file() and p.name != "saved_model.pb")
         out.print(f"wrote {terminal(result.out)} in {result.timings['total']:.1f}s:", highlight=False)
-        out.print(f"  {terminal(result.out)}: the repaired SavedModel (tag serve, signature serving_default)",
+        out.print(f"  {terminal(result.out)}  the repaired SavedModel (tag serve, signature serving_default)",
                   highlight=False)
-        for name in files:
-            out.print(f"  {terminal(result.out / name)}", highlight=False)
+        files(result.out)
     if report is not None and report.is_dir():
-        for name in sorted(p.name for p in report.iterdir() if p.is_file()):
-            out.print(f"  {terminal(report / name)}", highlight=False)
+        out.print(f"report{' also' if result.out is not None else ''} in {terminal(report)}:", highlight=False)
+        files(report, ours_only=True)
 
 
 @app.command(cls=_Command)
@@ -1186,6 +1204,54 @@ def batch(
     raise typer.Exit(_guard(body))
 
 
+
+def _print_catalog() -> None:
+    """``repair rewrites``: both catalogs as tables whose ids are never wrapped or cut, at any width and in a pipe.
+
+    Ids (rewrite ids, and the finding ids a rewrite answers) are what users paste into ``repair rewrites ID`` and plan
+    files, so the id column never wraps and the finding ids go into the description cell, which wraps between words.
+    """
+    from rich.table import Column
+
+    from rewrites import CATALOG
+    from rewrites.source import SOURCE_CATALOG
+
+    def table(title: str) -> Table:
+        return Table(Column("id", no_wrap=True), Column("safety", no_wrap=True), Column("what it does", overflow="fold"),
+                     box=None, header_style="bold", title=title, title_justify="left")
+
+    model = table("model rewrites (repair fix)")
+    for r in CATALOG:
+        model.add_row(r.id, r.safety.value, f"{r.title}; answers {', '.join(sorted(k.value for k in r.answers))}")
+    out.print(model, highlight=False, markup=False)
+    source = table("source rewrites (repair codemod)")
+    for s in SOURCE_CATALOG:
+        source.add_row(s.id, s.safety.value, s.title + (f"; mirrors {s.model_rewrite}" if s.model_rewrite else ""))
+    out.print(source, highlight=False, markup=False)
+
+
+def _model_example(rewrite_id: str, cases: tuple[str, ...]) -> list[str]:
+    """A model rewrite's example: the first corpus case it repairs (its ``cases``), with the commands that build the
+    case and fix it (the flags the corpus test passes). Empty when the corpus is not installed."""
+    try:
+        from corpora import get_case
+    except ImportError:
+        return []
+    for case_id in cases:
+        try:
+            case = get_case(case_id)
+        except KeyError:
+            continue
+        if rewrite_id not in case.expect.rewrites or case.expect.fix_exit != int(ExitCode.OK):
+            continue
+        args = [a.replace("{case_dir}", "example") for a in case.expect.fix_args]
+        return [f"example: corpus case {case.id}: {case.summary}",
+                f"  MODEL=$(python -m corpora build {shlex.quote(case.id)} example)   # builds it, prints its path",
+                '  repair diagnose "$MODEL"',
+                '  repair fix "$MODEL" --out example-fixed' + "".join(" " + shlex.quote(a) for a in args)]
+    return []
+
+
 @app.command(cls=_Command)
 @_exits("rewrites")
 def rewrites(rewrite_id: Annotated[str | None, typer.Argument(
@@ -1193,23 +1259,11 @@ def rewrites(rewrite_id: Annotated[str | None, typer.Argument(
     """List the catalog of rewrites, or explain one."""
 
     def body() -> int:
-        from rewrites import BY_ID, CATALOG
-        from rewrites.source import SOURCE_BY_ID, SOURCE_CATALOG
+        from rewrites import BY_ID
+        from rewrites.source import SOURCE_BY_ID
 
         if rewrite_id is None:
-            from rich.table import Column
-
-            # Ids never wrap or get cut: they are what users paste into `repair rewrites ID` and plan files.
-            table = Table(Column("id", no_wrap=True), "safety", "answers", "what it does", box=None, header_style="bold",
-                          title="model rewrites (repair fix)")
-            for r in CATALOG:
-                table.add_row(r.id, r.safety.value, ", ".join(sorted(k.value for k in r.answers)), r.title)
-            out.print(table)
-            table = Table(Column("id", no_wrap=True), "safety", "mirrors", "what it does", box=None, header_style="bold",
-                          title="source rewrites (repair codemod)")
-            for s in SOURCE_CATALOG:
-                table.add_row(s.id, s.safety.value, s.model_rewrite or "-", s.title)
-            out.print(table)
+            _print_catalog()
             return 0
         r = BY_ID.get(rewrite_id) or SOURCE_BY_ID.get(rewrite_id)
         if r is None:
@@ -1223,6 +1277,10 @@ def rewrites(rewrite_id: Annotated[str | None, typer.Argument(
                     out.print("\nexample:", highlight=False)
                     out.print(unified_example(example.before, example.after), highlight=False, markup=False)
                     break
+        else:
+            lines = _model_example(rewrite_id, tuple(getattr(r, "cases", ())))
+            if lines:
+                out.print("\n" + "\n".join(lines), highlight=False, markup=False)
         return 0
 
     raise typer.Exit(_guard(body))

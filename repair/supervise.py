@@ -30,6 +30,7 @@ import tempfile
 from pathlib import Path
 
 from repair.core.crash import ENV_CHILD, ENV_CRASHES, ENV_DIR, ENV_OFF
+from repair.core.tfenv import _QUIET_ENV as QUIET_ENV  # standard library only; tfenv imports TF lazily
 
 SUPERVISED = frozenset({"diagnose", "fix"})
 MAX_CRASHES = 3  # distinct conversions that may crash in one run before the run gives up
@@ -120,6 +121,10 @@ def supervise(argv: list[str]) -> int | None:
 
 def main() -> None:
     """The ``repair`` entry point: supervise diagnose/fix, run everything else (help, codemod, batch) here."""
+    # TensorFlow's start-up notices (oneDNN, cuda, absl) are silenced for the whole process tree (the child, batch's
+    # children, any module that imports a TensorFlow proto directly), not only where tfenv.tf() imports it.
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
     code = supervise(sys.argv[1:])
     if code is not None:
         sys.exit(code)
