@@ -11,6 +11,7 @@ Strings here (node names, op names, notes) come from the model and stay raw: esc
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import re
 from collections import defaultdict
@@ -127,6 +128,7 @@ def _normalise(name: str) -> str:
     return "/".join(_SUFFIX.sub("", part) for part in name.split("/"))
 
 
+@functools.cache
 def _dtype(value: int) -> str:
     from tensorflow.core.framework import types_pb2
 
@@ -183,12 +185,17 @@ class _Flattener:
 
     def __init__(self, graph_def: Any) -> None:
         self.functions = {f.signature.name: f for f in graph_def.library.function}
-        self.scopes: dict[str, dict[str, tuple[int, Any]]] = {"": {n.name: (i, n) for i, n in enumerate(graph_def.node)}}
-        for name, fdef in self.functions.items():
-            self.scopes[name] = {n.name: (i, n) for i, n in enumerate(fdef.node_def)}
+        # name -> (position, NodeDef) per scope, built when a walk first enters the scope: the library also holds
+        # the saver's and every other signature's functions, which the serving graph never calls
+        self._scopes: dict[str, dict[str, tuple[int, Any]]] = {"": {n.name: (i, n) for i, n in enumerate(graph_def.node)}}
         self.nodes: dict[str, _Node] = {}
         self.pending: list[tuple[_Frame, str]] = []
         self.frames: dict[tuple[str, str], _Frame] = {}
+
+    def scope(self, name: str) -> dict[str, tuple[int, Any]]:
+        if name not in self._scopes:
+            self._scopes[name] = {n.name: (i, n) for i, n in enumerate(self.functions[name].node_def)}
+        return self._scopes[name]
 
     def resolve(self, frame: _Frame, ref: str) -> tuple[str, int] | None:
         """The flat (node id, output index) a tensor reference in ``frame`` reads, visiting what it needs."""
@@ -197,7 +204,7 @@ class _Flattener:
             name = parts[0]
             # "node:1" at the top level, "node:output_name:1" inside a function
             index = int(parts[-1]) if len(parts) > (2 if frame.scope else 1) else 0
-            entry = self.scopes[frame.scope].get(name)
+            entry = self.scope(frame.scope).get(name)
             if entry is None:
                 if frame.scope and name in frame.arg_names:
                     return frame.arg(frame.arg_names.index(name))
@@ -234,7 +241,7 @@ class _Flattener:
     def run(self) -> None:
         while self.pending:
             frame, name = self.pending.pop()
-            node = self.scopes[frame.scope][name][1]
+            node = self.scope(frame.scope)[name][1]
             inputs = []
             for ref in node.input:
                 if ref.startswith("^"):  # control edges order execution, they carry no value
