@@ -8,8 +8,9 @@ DEMO   ?= demo-out
 .PHONY: setup demo test test-unit test-fast lint clean
 
 # Two installs: `make demo` needs only repair and its runtime dependencies (pip install -e .); the tests, lint and CI
-# need the dev extra too (pytest, pexpect, ray, tfmot, ruff, mypy). Sizes measured on Linux x86_64, Python 3.11, TF 2.21:
-# runtime 47 packages, 2.3 GB installed (TensorFlow alone 1.9 GB); the dev extra adds 24 packages, 0.5 GB (ray 0.24 GB).
+# need the dev extra too (pytest, pexpect, ray, tfmot, ruff, mypy, playwright). Sizes measured on Linux x86_64, Python 3.11,
+# TF 2.21: runtime 47 packages, 2.3 GB installed (TensorFlow alone 1.9 GB); the dev extra adds 26 packages, 0.66 GB
+# (ray 0.24 GB, playwright 0.17 GB; the browser tests use the OS's chromium, never a downloaded one).
 # pip is not run quiet: on a fresh machine the download takes minutes and its progress is the only sign of life.
 setup: $(VENV)/.installed
 
@@ -19,7 +20,7 @@ $(VENV)/.venv-created:
 	touch $@
 
 $(VENV)/.installed: pyproject.toml | $(VENV)/.venv-created
-	@echo "Installing repair with its dev extra into $(VENV): about 70 packages, 2.8 GB installed (TensorFlow 1.9 GB, ray 0.24 GB)."
+	@echo "Installing repair with its dev extra into $(VENV): about 73 packages, 2.9 GB installed (TensorFlow 1.9 GB, ray 0.24 GB)."
 	$(PY) -m pip install -e '.[dev]'
 	touch $@ $(VENV)/.installed-runtime
 
@@ -35,7 +36,7 @@ demo: $(VENV)/.installed-runtime
 	$(PY) -m corpora build keras/keras3_saved_model_save $(DEMO)/broken
 	$(REPAIR) diagnose $(DEMO)/broken/saved_model || echo "(diagnose exits 1: it found blocking problems)"
 	$(REPAIR) fix $(DEMO)/broken/saved_model --out $(DEMO)/fixed
-	@echo; echo "Repaired model and report: $(DEMO)/fixed (report.md, report.json, model.tflite)"
+	@echo; echo "Repaired model and reports in $(DEMO)/fixed: open $(DEMO)/fixed/report.html in a browser to see the change."
 
 test: setup
 	$(PY) -m pytest -q --durations=15
