@@ -29,8 +29,8 @@ from repair.fix.quantize import check_request as check_quantize
 from repair.fix.quantize import preview as quant_preview
 from repair.fix.quantize import quantize_output
 from repair.fix.report import write_reports
-from repair.fix.result import FixOutcome, FixRecord, GateCheck, Row, RunResult, RunStatus
-from repair.fix.rewrite import Applied, Catalog, RewriteFailed
+from repair.fix.result import FixOutcome, FixRecord, GateCheck, Row, RunResult, RunStatus, consent_flags, describe_reference
+from repair.fix.rewrite import Applied, Catalog, Rewrite, RewriteFailed
 from repair.fix.targets import requested as requested_targets
 from repair.model.artifact import SERVING_DEFAULT, ArtifactKind, detect_kind
 from repair.model.effects import refusal as side_effects_refusal
@@ -309,6 +309,8 @@ class FixRun:
     done: set[str] = field(default_factory=set)  # fixes already proposed
     step: int = 0  # numbers the scratch directories
     export_error: str = ""
+    rebased_by: str = ""  # the fix whose output became the parity reference (the original could not serve)
+    unexported: list[int] = field(default_factory=list)  # records applied since the last export (it writes them)
 
     def __post_init__(self) -> None:
         self.model = self.original
@@ -325,9 +327,9 @@ def run_fix(src: Path, out: Path | None, options: Options, catalog: Catalog, *, 
     """
     started = time.perf_counter()
     decider = decider or AutoDecider(consented=catalog.consented(options))
+    progress.stage("loading TensorFlow, reading the model")
     model = open_model(tf_safe(src))  # TensorFlow cannot open a path that is not UTF-8: an alias of it
     _refuse_side_effects(src, out, model, options, catalog, force, report_dir, started)
-    progress.stage("loading TensorFlow, reading the model")
     check_quantize(model, options)  # a --budget naming no output, a calibration file that cannot feed it: exit 2, no scratch
     timings = {"open": time.perf_counter() - started}
     if out is not None:
@@ -406,26 +408,26 @@ def _repair(run: FixRun) -> None:
         if run.model.reexport and not _export_stage(run):
             break
     else:
+        progress.stage("converting the repaired model, checking parity")
         run.diag = _annotated(run.model, run.options, run.reference, run.catalog)
     assert run.diag is not None
-        progress.stage("converting the repaired model, checking parity")
     if run.diag.static_only and not run.export_error:  # the loop ended on a static round: verify what it produced
+        progress.stage("converting the repaired model, checking parity")
         run.diag = _annotated(run.model, run.options, run.reference, run.catalog)
 
-        progress.stage("converting the repaired model, checking parity")
 
 def _diagnose_round(run: FixRun, quick: bool) -> tuple[Diagnosis, list[ProposedFix]]:
     """One round's diagnosis and the fixes it proposes: static only when that already proposes fixes."""
     if quick:
+        progress.stage("diagnosing from the protos")
         diag = _annotated(run.model, run.options, run.reference, run.catalog, static_only=True)
         todo = proposals(diag.findings, run.done, run.catalog)
-        progress.stage("diagnosing from the protos")
         if todo:
             return diag, todo
-    diag = _annotated(run.model, run.options, run.reference, run.catalog)
-    return diag, proposals(diag.findings, run.done, run.catalog)
     which = "the original" if run.model is run.original else "the repaired model"
     progress.stage(f"diagnosing {which}: converting, running the .tflite, checking parity")
+    diag = _annotated(run.model, run.options, run.reference, run.catalog)
+    return diag, proposals(diag.findings, run.done, run.catalog)
 
 
 def _decide_and_apply(run: FixRun, proposal: ProposedFix, diag: Diagnosis) -> bool:
@@ -440,19 +442,20 @@ def _decide_and_apply(run: FixRun, proposal: ProposedFix, diag: Diagnosis) -> bo
     if run.offers is not None:
         run.offers.offer(run.decider, proposal.finding.id)  # the source edit for the same finding, beside the model fix
     if decision is Decision.REJECT:
-        run.records.append(FixRecord(rewrite.id, proposal.finding.id, proposal.safety, FixOutcome.REJECTED,
-                                     "not accepted: " + why_not(run.decider, question)))
+        not_why = "not accepted: " + why_not(run.decider, question)
+        run.records.append(FixRecord(rewrite.id, proposal.finding.id, proposal.safety, FixOutcome.REJECTED, not_why,
+                                     attempt.seconds, why=not_why, ran=attempt.ran))  # ran: previewed at the prompt
         return False
+    progress.stage(f"applying {rewrite.id}")
     try:
         applied = attempt.result()
     except RepairError:
-    progress.stage(f"applying {rewrite.id}")
         raise  # bad flags for this model: the whole run stops with its one line
     except Exception as exc:  # RewriteFailed, or TensorFlow refusing this model: the fix failed, say why
         if (problem := environment_problem(exc, f"{rewrite.id} writing in {run.scratch.parent}")) is not None:
             raise problem from None  # a full disk is not a fix that failed: exit 2, nothing published
         run.records.append(FixRecord(rewrite.id, proposal.finding.id, proposal.safety, FixOutcome.FAILED,
-                                     _one_line(exc), attempt.seconds))
+                                     _one_line(exc), attempt.seconds, why=_why_ran(run, rewrite, question)))
         if not isinstance(exc, RewriteFailed):
             run.crashed.add(rewrite.id)
         return False
@@ -464,22 +467,58 @@ def _decide_and_apply(run: FixRun, proposal: ProposedFix, diag: Diagnosis) -> bo
     if applied.reference_adapter is not None and run.reference is not None:
         run.reference = Reference(run.reference.model, applied.reference_adapter)
     elif applied.rebase_reference or run.reference is None:
-        run.reference = Reference(run.model)
+        run.reference, run.rebased_by = Reference(run.model), rewrite.id
+    if run.model.reexport:  # the change is written by the round's export: its seconds and final shapes come from it
+        run.unexported.append(len(run.records))
     run.records.append(FixRecord(
         rewrite.id, proposal.finding.id, proposal.safety, FixOutcome.APPLIED, applied.summary,
         attempt.seconds, before, _signature_rows(run.model.entry), tuple((applied.op_delta or {}).items()),
-        why_yes(run.decider, question),
+        _why_ran(run, rewrite, question),
     ))
     return True
+
+
+def _why_ran(run: FixRun, rewrite: Rewrite, question: Proposal) -> str:
+    """Why an accepted fix ran; for an unsafe fix the user's flag consented to, the flag by name (--pin ...)."""
+    auto = getattr(run.decider, "inner", run.decider)  # a Recorder (--plan-out) wraps the decider it asks
+    if (isinstance(auto, AutoDecider) and not auto.unsafe and rewrite.safety is Safety.UNSAFE
+            and rewrite.id in auto.consented):
+        flags = consent_flags(rewrite.consented, run.options) or ["the flags given"]
+        return f"unsafe: consented by {' and '.join(flags)} (the flag that gives its values is the consent)"
+    return why_yes(run.decider, question)
+
+
+def _exported(run: FixRun, seconds: float) -> None:
+    """Credit the export that just ran to the fixes it wrote, and read their final output shapes from it: a pinned
+    batch reaches the outputs only when the graph is re-traced (an output [?,4] becomes [1,4])."""
+    exported = _signature_rows(run.model.entry)
+    ids = [run.records[i].rewrite_id for i in run.unexported]
+    for i in run.unexported:
+        r = run.records[i]
+        run.records[i] = replace(r, export_seconds=seconds, exported_with=tuple(x for x in ids if x != r.rewrite_id),
+                                 signature_before=_with_outputs(r.signature_before, exported),
+                                 signature_after=_with_outputs(r.signature_after, exported))
+    run.unexported.clear()
+
+
+def _with_outputs(rows: tuple[Row, ...], exported: tuple[Row, ...]) -> tuple[Row, ...]:
+    """``rows`` with each output's shape as exported, when their inputs are the exported ones (a graph's output
+    shapes follow from its input shapes); other rows (another contract, earlier in the round) stay as they were."""
+    if [r for r in rows if r[0] == "input"] != [r for r in exported if r[0] == "input"]:
+        return rows
+    final = {(r[1], r[2]): r for r in exported if r[0] == "output"}
+    return tuple(final.get((r[1], r[2]), r) if r[0] == "output" else r for r in rows)
 
 
 def _export_stage(run: FixRun) -> bool:
     """Save the pending serving entry and reopen it; False (with ``run.export_error``) when TensorFlow refuses."""
     run.step += 1
+    progress.stage("exporting the repaired SavedModel")
     try:
         t0 = time.perf_counter()
         run.model = _export(run.model, run.scratch / f"{run.step:02d}-export")
         run.timings["export"] = run.timings.get("export", 0.0) + time.perf_counter() - t0
+        _exported(run, time.perf_counter() - t0)
     except Exception as exc:  # tf.saved_model.save refusing the wrapper: nothing to verify
         if (problem := environment_problem(exc, f"exporting the repaired model in {run.scratch.parent}")) is not None:
             raise problem from None
@@ -500,7 +539,11 @@ def _verify(run: FixRun) -> RunResult:
     result = RunResult(run.src, None, options, RunStatus.REPAIRED, ExitCode.OK, "", first, diag, records,
                        input_bytes=_dir_bytes(run.src),
                        reference=run.reference.describe() if run.reference else "the model itself",
-                       timings=run.timings)
+                       timings=run.timings, scratch=(run.scratch, run.scratch.resolve()))
+    if run.reference is not None and run.reference.model.entry is not None:
+        result.reference_facts = describe_reference(
+            run.reference.model.entry.describe(), run.src, run.rebased_by, run.reference.adapter is not None,
+            not run.rebased_by and first.has(FindingKind.UNBOUND_VARIABLES))
     if run.offers is not None:
         run.offers.offer(run.decider)  # what no model fix answered (a signature never traced, a py_function)
         result.source_edits, result.source_patch_text = run.offers.records, run.offers.patch()
@@ -513,7 +556,6 @@ def _verify(run: FixRun) -> RunResult:
     # rewrite did not foresee, a warning's included): publishing "nothing to fix" would hide it. A fix that declined
     # with a reason (RewriteFailed: "the trip count depends on the input") leaves a warning as it is, and says so.
     stops = blocking(diag.findings)
-    progress.stage("exporting the repaired SavedModel")
     refused = [f for f in diag.findings
                if (f in stops and (not f.fix or f.fix in not_applied)) or f.fix in run.crashed]
     if refused:
@@ -523,6 +565,7 @@ def _verify(run: FixRun) -> RunResult:
 
     if run.reference is not None and diag.parity is not None and diag.model is not run.reference.model:
         t0 = time.perf_counter()
+        progress.stage("checking the repaired SavedModel against the original in TensorFlow")
         result.tf_parity = tf_parity(diag, options)
         result.timings["tf_parity"] = time.perf_counter() - t0
     result.gate = _gate(diag, result.tf_parity, run.claimed, tuple(requested_targets(options)))
@@ -554,6 +597,7 @@ def _quantize_stage(run: FixRun, result: RunResult) -> None:
     """
     diag, options = result.final, run.options
     assert diag is not None and options.quantize is not None
+    progress.stage(f"quantizing to {options.quantize.mode.value} within the budget")
     outcome = quantize_output(diag, run.reference, options)
     result.quant = outcome
     result.timings["quantize"] = outcome.seconds
@@ -565,7 +609,6 @@ def _quantize_stage(run: FixRun, result: RunResult) -> None:
         result.gate += outcome.checks
         result.status, result.exit_code = RunStatus.REFUSED, ExitCode.FINDINGS_REMAIN
         result.message = f"cannot quantize to {mode}: " + (
-        progress.stage("checking the repaired SavedModel against the original in TensorFlow")
             qr.refusal if qr is not None and qr.refusal else "; ".join(f"{f.id}: {f.title}" for f in stops))
         return
     assert qr is not None
@@ -578,14 +621,18 @@ def _quantize_stage(run: FixRun, result: RunResult) -> None:
                         preview=lambda: quant_preview(outcome), details=lambda: quant_preview(outcome))
     decision = run.decider(question)
     result.gate += outcome.checks
-    if decision is Decision.REJECT:
-        result.fixes.append(FixRecord("quantize", "", Safety.UNSAFE, FixOutcome.REJECTED,
-                                      "not accepted: " + why_not(run.decider, question)))
+    if decision is Decision.REJECT:  # the quantization ran (its proof is what was asked about): its seconds are real
+        not_why = "not accepted: " + why_not(run.decider, question)
+        result.fixes.append(FixRecord("quantize", "", Safety.UNSAFE, FixOutcome.REJECTED, not_why, outcome.seconds,
+                                      why=not_why))
         result.status, result.exit_code = RunStatus.REFUSED, ExitCode.FINDINGS_REMAIN
         result.message = f"the {mode} model was not accepted ({why_not(run.decider, question)}); nothing published"
         return
+    auto = getattr(run.decider, "inner", run.decider)
+    consented = isinstance(auto, AutoDecider) and not auto.unsafe and "quantize" in auto.consented
     result.fixes.append(FixRecord("quantize", "", Safety.UNSAFE, FixOutcome.APPLIED, title, outcome.seconds,
-                                  why=why_yes(run.decider, question)))
+                                  why=f"unsafe: consented by --quantize {mode} (the flag is the consent)" if consented
+                                  else why_yes(run.decider, question)))
     failed = [c for c in outcome.checks if not c.ok]
     if failed:
         result.status, result.exit_code = RunStatus.VERIFICATION_FAILED, ExitCode.VERIFICATION_FAILED
@@ -597,7 +644,6 @@ def _quantize_stage(run: FixRun, result: RunResult) -> None:
         result.message = f"{quantized}; verified" + result.message.partition("verified copy written")[2]
     else:
         result.message += f"; {quantized}"
-    progress.stage(f"quantizing to {options.quantize.mode.value} within the budget")
     result.status = RunStatus.REPAIRED
 
 
@@ -605,6 +651,7 @@ def _publish(run: FixRun, result: RunResult) -> RunResult:
     """Write the .tflite and the reports into the verified output, then publish it at --out by one rename."""
     diag = result.final
     assert diag is not None and diag.conversion is not None and diag.conversion.tflite is not None
+    progress.stage("writing model.tflite and the reports")
     final_dir = diag.model.path
     if final_dir == run.original.path:  # nothing needed changing: publish a verified copy
         final_dir = run.scratch / "final"
@@ -651,7 +698,6 @@ def _annotated(model: WorkingModel, options: Options, reference: Reference | Non
     diag.findings = annotate(diag.findings, model, options, catalog)
     return diag
 
-    progress.stage("writing model.tflite and the reports")
 
 class _Attempt:
     """One proposed model fix, applied at most once: lazily for the prompt's preview, or when accepted."""
@@ -660,6 +706,7 @@ class _Attempt:
                  reference: Reference | None) -> None:
         self.proposal, self.model, self.options, self.work, self.reference = proposal, model, options, work, reference
         self.seconds = 0.0
+        self.ran = False  # whether apply was called (the prompt's preview calls it before the decision)
         self._applied: Applied | None = None
         self._error: BaseException | None = None
 
@@ -667,6 +714,7 @@ class _Attempt:
         """Apply the fix (once) and return what it produced; raises what the rewrite raised."""
         if self._applied is None and self._error is None:
             self.work.mkdir(parents=True, exist_ok=True)
+            self.ran = True
             t0 = time.perf_counter()
             try:
                 self._applied = self.proposal.rewrite.apply(self.model, self.proposal.finding, self.options, self.work)

@@ -11,7 +11,8 @@ from repair.core.findings import Finding
 from repair.core.text import markdown, markdown_code, markdown_fence
 from repair.fix.diagnose import Diagnosis
 from repair.fix.quantize import to_json as quant_json
-from repair.fix.result import RunResult
+from repair.fix.result import SCHEMA_VERSION, FixOutcome, FixRecord, RunResult
+from repair.model.parity import describe_inputs
 from repair.model.tflite import interpreter_name
 
 
@@ -22,15 +23,19 @@ def op_delta(before: Counter[str] | None, after: Counter[str] | None) -> dict[st
     return {op: after[op] - before[op] for op in sorted(set(before) | set(after)) if after[op] != before[op]}
 
 
-def _diag_json(diag: Diagnosis | None) -> dict[str, Any] | None:
+def _diag_json(diag: Diagnosis | None, model: Path | None) -> dict[str, Any] | None:
+    """One diagnosis; ``model`` is where that model is for the reader (the input, the published --out, or None when
+    nothing was published: the repaired copy lived in scratch and is gone)."""
     if diag is None:
         return None
     out: dict[str, Any] = {
-        "model": str(diag.model.path),
+        "model": str(model) if model is not None else None,
         "static_only": diag.static_only,
         "findings": [f.to_json() for f in diag.findings],
         "timings_s": {k: round(v, 3) for k, v in diag.timings.items()},
     }
+    if diag.static_only:
+        out["not_converted"] = NOT_CONVERTED
     if diag.conversion is not None:
         out["conversion"] = {"ok": diag.conversion.ok, "seconds": round(diag.conversion.seconds, 3),
                              "error_codes": [list(c) for c in diag.conversion.error_codes]}
@@ -59,14 +64,68 @@ def _parity_json(parity: Any) -> dict[str, Any]:
         "rtol": parity.tolerance.rtol,
         "input_shapes": {k: list(v) for k, v in parity.input_shapes.items()},
         "outputs": [{"name": o.name, "origin": o.origin, "shape": list(o.shape), "max_abs_diff": o.max_abs_diff,
-                     "max_rel_diff": o.max_rel_diff, "ok": o.ok} for o in parity.outputs],
+                     "max_rel_diff": o.max_rel_diff, "ok": o.ok, "abs_diff_quantiles": o.abs_diff_quantiles}
+                    for o in parity.outputs],
     }
 
 
+def _seconds(value: float) -> float:
+    """Seconds to three significant digits: a fast fix measured at 0.0004 s is not shown as 0.0."""
+    return float(f"{value:.3g}")
+
+
+def _fix_json(r: FixRecord) -> dict[str, Any]:
+    return {"rewrite": r.rewrite_id, "finding": r.finding_id, "safety": r.safety.value, "outcome": r.outcome.value,
+            "summary": r.summary, "why": r.why, "ran": r.ran,
+            "seconds": _seconds(r.seconds + r.export_seconds), "apply_seconds": _seconds(r.seconds),
+            "export_seconds": _seconds(r.export_seconds), "exported_with": list(r.exported_with),
+            "signature_before": [list(row) for row in r.signature_before],
+            "signature_after": [list(row) for row in r.signature_after],
+            "tf_op_delta": dict(r.op_delta)}
+
+
+def _reference_text(result: RunResult) -> str:
+    facts = result.reference_facts
+    if not facts:
+        return result.reference
+    return f"{facts['entry']} of {facts['model']}, loaded by {facts['loader']}"
+
+
+def _scrub(value: Any, paths: list[tuple[str, str]]) -> Any:
+    """``value`` with every scratch path replaced (the published one by --out, the others by words): a report never
+    names a directory that was deleted when the run ended."""
+    if isinstance(value, str):
+        for old, new in paths:
+            value = value.replace(old, new)
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub(v, paths) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, paths) for v in value]
+    return value
+
+
+def _scratch_paths(result: RunResult) -> list[tuple[str, str]]:
+    """(scratch path, what to print instead), longest first: the published directory is --out."""
+    paths: list[tuple[str, str]] = []
+    if result.out is not None and result.final is not None:
+        paths += [(str(result.final.model.path), str(result.out)), (str(result.final.model.path.resolve()), str(result.out))]
+    paths += [(str(s), "(repair's scratch directory, removed)") for s in result.scratch]
+    return sorted({p for p in paths if p[0] not in (".", "")}, key=lambda p: -len(p[0]))
+
+
 def to_json(result: RunResult) -> dict[str, Any]:
+    """report.json: the same facts as report.md, every model-controlled string verbatim (it is JSON-escaped)."""
+    scrubbed: dict[str, Any] = _scrub(_to_json(result), _scratch_paths(result))
+    return scrubbed
+
+
+def _to_json(result: RunResult) -> dict[str, Any]:
     before = result.original.tflite.ops if result.original.tflite else None
     after = result.final.tflite.ops if result.final and result.final.tflite else None
+    feeds = result.final.feeds if result.final is not None else None
     return {
+        "schema_version": SCHEMA_VERSION,
         "tool": "repair",
         "input": str(result.input),
         "out": str(result.out) if result.out else None,
@@ -75,19 +134,14 @@ def to_json(result: RunResult) -> dict[str, Any]:
         "message": result.message,
         "target": result.options.target_text,
         "interpreter": interpreter_name(),
-        "before": _diag_json(result.original),
-        "after": _diag_json(result.final),
-        "fixes": [
-            {"rewrite": r.rewrite_id, "finding": r.finding_id, "safety": r.safety.value, "outcome": r.outcome.value,
-             "summary": r.summary, "why": r.why, "seconds": round(r.seconds, 3),
-             "signature_before": [list(row) for row in r.signature_before],
-             "signature_after": [list(row) for row in r.signature_after],
-             "tf_op_delta": dict(r.op_delta)}
-            for r in result.fixes
-        ],
+        "before": _diag_json(result.original, result.input),
+        "after": _diag_json(result.final, result.out),
+        "fixes": [_fix_json(r) for r in result.fixes],
         "op_delta": op_delta(before, after),
         "gate": [{"check": c.name, "ok": c.ok, "detail": c.detail} for c in result.gate],
-        "reference": result.reference,
+        "reference": _reference_text(result),
+        "reference_run": result.reference_facts or None,
+        "parity_inputs": describe_inputs(feeds, result.options.sample, result.options.batch) or None,
         "tf_parity": _parity_json(result.tf_parity) if result.tf_parity else None,
         "bytes": {"input": result.input_bytes, "output": result.output_bytes,
                   "tflite_before": result.original.tflite.size if result.original.tflite else None,
@@ -99,6 +153,9 @@ def to_json(result: RunResult) -> dict[str, Any]:
         "quantization": quant_json(result.quant) if result.quant is not None else None,
     }
 
+
+NOT_CONVERTED = ("not converted: its protos already decided the fixes (static-first), so only the repaired model was "
+                 "converted; pass --convert-original to convert and measure the original too")
 
 _STATIC_NOTE = ("The original was read, not converted: its protos already called for these fixes, so only the "
                 "repaired model was converted (once) and compared with the original. `--convert-original` converts "
@@ -120,9 +177,52 @@ def _ops_md(ops: Any) -> str:
     return ", ".join(f"{markdown(op)} {n:+d}" for op, n in ops)
 
 
+def _static_evidence_md(findings: list[Finding]) -> list[str]:
+    """For an original read, not converted: what each finding means it would do, in words, with its evidence line
+    (how many variables, which ones), so a reviewer sees the failure the fix removes without a before-parity."""
+    lines = ["What the protos show (nothing was run):", ""]
+    for f in findings:
+        evidence = (f.evidence.strip().splitlines() or [""])[0]
+        evidence = evidence if len(evidence) <= 300 else evidence[:300] + "..."
+        lines.append(f"- {markdown_code(f.id, cell=False)}: {markdown(f.explanation)}"
+                     + (f" Evidence: {markdown(evidence)}." if evidence else ""))
+    return [*lines, ""]
+
+
+def _fix_seconds_md(r: FixRecord) -> str:
+    if not r.ran:
+        return "Seconds: none (not run: rejected before it was applied)."
+    text = f"Seconds: {_seconds(r.seconds)} applying"
+    if r.export_seconds:
+        shared = f", one export shared with {', '.join(markdown_code(x, cell=False) for x in r.exported_with)}" \
+            if r.exported_with else ""
+        text += f", {_seconds(r.export_seconds)} exporting the SavedModel{shared}"
+    return text + "."
+
+
+def _inputs_md(desc: dict[str, Any]) -> list[str]:
+    """How much input parity covered: batches, where from, and per input the rule and the values' range."""
+    if not desc:
+        return []
+    where = (f"generated from seed {desc['seed']}" if desc["source"] == "generated"
+             else f"from the sample file {markdown_code(desc['sample_file'], cell=False)}")
+    lines = [f"Inputs: {desc['batches']} batch of {desc['batch_size'] if desc['batch_size'] is not None else 'mixed'} "
+             f"row(s), {where}; unknown dims: {markdown(desc['unknown_dims'])}.", ""]
+    for row in desc["inputs"]:
+        values = (f"values in [{row['min']:.4g}, {row['max']:.4g}]" if "min" in row
+                  else f"{row['distinct']} distinct value(s)" if "distinct" in row else "no values")
+        drawn = f" {markdown(row['drawn'])};" if row.get("drawn") else ""
+        lines.append(f"- {markdown(row['name'])} {markdown(row['dtype'])} {row['shape']}:{drawn} {values}")
+    return [*lines, ""]
+
+
 def to_markdown(result: RunResult) -> str:
     """report.md. Every string that comes from the model, the file system or a tool's message is escaped here, for
     markdown (repair.core.text); ``result`` and the findings hold the raw text, which report.json keeps verbatim."""
+    return str(_scrub(_to_markdown(result), _scratch_paths(result)))
+
+
+def _to_markdown(result: RunResult) -> str:
     data = to_json(result)
     lines = [f"# repair report: {markdown(result.input.name)}", "",
              f"- status: **{markdown(result.status.value)}** (exit {int(result.exit_code)}): {markdown(result.message)}",
@@ -133,6 +233,8 @@ def to_markdown(result: RunResult) -> str:
     lines += _findings_md(result.original.findings)
     if result.original.static_only:
         lines += [_STATIC_NOTE, ""]
+        if result.original.findings:
+            lines += _static_evidence_md(result.original.findings)
     lines += ["## Fixes", ""]
     if not result.fixes:
         lines += ["None applied.", ""]
@@ -140,7 +242,9 @@ def to_markdown(result: RunResult) -> str:
         lines += [f"### {markdown_code(r.rewrite_id, cell=False)} ({markdown(r.safety.value)}): {markdown(r.outcome.value)}", "",
                   f"Answers {markdown_code(r.finding_id, cell=False)}. {markdown(r.summary)}", ""]
         if r.why:
-            lines += [f"Why it ran: {markdown(r.why)}.", ""]
+            ran = "Why it ran" if r.outcome is not FixOutcome.REJECTED else "Why it did not run"
+            lines += [f"{ran}: {markdown(r.why)}.", ""]
+        lines += [_fix_seconds_md(r), ""]
         if r.op_delta:
             lines += ["TF graph ops: " + _ops_md(r.op_delta), ""]
         if r.signature_before or r.signature_after:
@@ -162,8 +266,8 @@ def to_markdown(result: RunResult) -> str:
                   f"- bytes: {result.final.tflite.size:,}"]
         for key, (ins, outs) in result.final.tflite.signatures.items():
             shapes = ", ".join(f"{markdown(n)} {list(t.shape_signature)}" for n, t in ins.items())
-            lines.append(f"- signature {markdown_code(key, cell=False)}: inputs {shapes}; "
-                         f"outputs {', '.join(markdown(n) for n in outs)}")
+            out_shapes = ", ".join(f"{markdown(n)} {list(t.shape_signature)}" for n, t in outs.items())
+            lines.append(f"- signature {markdown_code(key, cell=False)}: inputs {shapes}; outputs {out_shapes}")
         lines.append("")
     lines += _targets_md(result)
     lines += _quant_md(result)
@@ -172,18 +276,25 @@ def to_markdown(result: RunResult) -> str:
         lines += [f"| {markdown(c.name)} | {'pass' if c.ok else 'FAIL'} | {markdown(c.detail)} |" for c in result.gate] + [""]
     parity = result.final.parity if result.final else None
     if parity is not None:
-        inputs = ", ".join(f"{markdown(k)} {list(v)}" for k, v in parity.input_shapes.items())
         lines += ["## Parity per output (.tflite vs original)", "",
-                  f"Reference: {markdown(result.reference)}.", "",
-                  f"Inputs: {inputs}, seed {result.options.seed}.", "",
-                  "| output | original key | shape | max abs diff | max rel diff | ok |", "|---|---|---|---|---|---|"]
+                  f"Reference: {markdown(data['reference'])}.", ""]
+        if result.reference_facts.get("note"):
+            lines += [f"Why this loader: {markdown(result.reference_facts['note'])}.", ""]
+        if result.reference_facts.get("inputs"):
+            lines += [f"Reference inputs: {markdown(result.reference_facts['inputs'])}.", ""]
+        lines += _inputs_md(data["parity_inputs"] or {})
+        lines += ["| output | original key | shape | max abs diff | p50 / p99 abs diff | max rel diff | ok |",
+                  "|---|---|---|---|---|---|---|"]
         lines += [f"| {markdown(o.name)} | {markdown(o.origin)} | {list(o.shape)} | {o.max_abs_diff:.3g} | "
-                  f"{o.max_rel_diff:.3g} | {'yes' if o.ok else 'NO'} |" for o in parity.outputs]
+                  + (f"{o.abs_diff_quantiles['p50']:.3g} / {o.abs_diff_quantiles['p99']:.3g}" if o.abs_diff_quantiles else "-")
+                  + f" | {o.max_rel_diff:.3g} | {'yes' if o.ok else 'NO'} |" for o in parity.outputs]
         lines.append("")
     b = data["bytes"]
     lines += ["## Sizes and timings", "", f"- SavedModel bytes: {b['input']:,} in, {b['output']:,} out",
-              f"- .tflite bytes: {_size(b['tflite_before'])} before, {_size(b['tflite_after'])} after",
-              f"- interpreter invoke (median of 5, 2 threads, parity inputs): {_ms(result.original.invoke_ms)} before, "
+              f"- .tflite bytes: {_size(b['tflite_before'], result.original.static_only)} before, "
+              f"{_size(b['tflite_after'])} after",
+              f"- interpreter invoke (median of 5, 2 threads, parity inputs): "
+              f"{_ms(result.original.invoke_ms, result.original.static_only)} before, "
               f"{_ms(result.final.invoke_ms if result.final else None)} after",
               "- seconds: " + ", ".join(f"{k} {v}" for k, v in data["timings_s"].items()), ""]
     if result.source_edits:
@@ -299,12 +410,15 @@ def _evidence_md(findings: list[Finding]) -> list[str]:
     return (["## Evidence", "", *lines]) if lines else []
 
 
-def _ms(value: float | None) -> str:
-    return f"{value:.3f} ms" if value is not None else "n/a"
+def _ms(value: float | None, static: bool = False) -> str:
+    return f"{value:.3f} ms" if value is not None else ("n/a (not run: read statically)" if static else "n/a")
 
 
-def _size(n: int | None) -> str:
-    return f"{n:,}" if n is not None else "n/a (did not convert)"
+def _size(n: int | None, static: bool = False) -> str:
+    if n is not None:
+        return f"{n:,}"
+    return ("n/a (not converted: the protos decided the fixes; --convert-original converts it)" if static
+            else "n/a (did not convert)")
 
 
 def write_reports(result: RunResult, directory: Path) -> None:

@@ -36,6 +36,8 @@ class OutputParity:
     max_abs_diff: float
     max_rel_diff: float
     ok: bool
+    # |diff| at p50, p90, p99 and max (finite, float outputs only): the distribution a report plots against atol
+    abs_diff_quantiles: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,25 +66,83 @@ def concrete_shape(port: Port, batch: int, other_dim: int) -> tuple[int, ...]:
 OOV_WORD = b"[repair-oov]"
 
 
+class GeneratedFeeds(dict[str, np.ndarray]):
+    """Feeds made by ``generate``: a plain dict of arrays that also remembers how each input was drawn, so the
+    report can say what parity covered (the seed, the rule, an integer input's bound) rather than guess it."""
+
+    def __init__(self, seed: int, rules: dict[str, str]) -> None:
+        super().__init__()
+        self.seed = seed
+        self.rules = rules  # input name -> how its values were drawn, in words
+
+
 def generate(ports: tuple[Port, ...], seed: int, batch: int = 2, other_dim: int = 16, int_high: dict[str, int] | None = None,
              strings: tuple[bytes, ...] = ()) -> Feeds:
-    """Seeded inputs valid for each port's dtype and shape."""
+    """Seeded inputs valid for each port's dtype and shape (a ``GeneratedFeeds``: it says how each was drawn)."""
     rng = np.random.default_rng(seed)
     int_high = int_high or {}
     pool = np.array([*strings, OOV_WORD], dtype=object)
-    feeds: Feeds = {}
+    feeds = GeneratedFeeds(seed, {})
     for port in ports:
         shape = concrete_shape(port, batch, other_dim)
         dt = np.dtype(port.dtype) if port.dtype not in ("string", "bool") else None
         if port.dtype == "bool":
             feeds[port.name] = np.zeros(shape, dtype=bool)
+            feeds.rules[port.name] = "all False (bool inputs are training/debug switches: inference)"
         elif port.dtype == "string":
             feeds[port.name] = rng.choice(pool, size=shape)
+            feeds.rules[port.name] = (f"strings drawn from the model's {len(strings)} string constant(s) and vocabulary "
+                                      "plus one out-of-vocabulary word")
         elif dt is not None and np.issubdtype(dt, np.integer):
-            feeds[port.name] = rng.integers(0, int_high.get(port.name, 100), size=shape).astype(dt)
+            high = int_high.get(port.name, 100)
+            feeds[port.name] = rng.integers(0, high, size=shape).astype(dt)
+            learned = " (the bound the model's own range error named)" if port.name in int_high else ""
+            feeds.rules[port.name] = f"uniform integers in [0, {high}){learned}"
         else:
             feeds[port.name] = rng.standard_normal(size=shape).astype(dt if dt is not None else np.float32)
+            feeds.rules[port.name] = "standard normal"
     return feeds
+
+
+def describe_inputs(feeds: Feeds | None, sample: Path | None, batch: int, other_dim: int = 16) -> dict[str, object]:
+    """What parity fed the models, as facts for both reports: one batch, where it came from (``--sample`` file or
+    generated from a seed), and per input its dtype, shape, the rule it was drawn by and the range of the values
+    actually fed (read from the arrays themselves)."""
+    if feeds is None:
+        return {}
+    generated = isinstance(feeds, GeneratedFeeds)
+    inputs = []
+    for name, value in feeds.items():
+        arr = np.asarray(value)
+        row: dict[str, object] = {"name": name, "dtype": str(arr.dtype) if arr.dtype.kind not in "OSU" else "string",
+                                  "shape": list(arr.shape)}
+        if isinstance(feeds, GeneratedFeeds):
+            row["drawn"] = feeds.rules.get(name, "")
+        elif sample is not None:
+            row["drawn"] = f"from {sample.name}"
+        if arr.size and arr.dtype.kind in "biuf":
+            row["min"], row["max"] = _plain(arr.min()), _plain(arr.max())
+        elif arr.size and arr.dtype.kind in "OSU":
+            row["distinct"] = len({bytes(v) if isinstance(v, bytes) else str(v).encode() for v in arr.ravel()})
+        inputs.append(row)
+    leading = {int(np.asarray(v).shape[0]) for v in feeds.values() if np.asarray(v).ndim}
+    return {
+        "batches": 1,
+        "batch_size": leading.pop() if len(leading) == 1 else None,
+        "source": "generated" if generated else "sample",
+        "seed": feeds.seed if isinstance(feeds, GeneratedFeeds) else None,
+        "sample_file": str(sample) if sample is not None and not generated else None,
+        "unknown_dims": (f"the batch dim set to {batch}, other unknown dims to {other_dim}; pinned dims as pinned"
+                         if generated else "as the sample's arrays"),
+        "inputs": inputs,
+    }
+
+
+def _plain(value: object) -> bool | int | float:
+    """A NumPy scalar as the JSON number (or bool) it is."""
+    item = value.item() if isinstance(value, np.generic) else value
+    assert isinstance(item, (bool, int, float))
+    return item
 
 
 def generate_valid(
@@ -267,6 +327,16 @@ def compare(reference: Feeds, candidate: Feeds, outputs: tuple[Port, ...], toler
                 float(diff.max()) if diff.size else 0.0,
                 float(rel.max()) if rel.size else 0.0,
                 ok,
+                _quantiles(diff),
             )
         )
     return Parity(tuple(rows), tolerance, input_shapes or {})
+
+
+def _quantiles(diff: np.ndarray) -> dict[str, float]:
+    """p50/p90/p99/max of |diff| over its finite values (an inf gap is in max_abs_diff already); {} when none."""
+    finite = diff[np.isfinite(diff)]
+    if not finite.size:
+        return {}
+    p50, p90, p99 = (float(q) for q in np.percentile(finite, [50, 90, 99]))
+    return {"p50": p50, "p90": p90, "p99": p99, "max": float(finite.max())}
