@@ -321,7 +321,10 @@ def _parity(report: dict[str, Any]) -> str:
 
 def _sizes_timings(report: dict[str, Any]) -> str:
     sizes = report.get("bytes") or {}
-    rows = [[esc(k.replace("_", " ")), _num(v) if v is not None else "n/a (did not convert)"] for k, v in sizes.items()]
+    static = bool((report.get("before") or {}).get("static_only"))
+    missing = {"tflite_before": "n/a (not converted: the original was read statically)" if static else "n/a (did not convert)"}
+    rows = [[esc(k.replace("_", " ")), _num(v) if v is not None else missing.get(k, "n/a (did not convert)")]
+            for k, v in sizes.items()]
     body = '<section id="sizes"><h2>Sizes (bytes)</h2>' + _table(["what", "bytes"], rows, "sizes") + "</section>"
     timing_rows = [[esc(k), _num(v)] for k, v in (report.get("timings_s") or {}).items()]
     for key in ("before", "after"):

@@ -18,6 +18,10 @@ import pytest
 from corpora import all_cases
 from tests.cli_helpers import repair
 from tests.conftest import Corpus, tree_digest
+from tests.e2e import test_html_report
+from tests.e2e.test_html_report import ReportPage, check_report_html
+
+optional_report_page = test_html_report.optional_report_page  # one headless Chromium for the session's report.html checks
 
 CASES = [c.id for c in all_cases()]
 pytestmark = pytest.mark.slow
@@ -46,7 +50,7 @@ def test_diagnose(corpus: Corpus, case_id: str) -> None:
 
 
 @pytest.mark.parametrize("case_id", CASES)
-def test_fix(corpus: Corpus, case_id: str, tmp_path: Path) -> None:
+def test_fix(corpus: Corpus, case_id: str, tmp_path: Path, optional_report_page: ReportPage | None) -> None:
     case = corpus.cases[case_id]
     artifact = corpus.artifact(case_id)
     before = tree_digest(artifact)
@@ -57,6 +61,8 @@ def test_fix(corpus: Corpus, case_id: str, tmp_path: Path) -> None:
     assert tree_digest(artifact) == before, "the input was modified"
     report = json.loads((report_dir / "report.json").read_text())
     assert run.exit_code == case.expect.fix_exit, f"{run.stdout}\n{run.stderr}\n{report['message']}"
+    if optional_report_page is not None:  # report.html renders in headless Chromium, its picture drawn (~0.3 s)
+        check_report_html(optional_report_page, report_dir / "report.html", f"corpus/{case_id}")
     applied = [f["rewrite"] for f in report["fixes"] if f["outcome"] == "applied"]
     assert list(case.expect.rewrites) == [r for r in applied if r in case.expect.rewrites]
     if case.expect.fix_exit != 0:

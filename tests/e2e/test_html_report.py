@@ -59,13 +59,15 @@ class ReportPage:
         self.page.goto(path.resolve().as_uri(), wait_until="load")
 
 
-@pytest.fixture(scope="session")
-def report_page() -> Iterator[ReportPage]:
-    """The session's one headless Chromium, one page, a fresh profile."""
+def _browser(required: bool) -> Iterator[ReportPage | None]:
+    """One headless Chromium with a fresh profile, one page; None when Chromium is missing and not ``required``."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing in CI: .ci/run installs the Debian chromium package")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        if required:
+            pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        yield None
+        return
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="repair-chromium-") as profile, sync_playwright() as pw:
@@ -75,6 +77,19 @@ def report_page() -> Iterator[ReportPage]:
             yield ReportPage(context.new_page())
         finally:
             context.close()
+
+
+@pytest.fixture(scope="session")
+def report_page() -> Iterator[ReportPage | None]:  # never None: _browser skips instead
+    """The session's headless Chromium page for this module's tests (they skip without Chromium, fail in CI)."""
+    yield from _browser(required=True)
+
+
+@pytest.fixture(scope="session")
+def optional_report_page() -> Iterator[ReportPage | None]:
+    """The same for a test whose main subject is something else (the corpus run): None without Chromium locally, so
+    that test still runs; in CI a missing Chromium fails it."""
+    yield from _browser(required=False)
 
 
 def check_report_html(report_page: ReportPage, html: Path, shot: str, *, picture: bool | None = None) -> dict[str, Any]:
