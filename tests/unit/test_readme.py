@@ -75,6 +75,21 @@ def test_usage_lists_the_root_options() -> None:
     assert set(_usage()) - {""} <= set(COMMANDS), "README usage names a command the app does not have"
 
 
+def test_every_readme_command_uses_real_flags() -> None:
+    """Each `repair COMMAND ...` line of every README code block (examples included) names only flags COMMAND takes."""
+    wrong = []
+    for block in re.findall(r"^```(?:sh|bash)\n(.*?)^```", README, re.M | re.S):
+        for line in block.splitlines():
+            words = line.split("#", 1)[0].split()
+            if len(words) < 2 or words[0] != "repair" or words[1] not in COMMANDS:
+                continue
+            unknown = set(FLAG.findall(" ".join(words[2:]))) - _options(COMMANDS[words[1]])
+            # metavars and values are not flags: only words that start with a dash are looked at
+            if unknown:
+                wrong.append(f"{line.strip()!r}: {sorted(unknown)}")
+    assert not wrong, "README commands with flags their command does not take:\n" + "\n".join(wrong)
+
+
 def test_catalog_tables_match_the_catalog() -> None:
     assert render(README) == README, f"README's catalog tables differ from `repair rewrites`: run `{REGENERATE}`"
     assert not missing_prose(README), f"README's catalog tables have no description for {missing_prose(README)}"
