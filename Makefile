@@ -49,7 +49,7 @@ test-fast: setup
 
 # ruff (pyproject [tool.ruff]) over everything, mypy (pyproject [tool.mypy]) over repair/ and rewrites/.
 lint: setup
-	$(PY) -m ruff check repair rewrites corpora tests bench
+	$(PY) -m ruff check repair rewrites corpora tests bench tools
 	$(PY) -m mypy
 
 # Figures, not tests: repair fix vs the physical floor, CLI start-up, codemod vs LibCST (bench/results.md).
