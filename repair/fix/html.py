@@ -135,7 +135,8 @@ def _fixes(report: dict[str, Any]) -> str:
         body += (f'<div class="fix"><h3>{_code(fx.get("rewrite", ""))} <span class="tag">{esc(fx.get("safety", ""))}'
                  f'</span> <span class="tag outcome-{esc(fx.get("outcome", ""))}">{esc(fx.get("outcome", ""))}</span> '
                  f'<span class="muted">{_num(fx.get("seconds"))} s</span></h3>'
-                 f'<p>Answers {_code(fx.get("finding", ""))}. {esc(fx.get("summary", ""))}</p>'
+                 + (f'<p>Answers {_code(fx["finding"])}. ' if fx.get("finding") else "<p>")
+                 + f'{esc(fx.get("summary", ""))}</p>'
                  f'<p><b>Why it ran:</b> {esc(fx.get("why") or "not recorded")}</p>'
                  + (f"<p><b>TF graph ops:</b> {ops}</p>" if ops else "")
                  + _signature_table(fx.get("signature_before") or [], fx.get("signature_after") or []) + "</div>")
@@ -158,7 +159,8 @@ def _graph(change: GraphChange | None, error: str) -> str:
     panels = []
     for key, side in (("before", change.before), ("after", change.after)):
         if side is None:
-            why = next((n for n in change.notes if key in n.lower()), "") or (
+            words = ("before", "original") if key == "before" else ("after", "repaired")
+            why = next((n for n in change.notes if n.lower().startswith(words)), "") or (
                 "the original has no readable serving graph" if key == "before" else "there is no repaired graph")
             panels.append(f'<div class="panel" data-side="{key}"><h3>{key}</h3>'
                           f'<p class="empty-side">No graph on this side: {esc(why)}</p></div>')

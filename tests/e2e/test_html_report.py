@@ -206,3 +206,47 @@ def test_hostile_names_stay_text(report_page: ReportPage, tmp_path: Path) -> Non
         titles = page.eval_on_selector_all("#graph-picture g.node > title", "els => els.map(e => e.textContent)")
         for node_id in ids:
             assert any(t.startswith(node_id + "\n") for t in titles), node_id
+
+
+HOSTILE_NAME = "n<img src=x onerror=alert(1)></script><script>alert(2)</script><!--"
+
+
+def test_hand_built_change_escapes_node_names(report_page: ReportPage, tmp_path: Path) -> None:
+    """render() on a hand-built GraphChange whose node names, ops and notes hold markup, with an empty before side and
+    a report dict of hostile strings: the page keeps the names as text (in the picture's titles, intact), adds no
+    element, shows the elided count and why the before side is empty. No model is built: the browser is the subject."""
+    from repair.fix.html import render, script_json
+    from repair.model.change import DrawnEdge, DrawnNode, GraphChange, GraphSide, NodeState
+
+    assert "<" not in script_json({"k": HOSTILE_NAME}) and json.loads(script_json({"k": HOSTILE_NAME}))["k"] == HOSTILE_NAME
+    nodes = tuple(DrawnNode(f"{HOSTILE_NAME}/{i}", "Conv2D<b>" if i else "Placeholder", state, note=HOSTILE_NAME)
+                  for i, state in enumerate((NodeState.SAME, NodeState.ADDED, NodeState.CHANGED)))
+    after = GraphSide("repaired: " + HOSTILE_NAME, nodes, (DrawnEdge(nodes[0].id, nodes[1].id),
+                                                           DrawnEdge(nodes[1].id, nodes[2].id)), total_nodes=503, elided=500)
+    change = GraphChange(None, after, added=1, removed=0, changed=1, hops=2, summary="1 added " + HOSTILE_NAME,
+                         notes=("original: a .keras file has no serving graph " + HOSTILE_NAME,))
+    report = {"status": "repaired", "exit_code": 0, "message": HOSTILE_NAME, "input": "/m/" + HOSTILE_NAME,
+              "out": None, "target": "tflite", "interpreter": "ai-edge-litert", "before": None,
+              "after": {"findings": [], "tflite": {"ops": {HOSTILE_NAME: 2, "ADD": 1}},
+                        "parity": {"ok": True, "atol": 1e-5, "rtol": 1e-4, "input_shapes": {HOSTILE_NAME: [1, 2]},
+                                   "outputs": [{"name": HOSTILE_NAME, "shape": [1, 2], "max_abs_diff": 3e-7,
+                                                "max_rel_diff": 1e-6, "ok": True,
+                                                "abs_diff_quantiles": {"0.5": 1e-8, "0.9": 5e-8, "0.99": 2e-7}}]}},
+              "fixes": [{"rewrite": "r", "finding": HOSTILE_NAME, "safety": "safe", "outcome": "applied", "summary": "s",
+                         "why": HOSTILE_NAME, "seconds": 0.1, "signature_before": [["input", HOSTILE_NAME, "float32", "[?,2]"]],
+                         "signature_after": [["input", HOSTILE_NAME, "float32", "[1,2]"]], "tf_op_delta": {HOSTILE_NAME: 1}}],
+              "gate": [{"check": HOSTILE_NAME, "ok": True, "detail": HOSTILE_NAME}], "bytes": {"input": 1, "output": 2},
+              "timings_s": {"total": 1.0}}
+    html = tmp_path / "report.html"
+    html.write_text(render(report, change), encoding="utf-8")
+    seen = check_report_html(report_page, html, "hand_built_hostile", picture=True)
+    page = report_page.page
+    assert page.locator("img").count() == 0 and page.locator("script").count() == 3
+    assert [state for state, _, _ in seen["boxes"]] == ["same", "added", "changed"]
+    titles = page.eval_on_selector_all("#graph-picture g.node > title", "els => els.map(e => e.textContent)")
+    assert [t.split("\n")[0] for t in titles] == [n.id for n in nodes]
+    panel = page.locator('.panel[data-side="after"]').inner_text()
+    assert "500 of 503 nodes elided (outside 2 hops of a change)" in panel
+    assert "No graph on this side: original: a .keras file" in page.locator('.panel[data-side="before"]').inner_text()
+    assert page.locator("#parity-plot-0 circle.quantile").count() == 3
+    assert page.locator("body").inner_text().count(HOSTILE_NAME) >= 8
