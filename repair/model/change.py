@@ -504,10 +504,15 @@ def _what_else_changed(before: _Side, after: _Side) -> str:
         said.append(f"tags {{{', '.join(sorted(before.tags))}}} -> {{{', '.join(sorted(after.tags))}}}")
     if before.signature_keys != after.signature_keys:
         said.append(f"signature keys {', '.join(sorted(before.signature_keys))} -> {', '.join(sorted(after.signature_keys))}")
-    for key in sorted(set(before.io) | set(after.io)):
-        old, new = before.io.get(key, "-"), after.io.get(key, "-")
-        if old.split(" ")[0] != new.split(" ")[0]:  # dtype and shape; tensor names change with every export
-            said.append(f"{key} {old.split(' ')[0]} -> {new.split(' ')[0]}")
+    for kind in ("input", "output"):
+        keys_b = sorted(k.split(" ", 1)[1] for k in before.io if k.startswith(kind + " "))
+        keys_a = sorted(k.split(" ", 1)[1] for k in after.io if k.startswith(kind + " "))
+        if keys_b != keys_a:
+            said.append(f"{kind} keys {', '.join(keys_b)} -> {', '.join(keys_a)}")
+    for key in sorted(set(before.io) & set(after.io)):
+        old, new = before.io[key].split(" ")[0], after.io[key].split(" ")[0]
+        if old != new:  # dtype and shape; tensor names change with every export
+            said.append(f"{key} {old} -> {new}")
     gone, new_vars = sorted(before.variables - after.variables, key=_natural), sorted(after.variables - before.variables)
     if gone or new_vars:
         shown = [f"-{v}" for v in gone[:4]] + [f"+{v}" for v in new_vars[:4]]

@@ -11,9 +11,14 @@ The ids are those of Model Explorer's direct SavedModel adapter (``builtin_tf_di
 named by the function (``"main"`` for the top-level GraphDef), nodes numbered by position in that function's
 ``node_def``, from 0 in ``main`` and from 1 in a function (0 is its ``GraphInputs`` node). The overlay therefore
 applies to the SavedModel's ``saved_model.pb`` opened with that adapter, not to the .tflite (whose operators are
-not the GraphDef's nodes) nor to the MLIR adapter (which numbers nodes its own way)::
+not the GraphDef's nodes) nor to the MLIR adapter (which numbers nodes its own way). Checked against the real
+adapter (ai-edge-model-explorer-adapter 0.2.1, ``ConvertSavedModelDirectlyToJson``) on the pin, tnp and while-unroll
+repairs: every id here names, in its output, the node with the op and name the change marks. Open it with::
 
     model-explorer FIXED/saved_model.pb --node_data_paths=graph_change.node_data.json   # pick "TF adapter (direct)"
+
+or, choosing that adapter from Python: ``model_explorer.visualize_from_config(model_explorer.config()
+.add_model_from_path("FIXED/saved_model.pb", adapterId="builtin_tf_direct").add_node_data_from_path(...))``.
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ def test_retraced_tf_module_unchanged_and_a_real_change_is_one_node(built: dict[
     after = change.after
     assert after is not None
     # drawn: the Relu, its producer AddV2 and that one's two inputs (Sin, Const); nothing consumes the Relu
-    assert [n.op for n in after.nodes][0] == "Relu"
+    assert after.nodes[0].op == "Relu"
     assert sorted(n.op for n in after.nodes) == ["AddV2", "Const", "Relu", "Sin"]
     assert after.elided == after.total_nodes - 4
     assert {(e.source.rsplit("/", 1)[-1], e.target.rsplit("/", 1)[-1]) for e in after.edges} >= {("add_11", "Relu")}
