@@ -203,7 +203,8 @@ class _Flattener:
             parts = ref.split(":")
             name = parts[0]
             # "node:1" at the top level, "node:output_name:1" inside a function
-            index = int(parts[-1]) if len(parts) > (2 if frame.scope else 1) else 0
+            last = parts[-1] if len(parts) > (2 if frame.scope else 1) else "0"
+            index = int(last) if last.isdigit() else 0
             entry = self.scope(frame.scope).get(name)
             if entry is None:
                 if frame.scope and name in frame.arg_names:
@@ -220,9 +221,10 @@ class _Flattener:
             if callee in self.functions:
                 child = self.frame(frame, name, node, callee)
                 outs = self.functions[callee].signature.output_arg
-                if index >= len(outs):
+                ret = self.functions[callee].ret.get(outs[index].name) if index < len(outs) else None
+                if ret is None:  # a malformed library: the edge is dropped, not the picture
                     return None
-                frame, ref = child, self.functions[callee].ret[outs[index].name]
+                frame, ref = child, ret
                 continue
             node_id = frame.prefix + name
             if node_id not in self.nodes:

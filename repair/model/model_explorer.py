@@ -15,7 +15,7 @@ not the GraphDef's nodes) nor to the MLIR adapter (which numbers nodes its own w
 adapter (ai-edge-model-explorer-adapter 0.2.1, ``ConvertSavedModelDirectlyToJson``) on the pin, tnp and while-unroll
 repairs: every id here names, in its output, the node with the op and name the change marks. Open it with::
 
-    model-explorer FIXED/saved_model.pb --node_data_paths=graph_change.node_data.json   # pick "TF adapter (direct)"
+    model-explorer FIXED/saved_model.pb --node_data_paths=FIXED/model_explorer.json   # pick "TF adapter (direct)"
 
 or, choosing that adapter from Python: ``model_explorer.visualize_from_config(model_explorer.config()
 .add_model_from_path("FIXED/saved_model.pb", adapterId="builtin_tf_direct").add_node_data_from_path(...))``.
