@@ -764,6 +764,8 @@ def diagnose(
         from repair.fix.quantize import to_json as quant_json
 
         options = flags.options()
+        if not model.exists():  # before the progress line "loading TensorFlow": a usage error is its one line
+            raise BadInput(f"{model}: no such file or directory")
         with _progress(quiet):
             diag = run_diagnosis(model, options, _catalog())
         if as_json:
@@ -1066,25 +1068,29 @@ def codemod(
 
 
 class _BatchProgress:
-    """The batch's progress bar on stderr, with one line per finished model above it."""
+    """The batch's progress bar on stderr, with one line per finished model above it (``quiet``: neither)."""
 
-    def __init__(self) -> None:
+    def __init__(self, quiet: bool = False) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.bar = Progress(TextColumn("repair batch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                             console=err, transient=True)
         self.task = self.bar.add_task("models", total=None)
+        self.quiet = quiet
 
     def start(self, models: int) -> None:
         """The bar appears once the batch is valid (and a Ray cluster is connected)."""
         self.bar.update(self.task, total=models)
-        self.bar.start()
+        if not self.quiet:
+            self.bar.start()
 
     def done(self, o: ModelOutcome) -> None:
         """One finished model (called from the engine's threads)."""
         from repair.batch.local import SUCCESS
 
         colour = "green" if o.status in SUCCESS else "red"
+        if self.quiet:
+            return
         self.bar.console.print(f"{terminal(o.name)}: [{colour}]{o.status.value}[/] ({o.seconds:.1f}s) {terminal(o.message)}",
                                highlight=False)  # zoo folder names and model messages: escaped
         self.bar.advance(self.task)
@@ -1128,6 +1134,9 @@ def batch(
         "--plan-in", metavar="FILE.json",
         help="Refused: a plan file is made for one model (its fingerprint); run `repair fix --plan-in` per "
         "model.")] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress on stderr: no bar and no line per model (the summary line stays); each "
+        "model's own progress is in its fix.log.")] = False,
 ) -> None:
     """Repair every model in ZOO: `repair fix MODEL --out OUT/NAME --report OUT/NAME.report FLAGS`, one process each.
 
@@ -1167,7 +1176,7 @@ def batch(
         # Options with values, then the switches: the order earlier versions wrote into batch-state.json, which a
         # resume compares, so their batches still resume.
         fix_args = [*values, *["--unsafe-fixes"] * unsafe_fixes, *switches, *["--convert-original"] * convert_original]
-        progress = _BatchProgress()
+        progress = _BatchProgress(quiet)
         failure: RepairError | None = None
         stopped: Interrupted | None = None
         try:

@@ -38,7 +38,13 @@ class Progress:
             self.ticker.start()
 
     def _line(self) -> str:
-        return f"[{time.perf_counter() - self.started:5.1f}s] {self.current}"
+        line = f"[{time.perf_counter() - self.started:5.1f}s] {self.current}"
+        if self.live:  # a redrawn line must fit: '\r' returns to the start of the last screen line only
+            try:
+                line = line[:max(20, os.get_terminal_size(self.fd).columns - 1)]
+            except OSError:
+                pass
+        return line
 
     def _write(self, text: str) -> None:
         try:
