@@ -108,8 +108,10 @@ def _scrub(value: Any, paths: list[tuple[str, str]]) -> Any:
 def _scratch_paths(result: RunResult) -> list[tuple[str, str]]:
     """(scratch path, what to print instead), longest first: the published directory is --out."""
     paths: list[tuple[str, str]] = []
-    if result.out is not None and result.final is not None:
-        paths += [(str(result.final.model.path), str(result.out)), (str(result.final.model.path.resolve()), str(result.out))]
+    final = result.final.model.path if result.final is not None else None
+    # Only a final model inside scratch is what was published (nothing to fix: the input itself, copied to --out).
+    if result.out is not None and final is not None and any(final.is_relative_to(s) for s in result.scratch):
+        paths += [(str(final), str(result.out)), (str(final.resolve()), str(result.out))]
     paths += [(str(s), "(repair's scratch directory, removed)") for s in result.scratch]
     return sorted({p for p in paths if p[0] not in (".", "")}, key=lambda p: -len(p[0]))
 

@@ -57,6 +57,12 @@ def pinned(corpus: Corpus, tmp_path_factory: pytest.TempPathFactory) -> Fixed:
     return _fix(corpus, tmp_path_factory.mktemp("pinned"), DEMO, "--pin", "inputs=1,4")
 
 
+@pytest.fixture(scope="module")
+def control(corpus: Corpus, tmp_path_factory: pytest.TempPathFactory) -> Fixed:
+    """Nothing to fix: the input itself is verified and copied to --out."""
+    return _fix(corpus, tmp_path_factory.mktemp("control"), "keras/tf_keras_savedmodel")
+
+
 def _texts(fixed: Fixed) -> list[str]:
     return [json.dumps(fixed.json), fixed.md, json.dumps(fixed.out_json), fixed.out_md]
 
@@ -66,19 +72,19 @@ def test_schema_version_is_a_whole_number_string(demo: Fixed) -> None:
         assert isinstance(report["schema_version"], str) and re.fullmatch(r"[1-9][0-9]*", report["schema_version"])
 
 
-def test_models_are_the_input_and_the_published_out(demo: Fixed, pinned: Fixed) -> None:
-    for fixed in (demo, pinned):
+def test_models_are_the_input_and_the_published_out(demo: Fixed, pinned: Fixed, control: Fixed) -> None:
+    for fixed in (demo, pinned, control):
         for report in (fixed.json, fixed.out_json):
-            assert Path(report["before"]["model"]) == fixed.src
-            assert Path(report["after"]["model"]) == fixed.out
+            assert Path(report["input"]) == Path(report["before"]["model"]) == fixed.src
+            assert Path(report["after"]["model"]) == Path(report["out"]) == fixed.out
         loaded = tf().saved_model.load(str(fixed.out))  # the published path is a SavedModel that serves
         assert "serving_default" in loaded.signatures
         assert (fixed.out / "model.tflite").stat().st_size == fixed.json["bytes"]["tflite_after"]
         assert f"output: `{fixed.out}`" in fixed.md
 
 
-def test_no_scratch_path_in_any_report(demo: Fixed, pinned: Fixed) -> None:
-    for fixed in (demo, pinned):
+def test_no_scratch_path_in_any_report(demo: Fixed, pinned: Fixed, control: Fixed) -> None:
+    for fixed in (demo, pinned, control):
         scratch = re.compile(r"\.repair-|repair-fixed-|/\d\d-(export|final)|scratch/")
         for text in _texts(fixed):
             assert not scratch.search(text), scratch.search(text)
