@@ -730,20 +730,23 @@ _SAVED_MODEL_PARTS = frozenset({"saved_model.pb", "saved_model.pbtxt", "fingerpr
 def _print_written(result: RunResult, report: Path | None) -> None:
     """The closing lines of ``fix``: what was written where (the files found on disk, each said what it is)."""
 
-    def files(directory: Path, ours_only: bool = False) -> None:  # ours_only: --report may be a folder with more
-        for path in sorted(p for p in directory.iterdir() if p.is_file() and p.name not in _SAVED_MODEL_PARTS
-                           and (p.name in WRITTEN or not ours_only)):
-            what = WRITTEN.get(path.name, "")
-            out.print(f"  {terminal(path)}" + (f"  {what}" if what else ""), highlight=False)
+    def files(directory: Path, ours_only: bool = False) -> list[tuple[str, str]]:  # ours_only: --report may hold more
+        return [(terminal(path), WRITTEN.get(path.name, ""))
+                for path in sorted(p for p in directory.iterdir() if p.is_file() and p.name not in _SAVED_MODEL_PARTS
+                                   and (p.name in WRITTEN or not ours_only))]
 
+    blocks: list[tuple[str, list[tuple[str, str]]]] = []
     if result.out is not None:
-        out.print(f"wrote {terminal(result.out)} in {result.timings['total']:.1f}s:", highlight=False)
-        out.print(f"  {terminal(result.out)}  the repaired SavedModel (tag serve, signature serving_default)",
-                  highlight=False)
-        files(result.out)
+        saved = (terminal(result.out), "the repaired SavedModel (tag serve, signature serving_default)")
+        blocks.append((f"wrote {terminal(result.out)} in {result.timings['total']:.1f}s:", [saved, *files(result.out)]))
     if report is not None and report.is_dir():
-        out.print(f"report{' also' if result.out is not None else ''} in {terminal(report)}:", highlight=False)
-        files(report, ours_only=True)
+        blocks.append((f"report{' also' if result.out is not None else ''} in {terminal(report)}:",
+                       files(report, ours_only=True)))
+    width = max((len(path) for _, rows in blocks for path, _ in rows), default=0)
+    for head, rows in blocks:
+        out.print(head, highlight=False)
+        for path, what in rows:
+            out.print(f"  {path.ljust(width)}  {what}".rstrip(), highlight=False)
 
 
 @app.command(cls=_Command)
