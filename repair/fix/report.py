@@ -221,7 +221,9 @@ def _inputs_md(desc: dict[str, Any]) -> list[str]:
 def to_markdown(result: RunResult) -> str:
     """report.md. Every string that comes from the model, the file system or a tool's message is escaped here, for
     markdown (repair.core.text); ``result`` and the findings hold the raw text, which report.json keeps verbatim."""
-    return str(_scrub(_to_markdown(result), _scratch_paths(result)))
+    paths = _scratch_paths(result)
+    escaped = [(markdown(old), markdown(new)) for old, new in paths]  # as markdown() printed them in prose and cells
+    return str(_scrub(_to_markdown(result), sorted({*paths, *escaped}, key=lambda p: -len(p[0]))))
 
 
 def _to_markdown(result: RunResult) -> str:
