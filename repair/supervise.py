@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 from repair.core.crash import ENV_CHILD, ENV_CRASHES, ENV_DIR, ENV_OFF
-from repair.core.tfenv import _QUIET_ENV as QUIET_ENV  # standard library only; tfenv imports TF lazily
+from repair.core.tfenv import QUIET_ENV  # standard library only; tfenv imports TF lazily
 
 SUPERVISED = frozenset({"diagnose", "fix"})
 MAX_CRASHES = 3  # distinct conversions that may crash in one run before the run gives up

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-_QUIET_ENV = {
+QUIET_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
     "TF_ENABLE_ONEDNN_OPTS": "0",  # oneDNN's reordering changes float results run to run
     "GRPC_VERBOSITY": "ERROR",
@@ -27,7 +27,7 @@ _QUIET_ENV = {
 def tf() -> ModuleType:
     """The tensorflow module, imported with logging silenced."""
     if "tensorflow" not in sys.modules:
-        for key, value in _QUIET_ENV.items():
+        for key, value in QUIET_ENV.items():
             os.environ.setdefault(key, value)
         with captured_stderr():
             import tensorflow  # noqa: F401

@@ -98,7 +98,7 @@ def test_named_file_with_a_syntax_error_fails_even_when_the_prefilter_would_skip
     bad.write_text("def f(:\n    pass\n")
     named = repair("codemod", str(bad))
     assert named.exit_code == 1 and f"{bad}: failed: does not parse: invalid syntax (line 1)" in named.stderr
-    assert "1 files scanned: 0 changed, 0 unchanged, 0 skipped by the pre-filter, 1 failed" in named.stderr
+    assert "1 file scanned: 0 changed, 0 unchanged, 0 skipped by the pre-filter, 1 failed" in named.stderr
     walked = repair("codemod", str(folder), "-j", "2")
     assert walked.exit_code == 0 and "1 skipped by the pre-filter, 0 failed" in walked.stderr
 

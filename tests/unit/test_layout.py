@@ -11,8 +11,8 @@ bottom up (README "How the code is laid out"):
 - ``repair.fix`` imports core, model, targets, quantize and source (graph surgery is the rewrites' business);
 - ``repair.batch`` imports core only: each model runs in its own ``repair fix`` process;
 - ``repair.cli`` is the composition root: the only module of repair that imports the catalogs (``rewrites``);
-- ``repair.supervise`` imports core.crash (and the CLI, lazily, to run the command in-process when nothing needs
-  supervising), so the supervising parent never loads TensorFlow;
+- ``repair.supervise`` imports core.crash, core.tfenv's QUIET_ENV (and the CLI, lazily, to run the command
+  in-process when nothing needs supervising), so the supervising parent never loads TensorFlow;
 - model rewrites (``rewrites/``) import core, model, graph and the rewrite contract, never the engine's stages;
 - source rewrites (``rewrites/source/``) import core and the source contract only.
 """
@@ -40,7 +40,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "repair.quantize": ("repair.core", "repair.model", "repair.quantize"),
     "repair.fix": ("repair.core", "repair.model", "repair.targets", "repair.quantize", "repair.source", "repair.fix"),
     "repair.batch": ("repair.core", "repair.batch"),
-    "repair.supervise": ("repair.core.crash", "repair.cli"),
+    "repair.supervise": ("repair.core.crash", "repair.core.tfenv", "repair.cli"),
     "repair.cli": ("repair", "rewrites"),
     "rewrites.source": ("repair.core", "repair.source.rewrite", "rewrites.source"),
     "rewrites": ("repair.core", "repair.model", "repair.graph", "repair.fix.rewrite", "rewrites"),
