@@ -9,6 +9,7 @@ from repair.core.errors import BadInput
 from repair.core.findings import Finding, FindingKind, Severity, Source, worded
 from repair.core.options import Options
 from repair.core.request import InputPort, match_keys
+from repair.core.text import count
 from repair.fix.rewrite import Applied, Rewrite, Safety
 from repair.model.working import WorkingModel
 
@@ -28,7 +29,8 @@ def key_mapping(model: WorkingModel, options: Options) -> dict[str, str] | str:
     if not wanted:
         return "no contract given: use --input-keys, --rename old=new or --request FILE.json"
     if len(wanted) != len(have):
-        return f"the model has {len(have)} inputs ({', '.join(have)}) but {len(wanted)} keys were asked for; use --rename old=new"
+        return (f"the model has {count(len(have), 'input')} ({', '.join(have)}) but {count(len(wanted), 'key')} "
+                "were asked for; use --rename old=new")
     if options.input_keys:
         return {old: new for old, new in zip(have, wanted) if old != new}
     ports = [InputPort(p.name, p.dtype, p.shape) for p in model.entry.inputs]

@@ -37,7 +37,7 @@ from typing import Any
 from repair.core.crash import ENV_DIE_WITH
 from repair.core.errors import BadInput
 from repair.core.publish import check_out_beside
-from repair.core.text import markdown
+from repair.core.text import count, markdown
 
 
 class BatchStatus(enum.Enum):
@@ -472,7 +472,7 @@ def write_summary(result: BatchResult, zoo: Path, out: Path) -> tuple[Path, Path
     json_path, md_path = out / "summary.json", out / "summary.md"
     json_path.write_text(json.dumps(data, indent=2) + "\n")
     lines = [f"# repair batch: {markdown(zoo)}", "",
-             f"{len(result.outcomes)} model(s); ran {result.ran}, skipped {result.skipped} (already finished); "
+             f"{count(len(result.outcomes), 'model')}; ran {result.ran}, skipped {result.skipped} (already finished); "
              f"-j {result.jobs}{' on ray' if result.engine == 'ray' else ''}; wall time {result.wall_seconds:.1f}s; "
              f"exit {result.exit_code}", "",
              "| status | models |", "|---|---|", *(f"| {s} | {n} |" for s, n in counts.items() if n), "",

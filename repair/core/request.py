@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repair.core.errors import BadInput
+from repair.core.text import count
 
 Shape = tuple[int | None, ...]
 MAX_PERMUTED = 7  # 5,040 pairings; beyond that only names and order decide
@@ -155,7 +156,7 @@ def match_keys(ports: list[InputPort], request: tuple[RequestInput, ...]) -> Key
     have = [p for p in ports if p.name not in by_key]
     want = [r for r in request if r.key not in {p.name for p in ports}]
     if len(have) != len(want):
-        return KeyMatch({}, problem=f"the model has {len(ports)} inputs ({', '.join(p.name for p in ports)}) but the "
+        return KeyMatch({}, problem=f"the model has {count(len(ports), 'input')} ({', '.join(p.name for p in ports)}) but the "
                                     f"request sends {len(request)} keys ({', '.join(by_key)}); use --rename old=new")
     if not have:
         return KeyMatch({}, how="the keys already match")
