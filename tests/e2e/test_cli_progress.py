@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -81,20 +80,17 @@ def test_diagnose_quiet_prints_nothing_on_stderr(model: Path) -> None:
 
 
 def test_input_keys_count_refused_before_tensorflow_like_the_full_run(model: Path, tmp_path: Path) -> None:
-    started = time.perf_counter()
     early = repair("fix", str(model), "--out", str(tmp_path / "out"), "--input-keys", "a,b,c",
                    env={"PYTHONPROFILEIMPORTTIME": "1"})
-    seconds = time.perf_counter() - started
     said = [x for x in early.stderr.splitlines() if not x.startswith("import time:")]
     assert early.returncode == ExitCode.FINDINGS_REMAIN, early.stderr[-2000:]
     assert said == ["repair: cannot repair: serving-key-mismatch: the model has 1 input (input_features) but 3 keys "
                     "were asked for; use --rename old=new"]
     assert not any(re.search(r"\|\s+tensorflow(\.|$)", x) for x in early.stderr.splitlines())
-    assert seconds < 5, seconds
     # --report asks for the report of the refusal: then the full run makes it, and ends the same way.
     full = repair("fix", str(model), "--out", str(tmp_path / "out"), "--input-keys", "a,b,c", "--report",
                   str(tmp_path / "report"), "--quiet")
     assert full.returncode == early.returncode
-    assert re.search(r"cannot repair: serving-key-mismatch: the model has 1 inputs? \(input_features\) but 3 keys "
+    assert re.search(r"cannot repair: serving-key-mismatch: the model has 1 input \(input_features\) but 3 keys "
                      r"were asked for; use --rename old=new", full.stdout), full.stdout
     assert not (tmp_path / "out").exists()

@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -105,14 +104,11 @@ def test_usage_errors_answer_before_tensorflow(fake_model: Path, args: tuple[str
     tmp = fake_model.parent
     (tmp / "taken").mkdir()
     (tmp / "taken" / "old.txt").write_text("mine")
-    started = time.perf_counter()
     run = repair("fix", str(fake_model), *(a.format(tmp=tmp) for a in args), env={"PYTHONPROFILEIMPORTTIME": "1"})
-    seconds = time.perf_counter() - started
     lines = [x for x in run.stderr.splitlines() if not x.startswith("import time:")]
     assert run.returncode == ExitCode.BAD_INPUT, run.stderr[-2000:]
     assert lines == [message.format(tmp=tmp)]
     assert not imported_tensorflow(run.stderr)
-    assert seconds < 5, seconds  # measured 0.7 s; loading TensorFlow first took 6-10 s
     assert (tmp / "taken" / "old.txt").read_text() == "mine"
 
 
