@@ -730,10 +730,14 @@ _SAVED_MODEL_PARTS = frozenset({"saved_model.pb", "saved_model.pbtxt", "fingerpr
 def _print_written(result: RunResult, report: Path | None) -> None:
     """The closing lines of ``fix``: what was written where (the files found on disk, each said what it is)."""
 
+    written = dict(WRITTEN)
+    if result.quant is not None and not result.quant.refused:
+        written["model.tflite"] = f"the quantized .tflite ({result.quant.request.mode.value}), verified within the budget"
+
     def files(directory: Path, ours_only: bool = False) -> list[tuple[str, str]]:  # ours_only: --report may hold more
-        return [(terminal(path), WRITTEN.get(path.name, ""))
+        return [(terminal(path), written.get(path.name, ""))
                 for path in sorted(p for p in directory.iterdir() if p.is_file() and p.name not in _SAVED_MODEL_PARTS
-                                   and (p.name in WRITTEN or not ours_only))]
+                                   and (p.name in written or not ours_only))]
 
     blocks: list[tuple[str, list[tuple[str, str]]]] = []
     if result.out is not None:

@@ -55,7 +55,9 @@ def test_fix_publishes_the_int8_model_beside_the_float_one(fixed: tuple[Path, Pa
     quantized, floating = (out / "model.tflite").read_bytes(), (out / "model_float.tflite").read_bytes()
     assert len(quantized) < len(floating)  # a tiny model: the flatbuffer overhead, not the weights, dominates
     assert "int8" in _tensor_types(quantized) and "int8" not in _tensor_types(floating)
-    assert "model.tflite (int8), model_float.tflite" in run.stdout
+    said = {line.split()[0]: line for line in run.stdout.splitlines() if line.startswith("  ")}
+    assert "the quantized .tflite (int8)" in said[str(out / "model.tflite")], run.stdout
+    assert "the verified float .tflite" in said[str(out / "model_float.tflite")], run.stdout
 
 
 def test_the_gate_and_the_report_hold_the_quantized_proof(fixed: tuple[Path, Path, Run]) -> None:
