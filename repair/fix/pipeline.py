@@ -23,6 +23,7 @@ from repair.core.findings import Finding, FindingKind, blocking
 from repair.core.options import Options, Target, Tolerance
 from repair.core.publish import check_out_beside, make_scratch, publish, tf_safe
 from repair.core.safety import Safety
+from repair.core.text import count
 from repair.fix.diagnose import Diagnosis, Reference, diagnose, make_feeds, tf_parity
 from repair.fix.plan import ProposedFix, annotate, proposals
 from repair.fix.quantize import check_request as check_quantize
@@ -582,7 +583,7 @@ def _verify(run: FixRun) -> RunResult:
     applied = [r for r in records if r.outcome is FixOutcome.APPLIED]
     result.status = RunStatus.REPAIRED if applied else RunStatus.NOTHING_TO_FIX
     skipped = [f"{r.rewrite_id} ({r.outcome.value}: {r.summary})" for r in records if r.outcome is not FixOutcome.APPLIED]
-    result.message = (f"repaired with {len(applied)} fix(es), verified" if applied
+    result.message = (f"repaired with {count(len(applied), 'fix', 'fixes')}, verified" if applied
                       else "nothing to fix; verified copy written")
     if skipped:
         result.message += "; not applied: " + "; ".join(skipped)
