@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -59,8 +60,19 @@ class ReportPage:
         self.page.goto(path.resolve().as_uri(), wait_until="load")
 
 
+class _Shared:
+    """The process's one Playwright and Chromium. Two modules' session fixtures use it (this one and the corpus run's):
+    a second sync_playwright() in the same thread fails ("Sync API inside the asyncio loop"), so they share, counted."""
+
+    users = 0
+    profile = ""
+    playwright: Any = None
+    context: Any = None
+    page: ReportPage | None = None
+
+
 def _browser(required: bool) -> Iterator[ReportPage | None]:
-    """One headless Chromium with a fresh profile, one page; None when Chromium is missing and not ``required``."""
+    """The headless Chromium page (a fresh profile); None when Chromium is missing and not ``required``."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing in CI: .ci/run installs the Debian chromium package")
@@ -70,13 +82,22 @@ def _browser(required: bool) -> Iterator[ReportPage | None]:
         return
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory(prefix="repair-chromium-") as profile, sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(profile, executable_path=str(CHROMIUM), args=ARGS, headless=True,
-                                                        viewport={"width": 1400, "height": 900})
-        try:
-            yield ReportPage(context.new_page())
-        finally:
-            context.close()
+    if _Shared.users == 0:
+        _Shared.profile = tempfile.mkdtemp(prefix="repair-chromium-")
+        _Shared.playwright = sync_playwright().start()
+        _Shared.context = _Shared.playwright.chromium.launch_persistent_context(
+            _Shared.profile, executable_path=str(CHROMIUM), args=ARGS, headless=True, viewport={"width": 1400, "height": 900})
+        _Shared.page = ReportPage(_Shared.context.new_page())
+    _Shared.users += 1
+    try:
+        yield _Shared.page
+    finally:
+        _Shared.users -= 1
+        if _Shared.users == 0:
+            _Shared.context.close()
+            _Shared.playwright.stop()
+            _Shared.page = None
+            shutil.rmtree(_Shared.profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
