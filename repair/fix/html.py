@@ -228,14 +228,24 @@ def _ops(report: dict[str, Any]) -> str:
         "</details></section>"
 
 
+def _quantile_of(key: Any) -> float:
+    """A quantile's key as a fraction: "p50" (repair.model.parity's keys) -> 0.5, "max" -> 1.0, "0.9" -> 0.9."""
+    text = str(key).strip().lower()
+    if text == "max":
+        return 1.0
+    if text.startswith("p"):
+        return float(text[1:]) / 100.0
+    return float(text)
+
+
 def _quantiles(output: dict[str, Any]) -> list[tuple[float, float]]:
-    """The optional ``abs_diff_quantiles`` of one output: {"0.5": v, ...} or [[q, v], ...], as (q, v) pairs."""
+    """The optional ``abs_diff_quantiles`` of one output ({"p50": v, ..., "max": v}), as sorted (fraction, value)."""
     raw = output.get("abs_diff_quantiles")
     pairs: list[tuple[float, float]] = []
     try:
         items = raw.items() if isinstance(raw, dict) else raw or []
         for q, v in items:
-            pairs.append((float(q), float(v)))
+            pairs.append((_quantile_of(q), float(v)))
     except (TypeError, ValueError):
         return []
     return sorted(pairs)
@@ -284,7 +294,8 @@ def _parity_plot(parity: dict[str, Any], plot_id: str) -> str:
             parts.append(f'<line x1="{x(quantiles[0][1]):.1f}" x2="{x(quantiles[-1][1]):.1f}" y1="{y}" y2="{y}" '
                          'class="range"/>')
             for q, v in quantiles:
-                parts.append(f'<circle cx="{x(v):.1f}" cy="{y}" r="3" class="quantile"><title>q{q:g}: {v:.3g}'
+                label = "max" if q == 1.0 else f"p{q * 100:g}"
+                parts.append(f'<circle cx="{x(v):.1f}" cy="{y}" r="3" class="quantile"><title>{label} |diff|: {v:.3g}'
                              "</title></circle>")
         diff = o.get("max_abs_diff")
         if isinstance(diff, (int, float)):

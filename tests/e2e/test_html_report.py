@@ -169,7 +169,11 @@ def test_repaired_case_renders(report_page: ReportPage, corpus: Corpus, case_id:
     after_ops = report["after"]["tflite"]["ops"]
     labels = page.eval_on_selector_all("#op-histogram text.lbl", "els => els.map(e => e.firstChild.textContent)")
     assert set(labels) == set(after_ops) | set((report["before"].get("tflite") or {}).get("ops", {}))
-    assert page.locator("#parity-plot-0 path.max.pass").count() == len(report["after"]["parity"]["outputs"])
+    outputs = report["after"]["parity"]["outputs"]
+    assert page.locator("#parity-plot-0 path.max.pass").count() == len(outputs)
+    # the |diff| distribution parity measured (p50/p90/p99/max per output): one dot each
+    assert page.locator("#parity-plot-0 circle.quantile").count() == sum(len(o.get("abs_diff_quantiles") or {})
+                                                                          for o in outputs) > 0
     assert page.locator("#gate tbody tr").count() == len(report["gate"])
     if case_id == "ops/flex_roll":  # the surgery is in the picture: Roll removed, slices added
         change = seen["change"]
@@ -252,7 +256,7 @@ def test_hand_built_change_escapes_node_names(report_page: ReportPage, tmp_path:
                         "parity": {"ok": True, "atol": 1e-5, "rtol": 1e-4, "input_shapes": {HOSTILE_NAME: [1, 2]},
                                    "outputs": [{"name": HOSTILE_NAME, "shape": [1, 2], "max_abs_diff": 3e-7,
                                                 "max_rel_diff": 1e-6, "ok": True,
-                                                "abs_diff_quantiles": {"0.5": 1e-8, "0.9": 5e-8, "0.99": 2e-7}}]}},
+                                                "abs_diff_quantiles": {"p50": 1e-8, "p90": 5e-8, "p99": 2e-7, "max": 3e-7}}]}},
               "fixes": [{"rewrite": "r", "finding": HOSTILE_NAME, "safety": "safe", "outcome": "applied", "summary": "s",
                          "why": HOSTILE_NAME, "seconds": 0.1, "signature_before": [["input", HOSTILE_NAME, "float32", "[?,2]"]],
                          "signature_after": [["input", HOSTILE_NAME, "float32", "[1,2]"]], "tf_op_delta": {HOSTILE_NAME: 1}}],
@@ -269,5 +273,5 @@ def test_hand_built_change_escapes_node_names(report_page: ReportPage, tmp_path:
     panel = page.locator('.panel[data-side="after"]').inner_text()
     assert "500 of 503 nodes elided (outside 2 hops of a change)" in panel
     assert "No graph on this side: original: a .keras file" in page.locator('.panel[data-side="before"]').inner_text()
-    assert page.locator("#parity-plot-0 circle.quantile").count() == 3
+    assert page.locator("#parity-plot-0 circle.quantile").count() == 4
     assert page.locator("body").inner_text().count(HOSTILE_NAME) >= 8
