@@ -896,7 +896,7 @@ def fix(
         help="Where the repaired SavedModel is published (only if verified). Required unless --plan-out.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out.")] = False,
     report: Annotated[Path | None, typer.Option(
-        "--report", metavar="DIR", help="Also write report.md/report.json here (useful when the gate fails).")] = None,
+        "--report", metavar="DIR", help="Also write report.html/.md/.json here (useful when the gate fails).")] = None,
     *,
     flags: ModelFlags,  # the model flags' options, in this place in --help (see model_flags)
     yes: YesOpt = False,
@@ -911,7 +911,7 @@ def fix(
     convert_original: ConvertOriginalOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Repair MODEL, verify the result and publish it to --out with report.md/report.json and model.tflite.
+    """Repair MODEL, verify the result and publish it to --out with model.tflite and the reports (report.html, .md, .json).
 
     Safe fixes are applied; unsafe ones only with --unsafe-fixes or the flag that parametrizes them (--pin,
     --rename, --input-keys, --request, --sample); -i asks about each; --plan-in applies an edited plan.
