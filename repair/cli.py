@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperArgument, TyperCommand
 
+from repair.core import wire
 from repair.core.decide import AutoDecider, Decider, Decision, Proposal, ProposalKind, Recorder
 from repair.core.errors import BadInput, ExitCode, Refused, RepairError, environment_problem
 from repair.core.options import (
@@ -635,48 +636,6 @@ _META_GRAPHS, _SIGNATURE_DEF, _SIG_INPUTS, _TENSOR_DTYPE = 2, 5, 1, 2
 _DT_STRING = 7
 
 
-def _varint(buf: bytes, i: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = buf[i]
-        i += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, i
-        shift += 7
-
-
-def _proto_fields(buf: bytes) -> Iterator[tuple[int, int | bytes]]:
-    """(field number, value) of one serialized message: ints for varints, bytes for length-delimited fields."""
-    i = 0
-    while i < len(buf):
-        key, i = _varint(buf, i)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, i = _varint(buf, i)
-            yield number, value
-        elif wire == 2:
-            size, i = _varint(buf, i)
-            yield number, buf[i:i + size]
-            i += size
-        elif wire in (1, 5):
-            i += 8 if wire == 1 else 4
-        else:
-            raise ValueError(f"wire type {wire}")
-
-
-def _map_entries(message: bytes, number: int) -> dict[str, bytes]:
-    """A ``map<string, Message>`` field of ``message``: key -> the value's bytes."""
-    entries: dict[str, bytes] = {}
-    for field_number, entry in _proto_fields(message):
-        if field_number == number and isinstance(entry, bytes):
-            parts = {n: v for n, v in _proto_fields(entry)}
-            key, value = parts.get(1, b""), parts.get(2, b"")
-            if isinstance(key, bytes) and isinstance(value, bytes):
-                entries[key.decode("utf-8", errors="surrogateescape")] = value
-    return entries
-
-
 def _signature_inputs(model: Path, signature: str | None) -> list[str] | None:
     """The input keys of the signature ``fix`` will serve, read from saved_model.pb without TensorFlow; None whenever
     that is not certain (not a SavedModel, several meta graphs, no such signature, a string input that
@@ -685,17 +644,17 @@ def _signature_inputs(model: Path, signature: str | None) -> list[str] | None:
     if not path.is_file():
         return None
     try:
-        graphs = [v for n, v in _proto_fields(path.read_bytes()) if n == _META_GRAPHS and isinstance(v, bytes)]
+        graphs = [v for n, v in wire.fields(path.read_bytes()) if n == _META_GRAPHS and isinstance(v, bytes)]
         if len(graphs) != 1:
             return None
-        signatures = _map_entries(graphs[0], _SIGNATURE_DEF)
+        signatures = wire.map_entries(graphs[0], _SIGNATURE_DEF)
         chosen = signatures.get(signature or "serving_default")
         if chosen is None:
             return None
-        inputs = _map_entries(chosen, _SIG_INPUTS)
-        if any(n == _TENSOR_DTYPE and v == _DT_STRING for info in inputs.values() for n, v in _proto_fields(info)):
+        inputs = wire.map_entries(chosen, _SIG_INPUTS)
+        if any(n == _TENSOR_DTYPE and v == _DT_STRING for info in inputs.values() for n, v in wire.fields(info)):
             return None
-    except (OSError, ValueError, IndexError):
+    except (OSError, wire.WireError):
         return None
     return sorted(inputs)  # TensorFlow lists a signature's inputs sorted by key
 

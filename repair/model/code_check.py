@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from repair.core import wire
 from repair.core.errors import BadInput
 from repair.core.text import plain
 
@@ -231,38 +232,12 @@ def keras_file_configs(path: Path) -> list[tuple[str, Any]]:
     return [] if raw is None else [("model_config", _json(raw, "the model_config attribute"))]
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        if pos >= len(data) or shift > 63:
-            raise Unreadable("keras_metadata.pb is truncated")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, pos
-
-
 def _fields(data: bytes) -> Iterator[tuple[int, int | bytes]]:
-    """(field number, value) of one protobuf message: varints as int, length-delimited as bytes."""
-    pos = 0
-    while pos < len(data):
-        key, pos = _varint(data, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(data, pos)
-            yield number, value
-        elif wire == 2:
-            size, pos = _varint(data, pos)
-            if pos + size > len(data):
-                raise Unreadable("keras_metadata.pb is truncated")
-            yield number, data[pos:pos + size]
-            pos += size
-        elif wire in (1, 5):
-            pos += 8 if wire == 1 else 4
-        else:
-            raise Unreadable(f"keras_metadata.pb has an unknown wire type {wire}")
+    """(field number, value) of one keras_metadata.pb message; a malformed one is Unreadable."""
+    try:
+        yield from wire.fields(data)
+    except wire.WireError as exc:
+        raise Unreadable(f"keras_metadata.pb: {exc}") from None
 
 
 def keras_metadata_configs(data: bytes) -> list[tuple[str, Any]]:
