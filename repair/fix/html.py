@@ -334,8 +334,9 @@ def _parity(report: dict[str, Any]) -> str:
 
 def _sizes_timings(report: dict[str, Any]) -> str:
     sizes = report.get("bytes") or {}
-    static = bool((report.get("before") or {}).get("static_only"))
-    missing = {"tflite_before": "n/a (not converted: the original was read statically)" if static else "n/a (did not convert)"}
+    before = report.get("before") or {}
+    why = before.get("not_converted") or ("the original was read statically" if before.get("static_only") else "")
+    missing = {"tflite_before": esc(f"n/a ({why})") if why else "n/a (did not convert)"}
     rows = [[esc(k.replace("_", " ")), _num(v) if v is not None else missing.get(k, "n/a (did not convert)")]
             for k, v in sizes.items()]
     body = '<section id="sizes"><h2>Sizes (bytes)</h2>' + _table(["what", "bytes"], rows, "sizes") + "</section>"
@@ -501,11 +502,28 @@ _JS = r"""
       tip.textContent = n.id + "\n" + n.op + " (" + n.state + ")" + (n.note ? "\n" + n.note : "");
     });
     box.appendChild(svg);
-    // Fit the panel when that keeps the text readable (scale >= 0.5); a larger picture scrolls instead.
-    var scale = box.clientWidth / size.width;
-    if (scale < 1 && scale >= 0.5) {
-      svg.setAttribute("width", Math.floor(size.width * scale));
-      svg.setAttribute("height", Math.floor(size.height * scale));
+    // The whole change fits the panel first (a wide unrolled loop included); a click shows it at full size, scrolled
+    // to the first marked node, and a second click fits it again.
+    var scale = Math.min(1, (box.clientWidth - 4) / size.width);
+    var full = { w: Math.ceil(size.width), h: Math.ceil(size.height) };
+    function fit(on) {
+      svg.setAttribute("width", on ? Math.floor(full.w * scale) : full.w);
+      svg.setAttribute("height", on ? Math.floor(full.h * scale) : full.h);
+      svg.setAttribute("data-fit", on ? "1" : "0");
+    }
+    fit(true);
+    if (scale < 1) {
+      svg.style.cursor = "zoom-in";
+      svg.addEventListener("click", function () {
+        var fitted = svg.getAttribute("data-fit") === "1";
+        fit(!fitted);
+        svg.style.cursor = fitted ? "zoom-out" : "zoom-in";
+        var first = svg.querySelector(".node.added, .node.removed, .node.changed");
+        if (fitted && first) { first.scrollIntoView({ block: "center", inline: "center" }); }
+      });
+      var hint = document.createElement("p"); hint.className = "muted";
+      hint.textContent = "Shrunk to fit (" + Math.round(scale * 100) + "%%): click the picture for full size.";
+      box.insertBefore(hint, svg);
     }
   }
   var data = JSON.parse(dataEl.textContent);
