@@ -3,7 +3,7 @@
 After a loop is unrolled and its bodies inlined, every TensorList index is a constant expression
 (the loop counter chain). A list is then just a Python list of tensors: TensorListFromTensor is an
 Unpack, GetItem picks an item, Reserve/SetItem fill slots, and Stack is a Pack. TFLite has builtins
-for Unpack and Pack; it has none for TensorLists with dynamic element shapes (ATLAS §6).
+for Unpack and Pack; it has none for TensorLists with dynamic element shapes (docs/facts.md §6).
 """
 
 from __future__ import annotations

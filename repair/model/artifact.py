@@ -293,7 +293,7 @@ def _unbound_reads(meta_graph: object) -> dict[str, tuple[str, ...]]:
     The converter and TF Serving load a SavedModel into a TF1 session: they run the saver's restore op
     and the initializers, then the signature. A Keras 3 model saved with ``tf.saved_model.save``
     restores the checkpoint into fresh ``Variable``, ``Variable_1``, ... handles while its signature
-    reads ``dense/kernel``, ... (ATLAS 1i): those are assigned by nothing, so the .tflite converts and
+    reads ``dense/kernel``, ... (docs/facts.md 1i): those are assigned by nothing, so the .tflite converts and
     outputs garbage. This is that check, read off the graph: no conversion needed.
     """
     graph_def = meta_graph.graph_def  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 Nothing else in the package reads raw converter text. ``ConverterError.errors`` carries
 ``ConverterErrorData`` protos whose ``error_code`` and ``operator.name`` are the reliable signal
-(ATLAS §0); the free text is matched only for the failures that carry no code (TensorList lowering,
+(docs/facts.md §0); the free text is matched only for the failures that carry no code (TensorList lowering,
 tag and signature errors raised as plain Python exceptions). Every ``'tf.X' op is neither a custom
 op nor a flex op`` line appears for flex and custom failures alike, so it is never matched on.
 """

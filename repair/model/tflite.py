@@ -3,7 +3,7 @@
 Inspection parses the flatbuffer with TensorFlow's generated schema, so it works on models the
 interpreter cannot load (Flex ops). Execution uses the LiteRT interpreter (``ai_edge_litert``) when
 it is installed, else ``tf.lite.Interpreter``, always through ``get_signature_runner``: the input
-order of ``get_input_details()`` is not the signature order for multi-input models (ATLAS §5).
+order of ``get_input_details()`` is not the signature order for multi-input models (docs/facts.md §5).
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ class TfliteInfo:
 
     @property
     def unbound_variables(self) -> bool:
-        """Variables read but never initialised: the silent-garbage signature (ATLAS 1i).
+        """Variables read but never initialised: the silent-garbage signature (docs/facts.md 1i).
 
-        ATLAS's cheap test is READ_VARIABLE without CALL_ONCE; a model that also has a lookup table
+        docs/facts.md's cheap test is READ_VARIABLE without CALL_ONCE; a model that also has a lookup table
         gets a CALL_ONCE for the table alone, so the test here is per variable: a VAR_HANDLE shared
         name that some READ_VARIABLE reads and no ASSIGN_VARIABLE in any subgraph writes.
         """

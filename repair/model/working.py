@@ -230,7 +230,7 @@ def save_serving(model: WorkingModel, dest: Path) -> None:
 
     The loaded object is attached to the saved root so its variables (and assets, tables) are
     saved and bound to the new signature: this is what makes Keras 3 ``tf.saved_model.save``
-    exports correct again (ATLAS 1i).
+    exports correct again (docs/facts.md 1i).
     """
     assert model.entry is not None
     t = tf()

@@ -202,7 +202,7 @@ class Site:
 
 class Shared:
     """What every pass over one version of a module can reuse: its metadata (positions, scopes) and analyses
-    (``memo``, keyed by the analysis). Resolving metadata costs about as much as a pass (ATLAS-style measurement:
+    (``memo``, keyed by the analysis). Resolving metadata costs about as much as a pass (measured:
     numpy.py of Keras, 3 passes, each resolving positions anew), so it is done once per version of the tree."""
 
     def __init__(self, module: cst.Module) -> None:

@@ -1,4 +1,4 @@
-"""The classifier against the converter's verbatim texts and error codes (ATLAS §0); tests/e2e/test_classify_converter.py
+"""The classifier against the converter's verbatim texts and error codes (docs/facts.md §0); tests/e2e/test_classify_converter.py
 checks the same against the real converter on corpus models."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 from repair.core.findings import FindingKind
 from repair.model.classify import classify, float16_ops, float64_ops
 
-# Verbatim TF 2.21 texts (ATLAS.md §0), for the unit tests that need no TensorFlow.
+# Verbatim TF 2.21 texts (docs/facts.md §0), for the unit tests that need no TensorFlow.
 FLEX_TEXT = """Could not translate MLIR to FlatBuffer.
 error: 'tf.Roll' op is neither a custom op nor a flex op
 Some ops are not supported by the native TFLite runtime, you can enable TF kernels fallback using TF Select.
