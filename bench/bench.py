@@ -438,7 +438,8 @@ def main() -> None:
     ap.add_argument("--startup-runs", type=int, default=10)
     ap.add_argument("--codemod-runs", type=int, default=1, help="LibCST's CLI takes ~9 min per -j 1 run on this tree")
     ap.add_argument("--codemod-packages", default="keras,tensorflow", help="comma list; empty skips the codemod part")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: models,startup,codemod,batch,targets,quantize")
+    ap.add_argument("--skip", default="",
+                    help="comma list of parts to skip: models,startup,codemod,batch,targets,quantize,report_html")
     ap.add_argument("--batch-runs", type=int, default=1)
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -469,6 +470,9 @@ def main() -> None:
         archs = tuple(a for a in args.archs.split(",") if a in quantize.ARCHS)
         if archs:
             quantize.bench(args.work, args.runs, archs, out=args.out.parent / "results-quantize.md")
+    if "report_html" not in skip:  # bench/report_html.py: what report.html costs (graph change, render, layout)
+        subprocess.run([sys.executable, str(Path(__file__).with_name("report_html.py")), "--work",
+                        str(args.work / "report-html")], check=False)
     text = render(args, models, starts, codemods, tree_facts, batches, targets)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
