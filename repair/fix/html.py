@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -143,21 +144,45 @@ def _fixes(report: dict[str, Any]) -> str:
     return body + "</section>"
 
 
-def _graph(change: GraphChange | None, error: str) -> str:
+def _blocking_ops(report: dict[str, Any]) -> list[str]:
+    """The ops the remaining error findings name (a refused model's blockers), to mark in the picture."""
+    after = report.get("after") or report.get("before") or {}
+    return sorted({str(op) for f in after.get("findings") or [] if f.get("severity") == "error"
+                   for op in (f.get("data") or {}).get("ops") or []})
+
+
+def _graph(change: GraphChange | None, error: str, report: dict[str, Any]) -> str:
     """The picture's frame: the data for the script, the summary and legend (visible without JS), a table of the
-    marked nodes (the picture's facts without JS)."""
-    body = '<section id="graph-change"><h2>The graph change</h2>'
+    marked nodes (the picture's facts without JS). When no fix was applied there is no change to show: the original's
+    serving graph is drawn alone, with the ops the remaining findings name marked as blocking."""
+    applied = any(f.get("outcome") == "applied" for f in report.get("fixes") or [])
+    blocking = _blocking_ops(report)
+    if change is not None and not applied:
+        kept = change.before or change.after
+        what = ("the ops marked blocking are the ones the findings name" if blocking
+                else "the findings above say what is wrong")
+        change = replace(change, before=kept, after=None, summary=(
+            f"No fix was applied, so nothing changed: this is the original's serving graph around its inputs and "
+            f"outputs; {what}."), notes=())
+        body = '<section id="graph-change"><h2>The serving graph (no fix applied)</h2>'
+    else:
+        body = '<section id="graph-change"><h2>The graph change</h2>'
     if change is None:
         why = error or "no graph change was computed for this run"
         return body + f'<p class="note" id="graph-missing">No picture: {esc(why)}</p></section>'
     legend = "".join(f'<span class="legend-item"><span class="swatch" style="background:{colour}"></span>'
                      f"{esc(_STATE_WORDS[state])}</span>" for state, colour in _STATE_COLOURS.items())
+    if blocking:
+        legend += ('<span class="legend-item"><span class="swatch blocking"></span>blocking (named by a finding: '
+                   f"{esc(', '.join(blocking))})</span>")
     body += (f'<p class="summary" id="graph-summary">{esc(change.summary)}</p>'
              f'<p class="legend" id="graph-legend">{legend}</p>')
     for note in (*change.notes, *([error] if error else [])):
         body += f'<p class="note">{esc(note)}</p>'
     panels = []
     for key, side in (("before", change.before), ("after", change.after)):
+        if side is None and not applied:
+            continue  # nothing changed: the original alone
         if side is None:
             words = ("before", "original") if key == "before" else ("after", "repaired")
             why = next((n for n in change.notes if n.lower().startswith(words)), "") or (
@@ -165,14 +190,16 @@ def _graph(change: GraphChange | None, error: str) -> str:
             panels.append(f'<div class="panel" data-side="{key}"><h3>{key}</h3>'
                           f'<p class="empty-side">No graph on this side: {esc(why)}</p></div>')
             continue
-        elided = (f"{side.elided:,} of {side.total_nodes:,} nodes elided (outside {change.hops} hops of a change)"
+        near = "a change" if applied else "its inputs and outputs"
+        elided = (f"{side.elided:,} of {side.total_nodes:,} nodes elided (outside {change.hops} hops of {near})"
                   if side.elided else f"all {side.total_nodes:,} nodes shown")
         empty = "" if side.nodes else f'<p class="empty-side">No node of this side is near a change: {esc(elided)}</p>'
         panels.append(f'<div class="panel" data-side="{key}"><h3>{esc(side.label)}</h3>'
                       f'<p class="elided">{esc(elided)}</p>{empty}'
                       f'<div class="canvas" id="graph-{key}"><noscript>The picture needs JavaScript; '
                       "the table below lists the changed nodes.</noscript></div></div>")
-    body += '<div class="graph-sides" id="graph-picture" data-rendered="0">' + "".join(panels) + "</div>"
+    sides = "graph-sides single" if len(panels) == 1 else "graph-sides"
+    body += f'<div class="{sides}" id="graph-picture" data-rendered="0">' + "".join(panels) + "</div>"
     rows = []
     for key, side in (("before", change.before), ("after", change.after)):
         for n in side.nodes if side else ():
@@ -180,7 +207,8 @@ def _graph(change: GraphChange | None, error: str) -> str:
                 rows.append([key, _code(n.id), esc(n.op), esc(n.state.value), esc(n.note)])
     body += ("<details><summary>Changed nodes as a table</summary>"
              + _table(["side", "node", "op", "state", "note"], rows, "nodes") + "</details>")
-    body += f'<script type="application/json" id="graph-data">{script_json(change.to_json())}</script>'
+    data = change.to_json() | {"blocking": blocking}
+    body += f'<script type="application/json" id="graph-data">{script_json(data)}</script>'
     return body + "</section>"
 
 
@@ -430,6 +458,9 @@ th{background:#f6f7f9}
 .empty-side{color:#6b7380;font-style:italic}
 .node rect{stroke:#6b7380;stroke-width:1}
 .node.added rect,.node.removed rect,.node.changed rect{stroke:#1d232b;stroke-width:1.6}
+.node.blocking rect{stroke:#b3261e;stroke-width:3}
+.swatch.blocking{border:3px solid #b3261e;background:#fff}
+.graph-sides.single{grid-template-columns:1fr}
 .node text{font:11px ui-monospace,Menlo,Consolas,monospace;fill:#1d232b}
 .node text.op{font-weight:700}
 .edge{fill:none;stroke:#8a929c;stroke-width:1.1}
@@ -492,7 +523,8 @@ _JS = r"""
     });
     g.nodes().forEach(function (id) {
       var v = g.node(id), n = v.node;
-      var grp = el("g", { "class": "node " + n.state, transform: "translate(" + (v.x - v.width / 2).toFixed(1) + "," +
+      var blocked = (data.blocking || []).indexOf(n.op) >= 0 ? " blocking" : "";
+      var grp = el("g", { "class": "node " + n.state + blocked, transform: "translate(" + (v.x - v.width / 2).toFixed(1) + "," +
                                                              (v.y - v.height / 2).toFixed(1) + ")" }, svg);
       grp.setAttribute("data-state", n.state);
       el("rect", { width: v.width.toFixed(1), height: v.height, rx: 4, fill: FILL[n.state] || "#fff" }, grp);
@@ -565,7 +597,7 @@ def render(report: dict[str, Any], change: GraphChange | None, change_error: str
         _findings(before, "Findings before", "findings-before"),
         _findings(after, "Findings after", "findings-after"),
         _fixes(report),
-        _graph(change, change_error),
+        _graph(change, change_error, report),
         _ops(report),
         _parity(report),
         _gate(report),

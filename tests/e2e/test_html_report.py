@@ -195,6 +195,11 @@ def test_refused_case_renders(report_page: ReportPage, corpus: Corpus, tmp_path:
     page = report_page.page
     assert page.locator("#verdict .status").inner_text() == report["status"]
     assert page.locator("#verdict .exit").inner_text() == f"(exit {report['exit_code']})"
+    # Nothing was applied: the original alone, its blocking op (the one the finding names) marked in the picture.
+    assert page.locator("#graph-change h2").inner_text() == "The serving graph (no fix applied)"
+    assert page.locator("#graph-picture .panel").count() == 1
+    assert page.locator("#graph-picture g.node.blocking text.op").all_text_contents() == ["ScaleAndTranslate"]
+    assert "blocking (named by a finding: ScaleAndTranslate)" in page.locator("#graph-legend").inner_text()
 
 
 def test_hostile_names_stay_text(report_page: ReportPage, tmp_path: Path) -> None:
