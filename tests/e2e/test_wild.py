@@ -22,6 +22,10 @@ import pytest
 from corpora.wild import WildCase, wild_cases
 from corpora.wild.judge import fix_args, judge, tree_digest
 from tests.cli_helpers import repair
+from tests.e2e import test_html_report
+from tests.e2e.test_html_report import ReportPage, check_report_html
+
+optional_report_page = test_html_report.optional_report_page  # one headless Chromium for the session's report.html checks
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +90,8 @@ def wild_builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WildBuilds
 
 
 @pytest.mark.parametrize("case_id", [_param(c) for c in CASES])
-def test_wild_case(wild_builds: WildBuilds, case_id: str, tmp_path: Path) -> None:
+def test_wild_case(wild_builds: WildBuilds, case_id: str, tmp_path: Path,
+                   optional_report_page: ReportPage | None) -> None:
     case = next(c for c in CASES if c.id == case_id)
     artifact = wild_builds.artifact(case_id)
     case_dir = wild_builds.case_dir(case_id)
@@ -95,6 +100,8 @@ def test_wild_case(wild_builds: WildBuilds, case_id: str, tmp_path: Path) -> Non
     run = repair("fix", str(artifact), "--out", str(out), "--report", str(report_dir), *fix_args(case, case_dir))
     problems = judge(case, artifact, case_dir, out, report_dir, run.exit_code, run.stdout + run.stderr, before)
     assert not problems, "\n".join(problems)
+    if optional_report_page is not None:  # report.html of a model built as its user built it renders (~0.3 s)
+        check_report_html(optional_report_page, report_dir / "report.html", case_id)
 
 
 def test_wild_corpus_is_large_and_sourced() -> None:
