@@ -139,3 +139,19 @@ def tree_digest(path: Path) -> str:
         h.update(str(f.relative_to(path.parent if path.is_file() else path)).encode())
         h.update(f.read_bytes())
     return h.hexdigest()
+
+
+def tree_stamps(path: Path, skip: tuple[str, ...] = ()) -> dict[str, tuple[int, int, int]]:
+    """Every file under ``path`` (relative path → inode, size, mtime in ns), leaving out the top-level names in ``skip``.
+
+    Equal stamps before and after a command mean it created, removed and rewrote none of these files: the evidence
+    that a run skipped work, instead of a stopwatch (a rerun of a model removes its folders and writes them anew).
+    """
+    stamps = {}
+    for f in sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()):
+        rel = f.relative_to(path)
+        if rel.parts[0] in skip:
+            continue
+        st = f.stat()
+        stamps[str(rel)] = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return stamps

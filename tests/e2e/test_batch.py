@@ -8,17 +8,19 @@ per-model timeout that kills the child and leaves no output behind.
 from __future__ import annotations
 
 import json
-import time
+import shutil
 from pathlib import Path
 
 import pytest
 
 from repair.batch.local import BatchStatus, discover
 from tests.cli_helpers import repair
-from tests.conftest import Corpus
+from tests.conftest import Corpus, tree_stamps
+from tests.e2e.conftest import LocalBatch
 
 REPAIRS = {"k3": "keras/keras3_saved_model_save", "train_tag": "tags/train_tag"}
 REFUSED = {"resize": "ops/resize_antialias"}
+BATCH_FILES = ("batch-state.json", "summary.json", "summary.md")  # the batch's own files, rewritten by every run
 
 
 def _summary(out: Path) -> dict:  # type: ignore[type-arg]
@@ -39,11 +41,6 @@ def build_zoo(corpus: Corpus, zoo: Path) -> Path:
     (zoo / "notamodel" / "notes.txt").write_text("not a model\n")
     (zoo / "README.md").write_text("ignored\n")
     return zoo
-
-
-@pytest.fixture
-def zoo(corpus: Corpus, tmp_path: Path) -> Path:
-    return build_zoo(corpus, tmp_path / "zoo")
 
 
 def test_discover_rules(tmp_path: Path) -> None:
@@ -156,10 +153,10 @@ def test_batch_forwards_pin_and_rename_to_the_child(corpus: Corpus, tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_batch_resume_and_retry(zoo: Path, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    run = repair("batch", str(zoo), "--out", str(out), "-j", "2")
-    assert run.exit_code == 1, run.stderr
+def test_batch_resume_and_retry(local_batch: LocalBatch, tmp_path: Path) -> None:
+    """The session's local batch of the zoo (tests/e2e/conftest.py), then a resume and a retry on a copy of it."""
+    zoo, out = local_batch.zoo, local_batch.out
+    assert local_batch.exit_code == 1, local_batch.stderr
     expected = {"k3": "repaired", "train_tag": "repaired", "resize": "refused", "notamodel": "bad-input"}
     assert _statuses(out) == expected
     first = _summary(out)
@@ -175,11 +172,15 @@ def test_batch_resume_and_retry(zoo: Path, tmp_path: Path) -> None:
     assert "| resize | refused | 1 |" in (out / "summary.md").read_text()
     state = json.loads((out / "batch-state.json").read_text())
     assert {n: m["status"] for n, m in state["models"].items()} == expected
+    assert first == local_batch.summary
 
-    started = time.perf_counter()
+    out = tmp_path / "out"  # the resume and the retry write into a copy: the session's run stays as it was
+    shutil.copytree(local_batch.out, out, symlinks=True)
+    before = tree_stamps(out, skip=BATCH_FILES)
     again = repair("batch", str(zoo), "--out", str(out), "-j", "2")
-    assert time.perf_counter() - started < 3, "a resumed batch must not rerun finished models"
     assert again.exit_code == 1
+    # a resumed batch must not rerun finished models: a rerun removes a model's folders and writes them anew
+    assert tree_stamps(out, skip=BATCH_FILES) == before, "a resumed batch must not rerun finished models"
     second = _summary(out)
     assert second["ran"] == 0 and second["skipped"] == 4
     assert second["models"] == first["models"] and second["counts"] == first["counts"]
@@ -187,6 +188,10 @@ def test_batch_resume_and_retry(zoo: Path, tmp_path: Path) -> None:
     retry = repair("batch", str(zoo), "--out", str(out), "--retry-failed")
     assert retry.exit_code == 1
     assert _summary(out)["ran"] == 2 and _statuses(out) == expected
+    after = tree_stamps(out, skip=BATCH_FILES)  # resize ran again (its log is new); the repaired models did not
+    assert after["resize.report/fix.log"] != before["resize.report/fix.log"]
+    assert {f: s for f, s in after.items() if not f.startswith("resize")} == {
+        f: s for f, s in before.items() if not f.startswith("resize")}
 
 
 @pytest.mark.slow
@@ -195,13 +200,14 @@ def test_batch_timeout(corpus: Corpus, tmp_path: Path) -> None:
     zoo.mkdir()
     (zoo / "train_tag").symlink_to(corpus.artifact(REPAIRS["train_tag"]), target_is_directory=True)
     out = tmp_path / "out"
-    started = time.perf_counter()
     run = repair("batch", str(zoo), "--out", str(out), "--timeout", "1")
-    assert time.perf_counter() - started < 10
     assert run.exit_code == 1
     row = _summary(out)["models"][0]
-    assert row["status"] == "timeout" and row["exit"] is None
+    assert row["status"] == "timeout" and row["exit"] is None and row["message"] == "killed after 1s"
     assert not (out / "train_tag").exists() and not list(out.glob(".repair-*"))
+    # killed at the timeout, not after it finished: its log (kept) stops before the gate's verdict
+    assert "verified" not in (out / "train_tag.report" / "fix.log").read_text()
     # a timeout is not final: the next run (no timeout) redoes it
     assert repair("batch", str(zoo), "--out", str(out)).exit_code == 0
     assert _statuses(out) == {"train_tag": "repaired"}
+    assert "verified" in (out / "train_tag.report" / "fix.log").read_text()  # the word a finished run's log has
