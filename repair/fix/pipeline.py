@@ -109,13 +109,17 @@ def run_diagnosis(path: Path, options: Options, catalog: Catalog) -> Diagnosis:
     export (an RNN's TensorList, a Flex op) is reported too, not only "this is a Keras file". With ``--quantize``, a
     model that converts and matches is quantized once, every layer quantized, and measured against the budget.
     """
+    started = time.perf_counter()
     progress.stage("loading TensorFlow, reading the model")
     model = open_model(tf_safe(path))  # TensorFlow cannot open a path that is not UTF-8: an alias of it
     validate_flags(model, options)
     check_quantize(model, options)
+    opened = time.perf_counter() - started
     progress.stage("diagnosing: converting, running the .tflite, checking parity")
     if options.quantize is None:
-        return _diagnosis(model, options, catalog)
+        diag = _diagnosis(model, options, catalog)
+        diag.timings = {"open": opened, **diag.timings, "total": time.perf_counter() - started}
+        return diag
     with tempfile.TemporaryDirectory(prefix=".repair-diagnose-quant-") as tmp:
         note_scratch(Path(tmp))
         diag = _diagnosis(model, options, catalog, Path(tmp))
@@ -129,6 +133,7 @@ def run_diagnosis(path: Path, options: Options, catalog: Catalog) -> Diagnosis:
             diag.timings["quantize"] = time.perf_counter() - t0
         diag.model = model  # what the user gave (a Keras file's export lived in scratch)
         forget(Path(tmp))
+    diag.timings = {"open": opened, **diag.timings, "total": time.perf_counter() - started}
     return diag
 
 

@@ -41,6 +41,7 @@ from typing import Any
 from repair.core.options import QuantMode
 from repair.core.tfenv import captured_stderr, tf
 from repair.model.artifact import SERVING_DEFAULT
+from repair.model.convert import shared_load
 from repair.quantize import Feeds, QuantFailed, Recipe
 
 _DYNAMIC = re.compile(r"Max and min for dynamic tensors should be recorded during calibration(?:: Failed for tensor (\S+))?")
@@ -112,7 +113,7 @@ def calibrate(saved_model: Path, samples: tuple[Feeds, ...], float_tflite: bytes
                 return bytes(recorder.calibrate(lambda: ((SERVING_DEFAULT, dict(x)) for x in samples)))
             except Exception as exc:  # the same refusals as the converter's calibration, said the same way
                 raise _failed("calibration", exc, err.text) from exc
-    with captured_stderr() as err:
+    with captured_stderr() as err, shared_load(saved_model):  # the converter's loads of it are the run's one load
         try:
             converter = t.lite.TFLiteConverter.from_saved_model(str(saved_model), signature_keys=[SERVING_DEFAULT])
             converter.optimizations = [t.lite.Optimize.DEFAULT]
@@ -174,7 +175,7 @@ def convert_plain(saved_model: Path, mode: QuantMode, samples: tuple[Feeds, ...]
         raise QuantFailed(f"--io {io} applies to --quantize int8 only; {mode.value} keeps float inputs and outputs",
                           "", "converter")
     io_type = _io_type(io)
-    with captured_stderr() as err:
+    with captured_stderr() as err, shared_load(saved_model):  # the converter's loads of it are the run's one load
         try:
             converter = t.lite.TFLiteConverter.from_saved_model(str(saved_model), signature_keys=[SERVING_DEFAULT])
             converter.optimizations = [t.lite.Optimize.DEFAULT]
