@@ -738,6 +738,7 @@ def diagnose(
             print(json.dumps({"model": str(model), "findings": [f.to_json() for f in diag.findings],
                               "blocking": len(blocking(diag.findings)),
                               "targets": [r.to_json() for r in diag.targets],
+                              "timings_s": {k: round(v, 3) for k, v in diag.timings.items()},
                               **({"quantization": quant_json(diag.quant)} if diag.quant is not None else {})}, indent=2))
         else:
             out.print(f"[bold]{terminal(model)}[/] ({diag.model.kind.value}, target {terminal(options.target_text)})",
