@@ -10,6 +10,7 @@ import pytest
 
 from tests.cli_helpers import repair
 from tests.conftest import Corpus
+from tests.e2e.conftest import CorpusFixes
 
 
 def test_pin_contradicting_a_static_dim_is_bad_input_for_diagnose_too(corpus: Corpus) -> None:
@@ -27,9 +28,11 @@ def test_diagnose_next_command_carries_every_flag(corpus: Corpus) -> None:
 
 
 @pytest.mark.slow
-def test_a_pin_on_a_model_that_converts_anyway_is_applied_and_reported(corpus: Corpus, tmp_path: Path) -> None:
-    out = tmp_path / "o"
-    run = repair("fix", str(corpus.artifact("shapes/pin_batch_only")), "--out", str(out), "--pin", "frames=1,16,8")
+def test_a_pin_on_a_model_that_converts_anyway_is_applied_and_reported(corpus_fixes: CorpusFixes) -> None:
+    """The session's `repair fix` of the case with its corpus flags (tests/e2e/conftest.py): --pin frames=1,16,8."""
+    assert corpus_fixes.corpus.cases["shapes/pin_batch_only"].expect.fix_args == ("--pin", "frames=1,16,8")
+    run = corpus_fixes.fix("shapes/pin_batch_only")
+    out = run.out
     assert run.exit_code == 0, run.stdout
     report = json.loads((out / "report.json").read_text())
     assert report["after"]["tflite"]["signatures"]["serving_default"]["inputs"]["frames"] == [1, 16, 8]

@@ -19,6 +19,7 @@ from corpora import all_cases
 from tests.cli_helpers import repair
 from tests.conftest import Corpus, tree_digest
 from tests.e2e import test_html_report
+from tests.e2e.conftest import CorpusFixes
 from tests.e2e.test_html_report import ReportPage, check_report_html
 
 optional_report_page = test_html_report.optional_report_page  # one headless Chromium for the session's report.html checks
@@ -50,15 +51,13 @@ def test_diagnose(corpus: Corpus, case_id: str) -> None:
 
 
 @pytest.mark.parametrize("case_id", CASES)
-def test_fix(corpus: Corpus, case_id: str, tmp_path: Path, optional_report_page: ReportPage | None) -> None:
+def test_fix(corpus: Corpus, corpus_fixes: CorpusFixes, case_id: str, optional_report_page: ReportPage | None) -> None:
+    """The session's run of ``repair fix`` on the case with its flags (tests/e2e/conftest.py: other files check the
+    same run for their own facts)."""
     case = corpus.cases[case_id]
-    artifact = corpus.artifact(case_id)
-    before = tree_digest(artifact)
-    out = tmp_path / "fixed"
-    report_dir = tmp_path / "report"
-    run = repair("fix", str(artifact), "--out", str(out), "--report", str(report_dir),
-                 *_args(case.expect.fix_args, corpus.case_dir(case_id)))
-    assert tree_digest(artifact) == before, "the input was modified"
+    run = corpus_fixes.fix(case_id)
+    artifact, out, report_dir = run.artifact, run.out, run.report_dir
+    assert run.digest_after == run.digest_before, "the input was modified"
     report = json.loads((report_dir / "report.json").read_text())
     assert run.exit_code == case.expect.fix_exit, f"{run.stdout}\n{run.stderr}\n{report['message']}"
     if optional_report_page is not None:  # report.html renders in headless Chromium, its picture drawn (~0.3 s)
@@ -78,7 +77,7 @@ def test_fix(corpus: Corpus, case_id: str, tmp_path: Path, optional_report_page:
         assert report["op_delta"][op] == -before_ops[op]
     for name in ("saved_model.pb", "model.tflite", "report.md", "report.json"):
         assert (out / name).is_file(), name
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".repair-")], "scratch left behind"
+    assert not [p for p in run.root.iterdir() if p.name.startswith(".repair-")], "scratch left behind"
     _independent_check(out, _targets(case.expect.fix_args))
     if "--quantize" in case.expect.fix_args:  # model.tflite is the quantized one: measured and read on its own terms
         from tests.e2e.test_quant_corpus import check_quantized

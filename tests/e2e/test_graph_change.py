@@ -11,8 +11,7 @@ import pytest
 from repair.core.tfenv import tf
 from repair.model.change import GraphChange, GraphSide, NodeState, graph_change
 from repair.model.model_explorer import COLORS, node_data
-from tests.cli_helpers import repair
-from tests.conftest import Corpus
+from tests.e2e.conftest import CorpusFixes
 
 
 @dataclass(frozen=True)
@@ -132,14 +131,14 @@ _CASES = {
 
 
 @pytest.fixture(scope="module")
-def repaired(corpus: Corpus, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pair]:
-    root = tmp_path_factory.mktemp("repaired")
+def repaired(corpus_fixes: CorpusFixes) -> dict[str, Pair]:
+    """Each case's session run of `repair fix` with its corpus flags (tests/e2e/conftest.py), the flags above."""
     pairs: dict[str, Pair] = {}
     for name, (case_id, flags) in _CASES.items():
-        artifact = corpus.artifact(case_id)
-        run = repair("fix", str(artifact), "--out", str(root / name), *flags)
-        assert run.exit_code == 0, run.stdout
-        pairs[name] = Pair(artifact, root / name)
+        assert corpus_fixes.corpus.cases[case_id].expect.fix_args == flags, case_id
+        run = corpus_fixes.fix(case_id)
+        assert run.exit_code == 0, run.stdout + run.stderr
+        pairs[name] = Pair(run.artifact, run.out)
     return pairs
 
 

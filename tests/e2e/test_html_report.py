@@ -28,6 +28,7 @@ import pytest
 
 from tests.cli_helpers import repair
 from tests.conftest import Corpus
+from tests.e2e.conftest import CorpusFixes
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -145,25 +146,23 @@ def check_report_html(report_page: ReportPage, html: Path, shot: str, *, picture
     return {"change": change, "boxes": boxes, "render_ms": render_ms}
 
 
-def _fix(corpus: Corpus, case_id: str, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
-    """`repair fix` on the case with its corpus flags and --report; the directory holding report.html and its json."""
+def _fix(corpus: Corpus, corpus_fixes: CorpusFixes, case_id: str) -> tuple[Path, dict[str, Any]]:
+    """`repair fix` on the case with its corpus flags and --report (the session's run of it: tests/e2e/conftest.py);
+    the directory holding report.html and its json."""
     case = corpus.cases[case_id]
-    artifact = corpus.artifact(case_id)
-    args = [a.replace("{case_dir}", str(corpus.case_dir(case_id))) for a in case.expect.fix_args]
-    out, report_dir = tmp_path / "fixed", tmp_path / "report"
-    run = repair("fix", str(artifact), "--out", str(out), "--report", str(report_dir), *args)
+    run = corpus_fixes.fix(case_id)
     assert run.exit_code == case.expect.fix_exit, run.stdout + run.stderr
-    where = out if case.expect.fix_exit == 0 else report_dir
+    where = run.out if case.expect.fix_exit == 0 else run.report_dir
     for name in ("report.html", "report.json", "report.md"):
         assert (where / name).is_file(), name
     return where, json.loads((where / "report.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("case_id", ["tags/serve_gpu", "ops/flex_roll", "keras/keras3_saved_model_save"])
-def test_repaired_case_renders(report_page: ReportPage, corpus: Corpus, case_id: str, tmp_path: Path) -> None:
+def test_repaired_case_renders(report_page: ReportPage, corpus: Corpus, corpus_fixes: CorpusFixes, case_id: str) -> None:
     """A retag, a graph surgery (Roll -> slices and a concat) and the Keras 3 rebind: published, and the page shows
     the change with nodes drawn, the .tflite op histogram with the after side's ops, and a passing parity plot."""
-    where, report = _fix(corpus, case_id, tmp_path)
+    where, report = _fix(corpus, corpus_fixes, case_id)
     seen = check_report_html(report_page, where / "report.html", case_id, picture=None)
     page = report_page.page
     after_ops = report["after"]["tflite"]["ops"]
@@ -186,10 +185,10 @@ def test_repaired_case_renders(report_page: ReportPage, corpus: Corpus, case_id:
             assert "model_explorer.json was not written" in page.locator("#graph-change").inner_text()
 
 
-def test_refused_case_renders(report_page: ReportPage, corpus: Corpus, tmp_path: Path) -> None:
+def test_refused_case_renders(report_page: ReportPage, corpus: Corpus, corpus_fixes: CorpusFixes) -> None:
     """A refused model (antialias resize has no builtin form): nothing published, report.html in --report shows the
     refusal as the verdict, and the page still loads cleanly."""
-    where, report = _fix(corpus, "ops/resize_antialias", tmp_path)
+    where, report = _fix(corpus, corpus_fixes, "ops/resize_antialias")
     assert report["status"] != "repaired"
     check_report_html(report_page, where / "report.html", "ops/resize_antialias")
     page = report_page.page

@@ -20,6 +20,7 @@ import pytest
 from repair.core.tfenv import tf
 from tests.cli_helpers import repair
 from tests.conftest import Corpus
+from tests.e2e.conftest import CorpusFixes
 
 pytestmark = pytest.mark.slow
 
@@ -42,14 +43,26 @@ def _fix(corpus: Corpus, root: Path, case: str, *flags: str) -> Fixed:
     out, report_dir = root / "fixed", root / "report"
     run = repair("fix", str(src), "--out", str(out), "--report", str(report_dir), *flags)
     assert run.exit_code == 0, run.stdout + run.stderr
+    return _read(src, out, report_dir)
+
+
+def _read(src: Path, out: Path, report_dir: Path) -> Fixed:
     return Fixed(src, out, report_dir, json.loads((report_dir / "report.json").read_text()),
                  (report_dir / "report.md").read_text(), json.loads((out / "report.json").read_text()),
                  (out / "report.md").read_text())
 
 
+def _shared(corpus_fixes: CorpusFixes, case: str) -> Fixed:
+    """The session's run of the case with its corpus flags (none for the two cases here): tests/e2e/conftest.py."""
+    assert not corpus_fixes.corpus.cases[case].expect.fix_args, "the facts checked here are of a run without flags"
+    run = corpus_fixes.fix(case)
+    assert run.exit_code == 0, run.stdout + run.stderr
+    return _read(run.artifact, run.out, run.report_dir)
+
+
 @pytest.fixture(scope="module")
-def demo(corpus: Corpus, tmp_path_factory: pytest.TempPathFactory) -> Fixed:
-    return _fix(corpus, tmp_path_factory.mktemp("demo"), DEMO)
+def demo(corpus_fixes: CorpusFixes) -> Fixed:
+    return _shared(corpus_fixes, DEMO)
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +71,9 @@ def pinned(corpus: Corpus, tmp_path_factory: pytest.TempPathFactory) -> Fixed:
 
 
 @pytest.fixture(scope="module")
-def control(corpus: Corpus, tmp_path_factory: pytest.TempPathFactory) -> Fixed:
+def control(corpus_fixes: CorpusFixes) -> Fixed:
     """Nothing to fix: the input itself is verified and copied to --out."""
-    return _fix(corpus, tmp_path_factory.mktemp("control"), "keras/tf_keras_savedmodel")
+    return _shared(corpus_fixes, "keras/tf_keras_savedmodel")
 
 
 def _texts(fixed: Fixed) -> list[str]:
