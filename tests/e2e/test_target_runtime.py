@@ -69,4 +69,4 @@ def test_converter_metadata_agrees_with_the_table(model: str, request: pytest.Fi
     blob: bytes = request.getfixturevalue(model)
     report = check_runtime(blob, (2, 21))
     assert metadata_runtime(blob) == report.min_runtime
-    assert "metadata" not in report.summary and report.seconds < 1.0
+    assert "metadata" not in report.summary  # its cost is bench/'s to measure (bench/targets.py), not a test's
