@@ -12,6 +12,7 @@ from repair.core.findings import Finding, FindingKind
 from repair.core.options import Options
 from repair.core.tfenv import captured_stderr, tf
 from repair.fix.rewrite import Applied, Rewrite, RewriteFailed, Safety
+from repair.model.artifact import SERVING_DEFAULT
 from repair.model.code_check import keras_metadata_refusal
 from repair.model.working import WorkingModel, load, open_saved_model
 
@@ -162,23 +163,65 @@ class StripPruningWrappers(Rewrite):
                 raise RewriteFailed(f"cannot set the weights of layer '{layer.name}': {_one_line(exc)}") from None
         dest = scratch / "saved_model"
         with captured_stderr():
-            clean.save(str(dest), save_format="tf")
+            _save_serving(clean, {v: k for k, v in names.items()}, dest)
         stripped = open_saved_model(dest)
         assert stripped.entry is not None
-        # Keep the serving contract: outputs were keyed by the wrapper's name.
-        inner_to_outer = {v: k for k, v in names.items()}
-        previous = {p.name: p for p in model.entry.outputs}
-        outputs = tuple(
-            replace(p, name=inner_to_outer.get(p.name, p.name), origin=previous.get(inner_to_outer.get(p.name, p.name), p).origin)
-            for p in stripped.entry.outputs
-        )
-        inputs = tuple(replace(p, origin=next((q.origin for q in model.entry.inputs if q.name == p.name), p.origin))
-                       for p in stripped.entry.inputs)
-        entry = replace(stripped.entry, inputs=inputs, outputs=outputs)
+        # The saved signature already has the serving contract (outputs keyed by the wrapper's name, as before):
+        # each port keeps its original key as origin, and nothing is left for the export stage to re-save.
+        origins = {p.name: p.origin for p in model.entry.inputs + model.entry.outputs}
+        entry = replace(stripped.entry,
+                        inputs=tuple(replace(p, origin=origins.get(p.name, p.origin)) for p in stripped.entry.inputs),
+                        outputs=tuple(replace(p, origin=origins.get(p.name, p.origin)) for p in stripped.entry.outputs))
         sparsity = zeros / pruned if pruned else 0.0
-        return Applied(stripped.with_entry(entry),
+        return Applied(replace(stripped, entry=entry),
                        f"stripped {len(names)} wrapper(s), folded {masked} mask(s) into kernels "
                        f"({sparsity:.0%} zeros in the pruned kernels); serving keys kept")
+
+
+def _save_serving(clean: Any, outer: dict[str, str], dest: Path) -> None:
+    """Save the stripped model as a serve-tagged SavedModel: its variables and one ``serving_default``.
+
+    The signature is the one ``clean.save(dest, save_format="tf")`` would write (tf_keras' own trace of the model
+    call, training=False, inputs named by the model's save spec), with each output keyed by its wrapper's name
+    (``outer``: inner layer name -> wrapper name) so the serving contract is the original's. Only the variables are
+    attached to the saved root, not the Keras model: attaching it makes tf_keras serialize every layer's call
+    functions for a Keras reload (most of the strip's time, and the export then had to load and re-save them all),
+    and the published SavedModel never carried that Keras metadata anyway.
+    """
+    t = tf()
+    from tf_keras.src.saving.legacy.saving_utils import trace_model_call
+
+    keras_call = trace_model_call(clean)
+
+    @t.function
+    def serve(*args: Any) -> dict[str, Any]:
+        return {outer.get(key, key): value for key, value in keras_call(*args).items()}
+
+    signature = serve.get_concrete_function(*keras_call.structured_input_signature[0])
+    root = t.Module()
+    variables = {id(v.handle) for v in clean.weights}
+    if any(x.dtype == t.resource and id(x) not in variables for x, _ in signature.graph.captures):
+        root.model = clean  # a resource that is not a weight (a lookup layer's table) is tracked through its layer only
+    else:
+        root.model = _checkpoint_tree(clean, {})
+    t.saved_model.save(root, str(dest), signatures={SERVING_DEFAULT: signature})
+
+
+def _checkpoint_tree(obj: Any, seen: dict[int, Any]) -> Any:
+    """Plain trackables mirroring ``obj``'s checkpoint children, with its variables as the leaves.
+
+    The saved variables keep the checkpoint keys the Keras model itself gives them
+    (``model/layer_with_weights-3/pointwise_kernel``), without attaching the Keras model (see _save_serving).
+    ``seen`` maps each mirrored object to its mirror, so a layer reachable by two names is one object, as in Keras.
+    """
+    t = tf()
+    if isinstance(obj, t.Variable):
+        return obj
+    if id(obj) not in seen:
+        node = seen[id(obj)] = t.__internal__.tracking.AutoTrackable()
+        for name, child in t.train.TrackableView.children(obj).items():
+            setattr(node, name, _checkpoint_tree(child, seen))
+    return seen[id(obj)]
 
 
 def _one_line(exc: BaseException) -> str:
