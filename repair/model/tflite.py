@@ -128,7 +128,7 @@ class Run:
     invoke_ms: float  # median wall time of one call, after a warm-up
 
 
-def run_tflite(blob: bytes, inputs: dict[str, np.ndarray], signature_key: str = "serving_default", repeats: int = 5) -> Run:
+def run_tflite(blob: bytes, inputs: dict[str, np.ndarray], signature_key: str = "serving_default", repeats: int = 3) -> Run:
     """Run one signature on the given inputs (keys are signature input names) and time the call."""
     import time
 
