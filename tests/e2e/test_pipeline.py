@@ -117,3 +117,28 @@ def test_a_failed_fix_for_a_warning_is_not_reported_as_success(corpus: Corpus, t
 
     declined = run_fix(src, tmp_path / "out2", Options(), CATALOG, decider=decline_strip)
     assert declined.exit_code is ExitCode.OK and (tmp_path / "out2" / "saved_model.pb").is_file()
+
+
+def test_each_saved_model_is_loaded_once(corpus: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The converter's own loads (from_saved_model's, convert()'s), parity's reference run and the gate's TensorFlow
+    parity of the output all share one tf.saved_model.load per directory: counted by a spy around the real loader."""
+    import tensorflow as tf
+    from tensorflow.lite.python import lite
+
+    real = tf.saved_model.load
+    loads: dict[str, int] = {}
+
+    def spy(export_dir: object, tags: object = None, options: object = None) -> object:
+        key = str(Path(str(export_dir)).resolve())
+        loads[key] = loads.get(key, 0) + 1
+        return real(export_dir, tags, options)
+
+    monkeypatch.setattr(tf.saved_model, "load", spy)
+    monkeypatch.setattr(lite, "_load", spy)  # what TFLiteConverter.from_saved_model and convert() call
+    src = corpus.artifact("keras/keras3_saved_model_save")
+    result = run_fix(src, tmp_path / "out", Options(), CATALOG)
+    assert result.exit_code is ExitCode.OK and result.tf_parity is not None and result.tf_parity.ok
+    assert result.final is not None and result.final.conversion is not None and result.final.conversion.ok
+    assert str(src.resolve()) in loads  # the reference: the original, run by TensorFlow
+    assert len(loads) == 2, loads  # the original and the exported output: converted, run for parity, re-checked
+    assert set(loads.values()) == {1}, loads
