@@ -41,6 +41,7 @@ def local_batch(batch_zoo: Path, tmp_path_factory: pytest.TempPathFactory) -> Lo
     the same command would only repeat ~15 s of TensorFlow work)."""
     out = tmp_path_factory.mktemp("batch-local") / "out"
     run = repair("batch", str(batch_zoo), "--out", str(out), "-j", "2")
+    assert (out / "summary.json").is_file(), run.stdout + run.stderr
     summary = json.loads((out / "summary.json").read_text())
     return LocalBatch(batch_zoo, out, run.exit_code, run.stderr, summary)
 
