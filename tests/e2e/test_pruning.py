@@ -235,3 +235,43 @@ tfmot.sparsity.keras.prune_low_magnitude(base).save(sys.argv[1])
     run = repair("fix", str(path), "--out", str(tmp_path / "o"))
     assert run.exit_code == 1 and not (tmp_path / "o").exists()
     assert "strip_pruning(model)" in run.stdout + run.stderr
+
+
+@pytest.mark.slow
+def test_a_pruned_model_holding_a_lookup_table_is_stripped(tmp_path: Path) -> None:
+    """The stripped SavedModel is saved from the weights alone, except when the model holds a resource that is not a
+    weight (IntegerLookup's hash table): then the table comes along through its layer, and the fix still verifies."""
+    import os
+    import subprocess
+    import sys
+
+    import tensorflow as tf
+
+    script = """
+import os, sys
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+import numpy as np, tf_keras, tensorflow_model_optimization as tfmot
+sparsity = tfmot.sparsity.keras
+ids = tf_keras.Input((4,), dtype="int64", name="ids")
+hot = tf_keras.layers.IntegerLookup(vocabulary=[3, 5, 7], output_mode="multi_hot")(ids)
+dense = sparsity.prune_low_magnitude(tf_keras.layers.Dense(8, activation="relu"),
+                                     pruning_schedule=sparsity.ConstantSparsity(0.5, begin_step=0, frequency=1))
+model = tf_keras.Model(ids, tf_keras.layers.Dense(2, name="head")(dense(hot)))
+model.compile(optimizer="adam", loss="mse")
+x = np.random.default_rng(0).integers(0, 9, (32, 4))
+model.fit(x, np.zeros((32, 2), "float32"), epochs=1, verbose=0, callbacks=[sparsity.UpdatePruningStep()])
+model.save(sys.argv[1])
+"""
+    src, out = tmp_path / "saved_model", tmp_path / "o"
+    built = subprocess.run([sys.executable, "-c", script, str(src)], capture_output=True, text=True,
+                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert built.returncode == 0, built.stderr[-2000:]
+    run = repair("fix", str(src), "--out", str(out))
+    assert run.exit_code == 0, run.stdout
+    report = json.loads((out / "report.json").read_text())
+    [fix] = [f for f in report["fixes"] if f["rewrite"] == "strip_pruning_wrappers"]
+    assert fix["outcome"] == "applied" and "stripped 1 wrapper(s), folded 1 mask(s)" in fix["summary"], fix
+    assert all(check["ok"] for check in report["gate"]), report["gate"]
+    assert list(report["after"]["tflite"]["signatures"]["serving_default"]["outputs"]) == ["head"]
+    keys = tf.train.load_checkpoint(str(out / "variables" / "variables")).get_variable_to_shape_map()
+    assert not [k for k in keys if any(part in k for part in ("mask", "threshold", "pruning_step"))], sorted(keys)
