@@ -6,7 +6,6 @@ import functools
 import re
 
 import libcst as cst
-from libcst.metadata import PositionProvider
 
 from repair.core.findings import FindingKind
 from repair.core.safety import Safety
@@ -174,7 +173,7 @@ class _Expand(SourceTransformer):
             for small in statement.body:
                 if (isinstance(small, cst.Assign) and len(small.targets) == 1
                         and isinstance(small.targets[0].target, cst.Name) and small.targets[0].target.value == name):
-                    found.append((self.get_metadata(PositionProvider, small).start.line, small.value))
+                    found.append((self.position(small).start.line, small.value))
         scope = self._scopes.setdefault(id(func), Bindings(func))  # type: ignore[arg-type]
         if not found or len([v for v in scope.values.get(name, []) if v is not None]) != len(found):
             return None
@@ -212,7 +211,7 @@ class _Expand(SourceTransformer):
         index = [self._item(e) for e in original.slice]
         if "new" not in index:
             return updated
-        self._line = self.get_metadata(PositionProvider, original).start.line
+        self._line = self.position(original).start.line
         kind = self._tensor(original.value)
         if kind is None:
             return updated
