@@ -66,7 +66,7 @@ class _Expand(SourceTransformer):
         self.functions: list[tuple[cst.FunctionDef | cst.Lambda, bool, bool]] = []  # node, model code?, keras.ops layer?
         self._lambda_args: set[int] = set()  # id() of lambdas passed to keras.layers.Lambda
         self._classes: list[cst.ClassDef] = []
-        self._line = 0  # the line of the subscript being read
+        self._subscript: cst.Subscript | None = None  # the subscript being read (its line is looked up when needed)
         self._scopes: dict[int, Bindings] = {}  # id(function) -> its bindings (a nested function's included)
 
     @functools.cached_property
@@ -177,7 +177,8 @@ class _Expand(SourceTransformer):
         scope = self._scopes.setdefault(id(func), Bindings(func))  # type: ignore[arg-type]
         if not found or len([v for v in scope.values.get(name, []) if v is not None]) != len(found):
             return None
-        before = [value for line, value in found if line < self._line]
+        here = self.position(self._subscript).start.line if self._subscript is not None else 0
+        before = [value for line, value in found if line < here]
         return before[-1] if before else None
 
     def _local_values(self, name: str) -> list[cst.BaseExpression] | None:
@@ -211,7 +212,7 @@ class _Expand(SourceTransformer):
         index = [self._item(e) for e in original.slice]
         if "new" not in index:
             return updated
-        self._line = self.position(original).start.line
+        self._subscript = original
         kind = self._tensor(original.value)
         if kind is None:
             return updated
