@@ -1268,7 +1268,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     from repair.core.crash import die_with_parent
+    from repair.core.tfenv import run_and_exit
 
     die_with_parent()  # a batch driver's child dies with it
-    main()
-    sys.exit(0)
+    run_and_exit(main)  # the supervised child of diagnose/fix: no TensorFlow teardown at exit

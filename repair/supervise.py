@@ -129,5 +129,6 @@ def main() -> None:
     if code is not None:
         sys.exit(code)
     from repair.cli import main as cli_main
+    from repair.core.tfenv import run_and_exit
 
-    cli_main()
+    run_and_exit(cli_main)

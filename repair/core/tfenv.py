@@ -8,13 +8,15 @@ in the report instead of noise on the user's terminal.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import NoReturn
 
 QUIET_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -22,6 +24,36 @@ QUIET_ENV = {
     "GRPC_VERBOSITY": "ERROR",
     "ABSL_MIN_LOG_LEVEL": "3",
 }
+
+
+def run_and_exit(main: Callable[[], object]) -> NoReturn:
+    """Run a command's ``main`` and end the process with its exit code, without tearing TensorFlow down.
+
+    After a command that imported TensorFlow, Python's own shutdown spends about 0.9 s (measured after a MobileNetV2
+    ``repair fix``) destroying TensorFlow's objects, memory the OS frees at once anyway. Everything that matters at
+    exit still happens: the atexit handlers (``tf_safe``'s alias removal, logging's flush) run, then stdout and stderr
+    are flushed, then ``os._exit``. Every file the command wrote is closed by then (it writes whole files). Without
+    TensorFlow in the process, the exit is Python's usual one. An exception other than SystemExit propagates as ever.
+    """
+    try:
+        main()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if "tensorflow" not in sys.modules:
+        sys.exit(code)  # type: ignore[arg-type]  # SystemExit's own code, passed on as it came
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):  # sys.exit("message"): what Python would print, and its exit status 1
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can reach it
+            pass
+    os._exit(code)
 
 
 def tf() -> ModuleType:
